@@ -1,0 +1,89 @@
+"""Test databases: a real PostgreSQL, never a mock.
+
+By default one embedded server (``pgserver``) is started per test session in a
+temporary directory; ``TWOMASS_TEST_DATABASE_URL`` selects another server instead
+(its user needs CREATEDB). Each test gets its own database, dropped afterwards:
+``empty_db_url`` is empty, ``db_url`` is a copy of a template at the head revision.
+If no server can be reached every test errors: nothing skips silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from twomass import database, revision
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    """``url`` pointing at database ``dbname`` on the same server."""
+    parts = urlsplit(database.normalize_url(url))
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+def create_database(admin_url: str, template: str | None = None) -> str:
+    """Create a uniquely named database (optionally from ``template``); return its URL."""
+    name = f"twomass_test_{uuid.uuid4().hex[:12]}"
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(statement)
+    return with_dbname(admin_url, name)
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture(scope="session")
+def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a maintenance database on the test server."""
+    configured = os.environ.get("TWOMASS_TEST_DATABASE_URL")
+    if configured:
+        url = database.normalize_url(configured)
+        database.connect(url).close()  # fails loudly with a one-line reason
+        yield url
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server.get_uri("postgres")
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_db(admin_url: str) -> Iterator[str]:
+    """Name of a database at the head revision, cloned by ``db_url``."""
+    url = create_database(admin_url)
+    revision.init(url)
+    yield urlsplit(url).path.lstrip("/")
+    drop_database(admin_url, url)
+
+
+@pytest.fixture
+def empty_db_url(admin_url: str) -> Iterator[str]:
+    """A new, empty database of its own."""
+    url = create_database(admin_url)
+    yield url
+    drop_database(admin_url, url)
+
+
+@pytest.fixture
+def db_url(admin_url: str, template_db: str) -> Iterator[str]:
+    """A new database of its own at the head revision."""
+    url = create_database(admin_url, template=template_db)
+    yield url
+    drop_database(admin_url, url)

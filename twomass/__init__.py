@@ -1,0 +1,15 @@
+"""twomass: a PostgreSQL catalog system for 2MASS-like surveys.
+
+Nightly source extractions go into a working database (schema ``wdb``); the 2MASS
+release rules, written in SQL, materialize catalogs from it; users query them with
+SQL, cone-search functions and the Python API.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("twomass")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

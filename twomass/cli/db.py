@@ -1,0 +1,65 @@
+"""``twomass db init|upgrade|check``: create, migrate and check the database."""
+
+from __future__ import annotations
+
+import argparse
+
+from twomass import revision
+from twomass.cli.context import Context
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    db = subparsers.add_parser("db", help="create, migrate or check the database")
+    actions = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("init", help="create the schemas in an empty database").set_defaults(
+        handler=init
+    )
+    actions.add_parser("upgrade", help="migrate to this code's revision").set_defaults(
+        handler=upgrade
+    )
+    actions.add_parser(
+        "check", help="exit 0 only if the database is at this code's revision and settings"
+    ).set_defaults(handler=check)
+
+
+def describe(status: revision.DatabaseStatus) -> str:
+    """Multi-line description of a database's status."""
+    return "\n".join([
+        f"database:        {status.url}",
+        f"server:          PostgreSQL {status.server_version}",
+        f"revision:        {status.revision or '(none)'} (code expects {status.head})",
+        f"healpix:         order {status.healpix_order} {status.healpix_scheme}"
+        if status.healpix_order is not None else "healpix:         (not set)",
+        f"last migrated by twomass {status.code_version}" if status.code_version else "",
+    ]).rstrip()
+
+
+def init(args: argparse.Namespace, ctx: Context) -> int:
+    before, after = revision.init(ctx.url)
+    print(describe(after))
+    if before.revision == after.revision:
+        print(f"db init: {after.url} already at revision {after.revision}; nothing to do")
+    else:
+        print(f"db init: created the twomass schemas at revision {after.revision}")
+    return 0
+
+
+def upgrade(args: argparse.Namespace, ctx: Context) -> int:
+    before, after = revision.upgrade(ctx.url)
+    print(describe(after))
+    if before.revision == after.revision:
+        print(f"db upgrade: already at revision {after.revision}; nothing to do")
+    else:
+        print(f"db upgrade: migrated from revision {before.revision} to {after.revision}")
+    return 0
+
+
+def check(args: argparse.Namespace, ctx: Context) -> int:
+    status = revision.status(ctx.url)
+    print(describe(status))
+    if status.problem:
+        print(f"db check: FAILED: {status.problem}")
+        return 1
+    print(f"db check: ok, revision {status.revision}, HEALPix order {status.healpix_order} "
+          f"{status.healpix_scheme}")
+    return 0

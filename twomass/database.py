@@ -1,0 +1,119 @@
+"""Connections to the PostgreSQL server: a URL the user gives, or the embedded one.
+
+Nothing here runs at import time. ``resolve_url`` starts the embedded server (the
+``pgserver`` package) on first use and leaves it running, so later commands reuse it.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy.pool import NullPool
+
+from twomass.errors import DatabaseUnavailable
+from twomass.settings import Settings
+
+MIN_SERVER_VERSION = 150000
+EMBEDDED_DATABASE = "twomass"
+_SCHEMES = ("postgresql://", "postgres://")
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``."""
+    masked = re.sub(r"(://[^:/@?#]*:)[^@/?#]+@", r"\1***@", url)
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", masked)
+
+
+def normalize_url(url: str) -> str:
+    """Validate a PostgreSQL URL and return it in the ``postgresql://`` form libpq reads.
+
+    Raises
+    ------
+    DatabaseUnavailable
+        If the URL is not a PostgreSQL URL libpq can parse.
+    """
+    url = url.strip()
+    url = re.sub(r"^postgresql\+psycopg2?://", "postgresql://", url)
+    if not url.startswith(_SCHEMES):
+        raise DatabaseUnavailable(
+            f"malformed database URL {mask_url(url)!r}: expected postgresql://USER@HOST/DB"
+        )
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    try:
+        conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise DatabaseUnavailable(f"malformed database URL {mask_url(url)}: {reason}") from None
+    return url
+
+
+def embedded_url(pgdata: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL server in ``pgdata`` and return its URL."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver copes with that.
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            server = pgserver.get_server(pgdata, cleanup_mode=None)
+        except Exception as exc:  # pgserver raises plain subprocess/OS errors
+            raise DatabaseUnavailable(
+                f"cannot start the embedded PostgreSQL in {pgdata}: {exc}"
+            ) from None
+    admin_url = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE}"')
+    return server.get_uri(EMBEDDED_DATABASE)
+
+
+def resolve_url(settings: Settings) -> str:
+    """The URL to use: ``settings.database_url``, or the embedded server's."""
+    if settings.database_url:
+        return normalize_url(settings.database_url)
+    return embedded_url(settings.embedded_pgdata)
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
+    """Open a psycopg connection, turning failures into a one-line ``DatabaseUnavailable``."""
+    url = normalize_url(url)
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DatabaseUnavailable(f"cannot connect to {mask_url(url)}: {reason}") from None
+    if conn.info.server_version < MIN_SERVER_VERSION:
+        version = conn.info.parameter_status("server_version")
+        conn.close()
+        raise DatabaseUnavailable(
+            f"{mask_url(url)} runs PostgreSQL {version}; twomass needs PostgreSQL >= 15"
+        )
+    return conn
+
+
+@contextmanager
+def connection(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """``connect`` as a context manager that commits on success and rolls back on error."""
+    conn = connect(url, autocommit=autocommit)
+    with conn:
+        yield conn
+
+
+def engine(url: str) -> sa.Engine:
+    """A SQLAlchemy engine over psycopg 3 for Alembic and metadata reflection."""
+    url = normalize_url(url)
+    return sa.create_engine(
+        "postgresql+psycopg://", creator=lambda: connect(url), poolclass=NullPool
+    )

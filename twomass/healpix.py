@@ -1,0 +1,96 @@
+"""The one module that talks to healpy.
+
+Every spatial row carries ``hpx``: the NESTED HEALPix index at order 29 (the finest
+healpy supports, ~0.4" pixels). In the NESTED scheme a pixel's ancestors at coarser
+orders are right bit shifts, and the order-29 descendants of a coarse pixel form one
+contiguous range, which is what lets a B-tree on ``hpx`` answer spatial queries.
+"""
+
+from __future__ import annotations
+
+import healpy as hp
+import numpy as np
+import numpy.typing as npt
+
+HPX_ORDER = 29
+HPX_SCHEME = "NESTED"
+HPX_COLUMN = "hpx"
+HPX_NSIDE = 1 << HPX_ORDER
+
+#: At most this many index ranges describe a disc (the SQL cone search uses the same bound).
+MAX_DISC_RANGES = 16
+
+
+def ang2hpx(ra_deg: npt.ArrayLike, dec_deg: npt.ArrayLike) -> np.ndarray:
+    """Order-29 NESTED index of positions given in degrees (ICRS)."""
+    ra = np.asarray(ra_deg, dtype=np.float64)
+    dec = np.asarray(dec_deg, dtype=np.float64)
+    return np.asarray(hp.ang2pix(HPX_NSIDE, ra, dec, nest=True, lonlat=True), dtype=np.int64)
+
+
+def hpx2ang(hpx: npt.ArrayLike, order: int = HPX_ORDER) -> tuple[np.ndarray, np.ndarray]:
+    """Centre (ra, dec) in degrees of NESTED pixels at ``order``."""
+    ra, dec = hp.pix2ang(1 << order, np.asarray(hpx, dtype=np.int64), nest=True, lonlat=True)
+    return np.asarray(ra), np.asarray(dec)
+
+
+def to_order(hpx: npt.ArrayLike, order: int) -> np.ndarray:
+    """Ancestor of order-29 pixels at a coarser ``order``: a right shift by 2*(29-order)."""
+    if not 0 <= order <= HPX_ORDER:
+        raise ValueError(f"HEALPix order must be in [0, {HPX_ORDER}], got {order}")
+    return np.asarray(hpx, dtype=np.int64) >> (2 * (HPX_ORDER - order))
+
+
+def pixel_range(pixel: int, order: int) -> tuple[int, int]:
+    """Inclusive order-29 index range of the descendants of one pixel at ``order``."""
+    shift = 2 * (HPX_ORDER - order)
+    return pixel << shift, ((pixel + 1) << shift) - 1
+
+
+def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sort inclusive ranges and merge those that touch or overlap."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def disc_ranges(
+    ra_deg: float, dec_deg: float, radius_deg: float, max_ranges: int = MAX_DISC_RANGES
+) -> list[tuple[int, int]]:
+    """Inclusive order-29 ``hpx`` ranges whose union covers a disc.
+
+    Chooses the finest order at which the covering pixels merge into at most
+    ``max_ranges`` ranges, so a query ORs a bounded number of B-tree range scans
+    and reads little outside the disc.
+
+    Parameters
+    ----------
+    ra_deg, dec_deg
+        Disc centre in degrees.
+    radius_deg
+        Disc radius in degrees, >= 0.
+    max_ranges
+        Upper bound on the number of ranges returned.
+    """
+    if not radius_deg >= 0:
+        raise ValueError(f"radius must be >= 0 degrees, got {radius_deg}")
+    if not -90.0 <= dec_deg <= 90.0:
+        raise ValueError(f"dec must be in [-90, 90] degrees, got {dec_deg}")
+    vec = hp.ang2vec(ra_deg, dec_deg, lonlat=True)
+    radius = np.radians(min(radius_deg, 180.0))
+    best = [pixel_range(p, 0) for p in range(12)]
+    # Smallest order whose pixels are not much smaller than the disc, then refine.
+    start = int(np.clip(np.floor(np.log2(np.radians(58.6) / max(radius, 1e-12))), 0, HPX_ORDER))
+    for order in range(max(start - 2, 0), HPX_ORDER + 1):
+        pixels = hp.query_disc(1 << order, vec, radius, inclusive=True, nest=True)
+        ranges = merge_ranges([pixel_range(int(p), order) for p in pixels])
+        if len(ranges) > max_ranges:
+            break
+        best = ranges
+        if order >= start + 2:
+            break
+    return best
