@@ -53,6 +53,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("twomass: interrupted; nothing was committed", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

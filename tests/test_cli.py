@@ -1,0 +1,78 @@
+"""The ``twomass`` command line: exit statuses, one-line errors, summaries."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from twomass.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWOMASS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "twomass", *args], env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://me:s3cret@127.0.0.1:1/cat", "postgresql://me:***@127.0.0.1:1/cat"),
+        ("mysql://me:s3cret@host/cat", "mysql://me:***@host/cat"),
+    ],
+)
+def test_bad_database_url_exits_2_with_one_line(url: str, shown: str) -> None:
+    result = run_cli("--db", url, "db", "check")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("twomass: error: ")
+    assert shown in lines[0] and "s3cret" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_url_from_environment(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("TWOMASS_DATABASE_URL", "postgres://me:pw@127.0.0.1:1/cat")
+    assert main(["db", "check"]) == 2
+    assert "postgresql://me:***@127.0.0.1:1/cat" in capsys.readouterr().err
+
+
+def test_db_init_then_check(empty_db_url: str, capsys) -> None:
+    assert main(["--db", empty_db_url, "db", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "run `twomass db init`" in out.splitlines()[-1]
+
+    assert main(["--db", empty_db_url, "db", "init"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        "db init: created the twomass schemas at revision"
+    )
+    assert main(["--db", empty_db_url, "db", "check"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("db check: ok")
+    assert main(["--db", empty_db_url, "db", "upgrade"]) == 0
+    assert "nothing to do" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_demo_reports_status(db_url: str, capsys) -> None:
+    assert main(["--db", db_url, "demo"]) == 0
+    out = capsys.readouterr().out
+    assert "healpix:         order 29 NESTED" in out
+    assert out.splitlines()[-1].startswith("demo: database ready at revision")
+
+
+def test_commands_refuse_a_database_with_other_settings(db_url: str, capsys) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE twomass_meta.database SET healpix_scheme = 'RING'")
+    assert main(["--db", db_url, "demo"]) == 2
+    err = capsys.readouterr().err
+    assert "order 29 RING" in err and "`twomass db init`" in err
+    assert main(["--db", db_url, "db", "check"]) == 1
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT healpix_scheme FROM twomass_meta.database").fetchone() == (
+            "RING",
+        )
