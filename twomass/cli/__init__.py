@@ -18,7 +18,7 @@ from twomass.errors import TwomassError
 from twomass.settings import Settings
 
 #: Command modules, in the order ``twomass --help`` lists them.
-COMMAND_MODULES = ["demo", "db"]
+COMMAND_MODULES = ["demo", "db", "ingest", "simulate", "release", "cone"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,296 @@
+"""Loading night product directories into ``wdb``: one transaction per night.
+
+Each night is read and validated completely before the database is touched. Then, in
+one transaction: an advisory lock on (hemisphere, date) serializes ingests of the same
+night; the tiles are staged and merged; the night, its scans, and every extraction are
+written with binary ``COPY``; the ``ingest_log`` row is added; commit. A crash at any
+point before the commit leaves nothing behind (PostgreSQL discards the transaction),
+and replacing a night deletes and re-inserts inside the same transaction, so readers
+see the old night or the new one, never a mix.
+
+The big tables are copied straight into ``wdb.pts``/``wdb.ext`` rather than through a
+staging table: the transaction already isolates the rows, and a staging copy would
+double the work. Rows go in scan order, then ``hpx`` order within a scan: the new
+``(scan_key, id)`` index entries all land at the right end of that index (new scans have
+the largest keys), and the heap is clustered by scan and sky position, which is what
+cone searches read. (Pure ``hpx`` order only helps the ``hpx`` index while the table is
+empty; once it holds other nights, a night's positions interleave with theirs.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import sqlalchemy as sa
+from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
+from tqdm import tqdm
+
+from twomass import database
+from twomass.errors import TwomassError
+from twomass.healpix import ang2hpx
+from twomass.ingest import payload, provenance
+from twomass.ingest.products import NightProducts, read_night
+from twomass.ingest.provenance import statements
+from twomass.ingest.validate import DEFAULT_LIMITS, Limits, ProductWarning, validate
+from twomass.schema import wdb
+
+#: ANALYZE a table after a night added at least this many rows to it.
+ANALYZE_MIN_ROWS = 100_000
+#: Columns analyzed right after a large load: the keys and position every query selects
+#: or joins on. Statistics of the other columns follow from autovacuum's own ANALYZE,
+#: which a load of this size triggers; analyzing all 50 columns here would add half the
+#: COPY time again.
+ANALYZE_COLUMNS = ("scan_key", "id", "hpx", "ra", "dec")
+
+
+class NightAlreadyLoaded(TwomassError):
+    """The night is loaded from different files and ``replace`` was not asked for."""
+
+
+class TileConflict(TwomassError):
+    """A tile of the night differs from the tile of the same id already loaded."""
+
+
+@dataclass(frozen=True)
+class NightResult:
+    """What ingest did with one night directory.
+
+    Attributes
+    ----------
+    status
+        ``loaded`` (new night), ``replaced`` (new files for a loaded night) or
+        ``unchanged`` (identical files already loaded: nothing written).
+    rows
+        Working table -> rows written (zero everywhere when unchanged).
+    phases
+        Seconds spent reading, validating, writing (lock to COPY end), committing and
+        analyzing: where the time of ``seconds`` went.
+    """
+
+    directory: Path
+    night: str
+    status: str
+    rows: dict[str, int]
+    warnings: list[ProductWarning]
+    seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One line for the user."""
+        if self.status == "unchanged":
+            return (f"{self.night}: unchanged, identical files already ingested "
+                    f"({self.directory})")
+        counts = ", ".join(f"{n:,d} {t}" for t, n in self.rows.items())
+        return f"{self.night}: {self.status} {counts} from {self.directory}"
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """Every night of one ingest run."""
+
+    nights: list[NightResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        """Rows written over all nights and tables."""
+        return sum(sum(n.rows.values()) for n in self.nights)
+
+    def line(self) -> str:
+        """The closing one-line summary: nights, rows, seconds, rows per second."""
+        by_status = {s: sum(n.status == s for n in self.nights)
+                     for s in ("loaded", "replaced", "unchanged")}
+        states = ", ".join(f"{v} {k}" for k, v in by_status.items())
+        rate = self.rows / self.seconds if self.seconds > 0 else 0.0
+        return (f"ingest: {len(self.nights)} nights ({states}), {self.rows:,d} rows in "
+                f"{self.seconds:.1f} s ({rate:,.0f} rows/s)")
+
+
+def _columns(table: sa.Table, products: NightProducts, file: str,
+             derived: dict[str, payload.Column]) -> list[payload.Column]:
+    """COPY columns of a working table: derived values, else the product's column."""
+    data = products.tables[file]
+    return [
+        derived[c.name] if c.name in derived
+        else payload.column_from_arrow(c.name, c.type, data.column(c.name))
+        for c in table.columns
+        if c.name in derived or c.name in data.column_names
+    ]
+
+
+def _hpx(products: NightProducts, file: str) -> np.ndarray:
+    data = products.tables[file]
+    return ang2hpx(data.column("ra").to_numpy(), data.column("dec").to_numpy())
+
+
+def _copy(cur: psycopg.Cursor, table: sa.Table | str, columns: list[payload.Column],
+          order: np.ndarray | None = None, bar: tqdm | None = None) -> int:
+    target = (sql.Identifier(table.schema, table.name) if isinstance(table, sa.Table)
+              else sql.Identifier(table))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        target, sql.SQL(", ").join(sql.Identifier(c.name) for c in columns))
+    # The queued writer sends from a worker thread while this one encodes the next chunk.
+    with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+        for piece in payload.chunks(columns, order, progress=bar.update if bar else None):
+            copy.write(piece)
+    return len(columns[0].values)
+
+
+def _load_tiles(cur: psycopg.Cursor, products: NightProducts) -> int:
+    """Stage the night's tiles, refuse changed definitions, insert the new ones."""
+    n = products.tables["tiles.parquet"].num_rows
+    hpx = payload.Column("hpx", np.dtype(">i8"), _hpx(products, "tiles.parquet"))
+    cur.execute(statements()["stage_tiles"])
+    _copy(cur, "ingest_tile", _columns(wdb.tile, products, "tiles.parquet", {"hpx": hpx}))
+    conflict = cur.execute(statements()["tile_conflicts"]).fetchone()
+    if conflict:
+        staged, loaded = conflict
+        column = next(k for k in staged if staged[k] != loaded[k])
+        raise TileConflict(
+            f"{products.path('tiles.parquet')} column {column}: tile {staged['tile']} has "
+            f"{column} = {staged[column]!r} but the loaded tile has {loaded[column]!r}; "
+            "a tile's definition never changes")
+    cur.execute(statements()["insert_tiles"])
+    return cur.rowcount if n else 0
+
+
+def _load_night(cur: psycopg.Cursor, products: NightProducts, bar: tqdm,
+                started_at: dt.datetime) -> dict[str, int]:
+    """Every write of one night, inside the caller's transaction."""
+    night = products.night
+    rows = {"tile": _load_tiles(cur, products)}
+    night_key = cur.execute(statements()["insert_night"], {
+        "hemis": night.hemis, "date": night.date,
+        "pipeline_version": night.pipeline_version}).fetchone()[0]
+    n_scans = products.tables["scans.parquet"].num_rows
+    cols = wdb.scan.columns
+    derived = {
+        "night_key": payload.constant_column("night_key", cols.night_key.type, night_key,
+                                             n_scans),
+        "hemis": payload.constant_column("hemis", cols.hemis.type, night.hemis, n_scans),
+        "date": payload.constant_column("date", cols.date.type, night.date, n_scans),
+        "hpx": payload.Column("hpx", np.dtype(">i8"), _hpx(products, "scans.parquet")),
+    }
+    rows["scan"] = _copy(cur, wdb.scan, _columns(wdb.scan, products, "scans.parquet",
+                                                 derived), bar=bar)
+    pairs = cur.execute(statements()["scan_keys"], {"night_key": night_key}).fetchall()
+    numbers = np.array([p[0] for p in pairs], dtype=np.int64)  # sorted by the query
+    keys = np.array([p[1] for p in pairs], dtype=np.int32)
+    for file, table in (("ext.parquet", wdb.ext), ("pts.parquet", wdb.pts)):
+        data = products.tables[file]
+        scan = data.column("scan").to_numpy()
+        hpx = _hpx(products, file)
+        derived = {
+            "scan_key": payload.Column("scan_key", np.dtype(">i4"),
+                                       keys[np.searchsorted(numbers, scan)]),
+            "hpx": payload.Column("hpx", np.dtype(">i8"), hpx),
+        }
+        order = np.lexsort((hpx, scan))
+        rows[table.name] = _copy(cur, table, _columns(table, products, file, derived),
+                                 order, bar)
+    provenance.write_log(cur, products, night_key, rows, started_at)
+    return rows
+
+
+def _lock(cur: psycopg.Cursor, products: NightProducts, progress: bool) -> None:
+    params = {"namespace": provenance.LOCK_NAMESPACE,
+              "night_lock": provenance.night_lock_key(products.night.hemis,
+                                                      products.night.date)}
+    if not cur.execute(statements()["lock_night_try"], params).fetchone()[0]:
+        if progress:
+            tqdm.write(f"{products.night.label}: another session is ingesting this night; "
+                       "waiting for it to finish", file=sys.stderr)
+        cur.execute(statements()["lock_night_wait"], params)
+
+
+def ingest_night(url: str, directory: Path | str, *, replace: bool = False,
+                 on_warning: str = "warn", limits: Limits = DEFAULT_LIMITS,
+                 progress: bool = True) -> NightResult:
+    """Validate one night product directory and load it in one transaction.
+
+    Raises
+    ------
+    ProductError, InvalidWarning
+        Bad input; nothing was written.
+    NightAlreadyLoaded
+        The night is loaded from different files and ``replace`` is False.
+    """
+    start = last = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
+    phases: dict[str, float] = {}
+
+    def phase(name: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        phases[name], last = now - last, now
+
+    products = read_night(directory)
+    phase("read")
+    found = validate(products, on_warning, limits)
+    phase("validate")
+    label = products.night.label
+    with database.connection(url) as conn, conn.cursor() as cur:
+        _lock(cur, products, progress)
+        loaded = provenance.find_loaded(cur, products)
+        status = "loaded"
+        if loaded is not None:
+            changed = provenance.changed_files(loaded, products)
+            if not changed:
+                conn.rollback()
+                return NightResult(Path(directory), label, "unchanged",
+                                   dict.fromkeys(("tile", "scan", "ext", "pts"), 0), found,
+                                   time.perf_counter() - start, phases)
+            if not replace:
+                raise NightAlreadyLoaded(
+                    f"night {label} is already loaded from different files "
+                    f"({', '.join(changed)} differ); use --replace to swap it for "
+                    f"{products.directory}")
+            for name in ("delete_night_pts", "delete_night_ext", "delete_night"):
+                cur.execute(statements()[name], {"night_key": loaded.night_key})
+            status = "replaced"
+        total = sum(products.rows.values())
+        with tqdm(total=total, desc=label, unit="rows", unit_scale=True, file=sys.stderr,
+                  disable=not progress, leave=False) as bar:
+            try:
+                rows = _load_night(cur, products, bar, started_at)
+            except psycopg.errors.UniqueViolation as exc:
+                # Only a writer that bypasses the advisory lock can get here.
+                raise NightAlreadyLoaded(f"night {label} was loaded by another session "
+                                         f"meanwhile: {exc.diag.message_primary}") from None
+        phase("write")
+        conn.commit()
+        phase("commit")
+        big = [t for t in (wdb.pts, wdb.ext) if rows[t.name] >= ANALYZE_MIN_ROWS]
+        for table in big:
+            cur.execute(sql.SQL("ANALYZE {} ({})").format(
+                sql.Identifier(table.schema, table.name),
+                sql.SQL(", ").join(map(sql.Identifier, ANALYZE_COLUMNS))))
+        conn.commit()
+        phase("analyze")
+    return NightResult(Path(directory), label, status, rows, found,
+                       time.perf_counter() - start, phases)
+
+
+def ingest_nights(url: str, directories: Sequence[Path | str], *, replace: bool = False,
+                  on_warning: str = "warn", limits: Limits = DEFAULT_LIMITS,
+                  progress: bool = True) -> IngestSummary:
+    """Ingest night product directories in order, each in its own transaction.
+
+    A bad night stops the run with its error; nights before it stay loaded (each is
+    complete), nights after it are not attempted.
+    """
+    start = time.perf_counter()
+    results = []
+    for directory in directories:
+        result = ingest_night(url, directory, replace=replace, on_warning=on_warning,
+                              limits=limits, progress=progress)
+        results.append(result)
+    return IngestSummary(results, time.perf_counter() - start)

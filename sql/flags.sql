@@ -1,0 +1,222 @@
+-- 2MASS flag and value-added functions, used by the release rules and callable by users.
+--
+-- Every function here is a pure function of its arguments (IMMUTABLE, PARALLEL SAFE) and
+-- carries a COMMENT ON FUNCTION, so its definition is documented inside the database.
+-- The definitions follow the 2MASS Explanatory Supplement; where it is silent the choice
+-- is written in docs/release-rules.md and noted next to the code below.
+--
+-- Installed by migration 0003 into schema public; re-running the file is harmless.
+
+-- ---------------------------------------------------------------------------------------
+-- Frame-detection statistics (ndet): two digits per band, N detections then M possible.
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION public.tmass_ndet_ok(
+    ndet char(2), snr real, min_ratio real DEFAULT 0.41, bright_snr real DEFAULT 20.0)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    -- The N/M test applies only to bright detections (scan S/N >= bright_snr): those must
+    -- be seen on enough of the frames where a detection was possible, which removes
+    -- transients (cosmic rays, meteor trails) that appear on one or two frames only.
+    -- Measurable on 3 or more frames: N/M >= min_ratio; on exactly 2: detected on both;
+    -- on fewer: a bright detection cannot be confirmed and fails.
+    SELECT CASE
+        WHEN snr IS NULL OR snr < bright_snr THEN true
+        WHEN ndet IS NULL OR ndet !~ '^[0-9][0-9]$' THEN false
+        WHEN substr(ndet, 2, 1)::int >= 3
+            THEN substr(ndet, 1, 1)::int >= min_ratio * substr(ndet, 2, 1)::int
+        WHEN substr(ndet, 2, 1)::int = 2 THEN substr(ndet, 1, 1)::int = 2
+        ELSE false
+    END
+$$;
+COMMENT ON FUNCTION public.tmass_ndet_ok(char(2), real, real, real) IS
+'2MASS frame-detection (N/M) test for one band. ndet = N detections then M possible frames '
+'(two digits). Passes when the scan S/N is below bright_snr (test not applicable), or '
+'M >= 3 and N/M >= min_ratio (default 0.41), or M = 2 and N = 2.';
+
+-- ---------------------------------------------------------------------------------------
+-- ph_qual, one band (Explanatory Supplement sec. 4.1): first matching of X U F E A B C D.
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION public.tmass_ph_qual_band(
+    rd_flg char(1), snr real, cmsig real, psfchi real, ndet char(2))
+RETURNS char(1)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        -- X: detected but no valid brightness estimate.
+        WHEN rd_flg = '9' THEN 'X'
+        -- U: upper limit (not detected, or not deblended consistently with other bands).
+        WHEN rd_flg IN ('0', '6') THEN 'U'
+        -- F: saturated-star photometry without a reliable uncertainty (sentinel > 8 mag).
+        WHEN rd_flg IN ('1', '3') AND (cmsig IS NULL OR cmsig > 8.0) THEN 'F'
+        -- E: poor profile fit, aperture fallback, or too few detection frames.
+        WHEN (rd_flg = '2' AND psfchi > 10.0) OR rd_flg = '4'
+             OR (rd_flg IN ('1', '2') AND NOT public.tmass_ndet_ok(ndet, snr)) THEN 'E'
+        -- A/B/C need both the scan S/N and the measurement uncertainty (AND, unlike the
+        -- catalog S/N cut, which accepts either).
+        WHEN rd_flg IN ('1', '2', '3') AND snr > 10.0 AND cmsig < 0.10857 THEN 'A'
+        WHEN rd_flg IN ('1', '2', '3') AND snr > 7.0 AND cmsig < 0.15510 THEN 'B'
+        WHEN rd_flg IN ('1', '2', '3') AND snr > 5.0 AND cmsig < 0.21714 THEN 'C'
+        WHEN rd_flg IN ('1', '2', '3') THEN 'D'
+    END
+$$;
+COMMENT ON FUNCTION public.tmass_ph_qual_band(char(1), real, real, real, char(2)) IS
+'2MASS photometric quality of one band from rd_flg, scan S/N, cmsig, psfchi and ndet: '
+'the first of X (rd 9), U (rd 0/6), F (rd 1/3, cmsig > 8), E (rd 2 with psfchi > 10, rd 4, '
+'or rd 1/2 failing tmass_ndet_ok), A (snr > 10 and cmsig < 0.10857), B (> 7, < 0.15510), '
+'C (> 5, < 0.21714), D (rd 1/2/3). NULL for an unknown rd_flg.';
+
+CREATE OR REPLACE FUNCTION public.tmass_ph_qual(
+    rd_flg char(3), j_snr real, j_cmsig real, j_psfchi real,
+    h_snr real, h_cmsig real, h_psfchi real,
+    k_snr real, k_cmsig real, k_psfchi real, ndet char(6))
+RETURNS char(3)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT public.tmass_ph_qual_band(substr(rd_flg, 1, 1)::char(1), j_snr, j_cmsig, j_psfchi,
+                                     substr(ndet, 1, 2)::char(2))
+        || public.tmass_ph_qual_band(substr(rd_flg, 2, 1)::char(1), h_snr, h_cmsig, h_psfchi,
+                                     substr(ndet, 3, 2)::char(2))
+        || public.tmass_ph_qual_band(substr(rd_flg, 3, 1)::char(1), k_snr, k_cmsig, k_psfchi,
+                                     substr(ndet, 5, 2)::char(2))
+$$;
+COMMENT ON FUNCTION public.tmass_ph_qual(char(3), real, real, real, real, real, real,
+                                         real, real, real, char(6)) IS
+'2MASS ph_qual of a source: tmass_ph_qual_band for J, H and Ks concatenated.';
+
+-- ---------------------------------------------------------------------------------------
+-- Total photometric uncertainty (PSC [jhk]_msigcom).
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION public.tmass_msigcom(
+    cmsig real, rd_flg char(1), zperr real DEFAULT 0.011, fferr real DEFAULT 0.005,
+    r1normrms real DEFAULT 0.012)
+RETURNS real
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    -- Upper limits and unmeasured bands have no uncertainty; the > 8 mag sentinel of
+    -- rd_flg 1/3 sources without a reliable cmsig is passed through unchanged.
+    SELECT CASE
+        WHEN cmsig IS NULL OR rd_flg NOT IN ('1', '2', '3', '4') THEN NULL
+        WHEN cmsig > 8.0 THEN cmsig
+        ELSE sqrt(cmsig ^ 2 + zperr ^ 2 + fferr ^ 2
+                  + CASE WHEN rd_flg = '1' THEN r1normrms ^ 2 ELSE 0 END)::real
+    END
+$$;
+COMMENT ON FUNCTION public.tmass_msigcom(real, char(1), real, real, real) IS
+'2MASS total magnitude uncertainty: sqrt(cmsig^2 + zperr^2 + fferr^2 [+ r1normrms^2 when '
+'rd_flg = 1]), defaults 0.011, 0.005, 0.012 mag; NULL for upper limits (rd_flg 0/6/9).';
+
+-- ---------------------------------------------------------------------------------------
+-- Designation: hhmmssss+ddmmsss, coordinates truncated (IAU practice), 16 characters.
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION public.tmass_designation(ra float8, "dec" float8)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    -- Work in numeric (the float's 15-digit decimal value) so that a coordinate printed
+    -- as an exact boundary, e.g. 15.0 deg = 01h00m00.00s, is not truncated one unit low.
+    -- RA in units of 0.01 s of time (1 deg = 24000 units), Dec in units of 0.1 arcsec.
+    SELECT lpad((r / 360000)::text, 2, '0') || lpad(mod(r / 6000, 60)::text, 2, '0')
+        || lpad(mod(r, 6000)::text, 4, '0')
+        || CASE WHEN dec < 0 THEN '-' ELSE '+' END
+        || lpad((d / 36000)::text, 2, '0') || lpad(mod(d / 600, 60)::text, 2, '0')
+        || lpad(mod(d, 600)::text, 3, '0')
+    FROM (SELECT mod((floor(ra::numeric * 24000))::bigint, 8640000) AS r,
+                 (floor(abs(dec::numeric) * 36000))::bigint AS d) AS t
+$$;
+COMMENT ON FUNCTION public.tmass_designation(float8, float8) IS
+'2MASS designation hhmmssss+ddmmsss (16 characters, without the "2MASS J" prefix and '
+'without a collision suffix): RA to 0.01 s and Dec to 0.1 arcsec, truncated, not rounded.';
+
+-- ---------------------------------------------------------------------------------------
+-- Galactic coordinates from ICRS: the rotation astropy applies (ICRS -> Galactic).
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION public.tmass_galactic(ra float8, "dec" float8,
+                                                 OUT glon float8, OUT glat float8)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN degrees(atan2(yg, xg)) < 0 THEN degrees(atan2(yg, xg)) + 360
+                ELSE degrees(atan2(yg, xg)) END,
+           degrees(asin(greatest(-1.0, least(1.0, zg))))
+    FROM (SELECT -0.05487565771259163 * x - 0.8734370519556159 * y - 0.48383507361671546 * z,
+                  0.4941094371927268 * x - 0.44482972122329517 * y + 0.7469821839866676 * z,
+                 -0.8676661375596576 * x - 0.19807633727300059 * y + 0.45598381368730156 * z
+          FROM (SELECT cosd(dec) * cosd(ra), cosd(dec) * sind(ra), sind(dec)) AS u(x, y, z)
+         ) AS g(xg, yg, zg)
+$$;
+COMMENT ON FUNCTION public.tmass_galactic(float8, float8) IS
+'Galactic longitude and latitude [deg] of an ICRS position [deg] (astropy ICRS -> Galactic).';
+
+-- ---------------------------------------------------------------------------------------
+-- Position angle, east of north, from one position to another.
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION public.tmass_position_angle(ra1 float8, dec1 float8,
+                                                       ra2 float8, dec2 float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN pa < 0 THEN pa + 360 ELSE pa END
+    FROM (SELECT degrees(atan2(sind(ra2 - ra1) * cosd(dec2),
+                               cosd(dec1) * sind(dec2)
+                               - sind(dec1) * cosd(dec2) * cosd(ra2 - ra1))) AS pa) AS t
+$$;
+COMMENT ON FUNCTION public.tmass_position_angle(float8, float8, float8, float8) IS
+'Position angle [deg, 0..360, east of north] of (ra2, dec2) seen from (ra1, dec1).';
+
+-- ---------------------------------------------------------------------------------------
+-- Distances from a position to the edges of a scan's 3-band area (great circles through
+-- the corners: 1 = east at start, 2 = west at start, 3 = east at end, 4 = west at end).
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION public.tmass_edge_distance(
+    ra float8, "dec" float8,
+    ra_1 float8, dec_1 float8, ra_2 float8, dec_2 float8,
+    ra_3 float8, dec_3 float8, ra_4 float8, dec_4 float8,
+    OUT dist_ns float8, OUT dist_ew float8)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    -- Signed distance to each edge great circle, positive on the side of the area's
+    -- centre: the minimum over the N/S pair and over the E/W pair, in arcsec. A position
+    -- outside the area gets a negative distance.
+    WITH v AS (
+        SELECT cosd(dec) * cosd(ra) AS px, cosd(dec) * sind(ra) AS py, sind(dec) AS pz,
+               cosd(dec_1) * cosd(ra_1) AS x1, cosd(dec_1) * sind(ra_1) AS y1, sind(dec_1) AS z1,
+               cosd(dec_2) * cosd(ra_2) AS x2, cosd(dec_2) * sind(ra_2) AS y2, sind(dec_2) AS z2,
+               cosd(dec_3) * cosd(ra_3) AS x3, cosd(dec_3) * sind(ra_3) AS y3, sind(dec_3) AS z3,
+               cosd(dec_4) * cosd(ra_4) AS x4, cosd(dec_4) * sind(ra_4) AS y4, sind(dec_4) AS z4
+    ), c AS (
+        SELECT v.*, x1 + x2 + x3 + x4 AS cx, y1 + y2 + y3 + y4 AS cy, z1 + z2 + z3 + z4 AS cz
+        FROM v
+    ), e AS (
+        -- edge normals n = a x b for the edges 1-2 (start), 3-4 (end), 1-3 (east), 2-4 (west)
+        SELECT c.*, n.edge, n.nx, n.ny, n.nz, sqrt(n.nx ^ 2 + n.ny ^ 2 + n.nz ^ 2) AS nn
+        FROM c, LATERAL (VALUES
+            ('ns', y1 * z2 - z1 * y2, z1 * x2 - x1 * z2, x1 * y2 - y1 * x2),
+            ('ns', y3 * z4 - z3 * y4, z3 * x4 - x3 * z4, x3 * y4 - y3 * x4),
+            ('ew', y1 * z3 - z1 * y3, z1 * x3 - x1 * z3, x1 * y3 - y1 * x3),
+            ('ew', y2 * z4 - z2 * y4, z2 * x4 - x2 * z4, x2 * y4 - y2 * x4)
+        ) AS n(edge, nx, ny, nz)
+    ), s AS (
+        SELECT edge,
+               sign(nx * cx + ny * cy + nz * cz)
+               * degrees(asin(greatest(-1.0, least(1.0,
+                     (nx * px + ny * py + nz * pz) / nn)))) * 3600 AS d
+        FROM e
+    )
+    SELECT min(d) FILTER (WHERE edge = 'ns'), min(d) FILTER (WHERE edge = 'ew') FROM s
+$$;
+COMMENT ON FUNCTION public.tmass_edge_distance(float8, float8, float8, float8, float8, float8,
+                                               float8, float8, float8, float8) IS
+'Distance [arcsec] from (ra, dec) to the nearest N/S and nearest E/W edge of a scan''s '
+'3-band area given by its four corners; negative outside the area.';
+
+-- ---------------------------------------------------------------------------------------
+-- RA difference wrapped into [-180, 180): used for boxes that straddle RA = 0.
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION public.tmass_dra(ra float8, ra0 float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT (ra - ra0 + 180) - 360 * floor((ra - ra0 + 180) / 360) - 180
+$$;
+COMMENT ON FUNCTION public.tmass_dra(float8, float8) IS
+'RA difference ra - ra0 [deg] wrapped into [-180, 180).';

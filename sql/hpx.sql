@@ -1,0 +1,661 @@
+-- HEALPix spatial functions: NESTED order-29 pixel index, distances, and the
+-- index-driven radial, ellipse and polygon queries (Q3C's argument order and units).
+--
+-- Plain SQL and PL/pgSQL only, so the functions run on any PostgreSQL >= 15 without an
+-- extension. Installed into schema public by migration 0002; re-running this file is
+-- harmless (every statement is CREATE OR REPLACE).
+--
+-- Conventions: angles in degrees (ICRS), pixel numbers are NESTED order 29 (the value
+-- healpy.ang2pix(2**29, ra, dec, nest=True, lonlat=True) returns). Functions whose name
+-- starts with "_hpx_" are private building blocks of the public ones.
+
+-- ---------------------------------------------------------------------------------
+-- Errors
+-- ---------------------------------------------------------------------------------
+
+-- Raises an error with the given message. Called only from the branch of a CASE whose
+-- condition detected an impossible argument, so valid calls never pay for a PL/pgSQL call. Declared IMMUTABLE so the functions that use it stay IMMUTABLE.
+CREATE OR REPLACE FUNCTION public._hpx_raise(message text, result_type anyelement)
+RETURNS anyelement LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = message;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_raise(text, anyelement) IS
+    'Private: raise invalid_parameter_value with MESSAGE; result_type (a typed NULL) only '
+    'gives the result type of the expression the call stands in.';
+
+-- True for a valid cone centre and radius; raises an error naming the bad argument.
+CREATE OR REPLACE FUNCTION public._hpx_check_disc(dec0 float8, radius_deg float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN radius_deg < 0 OR radius_deg = 'NaN'::float8 THEN public._hpx_raise(
+        format('radius must be >= 0 degrees, got %s', radius_deg), NULL::boolean)
+    WHEN NOT dec0 BETWEEN -90 AND 90 THEN public._hpx_raise(
+        format('dec must be in [-90, 90] degrees, got %s', dec0), NULL::boolean)
+    ELSE true
+END
+$$;
+COMMENT ON FUNCTION public._hpx_check_disc(float8, float8) IS
+    'Private: true when dec0 [deg] is in [-90, 90] and radius_deg [deg] >= 0, else an error.';
+
+-- ---------------------------------------------------------------------------------
+-- Pixel index
+-- ---------------------------------------------------------------------------------
+
+-- Position (degrees) -> NESTED order-29 pixel, the same arithmetic, in the same order,
+-- as HEALPix C++ T_Healpix_Base::loc2pix behind healpy.ang2pix(nest=True, lonlat=True),
+-- so the result equals healpy's bit for bit: theta = pi/2 - radians(dec), z = cos(theta),
+-- tt = phi / (pi/2) modulo 4, then the equatorial (|z| <= 2/3) or polar-cap formulas
+-- give the face and the (x, y) cell, whose bits are interleaved (Morton order).
+-- PL/pgSQL rather than one SQL statement: its simple expressions run without planning.
+CREATE OR REPLACE FUNCTION public.hpx_ang2ipix(ra_deg float8, dec_deg float8)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    nside CONSTANT float8 := 536870912;      -- 2^29
+    theta float8;
+    v float8;
+    fm float8;
+    tt float8;
+    z float8;
+    za float8;
+    tmp float8;
+    tp float8;
+    jp bigint;
+    jm bigint;
+    ntt int;
+    face bigint;
+    x bigint;
+    y bigint;
+BEGIN
+    IF ra_deg = 'NaN'::float8 OR dec_deg = 'NaN'::float8
+       OR ra_deg IN ('Infinity'::float8, '-Infinity'::float8) THEN
+        RETURN NULL;
+    END IF;
+    IF NOT dec_deg BETWEEN -90 AND 90 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('dec must be in [-90, 90] degrees, got %s', dec_deg);
+    END IF;
+    theta := pi() / 2 - radians(dec_deg);
+    v := radians(ra_deg) * 0.6366197723675813430755350534900574::float8;  -- phi / (pi/2)
+    -- fmodulo(v, 4): v - 4 trunc(v/4) is exact, like C fmod.
+    IF v >= 0 THEN
+        tt := CASE WHEN v < 4 THEN v ELSE v - 4 * trunc(v / 4) END;
+    ELSE
+        fm := (v - 4 * trunc(v / 4)) + 4;
+        tt := CASE WHEN fm = 4 THEN 0 ELSE fm END;
+    END IF;
+    z := cos(theta);
+    za := abs(z);
+    IF za <= 2::float8 / 3 THEN
+        -- Equatorial region: indices of the ascending and descending edge lines.
+        jp := trunc(nside * (0.5::float8 + tt) - nside * (z * 0.75::float8))::bigint;
+        jm := trunc(nside * (0.5::float8 + tt) + nside * (z * 0.75::float8))::bigint;
+        face := CASE WHEN jp >> 29 = jm >> 29 THEN (jp >> 29) | 4
+                     WHEN jp >> 29 < jm >> 29 THEN jp >> 29
+                     ELSE (jm >> 29) + 8 END;
+        x := jm & 536870911;
+        y := 536870911 - (jp & 536870911);
+    ELSE
+        -- Polar caps; near the poles sin(theta) keeps the precision 1 - |z| loses.
+        ntt := least(3, trunc(tt)::int);
+        tp := tt - ntt;
+        IF za < 0.99::float8 OR NOT (theta < 0.01::float8 OR theta > 3.14159::float8 - 0.01::float8) THEN
+            tmp := nside * sqrt(3 * (1 - za));
+        ELSE
+            tmp := nside * sin(theta) / sqrt((1 + za) / 3);
+        END IF;
+        jp := least(trunc(tp * tmp)::bigint, 536870911);
+        jm := least(trunc((1 - tp) * tmp)::bigint, 536870911);
+        IF z >= 0 THEN
+            face := ntt;
+            x := 536870911 - jm;
+            y := 536870911 - jp;
+        ELSE
+            face := ntt + 8;
+            x := jp;
+            y := jm;
+        END IF;
+    END IF;
+    -- Morton interleave: x to the even bits, y to the odd bits.
+    x := (x | (x << 16)) & 281470681808895;
+    y := (y | (y << 16)) & 281470681808895;
+    x := (x | (x << 8)) & 71777214294589695;
+    y := (y | (y << 8)) & 71777214294589695;
+    x := (x | (x << 4)) & 1085102592571150095;
+    y := (y | (y << 4)) & 1085102592571150095;
+    x := (x | (x << 2)) & 3689348814741910323;
+    y := (y | (y << 2)) & 3689348814741910323;
+    x := (x | (x << 1)) & 6148914691236517205;
+    y := (y | (y << 1)) & 6148914691236517205;
+    RETURN (face << 58) + x + (y << 1);
+END
+$$;
+COMMENT ON FUNCTION public.hpx_ang2ipix(float8, float8) IS
+    'NESTED HEALPix order-29 pixel of (ra_deg, dec_deg) in degrees; equals healpy.ang2pix('
+    '2**29, ra, dec, nest=True, lonlat=True). NULL or NaN in gives NULL; |dec| > 90 is an error.';
+
+-- NESTED order-29 pixel -> centre (ra, dec) in degrees, as HEALPix C++ pix2loc.
+CREATE OR REPLACE FUNCTION public.hpx_ipix2ang(ipix bigint)
+RETURNS float8[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    nside CONSTANT bigint := 536870912;
+    fact2 CONSTANT float8 := 4::float8 / 3458764513820540928::float8;  -- 4 / npix
+    face int;
+    x bigint;
+    y bigint;
+    jr bigint;
+    nr bigint;
+    t bigint;
+    z float8;
+    sth float8;
+    phi float8;
+BEGIN
+    IF NOT ipix BETWEEN 0 AND 3458764513820540927 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('ipix must be in [0, 12 * 4^29 - 1], got %s', ipix);
+    END IF;
+    face := (ipix >> 58)::int;
+    -- Inverse Morton: even bits -> x, odd bits -> y.
+    x := ipix & 6148914691236517205;
+    y := (ipix >> 1) & 6148914691236517205;
+    x := (x | (x >> 1)) & 3689348814741910323;
+    y := (y | (y >> 1)) & 3689348814741910323;
+    x := (x | (x >> 2)) & 1085102592571150095;
+    y := (y | (y >> 2)) & 1085102592571150095;
+    x := (x | (x >> 4)) & 71777214294589695;
+    y := (y | (y >> 4)) & 71777214294589695;
+    x := (x | (x >> 8)) & 281470681808895;
+    y := (y | (y >> 8)) & 281470681808895;
+    x := (x | (x >> 16)) & 536870911;
+    y := (y | (y >> 16)) & 536870911;
+    jr := ((ARRAY[2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4])[face + 1]::bigint << 29) - x - y - 1;
+    IF jr < nside THEN
+        nr := jr;
+        z := 1 - (nr * nr) * fact2;
+        sth := sqrt(((nr * nr) * fact2) * (2 - (nr * nr) * fact2));
+    ELSIF jr > 3 * nside THEN
+        nr := 4 * nside - jr;
+        z := (nr * nr) * fact2 - 1;
+        sth := sqrt(((nr * nr) * fact2) * (2 - (nr * nr) * fact2));
+    ELSE
+        nr := nside;
+        z := (2 * nside - jr) * (2 * nside * fact2);
+        sth := sqrt((1 - z) * (1 + z));
+    END IF;
+    t := (ARRAY[1, 3, 5, 7, 0, 2, 4, 6, 1, 3, 5, 7])[face + 1]::bigint * nr + x - y;
+    IF t < 0 THEN
+        t := t + 8 * nr;
+    END IF;
+    IF nr = nside THEN
+        phi := 0.75::float8 * (pi() / 2) * t * (2 * nside * fact2);
+    ELSE
+        phi := (0.5::float8 * (pi() / 2) * t) / nr;
+    END IF;
+    RETURN ARRAY[degrees(phi), degrees(atan2(z, sth))];
+END
+$$;
+COMMENT ON FUNCTION public.hpx_ipix2ang(bigint) IS
+    'Centre {ra, dec} in degrees of a NESTED HEALPix order-29 pixel (as healpy.pix2ang(2**29, '
+    'ipix, nest=True, lonlat=True)); ipix outside [0, 12*4^29) is an error.';
+
+-- ---------------------------------------------------------------------------------
+-- Distances
+-- ---------------------------------------------------------------------------------
+
+-- Great-circle distance by the Vincenty formula (atan2 of the cross and dot products):
+-- full double precision from milliarcseconds to 180 degrees, unlike acos (poor near 0)
+-- or the haversine (poor near 180).
+CREATE OR REPLACE FUNCTION public.hpx_dist(ra1_deg float8, dec1_deg float8,
+                                           ra2_deg float8, dec2_deg float8)
+RETURNS float8 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+SELECT degrees(atan2(
+    sqrt(power(cos(radians(dec2_deg)) * sin(radians(ra2_deg - ra1_deg)), 2)
+         + power(cos(radians(dec1_deg)) * sin(radians(dec2_deg))
+                 - sin(radians(dec1_deg)) * cos(radians(dec2_deg)) * cos(radians(ra2_deg - ra1_deg)), 2)),
+    sin(radians(dec1_deg)) * sin(radians(dec2_deg))
+        + cos(radians(dec1_deg)) * cos(radians(dec2_deg)) * cos(radians(ra2_deg - ra1_deg))))
+$$;
+COMMENT ON FUNCTION public.hpx_dist(float8, float8, float8, float8) IS
+    'Great-circle distance [deg] between (ra1_deg, dec1_deg) and (ra2_deg, dec2_deg) [deg].';
+
+-- sin^2(d/2) of the distance d between two positions, as Q3C's q3c_sindist evaluates it
+-- (haversine x*(z-y)+y with x = sin^2(dra/2), y = sin^2(ddec/2), z = cos^2(mean dec)),
+-- operation for operation, so that points exactly on a search circle fall on the same
+-- side as in Q3C. Symmetric in its two positions bit for bit (sin is odd).
+CREATE OR REPLACE FUNCTION public._hpx_sindist(ra1 float8, dec1 float8, ra2 float8, dec2 float8)
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT sin((ra1 - ra2) / 2 * 0.017453292519943295::float8)
+       * sin((ra1 - ra2) / 2 * 0.017453292519943295::float8)
+       * (cos((dec1 + dec2) / 2 * 0.017453292519943295::float8)
+          * cos((dec1 + dec2) / 2 * 0.017453292519943295::float8)
+          - sin((dec1 - dec2) / 2 * 0.017453292519943295::float8)
+            * sin((dec1 - dec2) / 2 * 0.017453292519943295::float8))
+       + sin((dec1 - dec2) / 2 * 0.017453292519943295::float8)
+         * sin((dec1 - dec2) / 2 * 0.017453292519943295::float8)
+$$;
+COMMENT ON FUNCTION public._hpx_sindist(float8, float8, float8, float8) IS
+    'Private: sin^2(d/2) of the great-circle distance d between two positions [deg], '
+    'evaluated as Q3C does.';
+
+-- ---------------------------------------------------------------------------------
+-- Disc covering: the index ranges of a search
+-- ---------------------------------------------------------------------------------
+--
+-- A search ORs NSLOT = 17 "slots" hpx BETWEEN lo AND hi, each computed by its own call
+-- (a SQL function body cannot share a value between two expressions and still be
+-- inlined; with constant arguments the planner folds every call to a constant, and
+-- with column arguments, as in a cross-match, they are the index conditions of the
+-- inner scan). Slot i is the order-k pixel holding sample point i of the disc:
+--   * k is the finest order whose pixels (nominal size 58.6 deg / 2^k) are at least
+--     12 radii across, so the pixels meeting the disc are at most the few around one
+--     pixel corner, and their edges are close to straight at the scale of the disc;
+--   * sample 0 is the centre, samples 1..16 lie on the circle of three radii around it,
+--     every 22.5 degrees of bearing. A pixel meeting the disc but holding no sample
+--     would have to enter it with a corner whose opening is at most ~34 degrees at
+--     that distance; HEALPix pixel corners are wider, so every pixel meeting the disc
+--     holds a sample (the tests compare with brute force at random, polar and
+--     RA-wrapping centres).
+-- A slot whose pixel equals the previous slot's or the centre's is empty (-1, -2),
+-- so the usual small search costs one or two B-tree range scans. Discs of more than
+-- 58.6/12 ~ 4.9 degrees use slot 0 as the whole sky.
+
+-- Finest order whose pixels are at least 12 radii across; -1 means the whole sky.
+CREATE OR REPLACE FUNCTION public._hpx_disc_order(radius_deg float8)
+RETURNS int LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+SELECT CASE WHEN radius_deg <= 0 THEN 29
+            ELSE greatest(-1, least(29, floor(ln(58.6::float8 / (12 * radius_deg)) / ln(2::float8))::int))
+       END
+$$;
+COMMENT ON FUNCTION public._hpx_disc_order(float8) IS
+    'Private: HEALPix order of the covering pixels of a disc of radius_deg [deg]; -1 = whole sky.';
+
+-- Order-29 pixel of sample point `slot` of a disc (0 = centre, 1..16 on the circle of
+-- three radii), computed with unit vectors so the poles need no special case.
+CREATE OR REPLACE FUNCTION public._hpx_disc_sample(ra0 float8, dec0 float8, radius_deg float8,
+                                                   slot int)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    a float8 := radians(ra0);
+    d float8 := radians(dec0);
+    s float8 := radians(least(3 * radius_deg, 180));
+    b float8 := (slot - 1) * pi() / 8;  -- bearing, from north through east
+    x float8;
+    y float8;
+    z float8;
+BEGIN
+    IF slot = 0 THEN
+        RETURN public.hpx_ang2ipix(ra0, dec0);
+    END IF;
+    -- centre * cos(s) + (north * cos(b) + east * sin(b)) * sin(s)
+    x := cos(d) * cos(a) * cos(s) + (-sin(d) * cos(a) * cos(b) - sin(a) * sin(b)) * sin(s);
+    y := cos(d) * sin(a) * cos(s) + (-sin(d) * sin(a) * cos(b) + cos(a) * sin(b)) * sin(s);
+    z := sin(d) * cos(s) + cos(d) * cos(b) * sin(s);
+    RETURN public.hpx_ang2ipix(degrees(atan2(y, x)), degrees(atan2(z, sqrt(x * x + y * y))));
+END
+$$;
+COMMENT ON FUNCTION public._hpx_disc_sample(float8, float8, float8, int) IS
+    'Private: order-29 pixel of sample point SLOT (0..16) of the disc (ra0, dec0 [deg], '
+    'radius_deg [deg]) used to choose its covering pixels.';
+
+-- Lower (upper = false) or upper bound of the hpx range of slot `slot` (0..16).
+CREATE OR REPLACE FUNCTION public._hpx_disc_bound(ra0 float8, dec0 float8, radius_deg float8,
+                                                  slot int, upper boolean)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    k int;
+    shift int;
+    p bigint;
+BEGIN
+    IF radius_deg < 0 OR radius_deg = 'NaN'::float8 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('radius must be >= 0 degrees, got %s', radius_deg);
+    END IF;
+    IF NOT dec0 BETWEEN -90 AND 90 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('dec must be in [-90, 90] degrees, got %s', dec0);
+    END IF;
+    IF ra0 = 'NaN'::float8 OR ra0 IN ('Infinity'::float8, '-Infinity'::float8) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('ra must be a finite number of degrees, got %s', ra0);
+    END IF;
+    k := public._hpx_disc_order(radius_deg);
+    IF k < 0 THEN
+        IF slot = 0 THEN
+            RETURN CASE WHEN upper THEN 3458764513820540927 ELSE 0 END;
+        END IF;
+        RETURN CASE WHEN upper THEN -2 ELSE -1 END;
+    END IF;
+    shift := 2 * (29 - k);
+    p := public._hpx_disc_sample(ra0, dec0, radius_deg, slot) >> shift;
+    IF slot > 0 AND (p = public._hpx_disc_sample(ra0, dec0, radius_deg, slot - 1) >> shift
+                     OR (slot > 1 AND p = public._hpx_disc_sample(ra0, dec0, radius_deg, 0) >> shift)) THEN
+        RETURN CASE WHEN upper THEN -2 ELSE -1 END;
+    END IF;
+    RETURN CASE WHEN upper THEN ((p + 1) << shift) - 1 ELSE p << shift END;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_disc_bound(float8, float8, float8, int, boolean) IS
+    'Private: lower (upper = false) or upper hpx bound of covering range SLOT (0..16) of the '
+    'disc (ra0, dec0 [deg], radius_deg [deg]); (-1, -2) for an empty slot. Errors on an '
+    'impossible disc.';
+
+-- ---------------------------------------------------------------------------------
+-- Searches (inlinable: the planner sees the hpx ranges and uses the B-tree on hpx)
+-- ---------------------------------------------------------------------------------
+
+-- Radial (cone) query, Q3C's q3c_radial_query with the stored pixel column first.
+-- Not STRICT, so the planner can inline it. With a column as centre it is the
+-- cross-match join (q3c_join): the ranges become the inner table's index conditions.
+CREATE OR REPLACE FUNCTION public.hpx_radial_query(hpx bigint, ra_deg float8, dec_deg float8,
+                                                   ra0_deg float8, dec0_deg float8,
+                                                   radius_deg float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT (
+        hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 0, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 0, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 1, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 1, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 2, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 2, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 3, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 3, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 4, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 4, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 5, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 5, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 6, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 6, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 7, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 7, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 8, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 8, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 9, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 9, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 10, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 10, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 11, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 11, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 12, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 12, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 13, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 13, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 14, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 14, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 15, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 15, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 16, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 16, true)
+       )
+       AND public._hpx_sindist(ra_deg, dec_deg, ra0_deg, dec0_deg)
+           < power(sin(radians(radius_deg) / 2), 2)
+$$;
+COMMENT ON FUNCTION public.hpx_radial_query(bigint, float8, float8, float8, float8, float8) IS
+    'True when the row (hpx, ra_deg, dec_deg [deg]) lies strictly within radius_deg [deg] of '
+    '(ra0_deg, dec0_deg [deg]); index-driven on hpx. Q3C''s q3c_radial_query / q3c_join.';
+
+-- Ellipse test on the tangent plane at the centre: the row's gnomonic coordinates
+-- along the major and minor axes, (u, v) / w, inside the ellipse of semi-axes
+-- tan(a) and tan(b) with b = a * axis_ratio, written without divisions so a = 0 is
+-- an empty ellipse. A circle (axis_ratio = 1) is exactly the cone of radius a.
+CREATE OR REPLACE FUNCTION public._hpx_in_ellipse(ra_deg float8, dec_deg float8,
+                                                  ra0_deg float8, dec0_deg float8,
+                                                  semi_major_deg float8, axis_ratio float8,
+                                                  pa_deg float8)
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    da float8 := radians(ra_deg - ra0_deg);
+    d float8 := radians(dec_deg);
+    d0 float8 := radians(dec0_deg);
+    pa float8 := radians(pa_deg);
+    ta float8 := tan(radians(semi_major_deg));
+    tb float8 := tan(radians(semi_major_deg * axis_ratio));
+    w float8;
+    e float8;
+    n float8;
+    u float8;
+    v float8;
+BEGIN
+    w := sin(d) * sin(d0) + cos(d) * cos(d0) * cos(da);   -- along the centre
+    e := cos(d) * sin(da);                                -- towards east
+    n := sin(d) * cos(d0) - cos(d) * sin(d0) * cos(da);   -- towards north
+    u := n * cos(pa) + e * sin(pa);                       -- along the major axis
+    v := -n * sin(pa) + e * cos(pa);                      -- along the minor axis
+    RETURN w > 0 AND u * u * tb * tb + v * v * ta * ta < w * w * ta * ta * tb * tb;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_in_ellipse(float8, float8, float8, float8, float8, float8, float8) IS
+    'Private: exact ellipse membership of (ra_deg, dec_deg) [deg] (tangent-plane ellipse, '
+    'semi-major axis [deg], axis ratio, position angle east of north [deg]).';
+
+-- Argument check of hpx_ellipse_query; folds to true for valid constants.
+CREATE OR REPLACE FUNCTION public._hpx_check_ellipse(semi_major_deg float8, axis_ratio float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN NOT semi_major_deg < 90 THEN public._hpx_raise(
+        format('semi-major axis must be < 90 degrees, got %s', semi_major_deg), NULL::boolean)
+    WHEN NOT (axis_ratio > 0 AND axis_ratio <= 1) THEN public._hpx_raise(
+        format('axis ratio must be in (0, 1], got %s', axis_ratio), NULL::boolean)
+    ELSE true
+END
+$$;
+COMMENT ON FUNCTION public._hpx_check_ellipse(float8, float8) IS
+    'Private: true when semi_major_deg [deg] < 90 and axis_ratio is in (0, 1], else an error.';
+
+-- Ellipse query, Q3C's q3c_ellipse_query with the stored pixel column first; covered by
+-- the disc of the semi-major axis.
+CREATE OR REPLACE FUNCTION public.hpx_ellipse_query(hpx bigint, ra_deg float8, dec_deg float8,
+                                                    ra0_deg float8, dec0_deg float8,
+                                                    semi_major_deg float8, axis_ratio float8,
+                                                    pa_deg float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT public._hpx_check_ellipse(semi_major_deg, axis_ratio)
+       AND (
+        hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 0, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 0, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 1, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 1, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 2, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 2, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 3, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 3, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 4, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 4, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 5, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 5, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 6, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 6, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 7, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 7, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 8, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 8, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 9, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 9, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 10, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 10, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 11, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 11, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 12, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 12, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 13, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 13, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 14, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 14, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 15, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 15, true)
+        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 16, false)
+            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 16, true)
+       )
+       AND public._hpx_in_ellipse(ra_deg, dec_deg, ra0_deg, dec0_deg, semi_major_deg,
+                                  axis_ratio, pa_deg)
+$$;
+COMMENT ON FUNCTION public.hpx_ellipse_query(bigint, float8, float8, float8, float8, float8, float8, float8) IS
+    'True when the row (hpx, ra_deg, dec_deg [deg]) lies inside the ellipse centred on '
+    '(ra0_deg, dec0_deg) [deg] with semi-major axis semi_major_deg [deg], minor/major '
+    'axis_ratio in (0, 1] and position angle pa_deg [deg, east of north], measured on the '
+    'tangent plane at the centre; index-driven on hpx.';
+
+-- Covering disc {ra, dec, radius} [deg] of a polygon: centre = normalized sum of the
+-- vertex vectors, radius = largest centre-vertex distance (plus 1e-9 deg against
+-- rounding). Caps under 90 degrees are convex, so the great-circle edges and the
+-- interior are inside too. Validates the vertex array.
+CREATE OR REPLACE FUNCTION public._hpx_poly_disc(poly float8[])
+RETURNS float8[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    n int := coalesce(array_length(poly, 1), 0);
+    x float8 := 0;
+    y float8 := 0;
+    z float8 := 0;
+    ra0 float8;
+    dec0 float8;
+    r float8 := 0;
+BEGIN
+    IF array_ndims(poly) > 1 OR n % 2 = 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'polygon must be a flat array [ra1, dec1, ra2, dec2, ...] of degrees';
+    END IF;
+    IF n < 6 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('polygon must have at least 3 vertices, got %s', n / 2);
+    END IF;
+    FOR i IN 1 .. n / 2 LOOP
+        IF poly[2 * i - 1] IS NULL OR poly[2 * i] IS NULL
+           OR NOT poly[2 * i] BETWEEN -90 AND 90
+           OR poly[2 * i - 1] IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('polygon vertex %s (%s, %s) is not a position: ra must be '
+                                 'finite and dec in [-90, 90] degrees',
+                                 i, poly[2 * i - 1], poly[2 * i]);
+        END IF;
+        x := x + cos(radians(poly[2 * i])) * cos(radians(poly[2 * i - 1]));
+        y := y + cos(radians(poly[2 * i])) * sin(radians(poly[2 * i - 1]));
+        z := z + sin(radians(poly[2 * i]));
+    END LOOP;
+    ra0 := degrees(atan2(y, x));
+    dec0 := degrees(atan2(z, sqrt(x * x + y * y)));
+    FOR i IN 1 .. n / 2 LOOP
+        r := greatest(r, public.hpx_dist(ra0, dec0, poly[2 * i - 1], poly[2 * i]));
+    END LOOP;
+    IF x * x + y * y + z * z < 1e-20 OR r >= 90 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'polygon must fit in a hemisphere (vertices within 90 degrees of their mean)';
+    END IF;
+    RETURN ARRAY[ra0, dec0, r + 1e-9];
+END
+$$;
+COMMENT ON FUNCTION public._hpx_poly_disc(float8[]) IS
+    'Private: covering disc {ra, dec, radius} [deg] of a polygon [ra1, dec1, ...] [deg]; '
+    'errors on fewer than 3 vertices, bad positions, or a polygon larger than a hemisphere.';
+
+-- Covering range bound of a polygon: the covering disc's.
+CREATE OR REPLACE FUNCTION public._hpx_poly_bound(poly float8[], slot int, upper boolean)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    d float8[] := public._hpx_poly_disc(poly);
+BEGIN
+    RETURN public._hpx_disc_bound(d[1], d[2], d[3], slot, upper);
+END
+$$;
+COMMENT ON FUNCTION public._hpx_poly_bound(float8[], int, boolean) IS
+    'Private: lower (upper = false) or upper hpx bound of covering range SLOT of a polygon.';
+
+-- Point in polygon: gnomonic projection about the covering disc's centre (great-circle
+-- edges become straight lines), then the even-odd ray-crossing rule.
+CREATE OR REPLACE FUNCTION public._hpx_in_poly(ra_deg float8, dec_deg float8, poly float8[])
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    d float8[] := public._hpx_poly_disc(poly);
+    a0 float8 := radians(d[1]);
+    d0 float8 := radians(d[2]);
+    n int := array_length(poly, 1) / 2;
+    px float8;
+    py float8;
+    xs float8[];
+    ys float8[];
+    inside boolean := false;
+    j int;
+    da float8;
+    dd float8;
+    w float8;
+BEGIN
+    FOR i IN 0 .. n LOOP
+        IF i = 0 THEN
+            da := radians(ra_deg) - a0;
+            dd := radians(dec_deg);
+        ELSE
+            da := radians(poly[2 * i - 1]) - a0;
+            dd := radians(poly[2 * i]);
+        END IF;
+        w := sin(dd) * sin(d0) + cos(dd) * cos(d0) * cos(da);
+        IF i = 0 THEN
+            IF w <= 0 THEN
+                RETURN false;
+            END IF;
+            px := cos(dd) * sin(da) / w;
+            py := (sin(dd) * cos(d0) - cos(dd) * sin(d0) * cos(da)) / w;
+        ELSE
+            xs[i] := cos(dd) * sin(da) / w;
+            ys[i] := (sin(dd) * cos(d0) - cos(dd) * sin(d0) * cos(da)) / w;
+        END IF;
+    END LOOP;
+    j := n;
+    FOR i IN 1 .. n LOOP
+        IF (ys[i] > py) <> (ys[j] > py)
+           AND px < (xs[j] - xs[i]) * (py - ys[i]) / (ys[j] - ys[i]) + xs[i] THEN
+            inside := NOT inside;
+        END IF;
+        j := i;
+    END LOOP;
+    RETURN inside;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_in_poly(float8, float8, float8[]) IS
+    'Private: exact membership of (ra_deg, dec_deg) [deg] in the polygon [ra1, dec1, ...] '
+    '[deg] with great-circle edges (even-odd rule).';
+
+-- Polygon query, Q3C's q3c_poly_query with the stored pixel column first.
+CREATE OR REPLACE FUNCTION public.hpx_poly_query(hpx bigint, ra_deg float8, dec_deg float8,
+                                                 poly float8[])
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT (
+        hpx BETWEEN public._hpx_poly_bound(poly, 0, false)
+            AND public._hpx_poly_bound(poly, 0, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 1, false)
+            AND public._hpx_poly_bound(poly, 1, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 2, false)
+            AND public._hpx_poly_bound(poly, 2, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 3, false)
+            AND public._hpx_poly_bound(poly, 3, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 4, false)
+            AND public._hpx_poly_bound(poly, 4, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 5, false)
+            AND public._hpx_poly_bound(poly, 5, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 6, false)
+            AND public._hpx_poly_bound(poly, 6, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 7, false)
+            AND public._hpx_poly_bound(poly, 7, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 8, false)
+            AND public._hpx_poly_bound(poly, 8, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 9, false)
+            AND public._hpx_poly_bound(poly, 9, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 10, false)
+            AND public._hpx_poly_bound(poly, 10, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 11, false)
+            AND public._hpx_poly_bound(poly, 11, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 12, false)
+            AND public._hpx_poly_bound(poly, 12, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 13, false)
+            AND public._hpx_poly_bound(poly, 13, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 14, false)
+            AND public._hpx_poly_bound(poly, 14, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 15, false)
+            AND public._hpx_poly_bound(poly, 15, true)
+        OR hpx BETWEEN public._hpx_poly_bound(poly, 16, false)
+            AND public._hpx_poly_bound(poly, 16, true)
+       )
+       AND public._hpx_in_poly(ra_deg, dec_deg, poly)
+$$;
+COMMENT ON FUNCTION public.hpx_poly_query(bigint, float8, float8, float8[]) IS
+    'True when the row (hpx, ra_deg, dec_deg [deg]) lies inside the polygon with great-circle '
+    'edges whose vertices are poly = [ra1, dec1, ra2, dec2, ...] [deg] (at least 3, within '
+    'a hemisphere); index-driven on hpx.';

@@ -1,0 +1,70 @@
+-- Step 1 (Explanatory Supplement sec. 5.1, "scan selection"): one scan per tile.
+--
+-- Runs with search_path = <release schema>, public; the one-row table "spec" holds the
+-- thresholds of this build. For every tile the scan with the highest QA score (qual)
+-- is chosen. Ties (same score) are ranked by sensitivity and then zero point, as the
+-- scan-selection page lists them without weights (UNCONFIRMED formula, spec field
+-- scan_sensitivity):
+--   msnr10: higher mean J/H/Ks S/N=10 magnitude (deeper scan) first;
+--   psp:    lower mean photometric sensitivity parameter (seeing x background^0.29) first;
+-- then the higher mean aperture zero point (more transparent sky), then the earlier scan
+-- by its natural key (date, hemis, scan), so the choice never depends on load order.
+-- The coverage iteration of 2MASS (swapping scans to close gaps) is not reproduced.
+
+CREATE TABLE chosen_scan AS
+SELECT DISTINCT ON (s.tile)
+       s.scan_key, s.tile, s.hemis, s.date, s.scan, s.ra, s.dec, s.hpx, s.qual, s.jdate,
+       s.ra_1, s.dec_1, s.ra_2, s.dec_2, s.ra_3, s.dec_3, s.ra_4, s.dec_4
+FROM wdb.scan AS s
+CROSS JOIN spec
+WHERE s.qual >= spec.min_scan_qual
+ORDER BY s.tile,
+         s.qual DESC,
+         CASE spec.scan_sensitivity
+             WHEN 'msnr10' THEN (s.j_msnr10 + s.h_msnr10 + s.k_msnr10) / 3
+             ELSE -(s.j_psp + s.h_psp + s.k_psp) / 3
+         END DESC NULLS LAST,
+         (s.j_zp_ap + s.h_zp_ap + s.k_zp_ap) / 3 DESC NULLS LAST,
+         s.date, s.hemis, s.scan;
+
+ALTER TABLE chosen_scan ADD PRIMARY KEY (scan_key);
+CREATE INDEX ON chosen_scan (hpx);
+
+-- Bounding box of every chosen scan's 3-band area, in RA measured from the scan centre
+-- (so boxes across RA = 0 need no special case), widened by 60" because the edges are
+-- great circles, not lines of constant RA and Dec. It is only a cheap pre-filter before
+-- the exact edge-distance test of the duplicate step.
+CREATE TABLE scan_box AS
+SELECT c.scan_key,
+       least(d1, d2, d3, d4) - 60 / 3600.0 / greatest(cosd(hi), 1e-6) AS dra_lo,
+       greatest(d1, d2, d3, d4) + 60 / 3600.0 / greatest(cosd(hi), 1e-6) AS dra_hi,
+       least(c.dec_1, c.dec_2, c.dec_3, c.dec_4) - 60 / 3600.0 AS dec_lo,
+       greatest(c.dec_1, c.dec_2, c.dec_3, c.dec_4) + 60 / 3600.0 AS dec_hi,
+       -- radius of a circle round the centre that holds the whole area [deg]
+       greatest(hpx_dist(c.ra, c.dec, c.ra_1, c.dec_1), hpx_dist(c.ra, c.dec, c.ra_2, c.dec_2),
+                hpx_dist(c.ra, c.dec, c.ra_3, c.dec_3), hpx_dist(c.ra, c.dec, c.ra_4, c.dec_4))
+           AS radius_deg
+FROM chosen_scan AS c,
+     LATERAL (SELECT tmass_dra(c.ra_1, c.ra), tmass_dra(c.ra_2, c.ra),
+                     tmass_dra(c.ra_3, c.ra), tmass_dra(c.ra_4, c.ra),
+                     least(89.99, greatest(abs(c.dec_1), abs(c.dec_2), abs(c.dec_3),
+                                           abs(c.dec_4)) + 60 / 3600.0)
+             ) AS d(d1, d2, d3, d4, hi);
+ALTER TABLE scan_box ADD PRIMARY KEY (scan_key);
+
+-- Pairs of chosen scans whose areas can overlap: the only scans that may hold another
+-- apparition of a source, or miss it. Index-driven on the chosen scans' centres.
+CREATE TABLE scan_pair AS
+SELECT a.scan_key AS scan_a, b.scan_key AS scan_b
+FROM chosen_scan AS a
+JOIN scan_box AS ba ON ba.scan_key = a.scan_key
+JOIN chosen_scan AS b
+  ON b.scan_key <> a.scan_key
+ AND hpx_radial_query(b.hpx, b.ra, b.dec, a.ra, a.dec,
+                      least(180.0, 2 * (SELECT max(radius_deg) FROM scan_box)))
+JOIN scan_box AS bb ON bb.scan_key = b.scan_key
+WHERE hpx_dist(a.ra, a.dec, b.ra, b.dec) <= ba.radius_deg + bb.radius_deg;
+CREATE INDEX ON scan_pair (scan_a);
+ANALYZE chosen_scan;
+ANALYZE scan_box;
+ANALYZE scan_pair;

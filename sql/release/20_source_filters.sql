@@ -1,0 +1,89 @@
+-- Step 2 (Explanatory Supplement sec. 5.1 / catalog-generation "source selection",
+-- Table 1): per-source filters applied to every working row of a chosen scan.
+--
+-- Every working row gets the FIRST rule it fails as its reason (NULL = it passes and is
+-- a candidate for the catalog). The rules, in the order 2MASS lists them:
+--   scan_not_selected  its scan was not chosen for its tile (step 1);
+--   edge               not more than psc_edge_arcsec (10") from every tile edge:
+--                      dist_edge_ns > 10 AND dist_edge_ew > 10;
+--   artifact           cc_flg matches psc_artifact_pattern ('[C-P]', upper case C..P);
+--   no_valid_band      rd_flg has no 1, 2 or 3 (no valid measurement in any band);
+--   snr                (rd <> 0 AND (snr >= 7 OR cmsig <= 0.1551)) in some band, OR
+--                      (rd in 1-3 in all three bands AND (snr >= 5 OR cmsig <= 0.2171)
+--                      in some band) does not hold;
+--   psfchi             psfchi < 10 in no band. A NULL psfchi (no profile fit) never
+--                      passes, but a source with a saturated band (rd 1 or 3) is exempt
+--                      when psfchi_exempt_saturated (UNCONFIRMED);
+--   ndet               frame-detection test: passes with a saturated band (rd 1 or 3), or
+--                      when some profile-fit band (rd 2) passes tmass_ndet_ok (bright bands
+--                      need N/M >= 0.41 of their frames; UNCONFIRMED reading).
+-- A NULL comparison never lets a row pass: every rule is wrapped in coalesce(..., false).
+-- The figure of merit of an apparition is min(dist_edge_ns, dist_edge_ew) [arcsec].
+
+CREATE TABLE pts_work AS
+SELECT p.scan_key, p.id, p.hpx, p.ra, p.dec, p.cc_flg,
+       least(p.dist_edge_ns, p.dist_edge_ew)::float8 AS fom,
+       CASE
+           WHEN c.scan_key IS NULL THEN 'scan_not_selected'
+           WHEN NOT coalesce(p.dist_edge_ns > spec.psc_edge_arcsec
+                             AND p.dist_edge_ew > spec.psc_edge_arcsec, false) THEN 'edge'
+           WHEN coalesce(p.cc_flg ~ spec.psc_artifact_pattern, false) THEN 'artifact'
+           WHEN NOT coalesce(p.rd_flg ~ '[123]', false) THEN 'no_valid_band'
+           WHEN NOT coalesce(
+                   (substr(p.rd_flg, 1, 1) <> '0'
+                    AND (p.j_snr >= spec.snr_primary OR p.j_cmsig <= spec.cmsig_primary))
+                OR (substr(p.rd_flg, 2, 1) <> '0'
+                    AND (p.h_snr >= spec.snr_primary OR p.h_cmsig <= spec.cmsig_primary))
+                OR (substr(p.rd_flg, 3, 1) <> '0'
+                    AND (p.k_snr >= spec.snr_primary OR p.k_cmsig <= spec.cmsig_primary))
+                OR (p.rd_flg ~ '^[123]{3}$'
+                    AND (p.j_snr >= spec.snr_secondary OR p.j_cmsig <= spec.cmsig_secondary
+                         OR p.h_snr >= spec.snr_secondary OR p.h_cmsig <= spec.cmsig_secondary
+                         OR p.k_snr >= spec.snr_secondary
+                         OR p.k_cmsig <= spec.cmsig_secondary)), false) THEN 'snr'
+           WHEN NOT (coalesce(p.j_psfchi < spec.psfchi_max, false)
+                     OR coalesce(p.h_psfchi < spec.psfchi_max, false)
+                     OR coalesce(p.k_psfchi < spec.psfchi_max, false)
+                     OR (spec.psfchi_exempt_saturated AND p.rd_flg ~ '[13]')) THEN 'psfchi'
+           WHEN NOT (p.rd_flg ~ '[13]'
+                     OR (substr(p.rd_flg, 1, 1) = '2'
+                         AND tmass_ndet_ok(substr(p.ndet, 1, 2)::char(2), p.j_snr,
+                                           spec.ndet_min_ratio::real,
+                                           spec.ndet_bright_snr::real))
+                     OR (substr(p.rd_flg, 2, 1) = '2'
+                         AND tmass_ndet_ok(substr(p.ndet, 3, 2)::char(2), p.h_snr,
+                                           spec.ndet_min_ratio::real,
+                                           spec.ndet_bright_snr::real))
+                     OR (substr(p.rd_flg, 3, 1) = '2'
+                         AND tmass_ndet_ok(substr(p.ndet, 5, 2)::char(2), p.k_snr,
+                                           spec.ndet_min_ratio::real,
+                                           spec.ndet_bright_snr::real))) THEN 'ndet'
+       END AS reason
+FROM wdb.pts AS p
+CROSS JOIN spec
+LEFT JOIN chosen_scan AS c ON c.scan_key = p.scan_key;
+
+-- The XSC analogue (sec. 5.3/5.4): chosen scan; more than xsc_edge_arcsec (15") from the
+-- edges; cc_flg not one of xsc_artifact_flags (C halo, D spike, I in-scan duplicate,
+-- A confirmed artifact); S/N > 7 in one band from the k20fe or 7" aperture uncertainty
+-- (msig <= 0.1551); extended: e_score <= 1.4 OR g_score <= 1.4 (UNCONFIRMED for All-Sky).
+CREATE TABLE ext_work AS
+SELECT x.scan_key, x.id, x.hpx, x.ra, x.dec, x.cc_flg,
+       least(x.dist_edge_ns, x.dist_edge_ew)::float8 AS fom,
+       CASE
+           WHEN c.scan_key IS NULL THEN 'scan_not_selected'
+           WHEN NOT coalesce(x.dist_edge_ns > spec.xsc_edge_arcsec
+                             AND x.dist_edge_ew > spec.xsc_edge_arcsec, false) THEN 'edge'
+           WHEN strpos(spec.xsc_artifact_flags, x.cc_flg) > 0 THEN 'artifact'
+           WHEN NOT coalesce(x.j_msig_k20fe <= spec.xsc_msig_max, false)
+                AND NOT coalesce(x.h_msig_k20fe <= spec.xsc_msig_max, false)
+                AND NOT coalesce(x.k_msig_k20fe <= spec.xsc_msig_max, false)
+                AND NOT coalesce(x.j_msig_7 <= spec.xsc_msig_max, false)
+                AND NOT coalesce(x.h_msig_7 <= spec.xsc_msig_max, false)
+                AND NOT coalesce(x.k_msig_7 <= spec.xsc_msig_max, false) THEN 'snr'
+           WHEN NOT coalesce(x.e_score <= spec.xsc_score_max
+                             OR x.g_score <= spec.xsc_score_max, false) THEN 'not_extended'
+       END AS reason
+FROM wdb.ext AS x
+CROSS JOIN spec
+LEFT JOIN chosen_scan AS c ON c.scan_key = x.scan_key;

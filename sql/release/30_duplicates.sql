@@ -1,0 +1,144 @@
+-- Step 3 (Explanatory Supplement sec. 5.4, Wheelock 2002 "final release" duplicate
+-- resolution): keep exactly one apparition of every source seen in more than one chosen
+-- scan, chosen purely geometrically, and set use_src / dup_src.
+--
+-- 1. The candidates (working rows that passed step 2; artifacts already excluded) of both
+--    catalogs go into one table "app"; node key k = scan_key * 2^32 + id.
+-- 2. Apparitions in different chosen scans closer than psc_match_arcsec (2") for point
+--    sources / xsc_match_arcsec (5") for extended ones are matches (index-driven
+--    hpx_radial_query join, linear in the number of candidates).
+-- 3. Matches are grouped into connected components (a source split in one scan links
+--    several apparitions). dup_src of every member of a group:
+--      1 simple match: no scan has more than one apparition in the group;
+--      3 one scan has the source split (a1 <-> b1, b2);
+--      4 two or more scans split and every cross-scan pair matched (a1,a2 <-> b1,b2);
+--      5 any other confused chain (a1 <-> b1 <-> a2 <-> b2 ...).
+--    The apparition farthest from its own tile's edges wins: largest figure of merit
+--    min(dist_edge_ns, dist_edge_ew); exact ties (UNCONFIRMED, none documented) go to the
+--    earlier scan by (date, hemis, scan), then the lower id. Winner use_src = 1, every
+--    other member use_src = 0.
+-- 4. A candidate matched by nothing (dup_src = 0) lying where another chosen scan covers
+--    the sky beyond that scan's safety border was missed by that scan: a virtual
+--    apparition is placed there with the figure of merit of the position in the other
+--    scan (computed from its corners with tmass_edge_distance, truncated to whole arcsec
+--    like dist_edge_*). If a virtual apparition is strictly farther from its edges the
+--    real one gets use_src = 0 (it stays in the catalog: use_src = 0 AND dup_src = 0);
+--    otherwise use_src = 1. Virtual apparitions are not placed for matched groups.
+
+CREATE TABLE app AS
+SELECT 'P'::char(1) AS cat, scan_key, id, scan_key::bigint * 4294967296 + id AS k,
+       hpx, ra, dec, fom, cc_flg::text AS cc_flg
+FROM pts_work WHERE reason IS NULL
+UNION ALL
+SELECT 'X'::char(1), scan_key, id, scan_key::bigint * 4294967296 + id,
+       hpx, ra, dec, fom, cc_flg::text
+FROM ext_work WHERE reason IS NULL;
+CREATE INDEX ON app (hpx);
+CREATE UNIQUE INDEX ON app (cat, k);
+ANALYZE app;
+
+-- Matches, each pair once (a.k < b.k), then both directions.
+CREATE TABLE app_edge AS
+SELECT a.cat, a.k AS ka, b.k AS kb
+FROM app AS a
+JOIN app AS b
+  ON hpx_radial_query(b.hpx, b.ra, b.dec, a.ra, a.dec,
+                      (SELECT psc_match_arcsec FROM spec) / 3600.0)
+WHERE a.cat = 'P' AND b.cat = 'P' AND b.scan_key <> a.scan_key AND a.k < b.k
+  AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < (SELECT psc_match_arcsec FROM spec) / 3600.0;
+INSERT INTO app_edge
+SELECT a.cat, a.k, b.k
+FROM app AS a
+JOIN app AS b
+  ON hpx_radial_query(b.hpx, b.ra, b.dec, a.ra, a.dec,
+                      (SELECT xsc_match_arcsec FROM spec) / 3600.0)
+WHERE a.cat = 'X' AND b.cat = 'X' AND b.scan_key <> a.scan_key AND a.k < b.k
+  AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < (SELECT xsc_match_arcsec FROM spec) / 3600.0;
+INSERT INTO app_edge SELECT cat, kb, ka FROM app_edge;
+CREATE INDEX ON app_edge (cat, ka);
+ANALYZE app_edge;
+
+-- Connected components by minimum-label propagation: every matched node starts with its
+-- own key and repeatedly takes the smallest label of its neighbours; groups are small,
+-- so this converges in a few passes.
+CREATE TABLE app_label AS SELECT DISTINCT cat, ka AS k, ka AS label FROM app_edge;
+ALTER TABLE app_label ADD PRIMARY KEY (cat, k);
+DO $$
+BEGIN
+    LOOP
+        UPDATE app_label AS l
+        SET label = m.label
+        FROM (SELECT e.cat, e.ka AS k, min(n.label) AS label
+              FROM app_edge AS e
+              JOIN app_label AS n ON n.cat = e.cat AND n.k = e.kb
+              GROUP BY e.cat, e.ka) AS m
+        WHERE l.cat = m.cat AND l.k = m.k AND m.label < l.label;
+        EXIT WHEN NOT FOUND;
+    END LOOP;
+END
+$$;
+
+CREATE TABLE group_dup AS
+WITH per_scan AS (
+    SELECT a.cat, l.label, a.scan_key, count(*) AS n
+    FROM app_label AS l JOIN app AS a ON a.cat = l.cat AND a.k = l.k
+    GROUP BY a.cat, l.label, a.scan_key
+), per_group AS (
+    SELECT cat, label, sum(n) AS n, sum(n * n) AS n2, count(*) FILTER (WHERE n > 1) AS n_split
+    FROM per_scan GROUP BY cat, label
+), pairs AS (
+    SELECT l.cat, l.label, count(*) / 2 AS n_pairs
+    FROM app_edge AS e JOIN app_label AS l ON l.cat = e.cat AND l.k = e.ka
+    GROUP BY l.cat, l.label
+)
+SELECT g.cat, g.label,
+       CASE WHEN g.n_split = 0 THEN 1
+            WHEN g.n_split = 1 THEN 3
+            WHEN p.n_pairs = (g.n * g.n - g.n2) / 2 THEN 4
+            ELSE 5 END::smallint AS dup_src
+FROM per_group AS g JOIN pairs AS p ON p.cat = g.cat AND p.label = g.label;
+
+-- Virtual apparitions of unmatched candidates: cheap box pre-filter on the neighbouring
+-- chosen scans first (materialized), the exact edge distances only for what survives.
+CREATE TABLE virtual_apparition AS
+WITH near_edge AS MATERIALIZED (
+    SELECT a.cat, a.k, c.scan_key, a.ra, a.dec,
+           c.ra_1, c.dec_1, c.ra_2, c.dec_2, c.ra_3, c.dec_3, c.ra_4, c.dec_4
+    FROM app AS a
+    JOIN scan_pair AS p ON p.scan_a = a.scan_key
+    JOIN scan_box AS b ON b.scan_key = p.scan_b
+    JOIN chosen_scan AS c ON c.scan_key = p.scan_b
+    WHERE (SELECT virtual_apparitions FROM spec)
+      AND NOT EXISTS (SELECT 1 FROM app_label AS l WHERE l.cat = a.cat AND l.k = a.k)
+      AND a.dec BETWEEN b.dec_lo AND b.dec_hi
+      AND tmass_dra(a.ra, c.ra) BETWEEN b.dra_lo AND b.dra_hi
+)
+SELECT n.cat, n.k, n.scan_key, floor(least(e.dist_ns, e.dist_ew)) AS fom
+FROM near_edge AS n
+CROSS JOIN spec
+CROSS JOIN LATERAL tmass_edge_distance(n.ra, n.dec, n.ra_1, n.dec_1, n.ra_2, n.dec_2,
+                                       n.ra_3, n.dec_3, n.ra_4, n.dec_4) AS e
+WHERE least(e.dist_ns, e.dist_ew) > CASE n.cat WHEN 'P' THEN spec.psc_edge_arcsec
+                                               ELSE spec.xsc_edge_arcsec END;
+CREATE INDEX ON virtual_apparition (cat, k);
+
+-- use_src / dup_src of every candidate.
+CREATE TABLE app_status AS
+SELECT a.cat, a.scan_key, a.id, a.k, a.hpx, a.ra, a.dec, a.cc_flg,
+       CASE WHEN row_number() OVER (PARTITION BY a.cat, l.label
+                                    ORDER BY a.fom DESC, c.date, c.hemis, c.scan, a.id) = 1
+            THEN 1 ELSE 0 END::smallint AS use_src,
+       d.dup_src
+FROM app AS a
+JOIN app_label AS l ON l.cat = a.cat AND l.k = a.k
+JOIN group_dup AS d ON d.cat = l.cat AND d.label = l.label
+JOIN chosen_scan AS c ON c.scan_key = a.scan_key;
+
+INSERT INTO app_status
+SELECT a.cat, a.scan_key, a.id, a.k, a.hpx, a.ra, a.dec, a.cc_flg,
+       CASE WHEN EXISTS (SELECT 1 FROM virtual_apparition AS v
+                         WHERE v.cat = a.cat AND v.k = a.k AND v.fom > a.fom)
+            THEN 0 ELSE 1 END::smallint,
+       0::smallint
+FROM app AS a
+WHERE NOT EXISTS (SELECT 1 FROM app_label AS l WHERE l.cat = a.cat AND l.k = a.k);

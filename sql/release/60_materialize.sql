@@ -1,0 +1,172 @@
+-- Step 6: materialize the release tables.
+--
+-- psc         the 60 Point Source Catalog columns in the 2MASS All-Sky order, names and
+--             types (Explanatory Supplement sec. 2.2a), then hpx for spatial queries;
+-- psc_reject  every working point row not in psc, same columns plus reject_reason, the
+--             first rule it failed: scan_not_selected, edge, artifact, no_valid_band,
+--             snr, psfchi, ndet, duplicate, artifact_final. Columns only a catalog row
+--             has (prox, pxpa, pxcntr, gal_contam, ext_key) are NULL, designation has no
+--             collision suffix, use_src/dup_src are NULL unless the row reached step 3,
+--             and pts_key continues after the last psc key;
+-- xsc, xsc_reject  the same for extended sources (key XSC columns);
+-- scan_info   the Scan Information Table row of every chosen scan (sec. 6.1).
+-- Rows are written in hpx order and each table is marked clustered on its hpx index.
+-- coadd_key = scan_key * 1000 + coadd (no Atlas Image table exists in the working
+-- database; this keeps the key unique and stable).
+
+CREATE TABLE psc AS
+SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang, n.designation::char(17) AS designation,
+       p.j_m, p.j_cmsig, p.j_msigcom, p.j_snr,
+       p.h_m, p.h_cmsig, p.h_msigcom, p.h_snr,
+       p.k_m, p.k_cmsig, p.k_msigcom, p.k_snr,
+       tmass_ph_qual(p.rd_flg, p.j_snr, p.j_cmsig, p.j_psfchi, p.h_snr, p.h_cmsig, p.h_psfchi,
+                     p.k_snr, p.k_cmsig, p.k_psfchi, p.ndet)::char(3) AS ph_qual,
+       p.rd_flg, p.bl_flg, p.cc_flg, p.ndet,
+       nn.prox, nn.pxpa, nn.pxcntr, coalesce(g.gal_contam, 0)::smallint AS gal_contam,
+       p.mp_flg, c.key AS pts_key, s.hemis, s.date, s.scan,
+       gal.glon::real AS glon, gal.glat::real AS glat, p.x_scan, p.jdate,
+       p.j_psfchi, p.h_psfchi, p.k_psfchi,
+       p.j_m_stdap, p.j_msig_stdap, p.h_m_stdap, p.h_msig_stdap, p.k_m_stdap, p.k_msig_stdap,
+       p.dist_edge_ns, p.dist_edge_ew, p.dist_edge_flg, c.dup_src, c.use_src,
+       p.a, p.dist_opt, p.phi_opt, p.b_m_opt, p.vr_m_opt, p.nopt_mchs,
+       g.ext_key, p.scan_key, (p.scan_key * 1000 + p.coadd)::integer AS coadd_key, p.coadd,
+       p.hpx
+FROM cat_row AS c
+JOIN wdb.pts AS p ON p.scan_key = c.scan_key AND p.id = c.id
+JOIN wdb.scan AS s ON s.scan_key = p.scan_key
+JOIN cat_name AS n ON n.cat = c.cat AND n.key = c.key
+LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
+LEFT JOIN psc_galaxy AS g ON g.pts_key = c.key
+CROSS JOIN LATERAL tmass_galactic(p.ra, p.dec) AS gal
+WHERE c.cat = 'P'
+ORDER BY c.key;
+
+CREATE TABLE psc_reject AS
+SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
+       tmass_designation(p.ra, p.dec)::char(17) AS designation,
+       p.j_m, p.j_cmsig, p.j_msigcom, p.j_snr,
+       p.h_m, p.h_cmsig, p.h_msigcom, p.h_snr,
+       p.k_m, p.k_cmsig, p.k_msigcom, p.k_snr,
+       tmass_ph_qual(p.rd_flg, p.j_snr, p.j_cmsig, p.j_psfchi, p.h_snr, p.h_cmsig, p.h_psfchi,
+                     p.k_snr, p.k_cmsig, p.k_psfchi, p.ndet)::char(3) AS ph_qual,
+       p.rd_flg, p.bl_flg, p.cc_flg, p.ndet,
+       NULL::real AS prox, NULL::smallint AS pxpa, NULL::integer AS pxcntr,
+       NULL::smallint AS gal_contam, p.mp_flg,
+       ((SELECT count(*) FROM cat_row WHERE cat = 'P')
+        + row_number() OVER (ORDER BY p.hpx, p.scan_key, p.id))::integer AS pts_key,
+       s.hemis, s.date, s.scan,
+       gal.glon::real AS glon, gal.glat::real AS glat, p.x_scan, p.jdate,
+       p.j_psfchi, p.h_psfchi, p.k_psfchi,
+       p.j_m_stdap, p.j_msig_stdap, p.h_m_stdap, p.h_msig_stdap, p.k_m_stdap, p.k_msig_stdap,
+       p.dist_edge_ns, p.dist_edge_ew, p.dist_edge_flg, f.dup_src, f.use_src,
+       p.a, p.dist_opt, p.phi_opt, p.b_m_opt, p.vr_m_opt, p.nopt_mchs,
+       NULL::integer AS ext_key, p.scan_key,
+       (p.scan_key * 1000 + p.coadd)::integer AS coadd_key, p.coadd,
+       p.hpx, coalesce(w.reason, f.reason) AS reject_reason
+FROM pts_work AS w
+JOIN wdb.pts AS p ON p.scan_key = w.scan_key AND p.id = w.id
+JOIN wdb.scan AS s ON s.scan_key = p.scan_key
+LEFT JOIN app_final AS f ON f.cat = 'P' AND f.scan_key = w.scan_key AND f.id = w.id
+CROSS JOIN LATERAL tmass_galactic(p.ra, p.dec) AS gal
+WHERE w.reason IS NOT NULL OR f.reason IS NOT NULL
+ORDER BY p.hpx, p.scan_key, p.id;
+
+CREATE TABLE xsc AS
+SELECT c.key AS ext_key, n.designation::char(17) AS designation, x.jdate,
+       pc.key AS pts_key, s.night_key, x.scan_key,
+       (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
+       s.hemis, s.date, s.scan, x.coadd, x.id, x.x_coadd, x.y_coadd,
+       x.ra, x.dec, x.sup_ra, x.sup_dec, gal.glon::real AS glon, gal.glat::real AS glat,
+       x.density, x.r_k20fe,
+       x.j_m_k20fe, x.j_msig_k20fe, x.j_flg_k20fe, x.h_m_k20fe, x.h_msig_k20fe, x.h_flg_k20fe,
+       x.k_m_k20fe, x.k_msig_k20fe, x.k_flg_k20fe,
+       x.j_m_7, x.j_msig_7, x.h_m_7, x.h_msig_7, x.k_m_7, x.k_msig_7,
+       x.r_3sig, x.j_ba, x.j_phi, x.h_ba, x.h_phi, x.k_ba, x.k_phi, x.sup_ba, x.sup_phi,
+       x.r_ext, x.j_m_ext, x.j_msig_ext, x.h_m_ext, x.h_msig_ext, x.k_m_ext, x.k_msig_ext,
+       x.e_score, x.g_score, x.vc, x.cc_flg, c.dup_src, c.use_src,
+       nn.prox, nn.pxpa, nn.pxcntr, x.dist_edge_ns, x.dist_edge_ew, x.dist_edge_flg,
+       x.mp_flg, x.hpx
+FROM cat_row AS c
+JOIN wdb.ext AS x ON x.scan_key = c.scan_key AND x.id = c.id
+JOIN wdb.scan AS s ON s.scan_key = x.scan_key
+JOIN cat_name AS n ON n.cat = c.cat AND n.key = c.key
+LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
+LEFT JOIN cat_row AS pc ON pc.cat = 'P' AND pc.scan_key = x.scan_key AND pc.id = x.pts_id
+CROSS JOIN LATERAL tmass_galactic(x.ra, x.dec) AS gal
+WHERE c.cat = 'X'
+ORDER BY c.key;
+
+CREATE TABLE xsc_reject AS
+SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
+        + row_number() OVER (ORDER BY x.hpx, x.scan_key, x.id))::integer AS ext_key,
+       tmass_designation(x.ra, x.dec)::char(17) AS designation, x.jdate,
+       NULL::integer AS pts_key, s.night_key, x.scan_key,
+       (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
+       s.hemis, s.date, s.scan, x.coadd, x.id, x.x_coadd, x.y_coadd,
+       x.ra, x.dec, x.sup_ra, x.sup_dec, gal.glon::real AS glon, gal.glat::real AS glat,
+       x.density, x.r_k20fe,
+       x.j_m_k20fe, x.j_msig_k20fe, x.j_flg_k20fe, x.h_m_k20fe, x.h_msig_k20fe, x.h_flg_k20fe,
+       x.k_m_k20fe, x.k_msig_k20fe, x.k_flg_k20fe,
+       x.j_m_7, x.j_msig_7, x.h_m_7, x.h_msig_7, x.k_m_7, x.k_msig_7,
+       x.r_3sig, x.j_ba, x.j_phi, x.h_ba, x.h_phi, x.k_ba, x.k_phi, x.sup_ba, x.sup_phi,
+       x.r_ext, x.j_m_ext, x.j_msig_ext, x.h_m_ext, x.h_msig_ext, x.k_m_ext, x.k_msig_ext,
+       x.e_score, x.g_score, x.vc, x.cc_flg, f.dup_src, f.use_src,
+       NULL::real AS prox, NULL::smallint AS pxpa, NULL::integer AS pxcntr,
+       x.dist_edge_ns, x.dist_edge_ew, x.dist_edge_flg, x.mp_flg, x.hpx,
+       coalesce(w.reason, f.reason) AS reject_reason
+FROM ext_work AS w
+JOIN wdb.ext AS x ON x.scan_key = w.scan_key AND x.id = w.id
+JOIN wdb.scan AS s ON s.scan_key = x.scan_key
+LEFT JOIN app_final AS f ON f.cat = 'X' AND f.scan_key = w.scan_key AND f.id = w.id
+CROSS JOIN LATERAL tmass_galactic(x.ra, x.dec) AS gal
+WHERE w.reason IS NOT NULL OR f.reason IS NOT NULL
+ORDER BY x.hpx, x.scan_key, x.id;
+
+CREATE TABLE scan_info AS
+SELECT s.scan_key, s.hemis, s.date, s.scan, s.tile, s.ra, s.dec,
+       gal.glon::real AS glon, gal.glat::real AS glat,
+       s.ra_1, s.dec_1, s.ra_2, s.dec_2, s.ra_3, s.dec_3, s.ra_4, s.dec_4,
+       s.sd, s.qual, s.hgl, s.cld, s.xph, s.anom, s.ut, s.jdate, s.airm, s.zd, s.ha,
+       s.rh, s.air_temp, s.tel_temp, s.focus, s.hry, s.c_strat,
+       s.j_zp_ap, s.h_zp_ap, s.k_zp_ap, s.j_zperr_ap, s.h_zperr_ap, s.k_zperr_ap,
+       s.j_n_snr10, s.h_n_snr10, s.k_n_snr10, s.n_ext,
+       s.j_shape_avg, s.h_shape_avg, s.k_shape_avg, s.j_shape_rms, s.h_shape_rms, s.k_shape_rms,
+       s.j_2mrat, s.h_2mrat, s.k_2mrat, s.j_psp, s.h_psp, s.k_psp,
+       s.j_pts_noise, s.h_pts_noise, s.k_pts_noise, s.j_msnr10, s.h_msnr10, s.k_msnr10,
+       s.hpx
+FROM wdb.scan AS s
+JOIN chosen_scan AS c ON c.scan_key = s.scan_key
+CROSS JOIN LATERAL tmass_galactic(s.ra, s.dec) AS gal
+ORDER BY s.hpx, s.scan_key;
+
+-- Keys and spatial indexes; the tables are already in hpx order, CLUSTER ON records it.
+ALTER TABLE psc ADD CONSTRAINT psc_pkey PRIMARY KEY (pts_key);
+CREATE INDEX psc_hpx_idx ON psc (hpx);
+CREATE INDEX psc_designation_idx ON psc (designation);
+CREATE INDEX psc_scan_key_idx ON psc (scan_key);
+ALTER TABLE psc CLUSTER ON psc_hpx_idx;
+ALTER TABLE psc_reject ADD CONSTRAINT psc_reject_pkey PRIMARY KEY (pts_key);
+CREATE INDEX psc_reject_hpx_idx ON psc_reject (hpx);
+CREATE INDEX psc_reject_scan_key_idx ON psc_reject (scan_key);
+ALTER TABLE psc_reject CLUSTER ON psc_reject_hpx_idx;
+ALTER TABLE xsc ADD CONSTRAINT xsc_pkey PRIMARY KEY (ext_key);
+CREATE INDEX xsc_hpx_idx ON xsc (hpx);
+CREATE INDEX xsc_scan_key_idx ON xsc (scan_key);
+ALTER TABLE xsc CLUSTER ON xsc_hpx_idx;
+ALTER TABLE xsc_reject ADD CONSTRAINT xsc_reject_pkey PRIMARY KEY (ext_key);
+CREATE INDEX xsc_reject_hpx_idx ON xsc_reject (hpx);
+ALTER TABLE xsc_reject CLUSTER ON xsc_reject_hpx_idx;
+ALTER TABLE scan_info ADD CONSTRAINT scan_info_pkey PRIMARY KEY (scan_key);
+CREATE INDEX scan_info_hpx_idx ON scan_info (hpx);
+ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
+
+-- The working tables of the build are not part of the release.
+DROP TABLE chosen_scan, scan_box, scan_pair, pts_work, ext_work, app, app_edge, app_label,
+           group_dup, virtual_apparition, app_status, app_final, cat_row, cat_nn, cat_name,
+           xsc_shape, psc_galaxy;
+
+ANALYZE psc;
+ANALYZE psc_reject;
+ANALYZE xsc;
+ANALYZE xsc_reject;
+ANALYZE scan_info;

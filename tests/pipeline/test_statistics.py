@@ -1,0 +1,176 @@
+"""Statistics of a simulated region against the survey's documented behaviour.
+
+Positions are matched independently of the simulator: pandas joins on a 2" grid of
+(scan, Dec, RA cos Dec) cells, then an exact spherical distance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+
+MATCH_ARCSEC = 1.5
+
+
+def _sep_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
+    r1, d1, r2, d2 = (np.radians(np.asarray(v, float)) for v in (ra1, dec1, ra2, dec2))
+    h = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((r2 - r1) / 2) ** 2
+    return np.degrees(2 * np.arcsin(np.sqrt(h))) * 3600.0
+
+
+def _grid(df: pd.DataFrame, cell: float = 2.0) -> pd.DataFrame:
+    out = df.copy()
+    out["gy"] = np.floor(out.dec * 3600.0 / cell).astype(np.int64)
+    out["gx"] = np.floor(out.ra * np.cos(np.radians(21.0)) * 3600.0 / cell).astype(np.int64)
+    return out
+
+
+def _match(left: pd.DataFrame, right: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Pairs (left row, right row) with equal ``keys`` closer than MATCH_ARCSEC."""
+    a, b = _grid(left), _grid(right)
+    parts = []
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            shifted = b.assign(gx=b.gx + dx, gy=b.gy + dy)
+            parts.append(a.merge(shifted, on=[*keys, "gx", "gy"], suffixes=("", "_r")))
+    m = pd.concat(parts, ignore_index=True)
+    return m[_sep_arcsec(m.ra, m.dec, m.ra_r, m.dec_r) < MATCH_ARCSEC]
+
+
+def _coverage(simulated) -> pd.DataFrame:
+    """One row per (true star, scan that covered it), with the scan's depth."""
+    t = simulated.truth[simulated.truth.type.isin(["star", "artifact_parent"])]
+    t = t.explode("scans").dropna(subset=["scans"])
+    t = t.assign(hemis=[s["hemis"] for s in t.scans], date=[str(s["date"]) for s in t.scans],
+                 scan=[s["scan"] for s in t.scans]).drop(columns="scans")
+    return t.merge(simulated.scans[["hemis", "date", "scan", "j_msnr10", "h_msnr10",
+                                    "k_msnr10"]], on=["hemis", "date", "scan"])
+
+
+def test_completeness_falls_steeply_below_snr_10(simulated) -> None:
+    cov = _coverage(simulated)
+    pts = simulated.pts[["hemis", "date", "scan", "ra", "dec", "rd_flg"]]
+    m = _match(cov.reset_index(names="row"), pts, ["hemis", "date", "scan"])
+    m = m.drop_duplicates("row")
+    found = pd.Series(False, index=cov.index)
+    rd_j = pd.Series("0", index=cov.index)
+    found[m.row.values] = True
+    rd_j[m.row.values] = m.rd_flg.str[0].values
+    snr = 10.0 * 10.0 ** (-0.4 * (cov.j_m - cov.j_msnr10))
+    detected_j = found & rd_j.isin(list("123469"))
+    high = detected_j[(snr > 15) & (snr < 1000)].mean()
+    mid = detected_j[(snr > 4) & (snr < 6)].mean()
+    low = detected_j[snr < 2].mean()
+    assert high > 0.97
+    assert 0.2 < mid < 0.85
+    assert low < 0.1
+
+
+def test_cmsig_is_flat_for_bright_and_rises_at_the_faint_end(simulated) -> None:
+    p = simulated.pts[simulated.pts.rd_flg.str[2] == "2"]
+    bright = p[(p.k_snr > 60)].k_cmsig.median()
+    faint = p[(p.k_snr > 5) & (p.k_snr < 8)].k_cmsig.median()
+    assert 0.018 <= bright <= 0.03
+    assert 0.12 < faint < 0.25
+    # msigcom adds the calibration terms in quadrature (spec section 3).
+    expect = np.sqrt(p.k_cmsig**2 + 0.011**2 + 0.005**2)
+    assert np.allclose(p.k_msigcom, expect, atol=1e-5)
+
+
+def test_scan_snr_follows_the_scan_depth(simulated) -> None:
+    p = simulated.pts.merge(simulated.scans[["hemis", "date", "scan", "h_msnr10"]],
+                            on=["hemis", "date", "scan"])
+    p = p[p.rd_flg.str[1].isin(list("1234"))]
+    assert np.allclose(p.h_snr, 10.0 * 10.0 ** (-0.4 * (p.h_m - p.h_msnr10)), rtol=1e-4)
+
+
+def test_sources_in_overlaps_are_extracted_more_than_once(simulated) -> None:
+    cov = _coverage(simulated)
+    multi = cov.groupby("id").scan.count()
+    assert (multi >= 2).mean() > 0.1
+    p = simulated.pts
+    a = p.assign(key=0)
+    pairs = _match(a, a, ["key"])
+    different_scan = pairs[(pairs.scan != pairs.scan_r) | (pairs.date != pairs.date_r)]
+    assert len(different_scan) > 500
+
+
+def test_some_tiles_are_reobserved_with_different_quality(simulated) -> None:
+    s = simulated.scans
+    by_tile = s.groupby("tile").agg(nights=("date", "nunique"), quals=("qual", "nunique"))
+    assert (by_tile.nights >= 2).any()
+    assert ((by_tile.nights >= 2) & (by_tile.quals >= 2)).any()
+    assert s.qual.between(0, 10).all() and (s.qual < 4).any()
+    assert ((s.j_msnr10 > 15.8) & (s.h_msnr10 > 15.1) & (s.k_msnr10 > 14.3)).mean() > 0.6
+
+
+def test_every_read_flag_regime_is_present(simulated) -> None:
+    digits = set("".join(simulated.pts.rd_flg))
+    assert digits == set("0123469")
+    p = simulated.pts
+    k1 = p[p.rd_flg.str[2] == "1"].k_m
+    assert k1.between(3.5, 9.0).all() and len(k1) > 0
+    # Upper limits and no-flux bands carry no uncertainty; rd_flg 9 has no magnitude.
+    for i, b in enumerate("jhk"):
+        flag = p.rd_flg.str[i]
+        assert p.loc[flag.isin(["0", "6", "9"]), f"{b}_cmsig"].isna().all()
+        assert p.loc[flag == "9", f"{b}_m"].isna().all()
+        assert p.loc[flag.isin(list("012346")), f"{b}_m"].notna().all()
+
+
+def test_artifacts_lie_only_near_bright_stars(simulated) -> None:
+    parents = simulated.truth[simulated.truth.type == "artifact_parent"]
+    p = simulated.pts
+    upper = p[p.cc_flg.str.contains("[C-P]")]
+    lower = p[p.cc_flg.str.contains("[pcds]")]
+    assert len(upper) > 20 and len(lower) > 5
+    par_c = SkyCoord(parents.ra.values * u.deg, parents.dec.values * u.deg)
+    for rows in (upper, lower):
+        rows_c = SkyCoord(rows.ra.values * u.deg, rows.dec.values * u.deg)
+        nearest = np.array([c.separation(par_c).arcsec.min() for c in rows_c])
+        assert nearest.max() < 200.0
+    assert set("".join(upper.cc_flg)) <= set("0CDGP")
+
+
+def test_spurious_rows_noise_cosmic_rays_and_minor_planets(simulated) -> None:
+    p = simulated.pts
+    one_band = (p.rd_flg.str.count("0") == 2)
+    assert (one_band & (p[["j_snr", "h_snr", "k_snr"]].max(axis=1) < 5)).sum() > 100
+    chi = p[["j_psfchi", "h_psfchi", "k_psfchi"]]
+    assert ((chi > 10).any(axis=1) & one_band).sum() > 5
+    mp = simulated.truth[simulated.truth.type == "minor_planet"]
+    assert len(mp) > 0
+    flagged = p[p.mp_flg == 1]
+    # Each flagged row sits where some minor planet had moved to at that time.
+    for _, row in flagged.iterrows():
+        dt = row.jdate - mp.epoch_jd
+        sep = _sep_arcsec(mp.ra + mp.ra_rate * dt, mp.dec + mp.dec_rate * dt, row.ra, row.dec)
+        assert sep.min() < 5.0
+
+
+def test_edge_distances_measured_from_the_scan_corners(simulated) -> None:
+    s = simulated.scans.iloc[len(simulated.scans) // 2]
+    p = simulated.pts[(simulated.pts.scan == s.scan) & (simulated.pts.date == s.date)]
+    p = p.sample(40, random_state=1)
+    pos = SkyCoord(p.ra.values * u.deg, p.dec.values * u.deg)
+    t = np.linspace(0.0, 1.0, 4001)
+
+    def edge(a: int, b: int) -> SkyCoord:
+        ca = SkyCoord(s[f"ra_{a}"] * u.deg, s[f"dec_{a}"] * u.deg).cartesian.xyz.value
+        cb = SkyCoord(s[f"ra_{b}"] * u.deg, s[f"dec_{b}"] * u.deg).cartesian.xyz.value
+        v = ca[:, None] * (1 - t) + cb[:, None] * t
+        return SkyCoord(x=v[0], y=v[1], z=v[2], representation_type="cartesian")
+
+    dist = {name: np.array([c.separation(edge(a, b)).arcsec.min() for c in pos])
+            for name, (a, b) in {"start": (1, 2), "end": (3, 4), "east": (1, 3),
+                                 "west": (2, 4)}.items()}
+    ew = np.minimum(dist["east"], dist["west"])
+    ns = np.minimum(dist["start"], dist["end"])
+    # Distances are truncated to whole arcsec; sampled edges (5.4" steps) overestimate
+    # a distance d by at most sqrt(d^2 + 2.7^2) - d.
+    for got, oracle in ((p.dist_edge_ew.values, ew), (p.dist_edge_ns.values, ns)):
+        slack = np.hypot(got, 2.7) - got + 1.0
+        assert np.all(got <= oracle + 1e-6)
+        assert np.all(oracle - got <= slack)

@@ -1,0 +1,125 @@
+"""The user-callable flag functions of sql/flags.sql against independent oracles."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import numpy as np
+import psycopg
+import pytest
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+
+
+def _one(url: str, query: str, params: tuple = ()) -> object:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("rd", "snr", "cmsig", "psfchi", "ndet", "letter"),
+    [
+        ("9", 20.0, None, 1.0, "66", "X"),
+        ("0", 3.0, None, None, "06", "U"),
+        ("6", 30.0, None, 1.0, "66", "U"),
+        ("1", 200.0, 9.99, None, "66", "F"),
+        ("3", 200.0, None, None, "66", "F"),
+        ("2", 50.0, 0.02, 12.0, "66", "E"),
+        ("4", 50.0, 0.02, None, "66", "E"),
+        ("2", 50.0, 0.02, 1.0, "16", "E"),   # bright but on 1 of 6 frames
+        ("2", 20.0, 0.05, 1.0, "66", "A"),
+        ("1", 200.0, 0.02, None, "66", "A"),
+        ("2", 20.0, 0.12, 1.0, "66", "B"),   # A needs snr AND cmsig
+        ("2", 8.0, 0.12, 1.0, "46", "B"),
+        ("2", 6.0, 0.18, 1.0, "26", "C"),
+        ("2", 3.0, 0.40, 1.0, "16", "D"),    # faint: the frame test does not apply
+        ("3", 4.0, 0.50, None, "06", "D"),
+    ],
+)
+def test_ph_qual_band_letters(db_url: str, rd: str, snr: float, cmsig: float | None,
+                              psfchi: float | None, ndet: str, letter: str) -> None:
+    got = _one(db_url, "SELECT tmass_ph_qual_band(%s, %s::real, %s::real, %s::real, %s)",
+               (rd, snr, cmsig, psfchi, ndet))
+    assert got == letter
+
+
+def test_ph_qual_concatenates_bands(db_url: str) -> None:
+    got = _one(db_url, "SELECT tmass_ph_qual('290', 20, 0.05, 1, 9, 0.3, 1, 2, NULL, NULL, "
+                       "'666600')")
+    assert got == "AXU"
+
+
+def test_msigcom_formula(db_url: str) -> None:
+    assert _one(db_url, "SELECT tmass_msigcom(0.03, '2')") == pytest.approx(
+        math.sqrt(0.03**2 + 0.011**2 + 0.005**2), rel=1e-6)
+    assert _one(db_url, "SELECT tmass_msigcom(0.03, '1')") == pytest.approx(
+        math.sqrt(0.03**2 + 0.011**2 + 0.005**2 + 0.012**2), rel=1e-6)
+    assert _one(db_url, "SELECT tmass_msigcom(0.03, '0')") is None
+
+
+def _designation(ra: float, dec: float) -> str:
+    """Oracle: IAU truncation of the float's 15-significant-digit decimal value."""
+    r = int((Decimal(f"{ra:.15g}") * 24000).to_integral_value(rounding="ROUND_FLOOR")) % 8640000
+    d = int((abs(Decimal(f"{dec:.15g}")) * 36000).to_integral_value(rounding="ROUND_FLOOR"))
+    sign = "-" if dec < 0 else "+"
+    return (f"{r // 360000:02d}{r // 6000 % 60:02d}{r % 6000:04d}"
+            f"{sign}{d // 36000:02d}{d // 600 % 60:02d}{d % 600:03d}")
+
+
+def test_designation_truncates(db_url: str) -> None:
+    rng = np.random.default_rng(6)
+    ra = rng.uniform(0, 360, 500)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, 500)))
+    cases = [(15.0, -0.5), ((1 + 59.999 / 3600) * 15, 0.0), (359.9999999, 89.99999),
+             (0.0, -0.00001), (83.633083, 22.014500)] + list(zip(ra, dec, strict=True))
+    with psycopg.connect(db_url) as conn:
+        for r, d in cases:
+            got = conn.execute("SELECT tmass_designation(%s, %s)", (float(r), float(d))
+                               ).fetchone()[0]
+            assert got == _designation(float(r), float(d)), (r, d)
+            assert len(got) == 16
+    assert _designation(15.0, -0.5) == "01000000-0030000"
+    assert _designation((1 + 59.999 / 3600) * 15, 0.0) == "01005999+0000000"
+
+
+def test_galactic_matches_astropy(db_url: str) -> None:
+    rng = np.random.default_rng(7)
+    ra = rng.uniform(0, 360, 300)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, 300)))
+    gal = SkyCoord(ra=ra * u.deg, dec=dec * u.deg, frame="icrs").galactic
+    with psycopg.connect(db_url) as conn:
+        got = np.array([conn.execute("SELECT glon, glat FROM tmass_galactic(%s, %s)",
+                                     (float(r), float(d))).fetchone()
+                        for r, d in zip(ra, dec, strict=True)])
+    dlon = (got[:, 0] - gal.l.deg + 180) % 360 - 180
+    assert np.max(np.abs(dlon * np.cos(np.radians(gal.b.deg)))) < 1e-8
+    assert np.max(np.abs(got[:, 1] - gal.b.deg)) < 1e-8
+
+
+def test_position_angle_east_of_north(db_url: str) -> None:
+    rng = np.random.default_rng(8)
+    with psycopg.connect(db_url) as conn:
+        for _ in range(100):
+            r1, d1 = rng.uniform(0, 360), rng.uniform(-80, 80)
+            r2, d2 = r1 + rng.normal(0, 0.01), d1 + rng.normal(0, 0.01)
+            expected = SkyCoord(r1 * u.deg, d1 * u.deg).position_angle(
+                SkyCoord(r2 * u.deg, d2 * u.deg)).deg
+            got = conn.execute("SELECT tmass_position_angle(%s, %s, %s, %s)",
+                               (r1, d1, r2, d2)).fetchone()[0]
+            assert abs((got - expected + 180) % 360 - 180) < 1e-6
+
+
+def test_edge_distance_of_a_rectangle(db_url: str) -> None:
+    # Scan 8.5' wide centred on RA 10, 1 deg long: corners east/west at start/end.
+    w = 8.5 / 60 / 2
+    corners = (10 + w, -0.5, 10 - w, -0.5, 10 + w, 0.5, 10 - w, 0.5)
+    with psycopg.connect(db_url) as conn:
+        ns, ew = conn.execute("SELECT * FROM tmass_edge_distance(%s, %s, %s, %s, %s, %s, %s, "
+                              "%s, %s, %s)", (10 + w - 20 / 3600, 0.4, *corners)).fetchone()
+        outside = conn.execute("SELECT dist_ew FROM tmass_edge_distance(%s, %s, %s, %s, %s, "
+                               "%s, %s, %s, %s, %s)", (10 + w + 5 / 3600, 0.0, *corners)
+                               ).fetchone()[0]
+    assert ew == pytest.approx(20.0, abs=0.01)
+    assert ns == pytest.approx(360.0, abs=0.01)
+    assert outside == pytest.approx(-5.0, abs=0.01)

@@ -1,0 +1,206 @@
+"""Each release rule on a hand-built working database with a known answer.
+
+Geometry: scans 8.5' wide (RA) and 1 deg long (Dec) at Dec 0. Tile 1 is centred on
+RA 10; tile 2 lies east of it, overlapping by 60". A source 20" inside tile 1's east
+edge is therefore 40" inside tile 2's west edge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from twomass import release
+
+ARCSEC = 1 / 3600.0
+WIDTH = 8.5 / 60
+EAST_1 = 10 + WIDTH / 2          # east edge of tile 1 at Dec 0
+RA_2 = 10 + WIDTH - 60 * ARCSEC  # centre of tile 2
+
+
+def _rows(url: str, query: str, params: tuple = ()) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _catalog(url: str, name: str = "t") -> dict[tuple[int, int], tuple]:
+    """(scan_key, id) -> (use_src, dup_src) of the psc rows, via the working ids."""
+    return {(r[0], r[1]): (r[2], r[3]) for r in _rows(
+        url, "SELECT p.scan_key, w.id, p.use_src, p.dup_src FROM rel_t.psc AS p "
+             "JOIN wdb.pts AS w ON w.scan_key = p.scan_key AND w.hpx = p.hpx "
+             "AND w.ra = p.ra AND w.dec = p.dec")}
+
+
+def _rejects(url: str) -> dict[tuple[int, int], tuple]:
+    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in _rows(
+        url, "SELECT p.scan_key, w.id, p.reject_reason, p.use_src, p.dup_src "
+             "FROM rel_t.psc_reject AS p JOIN wdb.pts AS w ON w.scan_key = p.scan_key "
+             "AND w.hpx = p.hpx AND w.ra = p.ra AND w.dec = p.dec")}
+
+
+def test_one_scan_per_tile(wdb: Any) -> None:
+    best = wdb.scan(1, 10.0, 0.0, qual=10)
+    worse = wdb.scan(1, 10.0, 0.0, qual=8)
+    shallow = wdb.scan(2, RA_2, 0.0, qual=9, j_msnr10=15.5)
+    deep = wdb.scan(2, RA_2, 0.0, qual=9, j_msnr10=16.0)
+    kept = [wdb.pts(best, 10.0, 0.0), wdb.pts(deep, RA_2, 0.0)]
+    lost = [wdb.pts(worse, 10.0, 0.0), wdb.pts(shallow, RA_2, 0.0)]
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    assert sorted(r[0] for r in _rows(wdb.url, "SELECT scan_key FROM rel_t.scan_info")) == [
+        best.scan_key, deep.scan_key]
+    assert set(_catalog(wdb.url)) == set(kept)
+    assert {k: v[0] for k, v in _rejects(wdb.url).items()} == {
+        k: "scan_not_selected" for k in lost}
+
+
+def test_source_filters(wdb: Any) -> None:
+    a = wdb.scan(1, 10.0, 0.0)
+    faint = {"j_snr": 3.0, "h_snr": 3.0, "k_snr": 3.0,
+             "j_cmsig": 0.4, "h_cmsig": 0.4, "k_cmsig": 0.4}
+    cases = {
+        "pass": {},
+        "pass_cmsig_only": dict(faint, h_cmsig=0.15),                 # cmsig 0.15 <= 0.1551
+        "pass_three_bands_snr5": dict(faint, k_snr=5.5),
+        "pass_lower_case_artifact": {"cc_flg": "c0d"},
+        "pass_saturated_no_psfchi": {"rd_flg": "122", "j_psfchi": None, "h_psfchi": 20.0,
+                                     "k_psfchi": 20.0, "ndet": "006666"},
+        "edge": {"_ra": 10 + WIDTH / 2 - 9.5 * ARCSEC},
+        "artifact": {"cc_flg": "0D0"},
+        "no_valid_band": {"rd_flg": "400"},
+        "snr": faint,
+        "snr_two_bands": dict(faint, rd_flg="220", k_snr=6.0),
+        "psfchi": {"j_psfchi": 11.0, "h_psfchi": 12.0, "k_psfchi": None},
+        "ndet": {"ndet": "160616"},
+    }
+    keys = {}
+    for i, (name, columns) in enumerate(cases.items()):
+        columns = dict(columns)
+        ra = columns.pop("_ra", 10.0)
+        keys[name] = wdb.pts(a, ra, -0.3 + i * 0.01, **columns)
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    catalog, rejects = _catalog(wdb.url), _rejects(wdb.url)
+    for name, key in keys.items():
+        if name.startswith("pass"):
+            assert key in catalog, name
+        else:
+            assert rejects[key][0] == name.removesuffix("_two_bands"), name
+
+
+def test_overlap_seen_twice_farthest_from_edge_wins(wdb: Any) -> None:
+    a, b = wdb.scan(1, 10.0, 0.0), wdb.scan(2, RA_2, 0.0)
+    in_a = wdb.pts(a, EAST_1 - 20 * ARCSEC, 0.1)                     # 20" from A's edge
+    in_b = wdb.pts(b, EAST_1 - 20.5 * ARCSEC, 0.1)                   # ~40" from B's edge
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    assert _catalog(wdb.url) == {in_b: (1, 1)}
+    assert _rejects(wdb.url) == {in_a: ("duplicate", 0, 1)}
+
+
+def test_overlap_seen_once(wdb: Any) -> None:
+    a, b = wdb.scan(1, 10.0, 0.0), wdb.scan(2, RA_2, 0.0)
+    virtual_wins = wdb.pts(a, EAST_1 - 20 * ARCSEC, 0.1)   # B covers it 40" inside
+    real_wins = wdb.pts(a, EAST_1 - 45 * ARCSEC, 0.2)      # B covers it 15" inside
+    uncovered = wdb.pts(a, EAST_1 - 55 * ARCSEC, 0.3)      # 5" inside B: B's border
+    b_only = wdb.pts(b, EAST_1 - 30 * ARCSEC, 0.4)         # A at 30" beats B at 30"? tie
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    catalog = _catalog(wdb.url)
+    assert catalog[virtual_wins] == (0, 0)       # kept with caution
+    assert catalog[real_wins] == (1, 0)
+    assert catalog[uncovered] == (1, 0)
+    assert catalog[b_only] == (1, 0)             # equal distance: the real one is kept
+    assert _rejects(wdb.url) == {}
+
+
+def test_confused_groups(wdb: Any) -> None:
+    a, b = wdb.scan(1, 10.0, 0.0), wdb.scan(2, RA_2, 0.0)
+    x = EAST_1 - 30 * ARCSEC
+    # dup_src 3: B splits the source in two (b1, b2 1.2" apart), A sees one.
+    tri = [wdb.pts(a, x + 1 * ARCSEC, -0.2), wdb.pts(b, x, -0.2 + 0.6 * ARCSEC),
+           wdb.pts(b, x, -0.2 - 0.6 * ARCSEC)]
+    # dup_src 4: both scans split, every cross pair within 2".
+    both = [wdb.pts(a, x + 1 * ARCSEC, 0.0), wdb.pts(a, x + 1 * ARCSEC, 0.0 + 0.8 * ARCSEC),
+            wdb.pts(b, x, 0.0), wdb.pts(b, x, 0.0 + 0.8 * ARCSEC)]
+    # dup_src 5: a chain a1 - b1 - a2 - b2, 1.5" steps along Dec.
+    chain = [wdb.pts(a, x + 1 * ARCSEC, 0.2), wdb.pts(b, x, 0.2 + 1.5 * ARCSEC),
+             wdb.pts(a, x + 1 * ARCSEC, 0.2 + 3 * ARCSEC), wdb.pts(b, x, 0.2 + 4.5 * ARCSEC)]
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    catalog, rejects = _catalog(wdb.url), _rejects(wdb.url)
+    for group, dup in ((tri, 3), (both, 4), (chain, 5)):
+        kept = [k for k in group if k in catalog]
+        assert len(kept) == 1, group
+        assert catalog[kept[0]] == (1, dup)
+        assert kept[0][0] == b.scan_key          # B's apparitions are farther from edges
+        for k in group:
+            if k not in catalog:
+                assert rejects[k] == ("duplicate", 0, dup)
+
+
+def test_bright_star_artifacts(wdb: Any) -> None:
+    a = wdb.scan(1, 10.0, 0.0)
+    upper = [wdb.pts(a, 10.0, 0.01 * i, cc_flg=f) for i, f in enumerate(("C00", "0P0", "00G"))]
+    lower = [wdb.pts(a, 10.01, 0.01 * i, cc_flg=f)
+             for i, f in enumerate(("c00", "0p0", "00d", "s0b"))]
+    # Upper case outside C-P is not an artifact for the [C-P] rule.
+    other = wdb.pts(a, 10.02, 0.0, cc_flg="S00")
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    catalog, rejects = _catalog(wdb.url), _rejects(wdb.url)
+    assert all(rejects[k][0] == "artifact" for k in upper)
+    assert all(k in catalog for k in lower + [other])
+
+
+def test_designation_collisions_get_suffixes(wdb: Any) -> None:
+    a = wdb.scan(1, 10.0, 0.0)
+    wdb.pts(a, 10.0000010, 0.1000001)
+    wdb.pts(a, 10.0000020, 0.1000002)      # same truncated coordinates, same scan
+    wdb.pts(a, 10.0100000, 0.1000000)
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    names = [r[0] for r in _rows(wdb.url, "SELECT designation FROM rel_t.psc ORDER BY pts_key")]
+    assert sorted(n.strip() for n in names) == [
+        "00400000+0006000A", "00400000+0006000B", "00400240+0006000"]
+
+
+def test_prox_is_nearest_neighbour_without_radius_limit(wdb: Any) -> None:
+    a = wdb.scan(1, 10.0, 0.0, height=2.0)
+    wdb.pts(a, 10.0, 0.0)
+    wdb.pts(a, 10.0, 3 * ARCSEC)
+    wdb.pts(a, 10.0, 0.9)                 # isolated: its neighbour is 0.9 deg away
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    rows = _rows(wdb.url, "SELECT pts_key, dec, prox, pxpa, pxcntr FROM rel_t.psc ORDER BY dec")
+    key = {r[1]: r[0] for r in rows}
+    assert rows[0][2] == pytest.approx(3.0, abs=1e-3) and rows[0][3] == 0
+    assert rows[0][4] == key[3 * ARCSEC]
+    assert rows[1][3] == 180 and rows[1][4] == key[0.0]
+    assert rows[2][2] == pytest.approx(0.9 * 3600 - 3, abs=0.01)
+    assert rows[2][3] == 180 and rows[2][4] == key[3 * ARCSEC]
+
+
+def test_galaxy_contamination_and_ext_key(wdb: Any) -> None:
+    a = wdb.scan(1, 10.0, 0.0)
+    core = wdb.pts(a, 10.0, 0.0)
+    inside = wdb.pts(a, 10.0, 12 * ARCSEC)      # inside 1.1 x 15" along the major axis
+    outside = wdb.pts(a, 10.0 + 12 * ARCSEC, 0.0)  # 12" along the minor axis (b = 7.5")
+    far = wdb.pts(a, 10.0, 0.1)
+    wdb.ext(a, 10.0, 0.0, pts_id=core[1], r_k20fe=15.0, k_ba=0.5, k_phi=0)
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    rows = _rows(wdb.url, "SELECT p.ra, p.dec, p.gal_contam, p.ext_key, x.ext_key "
+                          "FROM rel_t.psc AS p CROSS JOIN rel_t.xsc AS x")
+    by_pos = {(r[0], r[1]): r for r in rows}
+    pos = {k: (r, d) for k, (r, d) in zip(
+        ("core", "inside", "outside", "far"),
+        ((10.0, 0.0), (10.0, 12 * ARCSEC), (10.0 + 12 * ARCSEC, 0.0), (10.0, 0.1)),
+        strict=True)}
+    assert by_pos[pos["core"]][2:4] == (1, by_pos[pos["core"]][4])
+    assert by_pos[pos["inside"]][2:4] == (2, None)
+    assert by_pos[pos["outside"]][2] == 0
+    assert by_pos[pos["far"]][2] == 0
+    assert inside and outside and far

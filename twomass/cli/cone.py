@@ -1,0 +1,66 @@
+"""``twomass cone RA DEC RADIUS_ARCSEC``: catalog rows near a position."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+
+from astropy.table import Table
+
+from twomass import cone
+from twomass.cli.context import Context
+
+FORMATS = ("table", "csv", "json", "votable")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "cone", help="rows of a catalog within a radius of a position, nearest first")
+    parser.add_argument("ra", type=float, metavar="RA", help="centre right ascension [deg]")
+    parser.add_argument("dec", type=float, metavar="DEC", help="centre declination [deg]")
+    parser.add_argument("radius_arcsec", type=float, metavar="RADIUS_ARCSEC",
+                        help="search radius [arcsec]")
+    parser.add_argument("--catalog", choices=sorted(cone.CATALOGS), default="psc",
+                        help="psc or xsc (published release) or wdb (working extractions)")
+    parser.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
+                        help="output format on stdout (default: table)")
+    parser.add_argument("--limit", type=int, metavar="N", help="at most N rows (the nearest)")
+    parser.set_defaults(handler=run)
+
+
+def render(table: Table, fmt: str) -> str:
+    """The table as text in output format ``fmt``."""
+    if fmt == "table":
+        return "\n".join(table.pformat(max_lines=-1, max_width=-1)) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        table.write(out, format="ascii.csv")
+        return out.getvalue()
+    if fmt == "json":
+        records = [{name: _plain(row[name]) for name in table.colnames} for row in table]
+        return json.dumps(records, indent=1) + "\n"
+    out_bytes = io.BytesIO()
+    table.write(out_bytes, format="votable")
+    return out_bytes.getvalue().decode("utf-8")
+
+
+def _plain(value: object) -> object:
+    if value is None or getattr(value, "mask", False) is True:
+        return None
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    start = time.perf_counter()
+    cone.check_arguments(args.ra, args.dec, args.radius_arcsec, args.catalog, args.limit)
+    table = cone.cone(args.ra, args.dec, args.radius_arcsec, args.catalog, args.limit,
+                      url=ctx.current_url())
+    sys.stdout.write(render(table, args.fmt))
+    print(f"cone: {len(table)} {args.catalog} rows within {args.radius_arcsec:g} arcsec of "
+          f"({args.ra:g}, {args.dec:g}) in {time.perf_counter() - start:.2f} s",
+          file=sys.stderr)
+    return 0

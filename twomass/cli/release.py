@@ -1,0 +1,100 @@
+"""``twomass release``: build, list, show, publish (and validate) catalog releases."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from twomass import release
+from twomass.cli.context import Context
+from twomass.release_spec import load_spec
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "release", help="build and publish catalog releases from the working database")
+    commands = parser.add_subparsers(dest="release_command", required=True, metavar="ACTION")
+
+    build = commands.add_parser("build", help="run the release rules into schema rel_NAME")
+    build.add_argument("name", help="release name (lower case letters, digits, _)")
+    build.add_argument("--spec", type=Path, metavar="FILE",
+                       help="TOML release spec (default: the 2MASS All-Sky values)")
+    build.add_argument("--no-publish", action="store_true",
+                       help="build only; leave the public views as they are")
+    build.set_defaults(handler=run_build)
+
+    commands.add_parser("list", help="list the releases").set_defaults(handler=run_list)
+
+    show = commands.add_parser("show", help="describe one release")
+    show.add_argument("name")
+    show.set_defaults(handler=run_show)
+
+    publish = commands.add_parser("publish", help="point the public views at a release")
+    publish.add_argument("name")
+    publish.set_defaults(handler=run_publish)
+
+    drop = commands.add_parser("drop", help="remove an unpublished release")
+    drop.add_argument("name")
+    drop.set_defaults(handler=run_drop)
+
+
+def run_build(args: argparse.Namespace, ctx: Context) -> int:
+    start = time.perf_counter()
+    spec = load_spec(args.spec)
+    record = release.build(ctx.current_url(), args.name, spec, publish_after=not args.no_publish)
+    _print_counts(record)
+    state = "published" if record.is_published else "not published"
+    print(f"{release.summary(record)}; {state}; built in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def run_list(args: argparse.Namespace, ctx: Context) -> int:
+    records = release.list_releases(ctx.current_url())
+    for r in records:
+        mark = "*" if r.is_published else " "
+        print(f"{mark} {r.name:<20} {r.counts.get('psc', 0):>12,d} psc "
+              f"{r.counts.get('xsc', 0):>9,d} xsc  built {r.built_at:%Y-%m-%d %H:%M:%S}  "
+              f"{r.content_checksum[:12]}")
+    published = next((r.name for r in records if r.is_published), "none")
+    print(f"release list: {len(records)} release(s); published: {published}")
+    return 0
+
+
+def run_show(args: argparse.Namespace, ctx: Context) -> int:
+    record = release.show(ctx.current_url(), args.name)
+    print(f"name              {record.name}")
+    print(f"schema            {record.schema_name}")
+    print(f"code version      {record.code_version}")
+    print(f"wdb checksum      {record.wdb_checksum}")
+    print(f"content checksum  {record.content_checksum}")
+    print(f"built at          {record.built_at:%Y-%m-%d %H:%M:%S %Z} "
+          f"in {record.build_seconds:.1f} s")
+    published = f"{record.published_at:%Y-%m-%d %H:%M:%S %Z}" if record.published_at else "never"
+    print(f"published at      {published}{' (current)' if record.is_published else ''}")
+    _print_counts(record)
+    print("spec              " + json.dumps(record.spec, sort_keys=True))
+    print(release.summary(record))
+    return 0
+
+
+def run_publish(args: argparse.Namespace, ctx: Context) -> int:
+    record = release.publish(ctx.current_url(), args.name)
+    print(f"release publish: public views now show {record.name} ({record.schema_name})")
+    return 0
+
+
+def run_drop(args: argparse.Namespace, ctx: Context) -> int:
+    release.drop(ctx.current_url(), args.name)
+    print(f"release drop: removed {args.name}")
+    return 0
+
+
+def _print_counts(record: release.ReleaseRecord) -> None:
+    counts = record.counts
+    for table in ("psc", "psc_reject", "xsc", "xsc_reject", "scan_info"):
+        print(f"  {table:<12} {counts.get(table, 0):>12,d} rows")
+    for kind in ("psc", "xsc"):
+        for reason, n in sorted(counts.get(f"{kind}_reject_reasons", {}).items()):
+            print(f"    {kind} rejected, {reason:<18} {n:>10,d}")
