@@ -166,6 +166,7 @@ def _ndet(rng, rd, snr_true, kind) -> np.ndarray:
     p = 1.0 / (1.0 + np.exp(-2.0 * (frame_snr - 3.0)))
     p = np.where((rd == 0) | (rd == 6), 0.02, p)
     det = rng.binomial(m, np.clip(p, 0.0, 1.0))
+    det = np.where((rd == 2) | (rd == 4) | (rd == 9), np.maximum(det, 1), det)
     det = np.where((rd == 1) | (rd == 3), m, det)
     det = np.where(((kind == 11) | (kind == 12))[:, None] & (rd != 0), 1, det)
     digits = np.stack([det, m], axis=2).reshape(n, 6)

@@ -89,7 +89,8 @@ def measure(rng: np.random.Generator, mag_true: np.ndarray, detected: np.ndarray
     ap_snr = 0.75 * snr_true
     ap_rel = 1.0 + rng.standard_normal((n, 3)) / np.maximum(ap_snr, 1e-3)
     with np.errstate(invalid="ignore", divide="ignore"):
-        m_ap = np.where(ap_rel > 0.0, mag_true - 2.5 * np.log10(ap_rel), np.nan)
+        # An aperture flux below 1 sigma gives no usable magnitude (NULL).
+        m_ap = np.where(ap_rel * ap_snr >= 1.0, mag_true - 2.5 * np.log10(ap_rel), np.nan)
     msig_ap = np.where(np.isnan(m_ap), np.nan, np.hypot(1.0857 / np.maximum(ap_snr, 0.1),
                                                          floor))
     m_ap = np.where(covered & (rd != 3), m_ap, np.nan)

@@ -4,7 +4,7 @@
 to head and compares it with this metadata.
 """
 
-from twomass.schema import meta, wdb  # noqa: F401  (registers the tables)
+from twomass.schema import meta, release, wdb  # noqa: F401  (registers the tables)
 from twomass.schema.base import metadata
 
 __all__ = ["metadata"]

@@ -25,20 +25,6 @@ COMMENT ON FUNCTION public._hpx_raise(text, anyelement) IS
     'Private: raise invalid_parameter_value with MESSAGE; result_type (a typed NULL) only '
     'gives the result type of the expression the call stands in.';
 
--- True for a valid cone centre and radius; raises an error naming the bad argument.
-CREATE OR REPLACE FUNCTION public._hpx_check_disc(dec0 float8, radius_deg float8)
-RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT CASE
-    WHEN radius_deg < 0 OR radius_deg = 'NaN'::float8 THEN public._hpx_raise(
-        format('radius must be >= 0 degrees, got %s', radius_deg), NULL::boolean)
-    WHEN NOT dec0 BETWEEN -90 AND 90 THEN public._hpx_raise(
-        format('dec must be in [-90, 90] degrees, got %s', dec0), NULL::boolean)
-    ELSE true
-END
-$$;
-COMMENT ON FUNCTION public._hpx_check_disc(float8, float8) IS
-    'Private: true when dec0 [deg] is in [-90, 90] and radius_deg [deg] >= 0, else an error.';
-
 -- ---------------------------------------------------------------------------------
 -- Pixel index
 -- ---------------------------------------------------------------------------------
@@ -256,14 +242,15 @@ COMMENT ON FUNCTION public._hpx_sindist(float8, float8, float8, float8) IS
 --     that distance; HEALPix pixel corners are wider, so every pixel meeting the disc
 --     holds a sample (the tests compare with brute force at random, polar and
 --     RA-wrapping centres).
--- A slot whose pixel equals the previous slot's or the centre's is empty (-1, -2),
--- so the usual small search costs one or two B-tree range scans. Discs of more than
+-- For radii over ~4.3", a slot whose pixel equals the previous slot's or the centre's
+-- is empty (-1, -2), so a search reads each covering pixel once. Discs of more than
 -- 58.6/12 ~ 4.9 degrees use slot 0 as the whole sky.
 
 -- Finest order whose pixels are at least 12 radii across; -1 means the whole sky.
 CREATE OR REPLACE FUNCTION public._hpx_disc_order(radius_deg float8)
 RETURNS int LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 SELECT CASE WHEN radius_deg <= 0 THEN 29
+            WHEN radius_deg >= 58.6::float8 / 12 THEN -1
             ELSE greatest(-1, least(29, floor(ln(58.6::float8 / (12 * radius_deg)) / ln(2::float8))::int))
        END
 $$;
@@ -298,18 +285,46 @@ COMMENT ON FUNCTION public._hpx_disc_sample(float8, float8, float8, int) IS
     'Private: order-29 pixel of sample point SLOT (0..16) of the disc (ra0, dec0 [deg], '
     'radius_deg [deg]) used to choose its covering pixels.';
 
+-- False only when no point of NESTED pixel `pix` at `order` lies within radius_deg of
+-- (ra0, dec0): the order-29 descendant at its centre (local x = y = half the pixel,
+-- nested offset 3 * 4^(s-1) with s = 29 - order, whose corner is the centre) is farther
+-- than the radius plus the pixel's radius (HEALPix pixel radii are at most
+-- 61.25 deg / 2^order) plus one order-29 pixel.
+CREATE OR REPLACE FUNCTION public._hpx_may_meet(pix bigint, pix_order int, ra0 float8,
+                                                dec0 float8, radius_deg float8)
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    s int := 29 - pix_order;
+    q float8[];
+BEGIN
+    IF s = 0 THEN
+        q := public.hpx_ipix2ang(pix);
+    ELSE
+        q := public.hpx_ipix2ang((pix << (2 * s)) + 3 * (1::bigint << (2 * (s - 1))));
+    END IF;
+    RETURN public.hpx_dist(ra0, dec0, q[1], q[2])
+           < radius_deg + 61.3 / (1::bigint << pix_order) + 2 * 61.3 / 536870912 + 1e-9;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_may_meet(bigint, int, float8, float8, float8) IS
+    'Private: false only when NESTED pixel PIX at PIX_ORDER cannot meet the disc (ra0, dec0 '
+    '[deg], radius_deg [deg]).';
+
 -- Lower (upper = false) or upper bound of the hpx range of slot `slot` (0..16).
 CREATE OR REPLACE FUNCTION public._hpx_disc_bound(ra0 float8, dec0 float8, radius_deg float8,
                                                   slot int, upper boolean)
 RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
     k int;
+    m int;
     shift int;
     p bigint;
+    lo bigint;
+    hi bigint;
 BEGIN
-    IF radius_deg < 0 OR radius_deg = 'NaN'::float8 THEN
+    IF radius_deg < 0 OR radius_deg IN ('NaN'::float8, 'Infinity'::float8) THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('radius must be >= 0 degrees, got %s', radius_deg);
+            MESSAGE = format('radius must be a finite number >= 0 degrees, got %s', radius_deg);
     END IF;
     IF NOT dec0 BETWEEN -90 AND 90 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -328,11 +343,43 @@ BEGIN
     END IF;
     shift := 2 * (29 - k);
     p := public._hpx_disc_sample(ra0, dec0, radius_deg, slot) >> shift;
-    IF slot > 0 AND (p = public._hpx_disc_sample(ra0, dec0, radius_deg, slot - 1) >> shift
-                     OR (slot > 1 AND p = public._hpx_disc_sample(ra0, dec0, radius_deg, 0) >> shift)) THEN
+    -- Below order 12 (radii over ~4.3") a pixel holds enough rows for a repeated range
+    -- to cost more than the two extra samples that detect it; finer pixels hold a
+    -- handful of rows at most, and a repeated range is cheaper than its detection.
+    IF slot > 0 AND k < 12
+       AND (p = public._hpx_disc_sample(ra0, dec0, radius_deg, slot - 1) >> shift
+            OR (slot > 1 AND p = public._hpx_disc_sample(ra0, dec0, radius_deg, 0) >> shift)) THEN
         RETURN CASE WHEN upper THEN -2 ELSE -1 END;
     END IF;
-    RETURN CASE WHEN upper THEN ((p + 1) << shift) - 1 ELSE p << shift END;
+    IF k >= 12 THEN
+        RETURN CASE WHEN upper THEN ((p + 1) << shift) - 1 ELSE p << shift END;
+    END IF;
+    -- Larger discs: trim the pixel's range from one end (the low end for the lower
+    -- bound, the high end for the upper one), six orders deeper, dropping descendants
+    -- that cannot meet the disc (_hpx_may_meet), so no row of the disc is lost.
+    lo := p;
+    hi := p;
+    m := k;
+    FOR level IN 1 .. 6 LOOP
+        EXIT WHEN m >= 29;
+        m := m + 1;
+        lo := lo * 4;
+        hi := hi * 4 + 3;
+        IF upper THEN
+            WHILE hi >= lo AND NOT public._hpx_may_meet(hi, m, ra0, dec0, radius_deg) LOOP
+                hi := hi - 1;
+            END LOOP;
+        ELSE
+            WHILE lo <= hi AND NOT public._hpx_may_meet(lo, m, ra0, dec0, radius_deg) LOOP
+                lo := lo + 1;
+            END LOOP;
+        END IF;
+        IF lo > hi THEN  -- no descendant meets the disc: the slot is empty
+            RETURN CASE WHEN upper THEN -2 ELSE -1 END;
+        END IF;
+    END LOOP;
+    shift := 2 * (29 - m);
+    RETURN CASE WHEN upper THEN ((hi + 1) << shift) - 1 ELSE lo << shift END;
 END
 $$;
 COMMENT ON FUNCTION public._hpx_disc_bound(float8, float8, float8, int, boolean) IS

@@ -34,27 +34,39 @@ SELECT 'X'::char(1), scan_key, id, scan_key::bigint * 4294967296 + id,
        hpx, ra, dec, fom, cc_flg::text
 FROM ext_work WHERE reason IS NULL;
 CREATE INDEX ON app (hpx);
-CREATE UNIQUE INDEX ON app (cat, k);
 ANALYZE app;
 
--- Matches, each pair once (a.k < b.k), then both directions.
-CREATE TABLE app_edge AS
-SELECT a.cat, a.k AS ka, b.k AS kb
-FROM app AS a
-JOIN app AS b
-  ON hpx_radial_query(b.hpx, b.ra, b.dec, a.ra, a.dec,
-                      (SELECT psc_match_arcsec FROM spec) / 3600.0)
-WHERE a.cat = 'P' AND b.cat = 'P' AND b.scan_key <> a.scan_key AND a.k < b.k
-  AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < (SELECT psc_match_arcsec FROM spec) / 3600.0;
-INSERT INTO app_edge
-SELECT a.cat, a.k, b.k
-FROM app AS a
-JOIN app AS b
-  ON hpx_radial_query(b.hpx, b.ra, b.dec, a.ra, a.dec,
-                      (SELECT xsc_match_arcsec FROM spec) / 3600.0)
-WHERE a.cat = 'X' AND b.cat = 'X' AND b.scan_key <> a.scan_key AND a.k < b.k
-  AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < (SELECT xsc_match_arcsec FROM spec) / 3600.0;
+-- Matches, each pair once (a.k < b.k), then both directions. The planner cannot
+-- estimate ranges computed from the outer row (docs/spatial-sql.md, Cross-matches), so
+-- sequential scans are disabled for the join to keep it index-driven.
+SET LOCAL enable_seqscan = off;
+CREATE TABLE app_edge (cat char(1), ka bigint, kb bigint);
+-- The radius is passed as a bound parameter of a dynamic statement (not a subquery), so
+-- the plan is made for its value and the inner side is an index scan on app (hpx).
+DO $$
+DECLARE
+    cat_radius record;
+BEGIN
+    FOR cat_radius IN SELECT 'P' AS cat, psc_match_arcsec / 3600.0 AS radius_deg FROM spec
+                      UNION ALL
+                      SELECT 'X', xsc_match_arcsec / 3600.0 FROM spec
+    LOOP
+        EXECUTE $q$
+            INSERT INTO app_edge
+            SELECT a.cat, a.k, b.k
+            FROM app AS a
+            JOIN app AS b ON hpx_radial_query(b.hpx, b.ra, b.dec, a.ra, a.dec, $2)
+            WHERE a.cat = $1 AND b.cat = $1 AND b.scan_key <> a.scan_key AND a.k < b.k
+              AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < $2
+        $q$ USING cat_radius.cat, cat_radius.radius_deg;
+    END LOOP;
+END
+$$;
+SET LOCAL enable_seqscan = on;
 INSERT INTO app_edge SELECT cat, kb, ka FROM app_edge;
+-- Created only now, so that the match join above can use nothing but the hpx index.
+CREATE UNIQUE INDEX ON app (cat, k);
+ANALYZE app;
 CREATE INDEX ON app_edge (cat, ka);
 ANALYZE app_edge;
 

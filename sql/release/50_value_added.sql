@@ -20,11 +20,11 @@ SELECT cat, scan_key, id, hpx, ra, dec, use_src, dup_src,
 FROM app_final
 WHERE reason IS NULL;
 CREATE INDEX ON cat_row (hpx);
-CREATE UNIQUE INDEX ON cat_row (cat, key);
-CREATE UNIQUE INDEX ON cat_row (cat, scan_key, id);
 ANALYZE cat_row;
 
 -- Nearest neighbour of every catalog row within its own catalog.
+-- (index-driven: sequential scans off for the neighbour and ellipse joins)
+SET LOCAL enable_seqscan = off;
 CREATE TABLE cat_nn (cat char(1), key integer, prox real, pxpa smallint, pxcntr integer,
                      PRIMARY KEY (cat, key));
 DO $$
@@ -32,6 +32,8 @@ DECLARE
     radius_deg float8 := (SELECT prox_start_arcsec FROM spec) / 3600.0;
 BEGIN
     LOOP
+        -- Dynamic statement with the radius bound: planned for its value, index-driven.
+        EXECUTE $q$
         INSERT INTO cat_nn
         SELECT c.cat, c.key, (nn.d * 3600)::real,
                mod(round(tmass_position_angle(c.ra, c.dec, nn.ra, nn.dec))::integer, 360),
@@ -40,12 +42,13 @@ BEGIN
         CROSS JOIN LATERAL (
             SELECT o.key, o.ra, o.dec, hpx_dist(c.ra, c.dec, o.ra, o.dec) AS d
             FROM cat_row AS o
-            WHERE hpx_radial_query(o.hpx, o.ra, o.dec, c.ra, c.dec, radius_deg)
+            WHERE hpx_radial_query(o.hpx, o.ra, o.dec, c.ra, c.dec, $1)
               AND o.cat = c.cat AND o.key <> c.key
             ORDER BY d, o.key
             LIMIT 1
         ) AS nn
-        WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key);
+        WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key)
+        $q$ USING radius_deg;
         EXIT WHEN radius_deg >= 180
               OR NOT EXISTS (SELECT 1 FROM cat_row AS c
                              WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x
@@ -54,6 +57,12 @@ BEGIN
     END LOOP;
 END
 $$;
+
+SET LOCAL enable_seqscan = on;
+-- Key indexes only now: the neighbour join above must use the hpx index alone.
+CREATE UNIQUE INDEX ON cat_row (cat, key);
+CREATE UNIQUE INDEX ON cat_row (cat, scan_key, id);
+ANALYZE cat_row;
 
 -- Designations with collision suffixes.
 CREATE TABLE cat_name AS
@@ -72,6 +81,7 @@ FROM cat_row AS c
 JOIN wdb.ext AS x ON x.scan_key = c.scan_key AND x.id = c.id
 WHERE c.cat = 'X';
 
+SET LOCAL enable_seqscan = off;
 CREATE TABLE psc_galaxy AS
 WITH own AS (
     SELECT DISTINCT ON (p.key) p.key AS pts_key, x.ext_key,
@@ -102,6 +112,7 @@ SELECT coalesce(own.pts_key, inside.pts_key) AS pts_key, own.ext_key,
        END::smallint AS gal_contam
 FROM own FULL JOIN inside ON inside.pts_key = own.pts_key;
 ALTER TABLE psc_galaxy ADD PRIMARY KEY (pts_key);
+SET LOCAL enable_seqscan = on;
 ANALYZE cat_nn;
 ANALYZE cat_name;
 ANALYZE psc_galaxy;

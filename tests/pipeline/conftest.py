@@ -42,7 +42,7 @@ def _read_all(nights: list[Path], name: str) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> Simulated:
     out = tmp_path_factory.mktemp("sim") / "products"
-    summary = simulate(out, *REGION, seed=SEED)
+    summary = simulate(out, *REGION, seed=SEED, min_qual=0)
     nights = sorted(p for p in out.iterdir() if p.is_dir())
     truth = pq.read_table(out / "truth.parquet").to_pandas()
     return Simulated(summary, out, nights, _read_all(nights, "scans.parquet"),

@@ -102,3 +102,20 @@ def test_cli_bad_region_exits_2_with_one_line(tmp_path: Path, capsys) -> None:
     assert captured.err.strip().startswith("twomass: error: RA range is empty")
     assert len(captured.err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_default_run_writes_only_scans_the_wdb_would_load(tmp_path: Path) -> None:
+    simulate(tmp_path / "o", (150.0, 150.6), (20.0, 20.6), seed=14)
+    for night in (tmp_path / "o").iterdir():
+        if night.is_dir():
+            assert min(pq.read_table(night / "scans.parquet").column("qual").to_pylist()) >= 4
+
+
+def test_products_pass_the_ingest_validation(simulated) -> None:
+    from twomass.ingest.products import read_night
+    from twomass.ingest.validate import W01, validate
+
+    for night in simulated.nights:
+        found = validate(read_night(night), on_warning="ignore")
+        # Only scan S/N of stars brighter than ~J 4 (W01) and Q <= 3 scans (W03) warn.
+        assert {w.category.code for w in found} <= {W01.code, "W03"}

@@ -69,7 +69,7 @@ def cones() -> list[tuple[float, float, float]]:
     out += list(zip(ra.tolist(), dec.tolist(), radii.tolist(), strict=True))
     out += [(0.0, 90.0, 10.0), (0.0, -90.0, 3.0), (359.5, 0.0, 1.0), (0.2, -45.0, 0.5),
             (-45.0, 10.0, 1.0), (400.0, 20.0, 0.3), (0.0, 0.0, 0.0), (10.0, 20.0, 4.8),
-            (10.0, 20.0, 5.0)]
+            (10.0, 20.0, 5.0), (10.0, 20.0, 90.0), (300.0, -10.0, 180.0)]
     return out
 
 
@@ -185,12 +185,15 @@ def test_polygons_equal_brute_force(sky: tuple[str, np.ndarray, np.ndarray]) -> 
 
 
 @pytest.mark.parametrize(("where", "message"), [
-    ("hpx_radial_query(hpx, ra, dec, 10, 20, -1)", "radius must be >= 0 degrees, got -1"),
+    ("hpx_radial_query(hpx, ra, dec, 10, 20, -1)",
+     "radius must be a finite number >= 0 degrees, got -1"),
+    ("hpx_radial_query(hpx, ra, dec, 10, 20, 'Infinity')",
+     "radius must be a finite number >= 0 degrees, got Infinity"),
     ("hpx_radial_query(hpx, ra, dec, 10, 91, 1)", "dec must be in [-90, 90] degrees, got 91"),
     ("hpx_radial_query(hpx, ra, dec, 'NaN', 1, 1)", "ra must be a finite number of degrees"),
     ("hpx_ellipse_query(hpx, ra, dec, 10, 20, 1, 0, 0)", "axis ratio must be in (0, 1], got 0"),
     ("hpx_ellipse_query(hpx, ra, dec, 10, 20, 1, 1.5, 0)", "axis ratio must be in (0, 1]"),
-    ("hpx_ellipse_query(hpx, ra, dec, 10, 20, -1, 0.5, 0)", "radius must be >= 0 degrees"),
+    ("hpx_ellipse_query(hpx, ra, dec, 10, 20, -1, 0.5, 0)", "radius must be a finite number"),
     ("hpx_ellipse_query(hpx, ra, dec, 10, 20, 95, 0.5, 0)", "semi-major axis must be < 90"),
     ("hpx_poly_query(hpx, ra, dec, ARRAY[1, 2, 3, 4])",
      "polygon must have at least 3 vertices, got 2"),
@@ -227,7 +230,6 @@ def test_join_probes_the_inner_hpx_index(sky: tuple[str, np.ndarray, np.ndarray]
     rng = np.random.default_rng(15)
     pick = rng.choice(np.arange(120_000, ra.size), 400, replace=False)
     # Centres 0.5" from existing rows, so every centre has neighbours within 2".
-    cra, cdec = offsets(0, 0, np.zeros(1), np.zeros(1))
     cra, cdec = zip(*[offsets(float(ra[i]), float(dec[i]), np.array([0.5 / 3600]),
                               np.array([rng.uniform(0, 360)])) for i in pick], strict=True)
     cra, cdec = np.concatenate(cra), np.concatenate(cdec)
@@ -235,6 +237,10 @@ def test_join_probes_the_inner_hpx_index(sky: tuple[str, np.ndarray, np.ndarray]
              "ON hpx_radial_query(s.hpx, s.ra, s.dec, c.ra, c.dec, 2.0 / 3600)")
     with psycopg.connect(url) as conn:
         load_points(conn, "centres", cra, cdec)
+        # The planner cannot estimate how selective ranges computed from the outer row
+        # are (Q3C ships a C selectivity function for that), so a cross-match tells it
+        # the index is the way; docs/spatial-sql.md says so.
+        conn.execute("SET enable_seqscan = off")
         text = plan(conn, query)
         pairs = set(conn.execute(query).fetchall())
     assert "Nested Loop" in text and "sky_hpx_idx" in text, text

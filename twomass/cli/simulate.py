@@ -23,9 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dec", nargs=2, type=float, metavar=("DEC_MIN", "DEC_MAX"),
                    required=True, help="Dec range [deg], -90 <= DEC_MIN < DEC_MAX <= 90")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--min-qual", type=int, default=0, metavar="Q",
-                   help="omit scans with QA score below Q (4 mimics the 2MASS WDB; "
-                   "default 0 writes every scan)")
+    p.add_argument("--min-qual", type=int, default=4, metavar="Q",
+                   help="omit scans with QA score below Q (default 4: the 2MASS working "
+                   "database loaded only Q > 3 scans; 0 writes every scan)")
     p.set_defaults(handler=run)
 
 

@@ -1,0 +1,261 @@
+"""Cone search and cross-match: hpx_radial_query against a full scan and against Q3C.
+
+In one run, on one server, in a scratch database (created and dropped):
+
+1. a table of ``--rows`` points (default 5,000,000) uniform on the sky, in random
+   heap order, with a B-tree on ``hpx`` and, when the Q3C extension is available, a
+   Q3C index on ``q3c_ang2ipix(ra, dec)`` of the same rows;
+2. median latency (client wall clock, planning included) of ``count(*)`` cone searches
+   at radii 2", 60", 600" and 1 deg around the same random centres, with
+   ``hpx_radial_query``, ``q3c_radial_query`` and a full scan with the same exact test;
+3. a self cross-match at 2" of the first ``--xmatch-rows`` points (default 1,000,000):
+   the first ``--xmatch-sample`` of them (default 50,000) as centres against all of them,
+   with ``hpx_radial_query`` and with ``q3c_join``, times scaled to all centres; and
+   ``q3c_join`` on all centres, measured;
+4. with ``--q3c-regression``: Q3C's 745 regression cones on its regenerated 1,000,000
+   row table, counts compared with Q3C's expected output.
+
+Q3C comes from the Debian package ``postgresql-15-q3c`` on this machine's PostgreSQL 15
+(the script installs it with apt-get when it is missing and it runs as root, and says
+what it found). Prints a table of ratios and a one-line summary.
+
+    /work/venv/bin/python benchmarks/bench_cone.py [--db URL] [--rows N] [--repeat K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from twomass import database, healpix
+from twomass import sql as sqlfiles
+
+RADII_ARCSEC = (2.0, 60.0, 600.0, 3600.0)
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def scratch(admin_url: str) -> str:
+    name = f"twomass_bench_cone_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+
+
+def drop(admin_url: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+
+
+def q3c_available(conn: psycopg.Connection) -> tuple[bool, str]:
+    """Create the q3c extension, installing the Debian package first if needed."""
+    query = "SELECT 1 FROM pg_available_extensions WHERE name = 'q3c'"
+    note = "found installed"
+    if conn.execute(query).fetchone() is None:
+        if shutil.which("apt-get") and hasattr(sys, "getuid") and __import__("os").getuid() == 0:
+            print("q3c: not available; running apt-get install -y postgresql-15-q3c",
+                  file=sys.stderr)
+            subprocess.run(["apt-get", "install", "-y", "postgresql-15-q3c"], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            note = "installed by this run (postgresql-15-q3c)"
+        if conn.execute(query).fetchone() is None:
+            return False, "not available on this server (no comparison)"
+    conn.execute("CREATE EXTENSION IF NOT EXISTS q3c")
+    version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'q3c'").fetchone()
+    return True, f"q3c {version[0]} {note}"
+
+
+def load(conn: psycopg.Connection, table: str, ra: np.ndarray, dec: np.ndarray,
+         with_q3c: bool) -> None:
+    """Table (ra, dec, hpx) in the given (random) order, indexed, analyzed."""
+    hpx = healpix.ang2hpx(ra, dec)
+    conn.execute(sql.SQL("CREATE TABLE {} (ra float8, dec float8, hpx bigint)").format(
+        sql.Identifier(table)))
+    with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN").format(
+            sql.Identifier(table))) as copy:
+        step = 200_000
+        for start in range(0, ra.size, step):
+            block = "".join(f"{r!r}\t{d!r}\t{h}\n" for r, d, h in zip(
+                ra[start:start + step].tolist(), dec[start:start + step].tolist(),
+                hpx[start:start + step].tolist(), strict=True))
+            copy.write(block)
+    conn.execute(sql.SQL("CREATE INDEX ON {} (hpx)").format(sql.Identifier(table)))
+    if with_q3c:
+        conn.execute(sql.SQL("CREATE INDEX ON {} (q3c_ang2ipix(ra, dec))").format(
+            sql.Identifier(table)))
+    conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+
+
+def timed(conn: psycopg.Connection, query: str, params: tuple) -> tuple[float, int]:
+    start = time.perf_counter()
+    (count,) = conn.execute(query, params).fetchone()
+    return time.perf_counter() - start, count
+
+
+QUERIES = {
+    "hpx": "SELECT count(*) FROM pts WHERE hpx_radial_query(hpx, ra, dec, %s, %s, %s)",
+    "q3c": "SELECT count(*) FROM pts WHERE q3c_radial_query(ra, dec, %s, %s, %s)",
+    "scan": "SELECT count(*) FROM pts WHERE _hpx_sindist(ra, dec, %s, %s) "
+            "< power(sin(radians(%s) / 2), 2)",
+}
+
+
+def cone_latencies(conn: psycopg.Connection, repeat: int, with_q3c: bool
+                   ) -> dict[float, dict[str, float]]:
+    rng = np.random.default_rng(42)
+    ra0 = rng.uniform(0, 360, repeat)
+    dec0 = np.degrees(np.arcsin(rng.uniform(-1, 1, repeat)))
+    results: dict[float, dict[str, float]] = {}
+    for radius in RADII_ARCSEC:
+        times: dict[str, list[float]] = {"hpx": [], "q3c": [], "scan": []}
+        for i in range(repeat):
+            params = (float(ra0[i]), float(dec0[i]), radius / 3600)
+            # Interleaved, so background load hits every method alike.
+            t_hpx, n_hpx = timed(conn, QUERIES["hpx"], params)
+            times["hpx"].append(t_hpx)
+            if with_q3c:
+                t_q3c, n_q3c = timed(conn, QUERIES["q3c"], params)
+                times["q3c"].append(t_q3c)
+                if n_q3c != n_hpx:
+                    print(f"count differs at {params}: hpx {n_hpx}, q3c {n_q3c}",
+                          file=sys.stderr)
+            if i < 3:  # a full scan takes seconds; three are enough for its median
+                t_scan, n_scan = timed(conn, QUERIES["scan"], params)
+                times["scan"].append(t_scan)
+                assert n_scan == n_hpx, (params, n_scan, n_hpx)
+        results[radius] = {k: statistics.median(v) for k, v in times.items() if v}
+        print(f"  radius {radius:>6g}\": hpx {results[radius]['hpx'] * 1e3:8.2f} ms"
+              + (f", q3c {results[radius]['q3c'] * 1e3:8.2f} ms" if with_q3c else "")
+              + f", scan {results[radius]['scan'] * 1e3:9.1f} ms", file=sys.stderr)
+    return results
+
+
+def cross_match(conn: psycopg.Connection, rows: int, sample: int, with_q3c: bool
+                ) -> dict[str, float]:
+    """Seconds for the 2" self cross-match of the first ``rows`` points (scaled if sampled)."""
+    conn.execute(sql.SQL("CREATE TABLE xm AS SELECT * FROM pts LIMIT {}").format(
+        sql.Literal(int(rows))))
+    conn.execute("CREATE INDEX ON xm (hpx)")
+    if with_q3c:
+        conn.execute("CREATE INDEX ON xm (q3c_ang2ipix(ra, dec))")
+    conn.execute("VACUUM ANALYZE xm")
+    conn.execute(sql.SQL("CREATE TABLE xm_outer AS SELECT * FROM xm LIMIT {}").format(
+        sql.Literal(int(sample))))
+    out: dict[str, float] = {}
+    conn.execute("SET enable_seqscan = off")  # see docs/spatial-sql.md, cross-match
+    start = time.perf_counter()
+    (pairs,) = conn.execute(
+        "SELECT count(*) FROM xm_outer a JOIN xm b "
+        "ON hpx_radial_query(b.hpx, b.ra, b.dec, a.ra, a.dec, 2.0 / 3600)").fetchone()
+    out["hpx"] = (time.perf_counter() - start) * rows / sample
+    out["hpx_pairs_sample"] = pairs
+    conn.execute("RESET enable_seqscan")
+    if with_q3c:
+        start = time.perf_counter()
+        (pairs_q3c,) = conn.execute(
+            "SELECT count(*) FROM xm_outer a JOIN xm b "
+            "ON q3c_join(a.ra, a.dec, b.ra, b.dec, 2.0 / 3600)").fetchone()
+        out["q3c"] = (time.perf_counter() - start) * rows / sample
+        out["q3c_pairs_sample"] = pairs_q3c
+        start = time.perf_counter()
+        (pairs_full,) = conn.execute(
+            "SELECT count(*) FROM xm a JOIN xm b "
+            "ON q3c_join(a.ra, a.dec, b.ra, b.dec, 2.0 / 3600)").fetchone()
+        out["q3c_full"] = time.perf_counter() - start
+        out["q3c_pairs_full"] = pairs_full
+    return out
+
+
+def q3c_regression(conn: psycopg.Connection) -> tuple[int, int]:
+    """(matching, total) counts of Q3C's 745 regression cones."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "spatial"))
+    from q3c_data import cones, gen_data  # the regression table generator of the tests
+
+    ra, dec = gen_data(1, 1_000_000)
+    load(conn, "q3ctest", ra, dec, with_q3c=False)
+    good = 0
+    all_cones = cones()
+    for ra0, dec0, radius, expected in all_cones:
+        (got,) = conn.execute(
+            "SELECT count(*) FROM q3ctest WHERE hpx_radial_query(hpx, ra, dec, %s, %s, %s)",
+            (ra0, dec0, radius)).fetchone()
+        good += got == expected
+        if got != expected:
+            print(f"  cone ({ra0}, {dec0}, {radius}): {got}, Q3C expects {expected}",
+                  file=sys.stderr)
+    return good, len(all_cones)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=DEFAULT_URL, help=f"server URL (default {DEFAULT_URL})")
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=31, help="cones per radius")
+    parser.add_argument("--xmatch-rows", type=int, default=1_000_000)
+    parser.add_argument("--xmatch-sample", type=int, default=50_000)
+    parser.add_argument("--q3c-regression", action="store_true")
+    args = parser.parse_args()
+    admin_url = database.normalize_url(args.db)
+    url = scratch(admin_url)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET jit = off")
+            conn.execute(sqlfiles.read("hpx.sql"))
+            with_q3c, note = q3c_available(conn)
+            print(f"q3c: {note}")
+            rng = np.random.default_rng(1)
+            ra = rng.uniform(0, 360, args.rows)
+            dec = np.degrees(np.arcsin(rng.uniform(-1, 1, args.rows)))
+            start = time.perf_counter()
+            load(conn, "pts", ra, dec, with_q3c)
+            print(f"table: {args.rows:,d} points loaded and indexed in "
+                  f"{time.perf_counter() - start:.0f} s", file=sys.stderr)
+            lat = cone_latencies(conn, args.repeat, with_q3c)
+            xm = cross_match(conn, min(args.xmatch_rows, args.rows),
+                             min(args.xmatch_sample, args.xmatch_rows), with_q3c)
+            regression = q3c_regression(conn) if args.q3c_regression else None
+    finally:
+        drop(admin_url, url)
+
+    print(f"\nCone search, {args.rows:,d} points, median of {args.repeat} cones "
+          "(client wall clock, planning included)")
+    print(f"{'radius':>8} {'hpx ms':>9} {'q3c ms':>9} {'scan ms':>10} "
+          f"{'scan/hpx':>9} {'hpx/q3c':>8}")
+    for radius, t in lat.items():
+        q3c = t.get("q3c", math.nan)
+        print(f"{radius:>7g}\" {t['hpx'] * 1e3:9.2f} {q3c * 1e3:9.2f} {t['scan'] * 1e3:10.1f} "
+              f"{t['scan'] / t['hpx']:9.0f} {t['hpx'] / q3c:8.2f}")
+    n_xm = min(args.xmatch_rows, args.rows)
+    print(f"\nSelf cross-match at 2\" of {n_xm:,d} points (outer rows sampled: "
+          f"{min(args.xmatch_sample, n_xm):,d}, times scaled to all {n_xm:,d})")
+    print(f"  hpx_radial_query join: {xm['hpx']:.1f} s (scaled)")
+    if with_q3c:
+        print(f"  q3c_join:              {xm['q3c']:.1f} s (scaled), {xm['q3c_full']:.1f} s "
+              f"measured on all rows ({xm['q3c_pairs_full']:,d} pairs)")
+        print(f"  pairs in the sample: hpx {xm['hpx_pairs_sample']:,d}, "
+              f"q3c {xm['q3c_pairs_sample']:,d}; hpx/q3c time {xm['hpx'] / xm['q3c']:.1f}")
+    if regression:
+        print(f"\nQ3C regression cones: {regression[0]} of {regression[1]} counts equal")
+    worst = max(t["hpx"] / t.get("q3c", math.nan) for t in lat.values()) if with_q3c else None
+    print(f"\nbench_cone: 2\" cone {lat[2.0]['scan'] / lat[2.0]['hpx']:.0f}x faster than a "
+          f"full scan (target >= 100)"
+          + (f"; hpx/q3c latency worst {worst:.2f} (target <= 1)" if with_q3c else "")
+          + (f"; cross-match hpx/q3c {xm['hpx'] / xm['q3c']:.1f}" if with_q3c else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
