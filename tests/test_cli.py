@@ -15,7 +15,11 @@ from twomass.cli import main
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWOMASS_")}
     return subprocess.run(
-        [sys.executable, "-m", "twomass", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "twomass", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd="/",
         timeout=60,
     )
 
@@ -49,8 +53,10 @@ def test_db_init_then_check(empty_db_url: str, capsys) -> None:
     assert "run `twomass db init`" in out.splitlines()[-1]
 
     assert main(["--db", empty_db_url, "db", "init"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith(
-        "db init: created the twomass schemas at revision"
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[-1]
+        .startswith("db init: created the twomass schemas at revision")
     )
     assert main(["--db", empty_db_url, "db", "check"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("db check: ok")

@@ -62,19 +62,25 @@ def test_settings_read_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def _run(args: list[str], home: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWOMASS_")}
     env["TWOMASS_HOME"] = str(home)
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        args, env=env, capture_output=True, text=True, timeout=120, cwd=home.parent
+    )
 
 
 def test_embedded_server_starts_on_demand_and_is_reused_by_later_commands(
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
-    start_time = [sys.executable, "-c", (
-        "from twomass import database; from twomass.settings import Settings\n"
-        "with database.connection(database.resolve_url(Settings())) as c:\n"
-        "    print(c.execute('SELECT pg_postmaster_start_time(), current_database()')"
-        ".fetchone())"
-    )]
+    start_time = [
+        sys.executable,
+        "-c",
+        (
+            "from twomass import database; from twomass.settings import Settings\n"
+            "with database.connection(database.resolve_url(Settings())) as c:\n"
+            "    print(c.execute('SELECT pg_postmaster_start_time(), current_database()')"
+            ".fetchone())"
+        ),
+    ]
     try:
         first = _run(start_time, home)
         assert first.returncode == 0, first.stderr

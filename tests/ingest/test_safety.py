@@ -27,14 +27,19 @@ CHILD = (
 def _backend_state(url: str) -> list[tuple[str, str]]:
     with psycopg.connect(url, autocommit=True) as conn:
         return conn.execute(
-            "SELECT state, query FROM pg_stat_activity WHERE application_name = %s",
-            (APP,)).fetchall()
+            "SELECT state, query FROM pg_stat_activity WHERE application_name = %s", (APP,)
+        ).fetchall()
 
 
 def _start(url: str, directory) -> subprocess.Popen:
     env = os.environ | {"PGAPPNAME": APP}
-    return subprocess.Popen([sys.executable, "-c", CHILD, url, str(directory)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, url, str(directory)],
+        env=env,
+        cwd=str(directory),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _kill_and_wait(url: str, child: subprocess.Popen) -> None:
@@ -52,8 +57,10 @@ def test_sigkill_during_copy_leaves_no_partial_night(db_url, make_night, snapsho
     night = make_night(n_pts=150_000, n_ext=100, n_scans=6)
     child = _start(db_url, night.directory)
     deadline = time.monotonic() + 60
-    while not any(state == "active" and query.startswith('COPY "wdb"."pts"')
-                  for state, query in _backend_state(db_url)):
+    while not any(
+        state == "active" and query.startswith('COPY "wdb"."pts"')
+        for state, query in _backend_state(db_url)
+    ):
         assert child.poll() is None, "ingest ended before its COPY into wdb.pts was seen"
         assert time.monotonic() < deadline
         time.sleep(0.01)
@@ -65,8 +72,7 @@ def test_sigkill_during_copy_leaves_no_partial_night(db_url, make_night, snapsho
 
 
 @pytest.mark.parametrize("delay_s", [0.4, 1.0, 1.6, 2.4])
-def test_sigkill_at_any_moment_leaves_nothing_or_everything(delay_s, db_url, make_night,
-                                                            snapshot):
+def test_sigkill_at_any_moment_leaves_nothing_or_everything(delay_s, db_url, make_night, snapshot):
     before = snapshot(db_url)
     night = make_night(n_pts=60_000, n_ext=100, n_scans=6)
     child = _start(db_url, night.directory)
@@ -74,8 +80,13 @@ def test_sigkill_at_any_moment_leaves_nothing_or_everything(delay_s, db_url, mak
     _kill_and_wait(db_url, child)
     after = snapshot(db_url)
     if after != before:  # the commit happened before the kill: the whole night is there
-        assert (after["night"], after["scan"], after["pts"], after["ext"],
-                after["ingest_log"]) == (1, 6, 60_000, 100, 1)
+        assert (after["night"], after["scan"], after["pts"], after["ext"], after["ingest_log"]) == (
+            1,
+            6,
+            60_000,
+            100,
+            1,
+        )
 
 
 def _run_all(url: str, targets) -> tuple[list, list]:
@@ -104,8 +115,7 @@ def test_two_different_nights_at_once_both_land(db_url, make_night, snapshot):
     assert errors == []
     assert sorted(r.status for r in results) == ["loaded", "loaded"]
     state = snapshot(db_url)
-    assert (state["night"], state["pts"], state["ingest_log"], state["tile"]) == (
-        2, 50_000, 2, 3)
+    assert (state["night"], state["pts"], state["ingest_log"], state["tile"]) == (2, 50_000, 2, 3)
 
 
 def test_same_night_twice_at_once_loads_once(db_url, make_night, snapshot):
@@ -115,9 +125,7 @@ def test_same_night_twice_at_once_loads_once(db_url, make_night, snapshot):
     assert errors == []
     assert sorted(r.status for r in results) == ["loaded", "unchanged", "unchanged"]
     state = snapshot(db_url)
-    assert (state["night"], state["scan"], state["pts"], state["ingest_log"]) == (
-        1, 3, 30_000, 1)
-
+    assert (state["night"], state["scan"], state["pts"], state["ingest_log"]) == (1, 3, 30_000, 1)
 
 
 def test_ingest_of_a_night_being_ingested_waits_for_it(db_url, make_night, capsys):
@@ -127,12 +135,15 @@ def test_ingest_of_a_night_being_ingested_waits_for_it(db_url, make_night, capsy
     with psycopg.connect(db_url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s, %s)", (provenance.LOCK_NAMESPACE, key))
         worker = threading.Thread(
-            target=lambda: results.append(ingest_night(db_url, night.directory)))
+            target=lambda: results.append(ingest_night(db_url, night.directory))
+        )
         worker.start()
         time.sleep(1.0)
         assert worker.is_alive() and results == []
         holder.execute("SELECT pg_advisory_unlock(%s, %s)", (provenance.LOCK_NAMESPACE, key))
         worker.join(timeout=60)
     assert [r.status for r in results] == ["loaded"]
-    assert ("2000-06-01n: another session is ingesting this night; waiting for it to finish"
-            in capsys.readouterr().err)
+    assert (
+        "2000-06-01n: another session is ingesting this night; waiting for it to finish"
+        in capsys.readouterr().err
+    )
