@@ -10,12 +10,11 @@ see the old night or the new one, never a mix.
 
 The big tables are copied straight into ``wdb.pts``/``wdb.ext`` rather than through a
 staging table: the transaction already isolates the rows, and a staging copy would
-double the work. Rows go in (scan, id) order: new scans have the largest ``scan_key``, so
-every new ``(scan_key, id)`` index entry is appended at the right end of that index, which
-PostgreSQL's B-tree does without descending the tree; the heap is clustered by scan, a
-compact strip of sky. Sorting by ``hpx`` instead only helps the ``hpx`` index while the
-table is empty (once it holds other nights, a night's positions interleave with theirs)
-and measured slower: both indexes then take random inserts.
+double the work. Rows go in ``hpx`` order: each insert into the ``hpx`` B-tree lands
+next to the previous one (a few hot leaf pages instead of random ones all over an index
+that, at survey scale, no longer fits in memory), and the night's heap pages come out
+clustered on the sky. The other index, a BRIN on ``scan_key``, is indifferent to order
+within a night, since nights get increasing keys.
 """
 
 from __future__ import annotations
@@ -132,12 +131,16 @@ def _hpx(products: NightProducts, file: str) -> np.ndarray:
     return ang2hpx(data.column("ra").to_numpy(), data.column("dec").to_numpy())
 
 
-def _scan_order(scan: np.ndarray, ids: np.ndarray) -> np.ndarray | None:
-    """Row order (scan, id), or None when the file is already in it (the usual case)."""
-    keys = (scan.astype(np.int64) << 32) | ids.astype(np.int64).astype(np.uint32)
-    if keys.size < 2 or bool(np.all(keys[1:] > keys[:-1])):
+def _sky_order(hpx: np.ndarray) -> np.ndarray | None:
+    """Row order by ``hpx``, or None when the file is already in it.
+
+    Rows written in pixel order land in the ``hpx`` B-tree as runs of neighbouring
+    leaves instead of scattered inserts, and leave each night's heap pages clustered on
+    the sky, which is what cone searches over the working tables read.
+    """
+    if hpx.size < 2 or bool(np.all(hpx[1:] >= hpx[:-1])):
         return None
-    return np.argsort(keys, kind="stable")
+    return np.argsort(hpx, kind="stable")
 
 
 def _copy(cur: psycopg.Cursor, table: sa.Table | str, columns: list[payload.Column],
@@ -202,7 +205,7 @@ def _load_night(cur: psycopg.Cursor, products: NightProducts, bar: tqdm,
                                        keys[np.searchsorted(numbers, scan)]),
             "hpx": payload.Column("hpx", np.dtype(">i8"), hpx),
         }
-        order = _scan_order(scan, data.column("id").to_numpy())
+        order = _sky_order(hpx)
         rows[table.name] = _copy(cur, table, _columns(table, products, file, derived),
                                  order, bar)
     provenance.write_log(cur, products, night_key, rows, started_at)
