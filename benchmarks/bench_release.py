@@ -102,8 +102,10 @@ def run_size(admin_url: str, rows: int) -> tuple[int, float, float]:
             conn.execute(SINGLE_PASS)
         single = time.perf_counter() - start
         start = time.perf_counter()
-        release.build(url, "bench", publish_after=False, progress=False)
+        steps: dict[str, float] = {}
+        release.build(url, "bench", publish_after=False, progress=False, step_seconds=steps)
         build = time.perf_counter() - start
+        print("  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()), flush=True)
         return n, single, build
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:

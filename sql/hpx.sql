@@ -388,51 +388,401 @@ COMMENT ON FUNCTION public._hpx_disc_bound(float8, float8, float8, int, boolean)
     'impossible disc.';
 
 -- ---------------------------------------------------------------------------------
+-- Near cover: at most four pixels, for small discs and cross-matches
+-- ---------------------------------------------------------------------------------
+--
+-- A disc of radius r moves a point's continuous face coordinates (x, y) at order k by at
+-- most J * 2^k * r (r in radians) on each axis, with J = 2.5 (equatorial zone: 1.61; polar
+-- caps at polar distance >= 2r: 2.44). At the order k where that margin e is at most 1/8
+-- of a pixel, the disc lies in the centre's pixel, its neighbour across the x edge and/or
+-- the y edge the centre is within e of, and the diagonal neighbour between them (absent
+-- where only three pixels meet, and then not needed). Within 2r of a pole the disc lies
+-- in the four pixels around the pole. Each of the four slots is one such pixel or empty,
+-- and costs one PL/pgSQL call per bound, so a cross-match probes at most four ranges.
+
+-- Order of the near cover: the finest k with 2^k * 2.5 * r <= 1/8; -1 = whole sky.
+CREATE OR REPLACE FUNCTION public._hpx_near_order(radius_deg float8)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN radius_deg <= 0 THEN 29
+            WHEN radius_deg >= degrees(0.05::float8) THEN -1
+            ELSE least(29, floor(ln(0.05::float8 / radians(radius_deg)) / ln(2::float8))::int)
+       END
+$$;
+COMMENT ON FUNCTION public._hpx_near_order(float8) IS
+    'Private: HEALPix order of the near cover of a disc of radius_deg [deg]; -1 = whole sky.';
+
+-- Errors of an impossible disc; true otherwise.
+CREATE OR REPLACE FUNCTION public._hpx_check_disc(ra0 float8, dec0 float8, radius_deg float8)
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    IF radius_deg < 0 OR radius_deg IN ('NaN'::float8, 'Infinity'::float8) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('radius must be a finite number >= 0 degrees, got %s', radius_deg);
+    END IF;
+    IF NOT dec0 BETWEEN -90 AND 90 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('dec must be in [-90, 90] degrees, got %s', dec0);
+    END IF;
+    IF ra0 = 'NaN'::float8 OR ra0 IN ('Infinity'::float8, '-Infinity'::float8) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('ra must be a finite number of degrees, got %s', ra0);
+    END IF;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_check_disc(float8, float8, float8) IS
+    'Private: true for a possible disc (ra0, dec0, radius_deg [deg]), else an error saying '
+    'what is wrong.';
+
+-- NESTED pixel at order k of the face-local cell (ix, iy) of `face`, moved by (dx, dy)
+-- cells, across face edges as HEALPix C++ T_Healpix_Base::neighbors does; -1 where no
+-- such pixel exists (the missing diagonal where only three pixels meet).
+CREATE OR REPLACE FUNCTION public._hpx_xyf_step(face int, ix bigint, iy bigint, dx int, dy int,
+                                                k int)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    nside bigint := 1::bigint << k;
+    x bigint := ix + dx;
+    y bigint := iy + dy;
+    nb int := 4;
+    f int;
+    bits int;
+    t bigint;
+BEGIN
+    IF x < 0 THEN
+        x := x + nside;
+        nb := nb - 1;
+    ELSIF x >= nside THEN
+        x := x - nside;
+        nb := nb + 1;
+    END IF;
+    IF y < 0 THEN
+        y := y + nside;
+        nb := nb - 3;
+    ELSIF y >= nside THEN
+        y := y - nside;
+        nb := nb + 3;
+    END IF;
+    -- facearray[nb][face] and swaparray[nb][face / 4] of HEALPix C++, row by row.
+    f := (ARRAY[8, 9, 10, 11, -1, -1, -1, -1, 10, 11, 8, 9,
+                5, 6, 7, 4, 8, 9, 10, 11, 9, 10, 11, 8,
+                -1, -1, -1, -1, 5, 6, 7, 4, -1, -1, -1, -1,
+                4, 5, 6, 7, 11, 8, 9, 10, 11, 8, 9, 10,
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                1, 2, 3, 0, 0, 1, 2, 3, 5, 6, 7, 4,
+                -1, -1, -1, -1, 7, 4, 5, 6, -1, -1, -1, -1,
+                3, 0, 1, 2, 3, 0, 1, 2, 4, 5, 6, 7,
+                2, 3, 0, 1, -1, -1, -1, -1, 0, 1, 2, 3])[nb * 12 + face + 1];
+    IF f < 0 THEN
+        RETURN -1;
+    END IF;
+    bits := (ARRAY[0, 0, 3, 0, 0, 6, 0, 0, 0, 0, 0, 5, 0, 0, 0,
+                   5, 0, 0, 0, 0, 0, 6, 0, 0, 3, 0, 0])[nb * 3 + face / 4 + 1];
+    IF bits & 1 <> 0 THEN
+        x := nside - x - 1;
+    END IF;
+    IF bits & 2 <> 0 THEN
+        y := nside - y - 1;
+    END IF;
+    IF bits & 4 <> 0 THEN
+        t := x;
+        x := y;
+        y := t;
+    END IF;
+    -- Morton interleave: x to the even bits, y to the odd bits.
+    x := (x | (x << 16)) & 281470681808895;
+    y := (y | (y << 16)) & 281470681808895;
+    x := (x | (x << 8)) & 71777214294589695;
+    y := (y | (y << 8)) & 71777214294589695;
+    x := (x | (x << 4)) & 1085102592571150095;
+    y := (y | (y << 4)) & 1085102592571150095;
+    x := (x | (x << 2)) & 3689348814741910323;
+    y := (y | (y << 2)) & 3689348814741910323;
+    x := (x | (x << 1)) & 6148914691236517205;
+    y := (y | (y << 1)) & 6148914691236517205;
+    RETURN (f::bigint << (2 * k)) + x + (y << 1);
+END
+$$;
+COMMENT ON FUNCTION public._hpx_xyf_step(int, bigint, bigint, int, int, int) IS
+    'Private: NESTED pixel at order k reached from cell (ix, iy) of face by (dx, dy) cells, '
+    'across face edges as HEALPix neighbours are; -1 where none exists.';
+
+-- Order-k pixel of near slot `slot` (0..3) of a disc, or -1 for an empty slot.
+CREATE OR REPLACE FUNCTION public._hpx_near_pixel(ra0 float8, dec0 float8, radius_deg float8,
+                                                  k int, slot int)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    s int := 29 - k;
+    p bigint;
+    x bigint;
+    y bigint;
+    e float8;
+    fx float8;
+    fy float8;
+    dx int := 0;
+    dy int := 0;
+BEGIN
+    IF k < 0 THEN
+        RETURN CASE WHEN slot = 0 THEN 0 ELSE -1 END;
+    END IF;
+    IF 90 - abs(dec0) < 2 * radius_deg THEN
+        -- The four pixels around the pole: corner (nside-1, nside-1) of faces 0..3 in the
+        -- north, corner (0, 0) of faces 8..11 in the south.
+        RETURN CASE WHEN dec0 > 0 THEN ((slot + 1)::bigint << (2 * k)) - 1
+                    ELSE (slot + 8)::bigint << (2 * k) END;
+    END IF;
+    p := public.hpx_ang2ipix(ra0, dec0);
+    IF slot = 0 THEN
+        RETURN p >> (2 * s);
+    END IF;
+    -- Inverse Morton of the order-29 pixel: even bits -> x, odd bits -> y.
+    x := p & 6148914691236517205;
+    y := (p >> 1) & 6148914691236517205;
+    x := (x | (x >> 1)) & 3689348814741910323;
+    y := (y | (y >> 1)) & 3689348814741910323;
+    x := (x | (x >> 2)) & 1085102592571150095;
+    y := (y | (y >> 2)) & 1085102592571150095;
+    x := (x | (x >> 4)) & 71777214294589695;
+    y := (y | (y >> 4)) & 71777214294589695;
+    x := (x | (x >> 8)) & 281470681808895;
+    y := (y | (y >> 8)) & 281470681808895;
+    x := (x | (x >> 16)) & 536870911;
+    y := (y | (y >> 16)) & 536870911;
+    -- Position in the order-k cell, and the margin, in cells (plus rounding room).
+    fx := ((x & ((1::bigint << s) - 1)) + 0.5::float8) / (1::bigint << s);
+    fy := ((y & ((1::bigint << s) - 1)) + 0.5::float8) / (1::bigint << s);
+    e := (1::bigint << k) * 2.5::float8 * radians(radius_deg) + 1e-7;
+    dx := CASE WHEN fx < e THEN -1 WHEN fx > 1 - e THEN 1 ELSE 0 END;
+    dy := CASE WHEN fy < e THEN -1 WHEN fy > 1 - e THEN 1 ELSE 0 END;
+    IF (slot = 1 AND dx = 0) OR (slot = 2 AND dy = 0) OR (slot = 3 AND (dx = 0 OR dy = 0)) THEN
+        RETURN -1;
+    END IF;
+    RETURN public._hpx_xyf_step((p >> 58)::int, x >> s, y >> s,
+                                CASE WHEN slot = 2 THEN 0 ELSE dx END,
+                                CASE WHEN slot = 1 THEN 0 ELSE dy END, k);
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_pixel(float8, float8, float8, int, int) IS
+    'Private: NESTED order-k pixel of near-cover slot SLOT (0..3) of the disc (ra0, dec0, '
+    'radius_deg [deg]), or -1 when the slot is empty.';
+
+-- Lower (upper = false) or upper hpx bound of near slot `slot`; (-1, -2) when empty.
+-- The argument checks and the order are written out here rather than called: this runs
+-- once per range bound and outer row of a cross-match.
+CREATE OR REPLACE FUNCTION public._hpx_near_bound(ra0 float8, dec0 float8, radius_deg float8,
+                                                  slot int, upper boolean)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    k int;
+    p bigint;
+BEGIN
+    IF NOT (radius_deg >= 0 AND radius_deg < 'Infinity'::float8 AND dec0 BETWEEN -90 AND 90
+            AND ra0 > '-Infinity'::float8 AND ra0 < 'Infinity'::float8) THEN
+        RETURN public._hpx_check_disc(ra0, dec0, radius_deg)::int;  -- raises
+    END IF;
+    -- _hpx_near_order(radius_deg)
+    IF radius_deg >= degrees(0.05::float8) THEN
+        RETURN CASE WHEN slot > 0 THEN CASE WHEN upper THEN -2 ELSE -1 END
+                    WHEN upper THEN 3458764513820540927 ELSE 0 END;
+    END IF;
+    k := CASE WHEN radius_deg = 0 THEN 29
+              ELSE least(29, floor(ln(0.05::float8 / radians(radius_deg)) / ln(2::float8))::int) END;
+    p := public._hpx_near_pixel(ra0, dec0, radius_deg, k, slot);
+    IF p < 0 THEN
+        RETURN CASE WHEN upper THEN -2 ELSE -1 END;
+    END IF;
+    RETURN CASE WHEN upper THEN ((p + 1) << (2 * (29 - k))) - 1 ELSE p << (2 * (29 - k)) END;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_bound(float8, float8, float8, int, boolean) IS
+    'Private: lower (upper = false) or upper hpx bound of near-cover slot SLOT (0..3) of the '
+    'disc (ra0, dec0 [deg], radius_deg [deg]); (-1, -2) for an empty slot. Errors on an '
+    'impossible disc.';
+
+-- ---------------------------------------------------------------------------------
+-- Fine cover: up to 40 ranges close to the disc, for larger cones
+-- ---------------------------------------------------------------------------------
+--
+-- The near pixels are split down to the order whose pixels are about half the radius
+-- across: a pixel whose centre is farther than the radius plus the pixel's radius is
+-- dropped, one whose centre is nearer than the radius minus the pixel's radius is kept
+-- whole, the others are split (kept whole at the last order). HEALPix pixel radii are
+-- at most 61.25 deg / 2^order; 62 deg is used, plus two order-29 pixels because the
+-- centre is taken from the order-29 descendant at the middle of the pixel. Adjacent
+-- ranges are joined, then the smallest gaps until at most 40 ranges remain.
+
+-- Sorted, merged hpx ranges [lo1, hi1, lo2, hi2, ...] covering the disc.
+CREATE OR REPLACE FUNCTION public._hpx_disc_cover(ra0 float8, dec0 float8, radius_deg float8)
+RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 1 AS $$
+DECLARE
+    max_ranges CONSTANT int := 40;
+    k int;
+    last_order int;
+    m int;
+    cur bigint[] := '{}';
+    nxt bigint[];
+    out_lo bigint[] := '{}';
+    out_hi bigint[] := '{}';
+    p bigint;
+    s int;
+    q float8[];
+    d float8;
+    pixrad float8;
+    cut bigint;
+    lo bigint[];
+    hi bigint[];
+    result bigint[] := '{}';
+BEGIN
+    PERFORM public._hpx_check_disc(ra0, dec0, radius_deg);
+    k := public._hpx_near_order(radius_deg);
+    IF k < 0 THEN
+        k := 0;
+        cur := ARRAY[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    ELSE
+        FOR slot IN 0 .. 3 LOOP
+            p := public._hpx_near_pixel(ra0, dec0, radius_deg, k, slot);
+            IF p >= 0 AND NOT p = ANY (cur) THEN
+                cur := cur || p;
+            END IF;
+        END LOOP;
+    END IF;
+    last_order := least(29, greatest(k, ceil(ln(2 * 58.6::float8 / greatest(radius_deg, 1e-12))
+                                               / ln(2::float8))::int));
+    m := k;
+    LOOP
+        nxt := '{}';
+        pixrad := 62::float8 / (1::bigint << m) + 2 * 62::float8 / 536870912;
+        s := 29 - m;
+        FOREACH p IN ARRAY cur LOOP
+            IF s = 0 THEN
+                q := public.hpx_ipix2ang(p);
+            ELSE
+                q := public.hpx_ipix2ang((p << (2 * s)) + 3 * (1::bigint << (2 * (s - 1))));
+            END IF;
+            d := public.hpx_dist(ra0, dec0, q[1], q[2]);
+            CONTINUE WHEN d >= radius_deg + pixrad;
+            IF d + pixrad < radius_deg OR m >= last_order THEN
+                out_lo := out_lo || (p << (2 * s));
+                out_hi := out_hi || (((p + 1) << (2 * s)) - 1);
+            ELSE
+                nxt := nxt || ARRAY[4 * p, 4 * p + 1, 4 * p + 2, 4 * p + 3];
+            END IF;
+        END LOOP;
+        EXIT WHEN cardinality(nxt) = 0;
+        cur := nxt;
+        m := m + 1;
+    END LOOP;
+    IF cardinality(out_lo) = 0 THEN
+        RETURN result;
+    END IF;
+    -- Sort, then join ranges whose gap is at most `cut` (0: adjacent ones only), `cut`
+    -- being the largest gap that still has to go for max_ranges ranges to remain.
+    SELECT array_agg(l ORDER BY l), array_agg(h ORDER BY l) INTO lo, hi
+    FROM unnest(out_lo, out_hi) AS r(l, h);
+    SELECT coalesce(max(g), 0) INTO cut FROM (
+        SELECT lo[i + 1] - hi[i] - 1 AS g FROM generate_subscripts(lo, 1) AS i
+        WHERE i < cardinality(lo) ORDER BY 1 LIMIT greatest(0, cardinality(lo) - max_ranges)
+    ) AS gaps;
+    result := ARRAY[lo[1], hi[1]];
+    FOR i IN 2 .. cardinality(lo) LOOP
+        IF lo[i] - result[cardinality(result)] - 1 <= cut THEN
+            result[cardinality(result)] := hi[i];
+        ELSE
+            result := result || ARRAY[lo[i], hi[i]];
+        END IF;
+    END LOOP;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_disc_cover(float8, float8, float8) IS
+    'Private: sorted hpx ranges {lo1, hi1, lo2, hi2, ...} (at most 40) covering the disc '
+    '(ra0, dec0 [deg], radius_deg [deg]). COST 1 lets hpx_radial_query inline it into a '
+    'join, where it is then evaluated per range bound.';
+
+-- hpx inside one of the ranges c = {lo1, hi1, lo2, hi2, ...} (at most 40). Inlined
+-- with a constant array, each missing range folds to false and disappears.
+CREATE OR REPLACE FUNCTION public._hpx_in_ranges(hpx bigint, c bigint[])
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT (coalesce(c[2], -1) >= 0 AND hpx BETWEEN c[1] AND c[2])
+        OR (coalesce(c[4], -1) >= 0 AND hpx BETWEEN c[3] AND c[4])
+        OR (coalesce(c[6], -1) >= 0 AND hpx BETWEEN c[5] AND c[6])
+        OR (coalesce(c[8], -1) >= 0 AND hpx BETWEEN c[7] AND c[8])
+        OR (coalesce(c[10], -1) >= 0 AND hpx BETWEEN c[9] AND c[10])
+        OR (coalesce(c[12], -1) >= 0 AND hpx BETWEEN c[11] AND c[12])
+        OR (coalesce(c[14], -1) >= 0 AND hpx BETWEEN c[13] AND c[14])
+        OR (coalesce(c[16], -1) >= 0 AND hpx BETWEEN c[15] AND c[16])
+        OR (coalesce(c[18], -1) >= 0 AND hpx BETWEEN c[17] AND c[18])
+        OR (coalesce(c[20], -1) >= 0 AND hpx BETWEEN c[19] AND c[20])
+        OR (coalesce(c[22], -1) >= 0 AND hpx BETWEEN c[21] AND c[22])
+        OR (coalesce(c[24], -1) >= 0 AND hpx BETWEEN c[23] AND c[24])
+        OR (coalesce(c[26], -1) >= 0 AND hpx BETWEEN c[25] AND c[26])
+        OR (coalesce(c[28], -1) >= 0 AND hpx BETWEEN c[27] AND c[28])
+        OR (coalesce(c[30], -1) >= 0 AND hpx BETWEEN c[29] AND c[30])
+        OR (coalesce(c[32], -1) >= 0 AND hpx BETWEEN c[31] AND c[32])
+        OR (coalesce(c[34], -1) >= 0 AND hpx BETWEEN c[33] AND c[34])
+        OR (coalesce(c[36], -1) >= 0 AND hpx BETWEEN c[35] AND c[36])
+        OR (coalesce(c[38], -1) >= 0 AND hpx BETWEEN c[37] AND c[38])
+        OR (coalesce(c[40], -1) >= 0 AND hpx BETWEEN c[39] AND c[40])
+        OR (coalesce(c[42], -1) >= 0 AND hpx BETWEEN c[41] AND c[42])
+        OR (coalesce(c[44], -1) >= 0 AND hpx BETWEEN c[43] AND c[44])
+        OR (coalesce(c[46], -1) >= 0 AND hpx BETWEEN c[45] AND c[46])
+        OR (coalesce(c[48], -1) >= 0 AND hpx BETWEEN c[47] AND c[48])
+        OR (coalesce(c[50], -1) >= 0 AND hpx BETWEEN c[49] AND c[50])
+        OR (coalesce(c[52], -1) >= 0 AND hpx BETWEEN c[51] AND c[52])
+        OR (coalesce(c[54], -1) >= 0 AND hpx BETWEEN c[53] AND c[54])
+        OR (coalesce(c[56], -1) >= 0 AND hpx BETWEEN c[55] AND c[56])
+        OR (coalesce(c[58], -1) >= 0 AND hpx BETWEEN c[57] AND c[58])
+        OR (coalesce(c[60], -1) >= 0 AND hpx BETWEEN c[59] AND c[60])
+        OR (coalesce(c[62], -1) >= 0 AND hpx BETWEEN c[61] AND c[62])
+        OR (coalesce(c[64], -1) >= 0 AND hpx BETWEEN c[63] AND c[64])
+        OR (coalesce(c[66], -1) >= 0 AND hpx BETWEEN c[65] AND c[66])
+        OR (coalesce(c[68], -1) >= 0 AND hpx BETWEEN c[67] AND c[68])
+        OR (coalesce(c[70], -1) >= 0 AND hpx BETWEEN c[69] AND c[70])
+        OR (coalesce(c[72], -1) >= 0 AND hpx BETWEEN c[71] AND c[72])
+        OR (coalesce(c[74], -1) >= 0 AND hpx BETWEEN c[73] AND c[74])
+        OR (coalesce(c[76], -1) >= 0 AND hpx BETWEEN c[75] AND c[76])
+        OR (coalesce(c[78], -1) >= 0 AND hpx BETWEEN c[77] AND c[78])
+        OR (coalesce(c[80], -1) >= 0 AND hpx BETWEEN c[79] AND c[80])
+$$;
+COMMENT ON FUNCTION public._hpx_in_ranges(bigint, bigint[]) IS
+    'Private: true when hpx lies in one of the ranges {lo1, hi1, lo2, hi2, ...} (at most 40).';
+
+-- ---------------------------------------------------------------------------------
 -- Searches (inlinable: the planner sees the hpx ranges and uses the B-tree on hpx)
 -- ---------------------------------------------------------------------------------
 
 -- Radial (cone) query, Q3C's q3c_radial_query with the stored pixel column first.
--- Not STRICT, so the planner can inline it. With a column as centre it is the
--- cross-match join (q3c_join): the ranges become the inner table's index conditions.
+-- Not STRICT, so the planner can inline it. Radii up to 0.03 deg (108") use the near
+-- cover: four ranges whose bounds are separate calls, so with a column as centre (the
+-- cross-match join, q3c_join's role) they are the inner table's index conditions,
+-- evaluated once per outer row. Each range also carries two always-true conditions
+-- hpx > (x IS NULL)::int - n: with a constant centre they fold to hpx > -n and change
+-- nothing; with a column as centre the planner, which cannot see how narrow the ranges
+-- are, estimates each at 1/3, so it prices the index probe below a scan of the inner
+-- table (Q3C ships a C selectivity function for this). Larger radii use the fine cover,
+-- computed once at plan time when the disc is constant (the array argument of
+-- _hpx_in_ranges is folded before that function is inlined); the radius test folds
+-- away the branch not taken.
 CREATE OR REPLACE FUNCTION public.hpx_radial_query(hpx bigint, ra_deg float8, dec_deg float8,
                                                    ra0_deg float8, dec0_deg float8,
                                                    radius_deg float8)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT (
-        hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 0, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 0, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 1, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 1, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 2, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 2, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 3, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 3, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 4, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 4, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 5, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 5, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 6, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 6, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 7, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 7, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 8, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 8, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 9, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 9, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 10, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 10, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 11, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 11, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 12, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 12, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 13, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 13, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 14, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 14, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 15, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 15, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 16, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, radius_deg, 16, true)
+        (radius_deg <= 0.03 AND (
+            (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 0, false)
+                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 0, true)
+             AND hpx > (ra0_deg IS NULL)::int - 2 AND hpx > (dec0_deg IS NULL)::int - 2)
+            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, false)
+                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, true)
+             AND hpx > (ra0_deg IS NULL)::int - 3 AND hpx > (dec0_deg IS NULL)::int - 3)
+            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, false)
+                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, true)
+             AND hpx > (ra0_deg IS NULL)::int - 4 AND hpx > (dec0_deg IS NULL)::int - 4)
+            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, false)
+                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, true)
+             AND hpx > (ra0_deg IS NULL)::int - 5 AND hpx > (dec0_deg IS NULL)::int - 5)))
+        OR (NOT radius_deg <= 0.03
+            AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg, radius_deg)))
        )
        AND public._hpx_sindist(ra_deg, dec_deg, ra0_deg, dec0_deg)
            < power(sin(radians(radius_deg) / 2), 2)

@@ -79,8 +79,9 @@ class ReleaseSpec:
     xsc_artifact_flags, xsc_final_artifact_flags
         XSC ``cc_flg`` letters that eliminate a source before matching / at the end.
     prox_start_arcsec
-        First radius of the nearest-neighbour search; it grows by 4x for the sources
-        still without a neighbour, so ``prox`` has no radius limit.
+        First radius of the nearest-neighbour search; it doubles for the sources still
+        without a neighbour, so ``prox`` has no radius limit. It only sets the build's
+        speed: about half the mean separation of catalog sources is best.
     gal_contam_min_r_arcsec, gal_contam_scale
         XSC sources with r_k20fe above this contaminate point sources inside their
         Ks 20 mag/arcsec^2 ellipse enlarged by ``gal_contam_scale``.
@@ -107,7 +108,7 @@ class ReleaseSpec:
     xsc_score_max: float = 1.4
     xsc_artifact_flags: str = "CDIA"
     xsc_final_artifact_flags: str = "CDIA"
-    prox_start_arcsec: float = 30.0
+    prox_start_arcsec: float = 10.0
     gal_contam_min_r_arcsec: float = 10.0
     gal_contam_scale: float = 1.1
 

@@ -11,7 +11,7 @@
 -- by its natural key (date, hemis, scan), so the choice never depends on load order.
 -- The coverage iteration of 2MASS (swapping scans to close gaps) is not reproduced.
 
-CREATE TABLE chosen_scan AS
+CREATE UNLOGGED TABLE chosen_scan AS
 SELECT DISTINCT ON (s.tile)
        s.scan_key, s.tile, s.hemis, s.date, s.scan, s.ra, s.dec, s.hpx, s.qual, s.jdate,
        s.ra_1, s.dec_1, s.ra_2, s.dec_2, s.ra_3, s.dec_3, s.ra_4, s.dec_4
@@ -34,7 +34,7 @@ CREATE INDEX ON chosen_scan (hpx);
 -- (so boxes across RA = 0 need no special case), widened by 60" because the edges are
 -- great circles, not lines of constant RA and Dec. It is only a cheap pre-filter before
 -- the exact edge-distance test of the duplicate step.
-CREATE TABLE scan_box AS
+CREATE UNLOGGED TABLE scan_box AS
 SELECT c.scan_key,
        least(d1, d2, d3, d4) - 60 / 3600.0 / greatest(cosd(hi), 1e-6) AS dra_lo,
        greatest(d1, d2, d3, d4) + 60 / 3600.0 / greatest(cosd(hi), 1e-6) AS dra_hi,
@@ -53,17 +53,32 @@ FROM chosen_scan AS c,
 ALTER TABLE scan_box ADD PRIMARY KEY (scan_key);
 
 -- Pairs of chosen scans whose areas can overlap: the only scans that may hold another
--- apparition of a source, or miss it. Index-driven on the chosen scans' centres.
-CREATE TABLE scan_pair AS
-SELECT a.scan_key AS scan_a, b.scan_key AS scan_b
-FROM chosen_scan AS a
-JOIN scan_box AS ba ON ba.scan_key = a.scan_key
-JOIN chosen_scan AS b
-  ON b.scan_key <> a.scan_key
- AND hpx_radial_query(b.hpx, b.ra, b.dec, a.ra, a.dec,
-                      least(180.0, 2 * (SELECT max(radius_deg) FROM scan_box)))
-JOIN scan_box AS bb ON bb.scan_key = b.scan_key
-WHERE hpx_dist(a.ra, a.dec, b.ra, b.dec) <= ba.radius_deg + bb.radius_deg;
+-- apparition of a source, or miss it. A sky-cell hash join (step 05) of the scan centres
+-- within twice the largest scan radius, then the exact test on the two radii.
+CREATE UNLOGGED TABLE scan_pair (scan_a integer, scan_b integer);
+DO $$
+DECLARE
+    radius_deg float8 := least(45, 2 * (SELECT max(radius_deg) FROM scan_box));
+BEGIN
+    EXECUTE $q$
+        WITH cell AS MATERIALIZED (
+            SELECT c.scan_key, c.ra, c.dec, b.radius_deg, z.zone, z.n, z.n_below, z.n_above,
+                   sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell
+            FROM chosen_scan AS c
+            JOIN scan_box AS b ON b.scan_key = c.scan_key
+            JOIN sky_zones(2 * $1) AS z ON z.zone = sky_zone(c.dec, 2 * $1)
+        )
+        INSERT INTO scan_pair
+        SELECT a.scan_key, b.scan_key
+        FROM cell AS a
+        CROSS JOIN LATERAL sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below, a.n_above,
+                                          $1, 2 * $1) AS near
+        JOIN cell AS b ON b.cell = near
+        WHERE b.scan_key <> a.scan_key
+          AND hpx_dist(a.ra, a.dec, b.ra, b.dec) <= a.radius_deg + b.radius_deg
+    $q$ USING coalesce(radius_deg, 1);
+END
+$$;
 CREATE INDEX ON scan_pair (scan_a);
 ANALYZE chosen_scan;
 ANALYZE scan_box;

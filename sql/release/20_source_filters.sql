@@ -20,7 +20,7 @@
 -- A NULL comparison never lets a row pass: every rule is wrapped in coalesce(..., false).
 -- The figure of merit of an apparition is min(dist_edge_ns, dist_edge_ew) [arcsec].
 
-CREATE TABLE pts_work AS
+CREATE UNLOGGED TABLE pts_work AS
 SELECT p.scan_key, p.id, p.hpx, p.ra, p.dec, p.cc_flg,
        least(p.dist_edge_ns, p.dist_edge_ew)::float8 AS fom,
        CASE
@@ -67,7 +67,7 @@ LEFT JOIN chosen_scan AS c ON c.scan_key = p.scan_key;
 -- edges; cc_flg not one of xsc_artifact_flags (C halo, D spike, I in-scan duplicate,
 -- A confirmed artifact); S/N > 7 in one band from the k20fe or 7" aperture uncertainty
 -- (msig <= 0.1551); extended: e_score <= 1.4 OR g_score <= 1.4 (UNCONFIRMED for All-Sky).
-CREATE TABLE ext_work AS
+CREATE UNLOGGED TABLE ext_work AS
 SELECT x.scan_key, x.id, x.hpx, x.ra, x.dec, x.cc_flg,
        least(x.dist_edge_ns, x.dist_edge_ew)::float8 AS fom,
        CASE

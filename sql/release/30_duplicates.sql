@@ -5,8 +5,8 @@
 -- 1. The candidates (working rows that passed step 2; artifacts already excluded) of both
 --    catalogs go into one table "app"; node key k = scan_key * 2^32 + id.
 -- 2. Apparitions in different chosen scans closer than psc_match_arcsec (2") for point
---    sources / xsc_match_arcsec (5") for extended ones are matches (index-driven
---    hpx_radial_query join, linear in the number of candidates).
+--    sources / xsc_match_arcsec (5") for extended ones are matches (a hash join on sky
+--    cells, step 05: linear in the number of candidates).
 -- 3. Matches are grouped into connected components (a source split in one scan links
 --    several apparitions). dup_src of every member of a group:
 --      1 simple match: no scan has more than one apparition in the group;
@@ -25,24 +25,30 @@
 --    real one gets use_src = 0 (it stays in the catalog: use_src = 0 AND dup_src = 0);
 --    otherwise use_src = 1. Virtual apparitions are not placed for matched groups.
 
-CREATE TABLE app AS
-SELECT 'P'::char(1) AS cat, scan_key, id, scan_key::bigint * 4294967296 + id AS k,
-       hpx, ra, dec, fom, cc_flg::text AS cc_flg
-FROM pts_work WHERE reason IS NULL
-UNION ALL
-SELECT 'X'::char(1), scan_key, id, scan_key::bigint * 4294967296 + id,
-       hpx, ra, dec, fom, cc_flg::text
-FROM ext_work WHERE reason IS NULL;
-CREATE INDEX ON app (hpx);
+CREATE UNLOGGED TABLE app_grid AS
+SELECT 2 * greatest(psc_match_arcsec, xsc_match_arcsec) / 3600.0 AS cell_deg FROM spec;
+CREATE UNLOGGED TABLE app_zone AS SELECT z.* FROM app_grid AS g, sky_zones(g.cell_deg) AS z;
+ALTER TABLE app_zone ADD PRIMARY KEY (zone);
+
+CREATE UNLOGGED TABLE app AS
+SELECT c.cat, c.scan_key, c.id, c.k, c.hpx, c.ra, c.dec, c.fom, c.cc_flg,
+       z.zone, z.n, z.n_below, z.n_above, sky_cell(z.zone, z.n, c.ra, g.cell_deg) AS cell
+FROM (SELECT 'P'::char(1) AS cat, scan_key, id, scan_key::bigint * 4294967296 + id AS k,
+             hpx, ra, dec, fom, cc_flg::text AS cc_flg
+      FROM pts_work WHERE reason IS NULL
+      UNION ALL
+      SELECT 'X'::char(1), scan_key, id, scan_key::bigint * 4294967296 + id,
+             hpx, ra, dec, fom, cc_flg::text
+      FROM ext_work WHERE reason IS NULL) AS c
+CROSS JOIN app_grid AS g
+JOIN app_zone AS z ON z.zone = sky_zone(c.dec, g.cell_deg);
 ANALYZE app;
 
--- Matches, each pair once (a.k < b.k), then both directions. The planner cannot
--- estimate ranges computed from the outer row (docs/spatial-sql.md, Cross-matches), so
--- sequential scans are disabled for the join to keep it index-driven.
-SET LOCAL enable_seqscan = off;
-CREATE TABLE app_edge (cat char(1), ka bigint, kb bigint);
--- The radius is passed as a bound parameter of a dynamic statement (not a subquery), so
--- the plan is made for its value and the inner side is an index scan on app (hpx).
+-- Matches, each pair once (a.k < b.k), then both directions: every candidate probed into
+-- the cells its match disc reaches, joined by hash with the candidates of those cells.
+-- Radii and cell size are bound as parameters of a dynamic statement, so the planner
+-- sees constants and filters the probes before the join.
+CREATE UNLOGGED TABLE app_edge (cat char(1), ka bigint, kb bigint);
 DO $$
 DECLARE
     cat_radius record;
@@ -53,27 +59,26 @@ BEGIN
     LOOP
         EXECUTE $q$
             INSERT INTO app_edge
-            SELECT a.cat, a.k, b.k
+            SELECT $1, a.k, b.k
             FROM app AS a
-            JOIN app AS b ON hpx_radial_query(b.hpx, b.ra, b.dec, a.ra, a.dec, $2)
+            CROSS JOIN LATERAL sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below, a.n_above,
+                                              $2, $3) AS near
+            JOIN app AS b ON b.cell = near
             WHERE a.cat = $1 AND b.cat = $1 AND b.scan_key <> a.scan_key AND a.k < b.k
               AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < $2
-        $q$ USING cat_radius.cat, cat_radius.radius_deg;
+        $q$ USING cat_radius.cat, cat_radius.radius_deg, (SELECT cell_deg FROM app_grid);
     END LOOP;
 END
 $$;
-SET LOCAL enable_seqscan = on;
 INSERT INTO app_edge SELECT cat, kb, ka FROM app_edge;
--- Created only now, so that the match join above can use nothing but the hpx index.
 CREATE UNIQUE INDEX ON app (cat, k);
-ANALYZE app;
 CREATE INDEX ON app_edge (cat, ka);
 ANALYZE app_edge;
 
 -- Connected components by minimum-label propagation: every matched node starts with its
 -- own key and repeatedly takes the smallest label of its neighbours; groups are small,
 -- so this converges in a few passes.
-CREATE TABLE app_label AS SELECT DISTINCT cat, ka AS k, ka AS label FROM app_edge;
+CREATE UNLOGGED TABLE app_label AS SELECT DISTINCT cat, ka AS k, ka AS label FROM app_edge;
 ALTER TABLE app_label ADD PRIMARY KEY (cat, k);
 DO $$
 BEGIN
@@ -90,7 +95,7 @@ BEGIN
 END
 $$;
 
-CREATE TABLE group_dup AS
+CREATE UNLOGGED TABLE group_dup AS
 WITH per_scan AS (
     SELECT a.cat, l.label, a.scan_key, count(*) AS n
     FROM app_label AS l JOIN app AS a ON a.cat = l.cat AND a.k = l.k
@@ -112,7 +117,7 @@ FROM per_group AS g JOIN pairs AS p ON p.cat = g.cat AND p.label = g.label;
 
 -- Virtual apparitions of unmatched candidates: cheap box pre-filter on the neighbouring
 -- chosen scans first (materialized), the exact edge distances only for what survives.
-CREATE TABLE virtual_apparition AS
+CREATE UNLOGGED TABLE virtual_apparition AS
 WITH near_edge AS MATERIALIZED (
     SELECT a.cat, a.k, c.scan_key, a.ra, a.dec,
            c.ra_1, c.dec_1, c.ra_2, c.dec_2, c.ra_3, c.dec_3, c.ra_4, c.dec_4
@@ -135,7 +140,7 @@ WHERE least(e.dist_ns, e.dist_ew) > CASE n.cat WHEN 'P' THEN spec.psc_edge_arcse
 CREATE INDEX ON virtual_apparition (cat, k);
 
 -- use_src / dup_src of every candidate.
-CREATE TABLE app_status AS
+CREATE UNLOGGED TABLE app_status AS
 SELECT a.cat, a.scan_key, a.id, a.k, a.hpx, a.ra, a.dec, a.cc_flg,
        CASE WHEN row_number() OVER (PARTITION BY a.cat, l.label
                                     ORDER BY a.fom DESC, c.date, c.hemis, c.scan, a.id) = 1

@@ -11,7 +11,7 @@
 -- rule and rejects nothing new; a release can tighten it here without changing which
 -- apparitions were matched.
 
-CREATE TABLE app_final AS
+CREATE UNLOGGED TABLE app_final AS
 SELECT s.cat, s.scan_key, s.id, s.k, s.hpx, s.ra, s.dec, s.use_src, s.dup_src,
        CASE WHEN NOT (s.use_src = 1 OR (s.use_src = 0 AND s.dup_src = 0)) THEN 'duplicate'
             WHEN s.cat = 'P' AND coalesce(s.cc_flg ~ spec.psc_final_artifact_pattern, false)

@@ -6,15 +6,15 @@
 -- of one catalog share the 16 characters, every one of them gets a letter suffix A, B,
 -- C ... in key order (UNCONFIRMED which members 2MASS suffixed).
 -- prox / pxpa / pxcntr: the nearest other source of the same catalog, with no radius
--- limit: an index-driven search within prox_start_arcsec, repeated with a 4x larger
--- radius for the few sources that found nobody, up to the whole sky.
+-- limit (sky-cell passes from prox_start_arcsec, doubling up to 1 deg, then
+-- index-driven searches up to the whole sky for the rows still alone).
 -- ext_key / gal_contam (PSC only): ext_key is the XSC row whose working extraction was
 -- made from this point source (same scan, ext.pts_id = pts.id). gal_contam = 1 when that
 -- XSC source has r_k20fe > gal_contam_min_r_arcsec (10"), 2 when the point source lies
 -- inside the r_k20fe ellipse, enlarged by gal_contam_scale (10 %), of such an XSC source
 -- (axis ratio and position angle: Ks values, else the super-coadd ones), else 0.
 
-CREATE TABLE cat_row AS
+CREATE UNLOGGED TABLE cat_row AS
 SELECT cat, scan_key, id, hpx, ra, dec, use_src, dup_src,
        row_number() OVER (PARTITION BY cat ORDER BY hpx, scan_key, id)::integer AS key
 FROM app_final
@@ -22,15 +22,73 @@ WHERE reason IS NULL;
 CREATE INDEX ON cat_row (hpx);
 ANALYZE cat_row;
 
--- Nearest neighbour of every catalog row within its own catalog.
--- (index-driven: sequential scans off for the neighbour and ellipse joins)
-SET LOCAL enable_seqscan = off;
-CREATE TABLE cat_nn (cat char(1), key integer, prox real, pxpa smallint, pxcntr integer,
-                     PRIMARY KEY (cat, key));
+-- Nearest neighbour of every catalog row within its own catalog. Passes of a sky-cell
+-- hash join (step 05) at radius prox_start_arcsec, doubling up to 1 deg, each over the
+-- rows still without a neighbour: the nearest row within the radius is the nearest of
+-- all. Starting small keeps the candidates per row about constant whatever the source
+-- density (about 15 in all passes together); candidates are compared by the chord
+-- between unit vectors, and only the winner's distance is computed exactly. The few
+-- rows alone within 1 deg (tiny or sparse catalogs) continue with index-driven searches
+-- of growing radius, up to the whole sky.
+CREATE UNLOGGED TABLE cat_nn (cat char(1), key integer, prox real, pxpa smallint,
+                              pxcntr integer, PRIMARY KEY (cat, key));
 DO $$
 DECLARE
     radius_deg float8 := (SELECT prox_start_arcsec FROM spec) / 3600.0;
 BEGIN
+    WHILE radius_deg <= 1 AND EXISTS (
+            SELECT 1 FROM cat_row AS c
+            WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key))
+    LOOP
+        -- The pass's cells as an analyzed table, so that the planner hashes them.
+        DROP TABLE IF EXISTS nn_cell;
+        EXECUTE $q$
+        CREATE UNLOGGED TABLE nn_cell AS
+        SELECT c.cat, c.key, c.ra, c.dec, z.zone, z.n, z.n_below, z.n_above,
+               sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell,
+               cosd(c.dec) * cosd(c.ra) AS x, cosd(c.dec) * sind(c.ra) AS y, sind(c.dec) AS z
+        FROM cat_row AS c
+        JOIN sky_zones(2 * $1) AS z ON z.zone = sky_zone(c.dec, 2 * $1)
+        $q$ USING radius_deg;
+        ANALYZE nn_cell;
+        EXECUTE $q$
+        WITH probe AS (
+            SELECT c.cat, c.key, c.ra, c.dec, c.x, c.y, c.z, near
+            FROM nn_cell AS c
+            CROSS JOIN LATERAL sky_cells_near(c.ra, c.dec, c.zone, c.n, c.n_below, c.n_above,
+                                              $1, 2 * $1) AS near
+            WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key)
+        ), nearest AS (
+            SELECT DISTINCT ON (p.cat, p.key) p.cat, p.key, p.ra, p.dec,
+                   o.key AS other, o.ra AS other_ra, o.dec AS other_dec
+            FROM probe AS p
+            JOIN nn_cell AS o ON o.cell = p.near AND o.cat = p.cat AND o.key <> p.key
+            CROSS JOIN LATERAL (SELECT (p.x - o.x) ^ 2 + (p.y - o.y) ^ 2 + (p.z - o.z) ^ 2
+                                       AS chord2) AS d
+            WHERE d.chord2 < 4 * sind($1 / 2) ^ 2
+            ORDER BY p.cat, p.key, d.chord2, o.key
+        )
+        INSERT INTO cat_nn
+        SELECT cat, key, (hpx_dist(ra, dec, other_ra, other_dec) * 3600)::real,
+               mod(round(tmass_position_angle(ra, dec, other_ra, other_dec))::integer, 360),
+               other
+        FROM nearest
+        $q$ USING radius_deg;
+        ANALYZE cat_nn;
+        radius_deg := radius_deg * 2;
+    END LOOP;
+    DROP TABLE IF EXISTS nn_cell;
+END
+$$;
+
+SET LOCAL enable_seqscan = off;
+DO $$
+DECLARE
+    radius_deg float8 := 4.0;
+BEGIN
+    WHILE EXISTS (SELECT 1 FROM cat_row AS c
+                  WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x
+                                    WHERE x.cat = c.cat AND x.key = c.key))
     LOOP
         -- Dynamic statement with the radius bound: planned for its value, index-driven.
         EXECUTE $q$
@@ -49,10 +107,7 @@ BEGIN
         ) AS nn
         WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key)
         $q$ USING radius_deg;
-        EXIT WHEN radius_deg >= 180
-              OR NOT EXISTS (SELECT 1 FROM cat_row AS c
-                             WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x
-                                               WHERE x.cat = c.cat AND x.key = c.key));
+        EXIT WHEN radius_deg >= 180;
         radius_deg := least(180.0, radius_deg * 4);
     END LOOP;
 END
@@ -65,7 +120,7 @@ CREATE UNIQUE INDEX ON cat_row (cat, scan_key, id);
 ANALYZE cat_row;
 
 -- Designations with collision suffixes.
-CREATE TABLE cat_name AS
+CREATE UNLOGGED TABLE cat_name AS
 SELECT cat, key,
        CASE WHEN count(*) OVER (PARTITION BY cat, base) > 1
             THEN base || chr(64 + row_number() OVER (PARTITION BY cat, base ORDER BY key)::int)
@@ -74,7 +129,7 @@ FROM (SELECT cat, key, tmass_designation(ra, dec) AS base FROM cat_row) AS t;
 ALTER TABLE cat_name ADD PRIMARY KEY (cat, key);
 
 -- XSC shape of every XSC catalog row, and the point extraction it was made from.
-CREATE TABLE xsc_shape AS
+CREATE UNLOGGED TABLE xsc_shape AS
 SELECT c.key AS ext_key, c.scan_key, x.pts_id, c.hpx, c.ra, c.dec, x.r_k20fe,
        coalesce(x.k_ba, x.sup_ba, 1.0) AS ba, coalesce(x.k_phi, x.sup_phi, 0) AS phi
 FROM cat_row AS c
@@ -82,7 +137,7 @@ JOIN wdb.ext AS x ON x.scan_key = c.scan_key AND x.id = c.id
 WHERE c.cat = 'X';
 
 SET LOCAL enable_seqscan = off;
-CREATE TABLE psc_galaxy AS
+CREATE UNLOGGED TABLE psc_galaxy AS
 WITH own AS (
     SELECT DISTINCT ON (p.key) p.key AS pts_key, x.ext_key,
            coalesce(x.r_k20fe > spec.gal_contam_min_r_arcsec, false) AS is_large

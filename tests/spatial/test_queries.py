@@ -9,11 +9,14 @@ rounding decides, may go either way).
 
 from __future__ import annotations
 
+import healpy as hp
 import numpy as np
 import psycopg
 import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
+
+from twomass import healpix
 
 from .conftest import load_points, offsets, random_sky
 
@@ -237,13 +240,12 @@ def test_join_probes_the_inner_hpx_index(sky: tuple[str, np.ndarray, np.ndarray]
              "ON hpx_radial_query(s.hpx, s.ra, s.dec, c.ra, c.dec, 2.0 / 3600)")
     with psycopg.connect(url) as conn:
         load_points(conn, "centres", cra, cdec)
-        # The planner cannot estimate how selective ranges computed from the outer row
-        # are (Q3C ships a C selectivity function for that), so a cross-match tells it
-        # the index is the way; docs/spatial-sql.md says so.
-        conn.execute("SET enable_seqscan = off")
+        # Default planner settings: the inner table's hpx index, never a scan of it.
+        conn.execute("ANALYZE centres")
         text = plan(conn, query)
         pairs = set(conn.execute(query).fetchall())
     assert "Nested Loop" in text and "sky_hpx_idx" in text, text
+    assert "Seq Scan on sky" not in text, text
     rows = SkyCoord(ra * u.deg, dec * u.deg)
     expected, maybe = set(), set()
     for k in range(cra.size):
@@ -251,3 +253,60 @@ def test_join_probes_the_inner_hpx_index(sky: tuple[str, np.ndarray, np.ndarray]
         expected |= {(k, int(j)) for j in np.nonzero(sep < 2 - EDGE_ARCSEC)[0]}
         maybe |= {(k, int(j)) for j in np.nonzero(sep < 2 + EDGE_ARCSEC)[0]}
     assert expected <= pairs <= maybe and len(expected) >= 400
+
+
+def test_pixel_steps_equal_healpy_neighbours(sky: tuple[str, np.ndarray, np.ndarray]) -> None:
+    url, _, _ = sky
+    steps = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]  # healpy order
+    rng = np.random.default_rng(16)
+    with psycopg.connect(url) as conn:
+        for k in (0, 1, 2, 6, 13):
+            nside = 2**k
+            pix = np.arange(12 * nside**2) if k <= 2 else rng.choice(12 * nside**2, 300)
+            ix, iy, face = hp.pix2xyf(nside, pix, nest=True)
+            expected = hp.get_all_neighbours(nside, pix, nest=True)
+            for i, (dx, dy) in enumerate(steps):
+                got = conn.execute(
+                    "SELECT array_agg(_hpx_xyf_step(f, x, y, %s, %s, %s) ORDER BY n) "
+                    "FROM unnest(%s::int[], %s::bigint[], %s::bigint[]) "
+                    "WITH ORDINALITY AS t(f, x, y, n)",
+                    (dx, dy, k, face.tolist(), ix.tolist(), iy.tolist())).fetchone()[0]
+                assert got == expected[i].tolist(), (k, dx, dy)
+
+
+def test_near_cover_holds_every_point_of_discs_at_pixel_corners(
+        sky: tuple[str, np.ndarray, np.ndarray]) -> None:
+    """Discs centred on and around HEALPix pixel corners (where up to four pixels meet,
+    three at face corners), at the poles and across RA 0: every point within the radius
+    lies in one of the four near ranges."""
+    url, _, _ = sky
+    rng = np.random.default_rng(17)
+    with psycopg.connect(url) as conn:
+        for r_arcsec in (0.5, 2.0, 30.0, 100.0):
+            r = r_arcsec / 3600
+            k = conn.execute("SELECT _hpx_near_order(%s)", (r,)).fetchone()[0]
+            nside = 2**k
+            corners = hp.boundaries(nside, rng.choice(12 * nside**2, 30), step=1, nest=True)
+            cra, cdec = hp.vec2ang(np.moveaxis(corners, 1, 2).reshape(-1, 3), lonlat=True)
+            face_corners = [(45.0 + 90 * j, np.degrees(np.arcsin(2 / 3)) * sgn)
+                            for j in range(4) for sgn in (1, -1)] + [(0.0, 90.0), (0.0, -90.0)]
+            centres = list(zip(cra.tolist(), cdec.tolist(), strict=True)) + face_corners
+            centres += [(0.0, float(d)) for d in rng.uniform(-89, 89, 5)]
+            for ra0, dec0 in centres:
+                jitter = rng.normal(0, r, 2)
+                ra0, dec0 = ra0 + jitter[0], float(np.clip(dec0 + jitter[1], -90, 90))
+                bounds = conn.execute(
+                    "SELECT array_agg(_hpx_near_bound(%s, %s, %s, s, u) ORDER BY s, u) "
+                    "FROM generate_series(0, 3) AS s, (VALUES (false), (true)) AS v(u)",
+                    (ra0, dec0, r)).fetchone()[0]
+                pra, pdec = offsets(ra0, dec0, r * np.sqrt(rng.uniform(0, 1, 400)),
+                                    rng.uniform(0, 360, 400))
+                pra = np.concatenate([pra, offsets(ra0, dec0, np.full(90, r * (1 - 1e-9)),
+                                                   np.arange(0, 360, 4.0))[0]])
+                pdec = np.concatenate([pdec, offsets(ra0, dec0, np.full(90, r * (1 - 1e-9)),
+                                                     np.arange(0, 360, 4.0))[1]])
+                hpx = healpix.ang2hpx(pra, pdec)
+                inside = np.zeros(hpx.size, dtype=bool)
+                for lo, hi in zip(bounds[0::2], bounds[1::2], strict=True):
+                    inside |= (hpx >= lo) & (hpx <= hi)
+                assert inside.all(), (ra0, dec0, r_arcsec, bounds)

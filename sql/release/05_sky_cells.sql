@@ -1,0 +1,71 @@
+-- Sky cells: the hash-join machinery of the cross-matches in steps 3 and 5.
+--
+-- A cross-match within a radius r of N rows must cost O(N), whatever N. An index probe
+-- per row (hpx_radial_query with the centre from the outer row) computes the disc's hpx
+-- ranges for every row; a hash join on an equality does not. So the sky is cut into
+-- cells at least cell_deg = 2r wide: declination zones cell_deg high, each cut into the
+-- most RA buckets that keep every bucket at least cell_deg wide at every declination of
+-- the zone. Near a pole a disc's RA half-width outgrows the buckets of the zone next to
+-- it; zones reaching beyond tan|dec| = (2 - cos h) / sin h (89.994 deg for 10" cells)
+-- form a polar cap of one bucket each, which keeps "own or neighbouring bucket" exact. A row's cell key is zone * m + bucket, m = ceil(360 / cell_deg) + 1:
+-- dense, so that PostgreSQL's bigint hash (which folds the high 32 bits onto the low
+-- ones) spreads the keys instead of colliding them. Every point within r of a
+-- row lies in the row's own cell or in one of the neighbouring cells that the row's
+-- bounding box (dec +- r, ra +- alpha(r, dec)) reaches: the row is "probed" into those
+-- cells (usually 1, at most 4 of the 9 neighbours), the other side is hashed by its own
+-- cell, and each pair within r is met exactly once.
+-- These functions live in the release schema and are dropped with the build's working
+-- tables in step 6.
+
+-- Zones of a grid of cell size cell_deg: RA buckets of the zone and of its neighbours.
+CREATE FUNCTION sky_zones(cell_deg float8)
+RETURNS TABLE (zone integer, n integer, n_below integer, n_above integer)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT zone, n, lag(n) OVER w, lead(n) OVER w
+    FROM (SELECT z AS zone,
+                 CASE WHEN far > atand((2 - cosd(cell_deg)) / sind(cell_deg)) THEN 1
+                      ELSE floor(360 * cosd(far) / cell_deg)::integer END AS n
+          FROM generate_series(0, ceil(180 / cell_deg)::integer - 1) AS z,
+               LATERAL (SELECT greatest(abs(z * cell_deg - 90),
+                                        abs((z + 1) * cell_deg - 90)) AS far) AS f) AS t
+    WINDOW w AS (ORDER BY zone)
+$$;
+
+-- Zone of a declination.
+CREATE FUNCTION sky_zone("dec" float8, cell_deg float8)
+RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT least(floor(("dec" + 90) / cell_deg), ceil(180 / cell_deg) - 1)::integer
+$$;
+
+-- Cell key of a position in a zone of n buckets.
+CREATE FUNCTION sky_cell(zone integer, n integer, ra float8, cell_deg float8)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT zone * (ceil(360 / cell_deg)::bigint + 1) + least(floor(ra * n / 360), n - 1)::bigint
+$$;
+
+-- Keys of the cells that hold every point within radius_deg (<= cell_deg / 2) of a
+-- position in zone `zone` (n buckets; n_below / n_above in the neighbouring zones, NULL
+-- beyond the poles).
+CREATE FUNCTION sky_cells_near(ra float8, "dec" float8, zone integer, n integer,
+                               n_below integer, n_above integer, radius_deg float8,
+                               cell_deg float8)
+RETURNS SETOF bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 2 AS $$
+    SELECT (zone + o.dz) * (ceil(360 / cell_deg)::bigint + 1) + ((b.bucket + o.db) % b.nn + b.nn) % b.nn
+    FROM (VALUES (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
+         AS o(dz, db)
+    CROSS JOIN LATERAL (
+        SELECT CASE o.dz WHEN -1 THEN n_below WHEN 0 THEN n ELSE n_above END AS nn,
+               CASE WHEN abs("dec") + radius_deg >= 90 THEN 180
+                    ELSE asind(least(1, sind(radius_deg) / cosd("dec"))) END AS alpha
+    ) AS z
+    CROSS JOIN LATERAL (SELECT z.nn, z.alpha,
+                               least(floor(ra * z.nn / 360), z.nn - 1)::integer AS bucket) AS b
+    WHERE b.nn IS NOT NULL
+      AND CASE o.dz WHEN -1 THEN "dec" - radius_deg < zone * cell_deg - 90
+                    WHEN 1 THEN "dec" + radius_deg >= (zone + 1) * cell_deg - 90
+                    ELSE true END
+      AND CASE WHEN b.nn = 1 THEN o.db = 0
+               WHEN o.db = -1 THEN ra - b.alpha < b.bucket * 360.0 / b.nn
+               WHEN o.db = 1 THEN ra + b.alpha >= (b.bucket + 1) * 360.0 / b.nn
+               ELSE true END
+$$;
