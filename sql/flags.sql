@@ -111,18 +111,23 @@ COMMENT ON FUNCTION public.tmass_msigcom(real, char(1), real, real, real) IS
 -- ---------------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION public.tmass_designation(ra float8, "dec" float8)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
-    -- Work in numeric (the float's 15-digit decimal value) so that a coordinate printed
-    -- as an exact boundary, e.g. 15.0 deg = 01h00m00.00s, is not truncated one unit low.
+-- PL/pgSQL, not SQL: the truncated units are computed once per call (a release names
+-- every working row, so this runs a billion times at survey scale).
+DECLARE
+    -- Numeric (the float's 15-digit decimal value), so that a coordinate printed as an
+    -- exact boundary, e.g. 15.0 deg = 01h00m00.00s, is not truncated one unit low.
     -- RA in units of 0.01 s of time (1 deg = 24000 units), Dec in units of 0.1 arcsec.
-    SELECT lpad((r / 360000)::text, 2, '0') || lpad(mod(r / 6000, 60)::text, 2, '0')
+    r bigint := mod(floor(ra::numeric * 24000)::bigint, 8640000);
+    d bigint := floor(abs("dec"::numeric) * 36000)::bigint;
+BEGIN
+    RETURN lpad((r / 360000)::text, 2, '0') || lpad(mod(r / 6000, 60)::text, 2, '0')
         || lpad(mod(r, 6000)::text, 4, '0')
-        || CASE WHEN dec < 0 THEN '-' ELSE '+' END
+        || CASE WHEN "dec" < 0 THEN '-' ELSE '+' END
         || lpad((d / 36000)::text, 2, '0') || lpad(mod(d / 600, 60)::text, 2, '0')
-        || lpad(mod(d, 600)::text, 3, '0')
-    FROM (SELECT mod((floor(ra::numeric * 24000))::bigint, 8640000) AS r,
-                 (floor(abs(dec::numeric) * 36000))::bigint AS d) AS t
+        || lpad(mod(d, 600)::text, 3, '0');
+END
 $$;
 COMMENT ON FUNCTION public.tmass_designation(float8, float8) IS
 '2MASS designation hhmmssss+ddmmsss (16 characters, without the "2MASS J" prefix and '
@@ -131,18 +136,40 @@ COMMENT ON FUNCTION public.tmass_designation(float8, float8) IS
 -- ---------------------------------------------------------------------------------------
 -- Galactic coordinates from ICRS: the rotation astropy applies (ICRS -> Galactic).
 -- ---------------------------------------------------------------------------------------
+-- tmass_glon / tmass_glat are single expressions, so the planner inlines them into the
+-- release queries (a function with a FROM clause would be called row by row).
+CREATE OR REPLACE FUNCTION public.tmass_glon(ra float8, "dec" float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT atan2d(0.4941094371927268 * cosd("dec") * cosd(ra) - 0.44482972122329517 * cosd("dec") * sind(ra)
+                + 0.7469821839866676 * sind("dec"),
+                  -0.05487565771259163 * cosd("dec") * cosd(ra) - 0.8734370519556159 * cosd("dec") * sind(ra)
+                - 0.48383507361671546 * sind("dec"))
+           + CASE WHEN atan2d(0.4941094371927268 * cosd("dec") * cosd(ra) - 0.44482972122329517 * cosd("dec") * sind(ra)
+                + 0.7469821839866676 * sind("dec"),
+                              -0.05487565771259163 * cosd("dec") * cosd(ra) - 0.8734370519556159 * cosd("dec") * sind(ra)
+                - 0.48383507361671546 * sind("dec")) < 0 THEN 360 ELSE 0 END
+$$;
+COMMENT ON FUNCTION public.tmass_glon(float8, float8) IS
+'Galactic longitude [deg, 0..360) of an ICRS position [deg] (astropy ICRS -> Galactic).';
+
+CREATE OR REPLACE FUNCTION public.tmass_glat(ra float8, "dec" float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT asind(greatest(-1.0, least(1.0, -0.8676661375596576 * cosd("dec") * cosd(ra)
+                                           - 0.19807633727300059 * cosd("dec") * sind(ra)
+                                           + 0.45598381368730156 * sind("dec"))))
+$$;
+COMMENT ON FUNCTION public.tmass_glat(float8, float8) IS
+'Galactic latitude [deg] of an ICRS position [deg] (astropy ICRS -> Galactic).';
+
 CREATE OR REPLACE FUNCTION public.tmass_galactic(ra float8, "dec" float8,
                                                  OUT glon float8, OUT glat float8)
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN degrees(atan2(yg, xg)) < 0 THEN degrees(atan2(yg, xg)) + 360
-                ELSE degrees(atan2(yg, xg)) END,
-           degrees(asin(greatest(-1.0, least(1.0, zg))))
-    FROM (SELECT -0.05487565771259163 * x - 0.8734370519556159 * y - 0.48383507361671546 * z,
-                  0.4941094371927268 * x - 0.44482972122329517 * y + 0.7469821839866676 * z,
-                 -0.8676661375596576 * x - 0.19807633727300059 * y + 0.45598381368730156 * z
-          FROM (SELECT cosd(dec) * cosd(ra), cosd(dec) * sind(ra), sind(dec)) AS u(x, y, z)
-         ) AS g(xg, yg, zg)
+    SELECT public.tmass_glon(ra, "dec"), public.tmass_glat(ra, "dec")
 $$;
 COMMENT ON FUNCTION public.tmass_galactic(float8, float8) IS
 'Galactic longitude and latitude [deg] of an ICRS position [deg] (astropy ICRS -> Galactic).';

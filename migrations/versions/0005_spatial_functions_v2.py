@@ -14,7 +14,7 @@ same signatures and results, and the earlier bodies are no longer kept anywhere.
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-22
+Create Date: 2026-11-21
 """
 
 from alembic import op

@@ -24,7 +24,8 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang, n.designation::char(17) AS 
        p.rd_flg, p.bl_flg, p.cc_flg, p.ndet,
        nn.prox, nn.pxpa, nn.pxcntr, coalesce(g.gal_contam, 0)::smallint AS gal_contam,
        p.mp_flg, c.key AS pts_key, s.hemis, s.date, s.scan,
-       gal.glon::real AS glon, gal.glat::real AS glat, p.x_scan, p.jdate,
+       tmass_glon(p.ra, p.dec)::real AS glon,
+       tmass_glat(p.ra, p.dec)::real AS glat, p.x_scan, p.jdate,
        p.j_psfchi, p.h_psfchi, p.k_psfchi,
        p.j_m_stdap, p.j_msig_stdap, p.h_m_stdap, p.h_msig_stdap, p.k_m_stdap, p.k_msig_stdap,
        p.dist_edge_ns, p.dist_edge_ew, p.dist_edge_flg, c.dup_src, c.use_src,
@@ -37,7 +38,6 @@ JOIN wdb.scan AS s ON s.scan_key = p.scan_key
 JOIN cat_name AS n ON n.cat = c.cat AND n.key = c.key
 LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
 LEFT JOIN psc_galaxy AS g ON g.pts_key = c.key
-CROSS JOIN LATERAL tmass_galactic(p.ra, p.dec) AS gal
 WHERE c.cat = 'P'
 ORDER BY c.key;
 
@@ -55,7 +55,8 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        ((SELECT count(*) FROM cat_row WHERE cat = 'P')
         + row_number() OVER (ORDER BY p.hpx, p.scan_key, p.id))::integer AS pts_key,
        s.hemis, s.date, s.scan,
-       gal.glon::real AS glon, gal.glat::real AS glat, p.x_scan, p.jdate,
+       tmass_glon(p.ra, p.dec)::real AS glon,
+       tmass_glat(p.ra, p.dec)::real AS glat, p.x_scan, p.jdate,
        p.j_psfchi, p.h_psfchi, p.k_psfchi,
        p.j_m_stdap, p.j_msig_stdap, p.h_m_stdap, p.h_msig_stdap, p.k_m_stdap, p.k_msig_stdap,
        p.dist_edge_ns, p.dist_edge_ew, p.dist_edge_flg, f.dup_src, f.use_src,
@@ -67,7 +68,6 @@ FROM pts_work AS w
 JOIN wdb.pts AS p ON p.scan_key = w.scan_key AND p.id = w.id
 JOIN wdb.scan AS s ON s.scan_key = p.scan_key
 LEFT JOIN app_final AS f ON f.cat = 'P' AND f.scan_key = w.scan_key AND f.id = w.id
-CROSS JOIN LATERAL tmass_galactic(p.ra, p.dec) AS gal
 WHERE w.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY p.hpx, p.scan_key, p.id;
 
@@ -76,7 +76,8 @@ SELECT c.key AS ext_key, n.designation::char(17) AS designation, x.jdate,
        pc.key AS pts_key, s.night_key, x.scan_key,
        (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
        s.hemis, s.date, s.scan, x.coadd, x.id, x.x_coadd, x.y_coadd,
-       x.ra, x.dec, x.sup_ra, x.sup_dec, gal.glon::real AS glon, gal.glat::real AS glat,
+       x.ra, x.dec, x.sup_ra, x.sup_dec, tmass_glon(x.ra, x.dec)::real AS glon,
+       tmass_glat(x.ra, x.dec)::real AS glat,
        x.density, x.r_k20fe,
        x.j_m_k20fe, x.j_msig_k20fe, x.j_flg_k20fe, x.h_m_k20fe, x.h_msig_k20fe, x.h_flg_k20fe,
        x.k_m_k20fe, x.k_msig_k20fe, x.k_flg_k20fe,
@@ -92,7 +93,6 @@ JOIN wdb.scan AS s ON s.scan_key = x.scan_key
 JOIN cat_name AS n ON n.cat = c.cat AND n.key = c.key
 LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
 LEFT JOIN cat_row AS pc ON pc.cat = 'P' AND pc.scan_key = x.scan_key AND pc.id = x.pts_id
-CROSS JOIN LATERAL tmass_galactic(x.ra, x.dec) AS gal
 WHERE c.cat = 'X'
 ORDER BY c.key;
 
@@ -103,7 +103,8 @@ SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
        NULL::integer AS pts_key, s.night_key, x.scan_key,
        (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
        s.hemis, s.date, s.scan, x.coadd, x.id, x.x_coadd, x.y_coadd,
-       x.ra, x.dec, x.sup_ra, x.sup_dec, gal.glon::real AS glon, gal.glat::real AS glat,
+       x.ra, x.dec, x.sup_ra, x.sup_dec, tmass_glon(x.ra, x.dec)::real AS glon,
+       tmass_glat(x.ra, x.dec)::real AS glat,
        x.density, x.r_k20fe,
        x.j_m_k20fe, x.j_msig_k20fe, x.j_flg_k20fe, x.h_m_k20fe, x.h_msig_k20fe, x.h_flg_k20fe,
        x.k_m_k20fe, x.k_msig_k20fe, x.k_flg_k20fe,
@@ -118,13 +119,13 @@ FROM ext_work AS w
 JOIN wdb.ext AS x ON x.scan_key = w.scan_key AND x.id = w.id
 JOIN wdb.scan AS s ON s.scan_key = x.scan_key
 LEFT JOIN app_final AS f ON f.cat = 'X' AND f.scan_key = w.scan_key AND f.id = w.id
-CROSS JOIN LATERAL tmass_galactic(x.ra, x.dec) AS gal
 WHERE w.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY x.hpx, x.scan_key, x.id;
 
 CREATE TABLE scan_info AS
 SELECT s.scan_key, s.hemis, s.date, s.scan, s.tile, s.ra, s.dec,
-       gal.glon::real AS glon, gal.glat::real AS glat,
+       tmass_glon(s.ra, s.dec)::real AS glon,
+       tmass_glat(s.ra, s.dec)::real AS glat,
        s.ra_1, s.dec_1, s.ra_2, s.dec_2, s.ra_3, s.dec_3, s.ra_4, s.dec_4,
        s.sd, s.qual, s.hgl, s.cld, s.xph, s.anom, s.ut, s.jdate, s.airm, s.zd, s.ha,
        s.rh, s.air_temp, s.tel_temp, s.focus, s.hry, s.c_strat,
@@ -136,7 +137,6 @@ SELECT s.scan_key, s.hemis, s.date, s.scan, s.tile, s.ra, s.dec,
        s.hpx
 FROM wdb.scan AS s
 JOIN chosen_scan AS c ON c.scan_key = s.scan_key
-CROSS JOIN LATERAL tmass_galactic(s.ra, s.dec) AS gal
 ORDER BY s.hpx, s.scan_key;
 
 -- Keys and spatial indexes; the tables are already in hpx order, CLUSTER ON records it.
