@@ -136,7 +136,49 @@ FROM cat_row AS c
 JOIN wdb.ext AS x ON x.scan_key = c.scan_key AND x.id = c.id
 WHERE c.cat = 'X';
 
-SET LOCAL enable_seqscan = off;
+-- Point sources inside the enlarged ellipse of a large XSC source: a sky-cell join
+-- (step 05) of the large XSC sources, probed at the largest enlarged radius, with the
+-- PSC rows, then the ellipse test in the tangent plane of the XSC source.
+CREATE UNLOGGED TABLE psc_inside (pts_key integer PRIMARY KEY);
+DO $$
+DECLARE
+    radius_deg float8 := (SELECT least(1.0, max(spec.gal_contam_scale * x.r_k20fe) / 3600)
+                          FROM xsc_shape AS x CROSS JOIN spec
+                          WHERE x.r_k20fe > spec.gal_contam_min_r_arcsec);
+BEGIN
+    IF radius_deg IS NULL THEN
+        RETURN;
+    END IF;
+    EXECUTE $q$
+    INSERT INTO psc_inside
+    WITH zone AS MATERIALIZED (SELECT * FROM sky_zones(2 * $1)),
+    large AS (
+        SELECT x.ra, x.dec, x.ba, x.phi, spec.gal_contam_scale * x.r_k20fe AS a, near
+        FROM xsc_shape AS x
+        CROSS JOIN spec
+        JOIN zone AS z ON z.zone = sky_zone(x.dec, 2 * $1)
+        CROSS JOIN LATERAL sky_cells_near(x.ra, x.dec, z.zone, z.n, z.n_below, z.n_above,
+                                          $1, 2 * $1) AS near
+        WHERE x.r_k20fe > spec.gal_contam_min_r_arcsec
+    ), point AS (
+        SELECT c.key, c.ra, c.dec, sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell
+        FROM cat_row AS c
+        JOIN zone AS z ON z.zone = sky_zone(c.dec, 2 * $1)
+        WHERE c.cat = 'P'
+    )
+    SELECT DISTINCT p.key
+    FROM large AS x
+    JOIN point AS p ON p.cell = x.near
+    CROSS JOIN LATERAL (
+        SELECT tmass_dra(p.ra, x.ra) * cosd(x.dec) * 3600 AS dx, (p.dec - x.dec) * 3600 AS dy
+    ) AS o
+    WHERE (o.dx * sind(x.phi) + o.dy * cosd(x.phi)) ^ 2 / x.a ^ 2
+          + (o.dx * cosd(x.phi) - o.dy * sind(x.phi)) ^ 2 / (x.a * greatest(x.ba, 0.01)) ^ 2
+          <= 1
+    $q$ USING radius_deg;
+END
+$$;
+
 CREATE UNLOGGED TABLE psc_galaxy AS
 WITH own AS (
     SELECT DISTINCT ON (p.key) p.key AS pts_key, x.ext_key,
@@ -146,28 +188,12 @@ WITH own AS (
     CROSS JOIN spec
     WHERE p.cat = 'P'
     ORDER BY p.key, x.ext_key
-), inside AS (
-    SELECT DISTINCT p.key AS pts_key
-    FROM xsc_shape AS x
-    CROSS JOIN spec
-    JOIN cat_row AS p
-      ON hpx_radial_query(p.hpx, p.ra, p.dec, x.ra, x.dec,
-                          spec.gal_contam_scale * x.r_k20fe / 3600.0)
-    CROSS JOIN LATERAL (
-        SELECT tmass_dra(p.ra, x.ra) * cosd(x.dec) * 3600 AS dx, (p.dec - x.dec) * 3600 AS dy,
-               spec.gal_contam_scale * x.r_k20fe AS a
-    ) AS o
-    WHERE p.cat = 'P' AND x.r_k20fe > spec.gal_contam_min_r_arcsec
-      AND (o.dx * sind(x.phi) + o.dy * cosd(x.phi)) ^ 2 / o.a ^ 2
-          + (o.dx * cosd(x.phi) - o.dy * sind(x.phi)) ^ 2 / (o.a * greatest(x.ba, 0.01)) ^ 2
-          <= 1
 )
 SELECT coalesce(own.pts_key, inside.pts_key) AS pts_key, own.ext_key,
        CASE WHEN own.is_large THEN 1 WHEN inside.pts_key IS NOT NULL THEN 2 ELSE 0
        END::smallint AS gal_contam
-FROM own FULL JOIN inside ON inside.pts_key = own.pts_key;
+FROM own FULL JOIN psc_inside AS inside ON inside.pts_key = own.pts_key;
 ALTER TABLE psc_galaxy ADD PRIMARY KEY (pts_key);
-SET LOCAL enable_seqscan = on;
 ANALYZE cat_nn;
 ANALYZE cat_name;
 ANALYZE psc_galaxy;
