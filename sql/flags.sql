@@ -199,37 +199,42 @@ CREATE OR REPLACE FUNCTION public.tmass_edge_distance(
     ra_1 float8, dec_1 float8, ra_2 float8, dec_2 float8,
     ra_3 float8, dec_3 float8, ra_4 float8, dec_4 float8,
     OUT dist_ns float8, OUT dist_ew float8)
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
-    -- Signed distance to each edge great circle, positive on the side of the area's
-    -- centre: the minimum over the N/S pair and over the E/W pair, in arcsec. A position
-    -- outside the area gets a negative distance.
-    WITH v AS (
-        SELECT cosd(dec) * cosd(ra) AS px, cosd(dec) * sind(ra) AS py, sind(dec) AS pz,
-               cosd(dec_1) * cosd(ra_1) AS x1, cosd(dec_1) * sind(ra_1) AS y1, sind(dec_1) AS z1,
-               cosd(dec_2) * cosd(ra_2) AS x2, cosd(dec_2) * sind(ra_2) AS y2, sind(dec_2) AS z2,
-               cosd(dec_3) * cosd(ra_3) AS x3, cosd(dec_3) * sind(ra_3) AS y3, sind(dec_3) AS z3,
-               cosd(dec_4) * cosd(ra_4) AS x4, cosd(dec_4) * sind(ra_4) AS y4, sind(dec_4) AS z4
-    ), c AS (
-        SELECT v.*, x1 + x2 + x3 + x4 AS cx, y1 + y2 + y3 + y4 AS cy, z1 + z2 + z3 + z4 AS cz
-        FROM v
-    ), e AS (
-        -- edge normals n = a x b for the edges 1-2 (start), 3-4 (end), 1-3 (east), 2-4 (west)
-        SELECT c.*, n.edge, n.nx, n.ny, n.nz, sqrt(n.nx ^ 2 + n.ny ^ 2 + n.nz ^ 2) AS nn
-        FROM c, LATERAL (VALUES
-            ('ns', y1 * z2 - z1 * y2, z1 * x2 - x1 * z2, x1 * y2 - y1 * x2),
-            ('ns', y3 * z4 - z3 * y4, z3 * x4 - x3 * z4, x3 * y4 - y3 * x4),
-            ('ew', y1 * z3 - z1 * y3, z1 * x3 - x1 * z3, x1 * y3 - y1 * x3),
-            ('ew', y2 * z4 - z2 * y4, z2 * x4 - x2 * z4, x2 * y4 - y2 * x4)
-        ) AS n(edge, nx, ny, nz)
-    ), s AS (
-        SELECT edge,
-               sign(nx * cx + ny * cy + nz * cz)
-               * degrees(asin(greatest(-1.0, least(1.0,
-                     (nx * px + ny * py + nz * pz) / nn)))) * 3600 AS d
-        FROM e
-    )
-    SELECT min(d) FILTER (WHERE edge = 'ns'), min(d) FILTER (WHERE edge = 'ew') FROM s
+-- Signed distance to each edge great circle, positive on the side of the area's centre:
+-- the minimum over the N/S pair and over the E/W pair, in arcsec. A position outside
+-- the area gets a negative distance. PL/pgSQL: the release evaluates it for every
+-- source in a tile overlap, and the unit vectors are computed once per call.
+DECLARE
+    p float8[] := ARRAY[cosd("dec") * cosd(ra), cosd("dec") * sind(ra), sind("dec")];
+    v float8[] := ARRAY[cosd(dec_1) * cosd(ra_1), cosd(dec_1) * sind(ra_1), sind(dec_1),
+                        cosd(dec_2) * cosd(ra_2), cosd(dec_2) * sind(ra_2), sind(dec_2),
+                        cosd(dec_3) * cosd(ra_3), cosd(dec_3) * sind(ra_3), sind(dec_3),
+                        cosd(dec_4) * cosd(ra_4), cosd(dec_4) * sind(ra_4), sind(dec_4)];
+    -- edges 1-2 (start) and 3-4 (end) are N/S, 1-3 (east) and 2-4 (west) are E/W
+    edges int[] := ARRAY[1, 2, 3, 4, 1, 3, 2, 4];
+    c float8[] := ARRAY[v[1] + v[4] + v[7] + v[10], v[2] + v[5] + v[8] + v[11],
+                        v[3] + v[6] + v[9] + v[12]];
+    a int;
+    b int;
+    nx float8; ny float8; nz float8; d float8;
+BEGIN
+    FOR k IN 0..3 LOOP
+        a := 3 * (edges[2 * k + 1] - 1);
+        b := 3 * (edges[2 * k + 2] - 1);
+        nx := v[a + 2] * v[b + 3] - v[a + 3] * v[b + 2];
+        ny := v[a + 3] * v[b + 1] - v[a + 1] * v[b + 3];
+        nz := v[a + 1] * v[b + 2] - v[a + 2] * v[b + 1];
+        d := sign(nx * c[1] + ny * c[2] + nz * c[3])
+             * asind(greatest(-1.0, least(1.0, (nx * p[1] + ny * p[2] + nz * p[3])
+                                               / sqrt(nx ^ 2 + ny ^ 2 + nz ^ 2)))) * 3600;
+        IF k < 2 THEN
+            dist_ns := least(dist_ns, d);
+        ELSE
+            dist_ew := least(dist_ew, d);
+        END IF;
+    END LOOP;
+END
 $$;
 COMMENT ON FUNCTION public.tmass_edge_distance(float8, float8, float8, float8, float8, float8,
                                                float8, float8, float8, float8) IS
