@@ -1,6 +1,6 @@
 """Release build time against a single-pass CREATE TABLE AS of the S/N-passing rows.
 
-For each region size (square regions at RA 65, Dec 5, Galactic latitude about -28 deg),
+For each region size (square regions centred at RA 254.5, Dec 24.5: l 45, b +35 deg),
 simulates the sky with ``twomass.pipeline.simulate`` and ingests it into a scratch
 database (neither is timed), then times in the same run and on the same data:
 
@@ -37,7 +37,7 @@ WHERE (substr(rd_flg, 1, 1) <> '0' AND (j_snr >= 7.0 OR j_cmsig <= 0.1551))
    OR (substr(rd_flg, 3, 1) <> '0' AND (k_snr >= 7.0 OR k_cmsig <= 0.1551))
 """
 
-RA, DEC = 65.0, 5.0
+RA, DEC = 254.5, 24.5
 
 
 def scratch_url(admin_url: str) -> str:

@@ -1,10 +1,19 @@
 """Spurious extractions, and contamination flags on real sources near bright stars.
 
-Every scan gets noise peaks near the detection threshold (single band, S/N 3-5),
-single-band cosmic rays, occasionally a meteor trail (a line of detections); the last
-two have bad profile-fit chi^2. Each bright star (true Ks < ``PARENT_KS``) on the scan
-spawns artifacts flagged with upper-case ``cc_flg`` letters, all inside the
-2MASS release's rejected range ``[C-P]``:
+Every scan gets noise peaks near the detection threshold, single-band cosmic rays and
+occasionally a meteor trail (a line of detections); the last two have profile-fit
+chi^2 far above 10 (a hit on one frame looks nothing like the PSF).
+
+Noise peaks: ``NOISE_PER_DEG2`` per scan, one band each. The 2MASS point WDB held
+1.315e9 rows, 31,900 per deg^2: about 1.46 apparitions (tile overlaps and the 18%
+re-observed scans) of 11,400 PSC sources per deg^2, faint real detections, and the
+rest noise, roughly 8,000 per deg^2 of scan (an inference; the smoothed-noise peak
+density above 3 sigma for 2.5" seeing is of the same order per band). Their S/N
+follows the Gaussian tail above the 3-sigma threshold (e-folding 1/3 sigma), and
+the peak is the measurement: S/N >= 7 has a probability of ~1e-5, S/N >= 10 ~1e-9.
+
+Each bright star (true Ks < ``PARENT_KS``) on the scan spawns artifacts flagged with
+upper-case ``cc_flg`` letters, all inside the 2MASS release's rejected range ``[C-P]``:
 
 - ``P`` persistence: latent images trailing the star by whole frame steps (83");
 - ``D`` diffraction spikes: along the array's rows and columns;
@@ -25,9 +34,13 @@ import numpy as np
 
 PARENT_KS = 8.0
 FRAME_STEP_ARCSEC = 83.0
-NOISE_PER_DEG2 = 2000.0
+NOISE_PER_DEG2 = 8000.0
+#: Noise peaks: detection threshold and e-folding of the S/N above it [sigma].
+NOISE_THRESHOLD_SNR, NOISE_SNR_SCALE = 3.0, 1.0 / 3.0
 COSMIC_PER_DEG2 = 20.0
 METEOR_PER_SCAN = 0.03
+#: Row kinds of spurious extractions (after the sky.KIND_* codes of true sources).
+KIND_NOISE, KIND_COSMIC_RAY, KIND_METEOR, KIND_ARTIFACT = 10, 11, 12, 13
 #: Furthest any artifact lies from its parent [arcsec] (persistence at two frames).
 MAX_REACH_ARCSEC = 2 * FRAME_STEP_ARCSEC + 20.0
 PRECEDENCE = "pcdsb"
@@ -68,17 +81,17 @@ def spurious(rng: np.random.Generator, area_deg2: float, length_arcsec: float,
     """
     parts = []
     n = rng.poisson(NOISE_PER_DEG2 * area_deg2)
-    snr = 3.0 + rng.exponential(0.7, n)
+    snr = NOISE_THRESHOLD_SNR + rng.exponential(NOISE_SNR_SCALE, n)
     mag = msnr10 + 2.5 * np.log10(10.0 / snr)[:, None]
     parts.append(_rows(rng.uniform(-half_width_arcsec, half_width_arcsec, n),
                        rng.uniform(0, length_arcsec, n), mag, _single_band(rng, n),
-                       rng.lognormal(0.1, 0.3, n), "0", 10))
+                       rng.lognormal(0.1, 0.3, n), "0", KIND_NOISE))
     n = rng.poisson(COSMIC_PER_DEG2 * area_deg2)
     parts.append(_rows(rng.uniform(-half_width_arcsec, half_width_arcsec, n),
                        rng.uniform(0, length_arcsec, n),
                        np.repeat(rng.uniform(10.0, 15.0, (n, 1)), 3, axis=1),
                        _single_band(rng, n, (1 / 3, 1 / 3, 1 / 3)),
-                       rng.uniform(12.0, 200.0, n), "0", 11))
+                       rng.uniform(30.0, 300.0, n), "0", KIND_COSMIC_RAY))
     if rng.random() < METEOR_PER_SCAN:
         k = int(rng.integers(20, 60))
         x0, y0 = rng.uniform(-half_width_arcsec, half_width_arcsec), rng.uniform(0, length_arcsec)
@@ -88,7 +101,7 @@ def spurious(rng: np.random.Generator, area_deg2: float, length_arcsec: float,
         det[:, rng.integers(0, 3)] = True
         parts.append(_rows(x0 + t * np.cos(angle), y0 + t * np.sin(angle),
                            np.repeat(rng.uniform(11.0, 15.5, (k, 1)), 3, axis=1), det,
-                           rng.uniform(10.0, 80.0, k), "0", 12))
+                           rng.uniform(30.0, 100.0, k), "0", KIND_METEOR))
     for px, py, ks in parents:
         parts.extend(_parent_artifacts(rng, px, py, ks))
     return Spurious(*[np.concatenate([getattr(p, f) for p in parts])
@@ -103,7 +116,7 @@ def _parent_artifacts(rng: np.random.Generator, px: float, py: float, ks: float
     k = 1 + int(ks < 6.0)
     steps = np.arange(1, k + 1) * FRAME_STEP_ARCSEC
     out.append(_rows(px + rng.normal(0, 1.0, k), py - steps, faint(k), three(k),
-                     rng.uniform(1.0, 4.0, k), "P", 13))
+                     rng.uniform(1.0, 4.0, k), "P", KIND_ARTIFACT))
     if ks < 7.5:
         k = 2 + int(3 * (7.5 - ks))
         r = rng.uniform(12.0, 30.0 + 20.0 * (8.0 - ks), k)
@@ -111,18 +124,18 @@ def _parent_artifacts(rng: np.random.Generator, px: float, py: float, ks: float
         dx = np.where(axis == 0, r, np.where(axis == 1, -r, 0.0)) + rng.normal(0, 1.0, k)
         dy = np.where(axis == 2, r, np.where(axis == 3, -r, 0.0)) + rng.normal(0, 1.0, k)
         out.append(_rows(px + dx, py + dy, faint(k), three(k), rng.uniform(1.0, 6.0, k),
-                         "D", 13))
+                         "D", KIND_ARTIFACT))
     if rng.random() < 0.3:
         out.append(_rows([px + rng.normal(20.0, 2.0)], [py + rng.normal(120.0, 5.0)],
-                         faint(1), three(1), [rng.uniform(1.0, 3.0)], "G", 13))
+                         faint(1), three(1), [rng.uniform(1.0, 3.0)], "G", KIND_ARTIFACT))
     k = int(rng.integers(1, 5))
     r, a = rng.uniform(8.0, 25.0, k), rng.uniform(0, 2 * np.pi, k)
     out.append(_rows(px + r * np.cos(a), py + r * np.sin(a), faint(k), three(k),
-                     rng.uniform(1.0, 6.0, k), "C", 13))
+                     rng.uniform(1.0, 6.0, k), "C", KIND_ARTIFACT))
     if ks < 6.0:
         k = int(rng.integers(2, 6))
         out.append(_rows(px + rng.uniform(-150.0, 150.0, k), py + rng.normal(0, 1.0, k),
-                         faint(k), three(k), rng.uniform(2.0, 8.0, k), "C", 13))
+                         faint(k), three(k), rng.uniform(2.0, 8.0, k), "C", KIND_ARTIFACT))
     return out
 
 

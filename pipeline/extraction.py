@@ -80,7 +80,8 @@ def extract(fp: Footprint, src: Sources, rng: np.random.Generator,
     near3 = neighbour_counts(xx, yy, 3.0)
     blends = neighbour_counts(xx, yy, 5.0)
     floor = rng.uniform(0.018, 0.026, 3)
-    ph = photometry.measure(rng, mag_all, det_all, cov_all, msnr10, shape, near3 > 0, floor)
+    ph = photometry.measure(rng, mag_all, det_all, cov_all, msnr10, shape, near3 > 0, floor,
+                            exact=kind == artifacts.KIND_NOISE)
     rd = ph["rd"]
 
     confused = (neighbour_counts(xx, yy, 2.5) > 0) & (rng.random(n) < 0.5)
@@ -168,7 +169,8 @@ def _ndet(rng, rd, snr_true, kind) -> np.ndarray:
     det = rng.binomial(m, np.clip(p, 0.0, 1.0))
     det = np.where((rd == 2) | (rd == 4) | (rd == 9), np.maximum(det, 1), det)
     det = np.where((rd == 1) | (rd == 3), m, det)
-    det = np.where(((kind == 11) | (kind == 12))[:, None] & (rd != 0), 1, det)
+    single_frame = (kind == artifacts.KIND_COSMIC_RAY) | (kind == artifacts.KIND_METEOR)
+    det = np.where(single_frame[:, None] & (rd != 0), 1, det)
     digits = np.stack([det, m], axis=2).reshape(n, 6)
     return _join(digits.astype(str))
 

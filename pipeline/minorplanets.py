@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twomass.pipeline.region import Region
 from twomass.pipeline.sky import KIND_MINOR_PLANET, Sources
 
 #: Minor planets per deg^2 on the ecliptic down to the survey depth.
@@ -51,17 +52,14 @@ def ecliptic_latitude(ra: float, dec: float) -> float:
                                       - np.cos(d) * np.sin(e) * np.sin(a))))
 
 
-def for_night(seed: int, hemis: str, date: dt.date, jd0: float,
-              ra_range: tuple[float, float], dec_range: tuple[float, float]) -> MovingSources:
+def for_night(seed: int, hemis: str, date: dt.date, jd0: float, region: Region
+              ) -> MovingSources:
     """The minor planets of one night over the region (deterministic per night)."""
     rng = np.random.default_rng([seed, 4, date.toordinal(), int(hemis == "s")])
-    ra_c, dec_c = 0.5 * sum(ra_range), 0.5 * sum(dec_range)
-    s_lo, s_hi = np.sin(np.radians(dec_range[0])), np.sin(np.radians(dec_range[1]))
-    area = (ra_range[1] - ra_range[0]) * (s_hi - s_lo) * 180.0 / np.pi  # deg^2
-    beta = ecliptic_latitude(ra_c, dec_c)
-    n = int(rng.poisson(ECLIPTIC_DENSITY * np.exp(-abs(beta) / ECLIPTIC_SCALE_DEG) * area))
-    ra = rng.uniform(*ra_range, n)
-    dec = np.degrees(np.arcsin(rng.uniform(s_lo, s_hi, n)))
+    beta = ecliptic_latitude(*region.centre())
+    n = int(rng.poisson(ECLIPTIC_DENSITY * np.exp(-abs(beta) / ECLIPTIC_SCALE_DEG)
+                        * region.area_deg2()))
+    ra, dec = region.uniform(rng, n)
     speed = rng.uniform(0.1, 0.5, n)
     theta = np.radians(180.0 + rng.normal(0.0, 20.0, n))
     ks = rng.uniform(12.0, 16.5, n)

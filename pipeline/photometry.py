@@ -40,7 +40,7 @@ def detection_probability(snr: np.ndarray) -> np.ndarray:
 
 def measure(rng: np.random.Generator, mag_true: np.ndarray, detected: np.ndarray,
             covered: np.ndarray, msnr10: np.ndarray, shape: np.ndarray, crowded: np.ndarray,
-            floor: np.ndarray) -> dict[str, np.ndarray]:
+            floor: np.ndarray, exact: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Measure every band of every row.
 
     Parameters
@@ -53,6 +53,9 @@ def measure(rng: np.random.Generator, mag_true: np.ndarray, detected: np.ndarray
         Per-band scan S/N = 10 magnitude, seeing shape and cmsig floor.
     crowded
         (n,) rows with another detection within 3": deblending can fail.
+    exact
+        (n,) rows whose magnitude already is a measurement: a noise peak's brightness
+        is the noise fluctuation itself, so no second photon-noise draw is added.
 
     Returns
     -------
@@ -74,6 +77,8 @@ def measure(rng: np.random.Generator, mag_true: np.ndarray, detected: np.ndarray
 
     noise = rng.standard_normal((n, 3))
     rel = np.maximum(1.0 + noise / snr_true, 0.05)
+    if exact is not None:
+        rel = np.where(exact[:, None], 1.0, rel)
     m = mag_true - 2.5 * np.log10(rel) + rng.normal(0.0, 1.0, (n, 3)) * floor
     snr_meas = np.maximum(snr_true * rel, 1.0)
     cmsig = np.hypot(1.0857 / snr_meas, floor)

@@ -25,19 +25,15 @@ import numpy as np
 from tqdm import tqdm
 
 import twomass
-from twomass.errors import TwomassError
 from twomass.pipeline import extended, extraction, minorplanets, nightwriter, sky, tiling
 from twomass.pipeline.footprint import Footprint
+from twomass.pipeline.region import Region, SimulationError
 from twomass.pipeline.schedule import Night, plan
 from twomass.pipeline.truth import TruthWriter
 
 CELL_CACHE = 256
 SAMPLE_STEP_DEG = 0.05
 SAMPLE_MARGIN_DEG = 0.3
-
-
-class SimulationError(TwomassError):
-    """The simulation request is invalid (region, output directory)."""
 
 
 @dataclass(frozen=True)
@@ -54,38 +50,11 @@ class SimulationSummary:
     seconds: float
 
 
-def validate_region(ra_range, dec_range) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Check an RA/Dec box [deg]; raise :class:`SimulationError` naming the problem."""
-    ra_min, ra_max = (float(v) for v in ra_range)
-    dec_min, dec_max = (float(v) for v in dec_range)
-    if not (np.isfinite([ra_min, ra_max, dec_min, dec_max]).all()):
-        raise SimulationError("region bounds must be finite numbers")
-    if not (0.0 <= ra_min <= 360.0 and 0.0 <= ra_max <= 360.0):
-        raise SimulationError(f"RA bounds must be within [0, 360] deg, got {ra_min}..{ra_max}")
-    if not ra_min < ra_max:
-        raise SimulationError(f"RA range is empty: RA_MIN {ra_min} must be below RA_MAX "
-                              f"{ra_max} (ranges crossing RA 0 are not supported)")
-    if not (-90.0 <= dec_min <= 90.0 and -90.0 <= dec_max <= 90.0):
-        raise SimulationError(f"Dec bounds must be within [-90, 90] deg, got "
-                              f"{dec_min}..{dec_max}")
-    if not dec_min < dec_max:
-        raise SimulationError(f"Dec range is empty: DEC_MIN {dec_min} must be below DEC_MAX "
-                              f"{dec_max}")
-    return (ra_min, ra_max), (dec_min, dec_max)
-
-
-def _in_box(ra, dec, box, margin=0.0) -> np.ndarray:
-    (r0, r1), (d0, d1) = box
-    cosd = np.maximum(np.cos(np.radians(np.clip(np.abs(dec), 0, 89.9))), 1e-3)
-    m_ra = margin / cosd
-    return (dec >= d0 - margin) & (dec <= d1 + margin) & (ra >= r0 - m_ra) & (ra <= r1 + m_ra)
-
-
 class SkyCache:
     """Sky cells by index, generated on demand; keeps only the most recent ones."""
 
-    def __init__(self, seed: int, box) -> None:
-        self.seed, self.box = seed, box
+    def __init__(self, seed: int, region: Region) -> None:
+        self.seed, self.region = seed, region
         self._cells: OrderedDict[int, sky.Sources] = OrderedDict()
 
     def sources(self, cells: np.ndarray) -> sky.Sources:
@@ -94,7 +63,7 @@ class SkyCache:
             glon, glat = sky.galactic(*sky.cell_centres(np.array(missing)))
             for c, lo, la in zip(missing, glon, glat, strict=True):
                 s = sky.cell_sources(c, self.seed, float(lo), float(la))
-                self._cells[c] = s.take(_in_box(s.ra, s.dec, self.box))
+                self._cells[c] = s.take(self.region.contains(s.ra, s.dec))
         parts = []
         for c in cells:
             self._cells.move_to_end(int(c))
@@ -104,26 +73,24 @@ class SkyCache:
         return sky.Sources.concat(parts)
 
 
-def scan_cells(fp: Footprint, box) -> np.ndarray:
+def scan_cells(fp: Footprint, region: Region) -> np.ndarray:
     """Sky cells that may hold sources of the region seen by this scan."""
     ra, dec = fp.samples(SAMPLE_STEP_DEG, SAMPLE_MARGIN_DEG)
-    keep = _in_box(ra, dec, box, SAMPLE_MARGIN_DEG)
+    keep = region.contains(ra, dec, SAMPLE_MARGIN_DEG)
     return sky.cells_near(ra[keep], dec[keep]) if keep.any() else np.zeros(0, np.int64)
 
 
-def _touches(fp: Footprint, box) -> bool:
+def _touches(fp: Footprint, region: Region) -> bool:
     ra, dec = fp.samples(SAMPLE_STEP_DEG / 2, 0.0)
-    if _in_box(ra, dec, box).any():
+    if region.contains(ra, dec).any():
         return True
-    (r0, r1), (d0, d1) = box
-    gr, gd = np.meshgrid(np.linspace(r0, r1, 9), np.linspace(d0, d1, 9))
-    return bool(fp.place(gr.ravel(), gd.ravel())[2].any())
+    return bool(fp.place(*region.grid(9))[2].any())
 
 
 def simulate(out_dir: str | Path, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
              geometry: tiling.SurveyGeometry | None = None,
              progress: bool = False) -> SimulationSummary:
-    """Simulate every night that observed an RA/Dec box and write its products.
+    """Simulate every night that observed an RA/Dec region and write its products.
 
     Parameters
     ----------
@@ -132,27 +99,29 @@ def simulate(out_dir: str | Path, ra_range, dec_range, seed: int = 0, *, min_qua
         directory per night and ``truth.parquet``.
     ra_range, dec_range
         (min, max) in degrees, ICRS; RA within [0, 360], Dec within [-90, 90].
+        RA runs eastward from min to max: min > max is a region crossing RA 0
+        (``(355, 5)`` is 10 degrees wide).
     seed
         Same arguments and seed give byte-identical files.
     min_qual
         Scans with a QA score below this are not written (4: the WDB rule).
     """
     start = time.perf_counter()
-    box = validate_region(ra_range, dec_range)
+    region = Region.from_ranges(ra_range, dec_range)
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SimulationError(f"{out}: output directory exists and is not empty")
     geometry = geometry or tiling.SurveyGeometry()
     tiles = tiling.full_sky(geometry)
-    wanted = tiling.in_box(tiles, *box, margin_deg=0.05)
+    wanted = tiling.in_box(tiles, region.ra_range, region.dec_range, margin_deg=0.05)
     nights: list[Night] = []
     for night in plan(tiles, wanted, seed, geometry.n_bands):
         scans = [s for s in night.scans if s.columns["qual"] >= min_qual
-                 and _touches(Footprint(s, tiles.half_width), box)]
+                 and _touches(Footprint(s, tiles.half_width), region)]
         if scans:
             nights.append(Night(night.hemis, night.date, scans))
     out.mkdir(parents=True, exist_ok=True)
-    cache = SkyCache(seed, box)
+    cache = SkyCache(seed, region)
     cell_scans: dict[int, list[int]] = {}
     refs: list[tuple[str, object, int]] = []
     footprints: list[Footprint] = []
@@ -161,22 +130,22 @@ def simulate(out_dir: str | Path, ra_range, dec_range, seed: int = 0, *, min_qua
     for night in tqdm(nights, desc="nights", unit="night", file=sys.stderr,
                       disable=not progress):
         moving = minorplanets.for_night(seed, night.hemis, night.date, night.scans[0].jdate,
-                                        *box)
+                                        region)
         writer = nightwriter.NightWriter(out, night, tiles, twomass.__version__)
         mp_pairs = []
         for scan in night.scans:
             fp = Footprint(scan, tiles.half_width)
-            cells = scan_cells(fp, box)
+            cells = scan_cells(fp, region)
             index = len(refs)
             refs.append((scan.hemis, night.date, scan.scan))
             footprints.append(fp)
             for c in cells:
                 cell_scans.setdefault(int(c), []).append(index)
             mp_now = moving.at(scan.jdate + 190.0 / 86400.0)
-            mp_now = mp_now.take(_in_box(mp_now.ra, mp_now.dec, box))
+            mp_now = mp_now.take(region.contains(mp_now.ra, mp_now.dec))
             src = sky.Sources.concat([cache.sources(cells), mp_now])
             rng = np.random.default_rng([scan.seed, 5])
-            rows = extraction.extract(fp, src, rng, lambda r, d: _in_box(r, d, box))
+            rows = extraction.extract(fp, src, rng, region.contains)
             density = float(np.log10(max(sky.catalog_density(
                 np.array([fp.centre()[0]]), np.array([fp.centre()[1]]))[0] * 0.4, 1.0)))
             ext = extended.extract_ext(fp, src, rows, rng, density)
@@ -189,16 +158,16 @@ def simulate(out_dir: str | Path, ra_range, dec_range, seed: int = 0, *, min_qua
         if mp_pairs and len(moving.id):
             moving_parts.append((moving, np.concatenate([p[0] for p in mp_pairs]),
                                  np.concatenate([p[1] for p in mp_pairs])))
-    truth_rows = _write_truth(out, seed, box, cell_scans, refs, footprints, moving_parts)
+    truth_rows = _write_truth(out, seed, region, cell_scans, refs, footprints, moving_parts)
     return SimulationSummary(out, seed, len(nights), len(refs), totals["pts"], totals["ext"],
                              truth_rows, time.perf_counter() - start)
 
 
-def _write_truth(out: Path, seed: int, box, cell_scans, refs, footprints, moving_parts) -> int:
+def _write_truth(out: Path, seed: int, region, cell_scans, refs, footprints, moving_parts) -> int:
     """Write ``truth.parquet``: sky cells in index order, then the minor planets."""
     writer = TruthWriter(out / "truth.parquet.partial", [r[0] for r in refs],
                          [r[1] for r in refs], [r[2] for r in refs])
-    cache = SkyCache(seed, box)
+    cache = SkyCache(seed, region)
     cells = sorted(cell_scans)
     for k in range(0, len(cells), 64):
         batch = np.array(cells[k:k + 64], dtype=np.int64)

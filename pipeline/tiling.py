@@ -133,6 +133,8 @@ def in_box(tiles: Tiles, ra_range: tuple[float, float], dec_range: tuple[float, 
 
     Conservative: a tile is kept when its Dec extent meets the box and its RA extent,
     widened for convergence at the box's most poleward Dec, meets the box's RA range.
+    ``ra_range`` runs eastward from its first to its second value, so a first value
+    above the second is a box crossing RA 0.
     """
     dlo, dhi = dec_range
     meets_dec = (tiles.phi_lo - margin_deg <= dhi) & (tiles.phi_hi + margin_deg >= dlo)
@@ -141,7 +143,7 @@ def in_box(tiles: Tiles, ra_range: tuple[float, float], dec_range: tuple[float, 
     if max(abs(dlo), abs(dhi)) > 89.0 or ra_half > 90.0:
         return meets_dec
     lo, hi = ra_range
-    width = hi - lo
+    width = hi - lo if hi >= lo else hi - lo + 360.0
     offset = (tiles.ra0 - lo) % 360.0
     meets_ra = (offset <= width + ra_half) | (offset >= 360.0 - ra_half)
     return meets_dec & meets_ra

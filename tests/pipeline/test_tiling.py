@@ -100,11 +100,15 @@ def test_every_point_of_the_sky_is_covered(tiles) -> None:
     assert _covered(tiles, ra, dec).all()
 
 
-def test_in_box_keeps_every_tile_touching_the_box(tiles) -> None:
-    box = ((150.0, 152.0), (20.0, 22.0))
+@pytest.mark.parametrize("box", [((150.0, 152.0), (20.0, 22.0)),
+                                 ((359.0, 1.0), (-40.0, -38.0))])
+def test_in_box_keeps_every_tile_touching_the_box(tiles, box) -> None:
     mask = tiling.in_box(tiles, *box)
     rng = np.random.default_rng(3)
-    ra, dec = rng.uniform(150, 152, 400), rng.uniform(20, 22, 400)
+    (ra0, ra1), (dec0, dec1) = box
+    ra = (ra0 + rng.uniform(0, (ra1 - ra0) % 360.0, 200)) % 360.0
+    dec = rng.uniform(dec0, dec1, 200)
+    assert mask.sum() < 200  # a small box keeps a few tiles, not the whole band
     for k in range(len(ra)):
         xi, phi = scanframe.to_scan(tiles.ra0, np.full(len(tiles), ra[k]),
                                     np.full(len(tiles), dec[k]))

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("out_dir", metavar="OUT_DIR", help="output directory (new or empty)")
     p.add_argument("--ra", nargs=2, type=float, metavar=("RA_MIN", "RA_MAX"), required=True,
-                   help="RA range [deg], 0 <= RA_MIN < RA_MAX <= 360")
+                   help="RA range [deg] within [0, 360], eastward from RA_MIN to RA_MAX; "
+                   "RA_MIN > RA_MAX crosses RA 0 (--ra 355 5 is 10 deg wide)")
     p.add_argument("--dec", nargs=2, type=float, metavar=("DEC_MIN", "DEC_MAX"),
                    required=True, help="Dec range [deg], -90 <= DEC_MIN < DEC_MAX <= 90")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
