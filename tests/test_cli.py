@@ -9,6 +9,7 @@ import sys
 import psycopg
 import pytest
 
+from twomass import demo
 from twomass.cli import main
 
 
@@ -64,11 +65,33 @@ def test_db_init_then_check(empty_db_url: str, capsys) -> None:
     assert "nothing to do" in capsys.readouterr().out.splitlines()[-1]
 
 
-def test_demo_reports_status(db_url: str, capsys) -> None:
+def test_demo_runs_the_whole_path(db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys) -> None:
+    monkeypatch.setenv("TWOMASS_HOME", str(tmp_path))
+    monkeypatch.setattr(demo, "REGION", ((150.0, 150.4), (20.0, 20.4)))
     assert main(["--db", db_url, "demo"]) == 0
     out = capsys.readouterr().out
+    lines = out.splitlines()
     assert "healpix:         order 29 NESTED" in out
-    assert out.splitlines()[-1].startswith("demo: database ready at revision")
+    ingest = next(line for line in lines if line.startswith("ingest: "))
+    assert " loaded, 0 replaced, 0 unchanged)" in ingest and "(0 loaded" not in ingest
+    assert any(line.startswith("release demo: ") for line in lines)
+    assert any(line.startswith("cone: ") and "psc sources within 60 arcsec" in line
+               for line in lines)
+    assert any(line.startswith("  completeness (S/N > 10 in any band)") for line in lines)
+    assert any(line.startswith("  reliability (S/N > 10 in any band)") for line in lines)
+    assert lines[-1].startswith("demo: release demo published with ")
+    assert "completeness" in lines[-1] and "reliability" in lines[-1]
+    products = list((tmp_path / "demo").glob("*/truth.parquet"))
+    assert len(products) == 1
+
+    # A rerun reuses the products, skips the loaded nights and adds release demo_2.
+    assert main(["--db", db_url, "demo"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("(reused from an earlier run)" in line for line in lines)
+    ingest = next(line for line in lines if line.startswith("ingest: "))
+    assert "(0 loaded, 0 replaced, " in ingest
+    assert lines[-1].startswith("demo: release demo_2 published with ")
 
 
 def test_commands_refuse_a_database_with_other_settings(db_url: str, capsys) -> None:

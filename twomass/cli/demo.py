@@ -1,28 +1,44 @@
-"""``twomass demo``: the main job on the configured (by default embedded) database."""
+"""``twomass demo``: the whole path on the configured (by default embedded) database."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+import warnings
 
 from twomass import demo
 from twomass.cli.context import Context
 from twomass.cli.db import describe
+from twomass.ingest.validate import IngestWarning
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     subparsers.add_parser(
-        "demo", help="set up the database and run the whole path on a small simulated sky"
+        "demo", help="simulate a small sky, ingest it, build and publish a release, "
+        "cone-search it and measure completeness and reliability against the truth"
     ).set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    start = time.perf_counter()
-    report = demo.run(ctx.url)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", IngestWarning)
+        warnings.showwarning = _print_warning
+        report = demo.run(ctx.url, ctx.settings.home, progress=True, say=print, started=started)
+    cone = report.cone
+    for row in cone.rows[:5]:
+        print(f"  {row['designation']:<17} {row['dist_arcsec']:6.2f} arcsec  "
+              f"Ks {row['k_m']:6.3f}  ph_qual {row['ph_qual']}")
+    for line in report.validation.lines():
+        print(line)
     print(describe(report.status))
     for table, rows in report.table_rows.items():
         print(f"  {table:<22} {rows:>12,d} rows")
-    print(f"demo: database ready at revision {report.status.revision} "
-          f"({sum(report.table_rows.values()):,d} working rows) "
-          f"in {time.perf_counter() - start:.1f} s")
+    print("  " + ", ".join(f"{phase} {s:.1f} s" for phase, s in report.seconds.items()))
+    print(report.summary())
     return 0
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"twomass: warning: {message}", file=sys.stderr)

@@ -10,6 +10,7 @@ from pathlib import Path
 from twomass import release
 from twomass.cli.context import Context
 from twomass.release_spec import load_spec
+from twomass.validate import ValidationParams, validate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +39,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drop = commands.add_parser("drop", help="remove an unpublished release")
     drop.add_argument("name")
     drop.set_defaults(handler=run_drop)
+
+    check = commands.add_parser(
+        "validate", help="measure the survey paper's Table 2 against a simulator truth table")
+    check.add_argument("name")
+    check.add_argument("--truth", type=Path, required=True, metavar="FILE",
+                       help="truth.parquet written by `twomass simulate`")
+    check.add_argument("--match-arcsec", type=float, default=ValidationParams.match_arcsec,
+                       help="catalog-truth match radius [arcsec] (default %(default)s)")
+    check.add_argument("--avoid-radius-arcsec", type=float,
+                       default=ValidationParams.avoid_radius_arcsec,
+                       help="bright-star avoidance radius at Ks = 8 [arcsec], growing as "
+                       "the square root of the star's flux (default %(default)s)")
+    check.set_defaults(handler=run_validate)
 
 
 def run_build(args: argparse.Namespace, ctx: Context) -> int:
@@ -88,6 +102,16 @@ def run_publish(args: argparse.Namespace, ctx: Context) -> int:
 def run_drop(args: argparse.Namespace, ctx: Context) -> int:
     release.drop(ctx.current_url(), args.name)
     print(f"release drop: removed {args.name}")
+    return 0
+
+
+def run_validate(args: argparse.Namespace, ctx: Context) -> int:
+    params = ValidationParams(match_arcsec=args.match_arcsec,
+                              avoid_radius_arcsec=args.avoid_radius_arcsec)
+    report = validate(ctx.current_url(), args.name, args.truth, params)
+    for line in report.lines():
+        print(line)
+    print(report.summary())
     return 0
 
 
