@@ -587,7 +587,11 @@ BEGIN
     END IF;
     k := CASE WHEN radius_deg = 0 THEN 29
               ELSE least(29, floor(ln(0.05::float8 / radians(radius_deg)) / ln(2::float8))::int) END;
-    p := public._hpx_near_pixel(ra0, dec0, radius_deg, k, slot);
+    IF slot = 0 AND NOT 90 - abs(dec0) < 2 * radius_deg THEN
+        p := public.hpx_ang2ipix(ra0, dec0) >> (2 * (29 - k));  -- the centre's pixel
+    ELSE
+        p := public._hpx_near_pixel(ra0, dec0, radius_deg, k, slot);
+    END IF;
     IF p < 0 THEN
         RETURN CASE WHEN upper THEN -2 ELSE -1 END;
     END IF;
@@ -598,6 +602,86 @@ COMMENT ON FUNCTION public._hpx_near_bound(float8, float8, float8, int, boolean)
     'Private: lower (upper = false) or upper hpx bound of near-cover slot SLOT (0..3) of the '
     'disc (ra0, dec0 [deg], radius_deg [deg]); (-1, -2) for an empty slot. Errors on an '
     'impossible disc.';
+
+-- Lower (upper = false) or upper hpx bound of near slot 0, the centre's pixel: for a
+-- possible disc of at most 0.03 deg away from the poles, the order-29 pixel of the centre
+-- shifted to the near order, with no PL/pgSQL call but hpx_ang2ipix's, as a cross-match
+-- evaluates it for every outer row; otherwise _hpx_near_bound (which also raises the
+-- errors of an impossible disc).
+CREATE OR REPLACE FUNCTION public._hpx_near_bound0(ra0 float8, dec0 float8, radius_deg float8,
+                                                   upper boolean)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN radius_deg >= 0 AND radius_deg <= 0.03 AND dec0 BETWEEN -90 AND 90
+         AND NOT 90 - abs(dec0) < 2 * radius_deg
+         AND ra0 > '-Infinity'::float8 AND ra0 < 'Infinity'::float8
+    THEN ((public.hpx_ang2ipix(ra0, dec0) >> (58 - 2 * public._hpx_near_order(radius_deg)))
+          << (58 - 2 * public._hpx_near_order(radius_deg)))
+         + CASE WHEN upper THEN (1::bigint << (58 - 2 * public._hpx_near_order(radius_deg))) - 1
+                ELSE 0 END
+    ELSE public._hpx_near_bound(ra0, dec0, radius_deg, 0, upper)
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_bound0(float8, float8, float8, boolean) IS
+    'Private: lower (upper = false) or upper hpx bound of near-cover slot 0 of the disc '
+    '(ra0, dec0 [deg], radius_deg [deg]). Errors on an impossible disc.';
+
+-- Margin of _hpx_near_gate in cells of the near order: _hpx_near_pixel's, plus one
+-- order-29 pixel, plus rounding room.
+CREATE OR REPLACE FUNCTION public._hpx_near_margin(radius_deg float8)
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT power(2::float8, public._hpx_near_order(radius_deg)) * 2.5::float8 * radians(radius_deg)
+       + power(2::float8, public._hpx_near_order(radius_deg) - 29) + 1e-6
+$$;
+COMMENT ON FUNCTION public._hpx_near_margin(float8) IS
+    'Private: edge margin [cells of the near order] of _hpx_near_gate for radius_deg [deg].';
+
+-- False only when near slot `slot` (1..3) is certainly empty: slot 1 needs the centre
+-- close to an x edge of its pixel, slot 2 to a y edge, slot 3 to both. Pure SQL on the
+-- centre's continuous face coordinates at the near order (equatorial zone: u, v =
+-- 2^k (1/2 + ra/90 -+ 3/4 sin dec) for y and x; polar caps: t c and (1 - t) c with
+-- t = frac(ra/90), c = 2^k sqrt(6) sin(polar distance / 2), for either axis), so a
+-- cross-match skips the PL/pgSQL calls of the neighbour slots for most outer rows. The
+-- margin adds to _hpx_near_pixel's the half order-29 pixel by which its coordinates
+-- (taken from the centre's order-29 pixel) may differ, and rounding room; near the
+-- zone boundary and the poles the gate is always open.
+CREATE OR REPLACE FUNCTION public._hpx_near_gate(ra0 float8, dec0 float8, radius_deg float8,
+                                                 slot int)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN NOT radius_deg < degrees(0.05::float8) OR 90 - abs(dec0) < 2 * radius_deg
+         OR abs(sin(radians(dec0))) BETWEEN 0.666 AND 0.6675 THEN true
+    WHEN abs(sin(radians(dec0))) < 0.666 THEN
+        (slot = 2 OR abs(power(2::float8, public._hpx_near_order(radius_deg))
+                         * (0.5 + ra0 / 90 + 0.75 * sin(radians(dec0)))
+                         - round(power(2::float8, public._hpx_near_order(radius_deg))
+                                 * (0.5 + ra0 / 90 + 0.75 * sin(radians(dec0)))))
+                     < public._hpx_near_margin(radius_deg))
+        AND (slot = 1 OR abs(power(2::float8, public._hpx_near_order(radius_deg))
+                             * (0.5 + ra0 / 90 - 0.75 * sin(radians(dec0)))
+                             - round(power(2::float8, public._hpx_near_order(radius_deg))
+                                     * (0.5 + ra0 / 90 - 0.75 * sin(radians(dec0)))))
+                         < public._hpx_near_margin(radius_deg))
+    ELSE
+        abs((ra0 / 90 - floor(ra0 / 90)) * power(2::float8, public._hpx_near_order(radius_deg))
+            * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)
+            - round((ra0 / 90 - floor(ra0 / 90))
+                    * power(2::float8, public._hpx_near_order(radius_deg))
+                    * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)))
+        < public._hpx_near_margin(radius_deg)
+        OR abs((1 - (ra0 / 90 - floor(ra0 / 90)))
+               * power(2::float8, public._hpx_near_order(radius_deg))
+               * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)
+               - round((1 - (ra0 / 90 - floor(ra0 / 90)))
+                       * power(2::float8, public._hpx_near_order(radius_deg))
+                       * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)))
+           < public._hpx_near_margin(radius_deg)
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_gate(float8, float8, float8, int) IS
+    'Private: false only when near-cover slot SLOT (1..3) of the disc (ra0, dec0 [deg], '
+    'radius_deg [deg]) is empty.';
+
 
 -- ---------------------------------------------------------------------------------
 -- Fine cover: up to 40 ranges close to the disc, for larger cones
@@ -703,46 +787,46 @@ COMMENT ON FUNCTION public._hpx_disc_cover(float8, float8, float8) IS
 -- with a constant array, each missing range folds to false and disappears.
 CREATE OR REPLACE FUNCTION public._hpx_in_ranges(hpx bigint, c bigint[])
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT (coalesce(c[2], -1) >= 0 AND hpx BETWEEN c[1] AND c[2])
-        OR (coalesce(c[4], -1) >= 0 AND hpx BETWEEN c[3] AND c[4])
-        OR (coalesce(c[6], -1) >= 0 AND hpx BETWEEN c[5] AND c[6])
-        OR (coalesce(c[8], -1) >= 0 AND hpx BETWEEN c[7] AND c[8])
-        OR (coalesce(c[10], -1) >= 0 AND hpx BETWEEN c[9] AND c[10])
-        OR (coalesce(c[12], -1) >= 0 AND hpx BETWEEN c[11] AND c[12])
-        OR (coalesce(c[14], -1) >= 0 AND hpx BETWEEN c[13] AND c[14])
-        OR (coalesce(c[16], -1) >= 0 AND hpx BETWEEN c[15] AND c[16])
-        OR (coalesce(c[18], -1) >= 0 AND hpx BETWEEN c[17] AND c[18])
-        OR (coalesce(c[20], -1) >= 0 AND hpx BETWEEN c[19] AND c[20])
-        OR (coalesce(c[22], -1) >= 0 AND hpx BETWEEN c[21] AND c[22])
-        OR (coalesce(c[24], -1) >= 0 AND hpx BETWEEN c[23] AND c[24])
-        OR (coalesce(c[26], -1) >= 0 AND hpx BETWEEN c[25] AND c[26])
-        OR (coalesce(c[28], -1) >= 0 AND hpx BETWEEN c[27] AND c[28])
-        OR (coalesce(c[30], -1) >= 0 AND hpx BETWEEN c[29] AND c[30])
-        OR (coalesce(c[32], -1) >= 0 AND hpx BETWEEN c[31] AND c[32])
-        OR (coalesce(c[34], -1) >= 0 AND hpx BETWEEN c[33] AND c[34])
-        OR (coalesce(c[36], -1) >= 0 AND hpx BETWEEN c[35] AND c[36])
-        OR (coalesce(c[38], -1) >= 0 AND hpx BETWEEN c[37] AND c[38])
-        OR (coalesce(c[40], -1) >= 0 AND hpx BETWEEN c[39] AND c[40])
-        OR (coalesce(c[42], -1) >= 0 AND hpx BETWEEN c[41] AND c[42])
-        OR (coalesce(c[44], -1) >= 0 AND hpx BETWEEN c[43] AND c[44])
-        OR (coalesce(c[46], -1) >= 0 AND hpx BETWEEN c[45] AND c[46])
-        OR (coalesce(c[48], -1) >= 0 AND hpx BETWEEN c[47] AND c[48])
-        OR (coalesce(c[50], -1) >= 0 AND hpx BETWEEN c[49] AND c[50])
-        OR (coalesce(c[52], -1) >= 0 AND hpx BETWEEN c[51] AND c[52])
-        OR (coalesce(c[54], -1) >= 0 AND hpx BETWEEN c[53] AND c[54])
-        OR (coalesce(c[56], -1) >= 0 AND hpx BETWEEN c[55] AND c[56])
-        OR (coalesce(c[58], -1) >= 0 AND hpx BETWEEN c[57] AND c[58])
-        OR (coalesce(c[60], -1) >= 0 AND hpx BETWEEN c[59] AND c[60])
-        OR (coalesce(c[62], -1) >= 0 AND hpx BETWEEN c[61] AND c[62])
-        OR (coalesce(c[64], -1) >= 0 AND hpx BETWEEN c[63] AND c[64])
-        OR (coalesce(c[66], -1) >= 0 AND hpx BETWEEN c[65] AND c[66])
-        OR (coalesce(c[68], -1) >= 0 AND hpx BETWEEN c[67] AND c[68])
-        OR (coalesce(c[70], -1) >= 0 AND hpx BETWEEN c[69] AND c[70])
-        OR (coalesce(c[72], -1) >= 0 AND hpx BETWEEN c[71] AND c[72])
-        OR (coalesce(c[74], -1) >= 0 AND hpx BETWEEN c[73] AND c[74])
-        OR (coalesce(c[76], -1) >= 0 AND hpx BETWEEN c[75] AND c[76])
-        OR (coalesce(c[78], -1) >= 0 AND hpx BETWEEN c[77] AND c[78])
-        OR (coalesce(c[80], -1) >= 0 AND hpx BETWEEN c[79] AND c[80])
+SELECT hpx BETWEEN c[1] AND c[2]
+        OR hpx BETWEEN c[3] AND c[4]
+        OR hpx BETWEEN c[5] AND c[6]
+        OR hpx BETWEEN c[7] AND c[8]
+        OR hpx BETWEEN c[9] AND c[10]
+        OR hpx BETWEEN c[11] AND c[12]
+        OR hpx BETWEEN c[13] AND c[14]
+        OR hpx BETWEEN c[15] AND c[16]
+        OR hpx BETWEEN c[17] AND c[18]
+        OR hpx BETWEEN c[19] AND c[20]
+        OR hpx BETWEEN c[21] AND c[22]
+        OR hpx BETWEEN c[23] AND c[24]
+        OR hpx BETWEEN c[25] AND c[26]
+        OR hpx BETWEEN c[27] AND c[28]
+        OR hpx BETWEEN c[29] AND c[30]
+        OR hpx BETWEEN c[31] AND c[32]
+        OR hpx BETWEEN c[33] AND c[34]
+        OR hpx BETWEEN c[35] AND c[36]
+        OR hpx BETWEEN c[37] AND c[38]
+        OR hpx BETWEEN c[39] AND c[40]
+        OR hpx BETWEEN c[41] AND c[42]
+        OR hpx BETWEEN c[43] AND c[44]
+        OR hpx BETWEEN c[45] AND c[46]
+        OR hpx BETWEEN c[47] AND c[48]
+        OR hpx BETWEEN c[49] AND c[50]
+        OR hpx BETWEEN c[51] AND c[52]
+        OR hpx BETWEEN c[53] AND c[54]
+        OR hpx BETWEEN c[55] AND c[56]
+        OR hpx BETWEEN c[57] AND c[58]
+        OR hpx BETWEEN c[59] AND c[60]
+        OR hpx BETWEEN c[61] AND c[62]
+        OR hpx BETWEEN c[63] AND c[64]
+        OR hpx BETWEEN c[65] AND c[66]
+        OR hpx BETWEEN c[67] AND c[68]
+        OR hpx BETWEEN c[69] AND c[70]
+        OR hpx BETWEEN c[71] AND c[72]
+        OR hpx BETWEEN c[73] AND c[74]
+        OR hpx BETWEEN c[75] AND c[76]
+        OR hpx BETWEEN c[77] AND c[78]
+        OR hpx BETWEEN c[79] AND c[80]
 $$;
 COMMENT ON FUNCTION public._hpx_in_ranges(bigint, bigint[]) IS
     'Private: true when hpx lies in one of the ranges {lo1, hi1, lo2, hi2, ...} (at most 40).';
@@ -769,17 +853,29 @@ CREATE OR REPLACE FUNCTION public.hpx_radial_query(hpx bigint, ra_deg float8, de
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT (
         (radius_deg <= 0.03 AND (
-            (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 0, false)
-                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 0, true)
+            (hpx BETWEEN public._hpx_near_bound0(ra0_deg, dec0_deg, radius_deg, false)
+                 AND public._hpx_near_bound0(ra0_deg, dec0_deg, radius_deg, true)
              AND hpx > (ra0_deg IS NULL)::int - 2 AND hpx > (dec0_deg IS NULL)::int - 2)
-            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, false)
-                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, true)
+            OR (hpx BETWEEN CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 1)
+                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, false)
+                 ELSE -1 END
+             AND CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 1)
+                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, true)
+                 ELSE -2 END
              AND hpx > (ra0_deg IS NULL)::int - 3 AND hpx > (dec0_deg IS NULL)::int - 3)
-            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, false)
-                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, true)
+            OR (hpx BETWEEN CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 2)
+                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, false)
+                 ELSE -1 END
+             AND CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 2)
+                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, true)
+                 ELSE -2 END
              AND hpx > (ra0_deg IS NULL)::int - 4 AND hpx > (dec0_deg IS NULL)::int - 4)
-            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, false)
-                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, true)
+            OR (hpx BETWEEN CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 3)
+                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, false)
+                 ELSE -1 END
+             AND CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 3)
+                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, true)
+                 ELSE -2 END
              AND hpx > (ra0_deg IS NULL)::int - 5 AND hpx > (dec0_deg IS NULL)::int - 5)))
         OR (NOT radius_deg <= 0.03
             AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg, radius_deg)))

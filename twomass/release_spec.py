@@ -81,7 +81,8 @@ class ReleaseSpec:
     prox_start_arcsec
         First radius of the nearest-neighbour search; it doubles for the sources still
         without a neighbour, so ``prox`` has no radius limit. It only sets the build's
-        speed: about half the mean separation of catalog sources is best.
+        speed. 0 (the default) derives it from the catalog's median source density, so
+        that about 3 in 4 sources find their neighbour in the first pass.
     gal_contam_min_r_arcsec, gal_contam_scale
         XSC sources with r_k20fe above this contaminate point sources inside their
         Ks 20 mag/arcsec^2 ellipse enlarged by ``gal_contam_scale``.
@@ -108,7 +109,7 @@ class ReleaseSpec:
     xsc_score_max: float = 1.4
     xsc_artifact_flags: str = "CDIA"
     xsc_final_artifact_flags: str = "CDIA"
-    prox_start_arcsec: float = 10.0
+    prox_start_arcsec: float = 0.0
     gal_contam_min_r_arcsec: float = 10.0
     gal_contam_scale: float = 1.1
 
@@ -143,8 +144,8 @@ class ReleaseSpec:
                 out.append(f"{name} is not a regular expression: {exc}")
         if not 0 < self.psc_match_arcsec <= 60 or not 0 < self.xsc_match_arcsec <= 60:
             out.append("match radii must be in (0, 60] arcsec")
-        if self.prox_start_arcsec <= 0:
-            out.append("prox_start_arcsec must be positive")
+        if self.prox_start_arcsec < 0:
+            out.append("prox_start_arcsec must be 0 (automatic) or positive")
         return out
 
     def as_dict(self) -> dict[str, Any]:

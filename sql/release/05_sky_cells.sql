@@ -1,4 +1,4 @@
--- Sky cells: the hash-join machinery of the cross-matches in steps 3 and 5.
+-- Sky cells: the hash-join machinery of the cross-matches in steps 1, 3 and 5.
 --
 -- A cross-match within a radius r of N rows must cost O(N), whatever N. An index probe
 -- per row (hpx_radial_query with the centre from the outer row) computes the disc's hpx
@@ -7,7 +7,8 @@
 -- most RA buckets that keep every bucket at least cell_deg wide at every declination of
 -- the zone. Near a pole a disc's RA half-width outgrows the buckets of the zone next to
 -- it; zones reaching beyond tan|dec| = (2 - cos h) / sin h (89.994 deg for 10" cells)
--- form a polar cap of one bucket each, which keeps "own or neighbouring bucket" exact. A row's cell key is zone * m + bucket, m = ceil(360 / cell_deg) + 1:
+-- form a polar cap of one bucket each, which keeps "own or neighbouring bucket" exact.
+-- A row's cell key is zone * m + bucket, m = ceil(360 / cell_deg) + 1:
 -- dense, so that PostgreSQL's bigint hash (which folds the high 32 bits onto the low
 -- ones) spreads the keys instead of colliding them. Every point within r of a
 -- row lies in the row's own cell or in one of the neighbouring cells that the row's
@@ -50,22 +51,23 @@ CREATE FUNCTION sky_cells_near(ra float8, "dec" float8, zone integer, n integer,
                                n_below integer, n_above integer, radius_deg float8,
                                cell_deg float8)
 RETURNS SETOF bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 2 AS $$
-    SELECT (zone + o.dz) * (ceil(360 / cell_deg)::bigint + 1) + ((b.bucket + o.db) % b.nn + b.nn) % b.nn
-    FROM (VALUES (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1))
-         AS o(dz, db)
+    -- Zones first (usually only the own one passes), then buckets within each zone.
+    SELECT (zone + z.dz) * (ceil(360 / cell_deg)::bigint + 1)
+           + ((b.bucket + o.db) % z.nn + z.nn) % z.nn
+    FROM (SELECT v.dz, CASE v.dz WHEN -1 THEN n_below WHEN 0 THEN n ELSE n_above END AS nn
+          FROM (VALUES (-1), (0), (1)) AS v(dz)
+          WHERE CASE v.dz WHEN -1 THEN "dec" - radius_deg < zone * cell_deg - 90
+                          WHEN 1 THEN "dec" + radius_deg >= (zone + 1) * cell_deg - 90
+                          ELSE true END) AS z
     CROSS JOIN LATERAL (
-        SELECT CASE o.dz WHEN -1 THEN n_below WHEN 0 THEN n ELSE n_above END AS nn,
+        SELECT least(floor(ra * z.nn / 360), z.nn - 1)::integer AS bucket,
                CASE WHEN abs("dec") + radius_deg >= 90 THEN 180
                     ELSE asind(least(1, sind(radius_deg) / cosd("dec"))) END AS alpha
-    ) AS z
-    CROSS JOIN LATERAL (SELECT z.nn, z.alpha,
-                               least(floor(ra * z.nn / 360), z.nn - 1)::integer AS bucket) AS b
-    WHERE b.nn IS NOT NULL
-      AND CASE o.dz WHEN -1 THEN "dec" - radius_deg < zone * cell_deg - 90
-                    WHEN 1 THEN "dec" + radius_deg >= (zone + 1) * cell_deg - 90
-                    ELSE true END
-      AND CASE WHEN b.nn = 1 THEN o.db = 0
-               WHEN o.db = -1 THEN ra - b.alpha < b.bucket * 360.0 / b.nn
-               WHEN o.db = 1 THEN ra + b.alpha >= (b.bucket + 1) * 360.0 / b.nn
+    ) AS b
+    CROSS JOIN (VALUES (-1), (0), (1)) AS o(db)
+    WHERE z.nn IS NOT NULL
+      AND CASE WHEN z.nn = 1 THEN o.db = 0
+               WHEN o.db = -1 THEN ra - b.alpha < b.bucket * 360.0 / z.nn
+               WHEN o.db = 1 THEN ra + b.alpha >= (b.bucket + 1) * 360.0 / z.nn
                ELSE true END
 $$;

@@ -6,7 +6,7 @@
 -- of one catalog share the 16 characters, every one of them gets a letter suffix A, B,
 -- C ... in key order (UNCONFIRMED which members 2MASS suffixed).
 -- prox / pxpa / pxcntr: the nearest other source of the same catalog, with no radius
--- limit (sky-cell passes from prox_start_arcsec, doubling up to 1 deg, then
+-- limit (sky-cell passes from a start radius, doubling up to 1 deg, then
 -- index-driven searches up to the whole sky for the rows still alone).
 -- ext_key / gal_contam (PSC only): ext_key is the XSC row whose working extraction was
 -- made from this point source (same scan, ext.pts_id = pts.id). gal_contam = 1 when that
@@ -23,7 +23,7 @@ CREATE INDEX ON cat_row (hpx);
 ANALYZE cat_row;
 
 -- Nearest neighbour of every catalog row within its own catalog. Passes of a sky-cell
--- hash join (step 05) at radius prox_start_arcsec, doubling up to 1 deg, each over the
+-- hash join (step 05) from a start radius, doubling up to 1 deg, each over the
 -- rows still without a neighbour: the nearest row within the radius is the nearest of
 -- all. Starting small keeps the candidates per row about constant whatever the source
 -- density (about 15 in all passes together); candidates are compared by the chord
@@ -34,48 +34,64 @@ CREATE UNLOGGED TABLE cat_nn (cat char(1), key integer, prox real, pxpa smallint
                               pxcntr integer, PRIMARY KEY (cat, key));
 DO $$
 DECLARE
-    radius_deg float8 := (SELECT prox_start_arcsec FROM spec) / 3600.0;
+    catalog char(1);
+    radius_deg float8;
 BEGIN
-    WHILE radius_deg <= 1 AND EXISTS (
-            SELECT 1 FROM cat_row AS c
-            WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key))
-    LOOP
-        -- The pass's cells as an analyzed table, so that the planner hashes them.
-        DROP TABLE IF EXISTS nn_cell;
-        EXECUTE $q$
-        CREATE UNLOGGED TABLE nn_cell AS
-        SELECT c.cat, c.key, c.ra, c.dec, z.zone, z.n, z.n_below, z.n_above,
-               sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell,
-               cosd(c.dec) * cosd(c.ra) AS x, cosd(c.dec) * sind(c.ra) AS y, sind(c.dec) AS z
-        FROM cat_row AS c
-        JOIN sky_zones(2 * $1) AS z ON z.zone = sky_zone(c.dec, 2 * $1)
-        $q$ USING radius_deg;
-        ANALYZE nn_cell;
-        EXECUTE $q$
-        WITH probe AS (
-            SELECT c.cat, c.key, c.ra, c.dec, c.x, c.y, c.z, near
-            FROM nn_cell AS c
-            CROSS JOIN LATERAL sky_cells_near(c.ra, c.dec, c.zone, c.n, c.n_below, c.n_above,
-                                              $1, 2 * $1) AS near
-            WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key)
-        ), nearest AS (
-            SELECT DISTINCT ON (p.cat, p.key) p.cat, p.key, p.ra, p.dec,
-                   o.key AS other, o.ra AS other_ra, o.dec AS other_dec
-            FROM probe AS p
-            JOIN nn_cell AS o ON o.cell = p.near AND o.cat = p.cat AND o.key <> p.key
-            CROSS JOIN LATERAL (SELECT (p.x - o.x) ^ 2 + (p.y - o.y) ^ 2 + (p.z - o.z) ^ 2
-                                       AS chord2) AS d
-            WHERE d.chord2 < 4 * sind($1 / 2) ^ 2
-            ORDER BY p.cat, p.key, d.chord2, o.key
-        )
-        INSERT INTO cat_nn
-        SELECT cat, key, (hpx_dist(ra, dec, other_ra, other_dec) * 3600)::real,
-               mod(round(tmass_position_angle(ra, dec, other_ra, other_dec))::integer, 360),
-               other
-        FROM nearest
-        $q$ USING radius_deg;
-        ANALYZE cat_nn;
-        radius_deg := radius_deg * 2;
+    -- Each catalog alone: its own density, and its passes hash only its own rows.
+    FOR catalog IN SELECT DISTINCT cat FROM cat_row ORDER BY cat LOOP
+        -- prox_start_arcsec, or where 0: the radius holding 1.5 sources on average at the
+        -- median density of the occupied order-10 HEALPix pixels (3.28e-3 deg2), so that
+        -- about 3 in 4 rows find their neighbour in the first pass.
+        radius_deg := coalesce(
+            (SELECT nullif(prox_start_arcsec, 0) / 3600.0 FROM spec),
+            (SELECT greatest(1 / 3600.0, sqrt(1.5 / (pi() * percentile_cont(0.5)
+                                                      WITHIN GROUP (ORDER BY n) / 3.2776e-3)))
+             FROM (SELECT count(*) AS n FROM cat_row WHERE cat = catalog
+                   GROUP BY hpx >> 38) AS pixel),
+            1 / 3600.0);
+        WHILE radius_deg <= 1 AND EXISTS (
+                SELECT 1 FROM cat_row AS c
+                WHERE c.cat = catalog
+                  AND NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key))
+        LOOP
+            -- The pass's cells as an analyzed table, so that the planner hashes them.
+            DROP TABLE IF EXISTS nn_cell;
+            EXECUTE $q$
+            CREATE UNLOGGED TABLE nn_cell AS
+            SELECT c.cat, c.key, c.ra, c.dec, z.zone, z.n, z.n_below, z.n_above,
+                   sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell,
+                   cosd(c.dec) * cosd(c.ra) AS x, cosd(c.dec) * sind(c.ra) AS y, sind(c.dec) AS z
+            FROM cat_row AS c
+            JOIN sky_zones(2 * $1) AS z ON z.zone = sky_zone(c.dec, 2 * $1)
+            WHERE c.cat = $2
+            $q$ USING radius_deg, catalog;
+            ANALYZE nn_cell;
+            EXECUTE $q$
+            WITH probe AS (
+                SELECT c.cat, c.key, c.ra, c.dec, c.x, c.y, c.z, near
+                FROM nn_cell AS c
+                CROSS JOIN LATERAL sky_cells_near(c.ra, c.dec, c.zone, c.n, c.n_below, c.n_above,
+                                                  $1, 2 * $1) AS near
+                WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key)
+            ), nearest AS (
+                SELECT DISTINCT ON (p.cat, p.key) p.cat, p.key, p.ra, p.dec,
+                       o.key AS other, o.ra AS other_ra, o.dec AS other_dec
+                FROM probe AS p
+                JOIN nn_cell AS o ON o.cell = p.near AND o.cat = p.cat AND o.key <> p.key
+                CROSS JOIN LATERAL (SELECT (p.x - o.x) ^ 2 + (p.y - o.y) ^ 2 + (p.z - o.z) ^ 2
+                                           AS chord2) AS d
+                WHERE d.chord2 < 4 * sind($1 / 2) ^ 2
+                ORDER BY p.cat, p.key, d.chord2, o.key
+            )
+            INSERT INTO cat_nn
+            SELECT cat, key, (hpx_dist(ra, dec, other_ra, other_dec) * 3600)::real,
+                   mod(round(tmass_position_angle(ra, dec, other_ra, other_dec))::integer, 360),
+                   other
+            FROM nearest
+            $q$ USING radius_deg;
+            ANALYZE cat_nn;
+            radius_deg := radius_deg * 2;
+        END LOOP;
     END LOOP;
     DROP TABLE IF EXISTS nn_cell;
 END

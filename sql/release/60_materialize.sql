@@ -164,7 +164,8 @@ ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
 DROP TABLE chosen_scan, scan_box, scan_pair, pts_work, ext_work, app_grid, app_zone, app,
            app_edge, app_label, group_dup, virtual_apparition, app_status, app_final, cat_row,
            cat_nn, cat_name, xsc_shape, psc_inside, psc_galaxy;
-DROP FUNCTION sky_zones(float8), sky_zone(float8, float8), sky_cell(integer, integer, float8, float8),
+DROP FUNCTION sky_zones(float8), sky_zone(float8, float8),
+              sky_cell(integer, integer, float8, float8),
               sky_cells_near(float8, float8, integer, integer, integer, integer, float8, float8);
 
 ANALYZE psc;

@@ -92,12 +92,17 @@ def test_region_properties(wdb: Any) -> None:
            OR NOT (use_src = 1 OR (use_src = 0 AND dup_src = 0))""")
     assert violations == []
     # No two catalog rows from different scans closer than 2" (brute force).
-    rows = np.array(_all(url, "SELECT ra, dec, scan_key FROM rel_r.psc"))
+    rows = np.array(_all(url, "SELECT ra, dec, scan_key, pts_key, prox, pxcntr FROM rel_r.psc"))
     ra, dec, scan = np.radians(rows[:, 0]), np.radians(rows[:, 1]), rows[:, 2]
     xyz = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=1)
     sep = np.degrees(np.arccos(np.clip(xyz @ xyz.T, -1, 1))) * 3600
     other = scan[:, None] != scan[None, :]
     assert not np.any((sep < 2.0) & other)
+    # prox / pxcntr: the nearest other catalog row, by brute force.
+    np.fill_diagonal(sep, np.inf)
+    nearest = np.argmin(sep, axis=1)
+    np.testing.assert_allclose(rows[:, 4], sep[np.arange(len(rows)), nearest], atol=2e-3)
+    assert np.array_equal(rows[:, 5], rows[nearest, 3])
     # Split sources made confused groups; the frame test removed the one-frame detections.
     reasons = record.counts["psc_reject_reasons"]
     assert {"duplicate", "artifact", "snr", "scan_not_selected", "ndet", "edge"} <= set(reasons)
