@@ -225,169 +225,6 @@ COMMENT ON FUNCTION public._hpx_sindist(float8, float8, float8, float8) IS
     'evaluated as Q3C does.';
 
 -- ---------------------------------------------------------------------------------
--- Disc covering: the index ranges of a search
--- ---------------------------------------------------------------------------------
---
--- A search ORs NSLOT = 17 "slots" hpx BETWEEN lo AND hi, each computed by its own call
--- (a SQL function body cannot share a value between two expressions and still be
--- inlined; with constant arguments the planner folds every call to a constant, and
--- with column arguments, as in a cross-match, they are the index conditions of the
--- inner scan). Slot i is the order-k pixel holding sample point i of the disc:
---   * k is the finest order whose pixels (nominal size 58.6 deg / 2^k) are at least
---     12 radii across, so the pixels meeting the disc are at most the few around one
---     pixel corner, and their edges are close to straight at the scale of the disc;
---   * sample 0 is the centre, samples 1..16 lie on the circle of three radii around it,
---     every 22.5 degrees of bearing. A pixel meeting the disc but holding no sample
---     would have to enter it with a corner whose opening is at most ~34 degrees at
---     that distance; HEALPix pixel corners are wider, so every pixel meeting the disc
---     holds a sample (the tests compare with brute force at random, polar and
---     RA-wrapping centres).
--- For radii over ~4.3", a slot whose pixel equals the previous slot's or the centre's
--- is empty (-1, -2), so a search reads each covering pixel once. Discs of more than
--- 58.6/12 ~ 4.9 degrees use slot 0 as the whole sky.
-
--- Finest order whose pixels are at least 12 radii across; -1 means the whole sky.
-CREATE OR REPLACE FUNCTION public._hpx_disc_order(radius_deg float8)
-RETURNS int LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-SELECT CASE WHEN radius_deg <= 0 THEN 29
-            WHEN radius_deg >= 58.6::float8 / 12 THEN -1
-            ELSE greatest(-1, least(29, floor(ln(58.6::float8 / (12 * radius_deg)) / ln(2::float8))::int))
-       END
-$$;
-COMMENT ON FUNCTION public._hpx_disc_order(float8) IS
-    'Private: HEALPix order of the covering pixels of a disc of radius_deg [deg]; -1 = whole sky.';
-
--- Order-29 pixel of sample point `slot` of a disc (0 = centre, 1..16 on the circle of
--- three radii), computed with unit vectors so the poles need no special case.
-CREATE OR REPLACE FUNCTION public._hpx_disc_sample(ra0 float8, dec0 float8, radius_deg float8,
-                                                   slot int)
-RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-    a float8 := radians(ra0);
-    d float8 := radians(dec0);
-    s float8 := radians(least(3 * radius_deg, 180));
-    b float8 := (slot - 1) * pi() / 8;  -- bearing, from north through east
-    x float8;
-    y float8;
-    z float8;
-BEGIN
-    IF slot = 0 THEN
-        RETURN public.hpx_ang2ipix(ra0, dec0);
-    END IF;
-    -- centre * cos(s) + (north * cos(b) + east * sin(b)) * sin(s)
-    x := cos(d) * cos(a) * cos(s) + (-sin(d) * cos(a) * cos(b) - sin(a) * sin(b)) * sin(s);
-    y := cos(d) * sin(a) * cos(s) + (-sin(d) * sin(a) * cos(b) + cos(a) * sin(b)) * sin(s);
-    z := sin(d) * cos(s) + cos(d) * cos(b) * sin(s);
-    RETURN public.hpx_ang2ipix(degrees(atan2(y, x)), degrees(atan2(z, sqrt(x * x + y * y))));
-END
-$$;
-COMMENT ON FUNCTION public._hpx_disc_sample(float8, float8, float8, int) IS
-    'Private: order-29 pixel of sample point SLOT (0..16) of the disc (ra0, dec0 [deg], '
-    'radius_deg [deg]) used to choose its covering pixels.';
-
--- False only when no point of NESTED pixel `pix` at `order` lies within radius_deg of
--- (ra0, dec0): the order-29 descendant at its centre (local x = y = half the pixel,
--- nested offset 3 * 4^(s-1) with s = 29 - order, whose corner is the centre) is farther
--- than the radius plus the pixel's radius (HEALPix pixel radii are at most
--- 61.25 deg / 2^order) plus one order-29 pixel.
-CREATE OR REPLACE FUNCTION public._hpx_may_meet(pix bigint, pix_order int, ra0 float8,
-                                                dec0 float8, radius_deg float8)
-RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-    s int := 29 - pix_order;
-    q float8[];
-BEGIN
-    IF s = 0 THEN
-        q := public.hpx_ipix2ang(pix);
-    ELSE
-        q := public.hpx_ipix2ang((pix << (2 * s)) + 3 * (1::bigint << (2 * (s - 1))));
-    END IF;
-    RETURN public.hpx_dist(ra0, dec0, q[1], q[2])
-           < radius_deg + 61.3 / (1::bigint << pix_order) + 2 * 61.3 / 536870912 + 1e-9;
-END
-$$;
-COMMENT ON FUNCTION public._hpx_may_meet(bigint, int, float8, float8, float8) IS
-    'Private: false only when NESTED pixel PIX at PIX_ORDER cannot meet the disc (ra0, dec0 '
-    '[deg], radius_deg [deg]).';
-
--- Lower (upper = false) or upper bound of the hpx range of slot `slot` (0..16).
-CREATE OR REPLACE FUNCTION public._hpx_disc_bound(ra0 float8, dec0 float8, radius_deg float8,
-                                                  slot int, upper boolean)
-RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-    k int;
-    m int;
-    shift int;
-    p bigint;
-    lo bigint;
-    hi bigint;
-BEGIN
-    IF radius_deg < 0 OR radius_deg IN ('NaN'::float8, 'Infinity'::float8) THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('radius must be a finite number >= 0 degrees, got %s', radius_deg);
-    END IF;
-    IF NOT dec0 BETWEEN -90 AND 90 THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('dec must be in [-90, 90] degrees, got %s', dec0);
-    END IF;
-    IF ra0 = 'NaN'::float8 OR ra0 IN ('Infinity'::float8, '-Infinity'::float8) THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('ra must be a finite number of degrees, got %s', ra0);
-    END IF;
-    k := public._hpx_disc_order(radius_deg);
-    IF k < 0 THEN
-        IF slot = 0 THEN
-            RETURN CASE WHEN upper THEN 3458764513820540927 ELSE 0 END;
-        END IF;
-        RETURN CASE WHEN upper THEN -2 ELSE -1 END;
-    END IF;
-    shift := 2 * (29 - k);
-    p := public._hpx_disc_sample(ra0, dec0, radius_deg, slot) >> shift;
-    -- Below order 12 (radii over ~4.3") a pixel holds enough rows for a repeated range
-    -- to cost more than the two extra samples that detect it; finer pixels hold a
-    -- handful of rows at most, and a repeated range is cheaper than its detection.
-    IF slot > 0 AND k < 12
-       AND (p = public._hpx_disc_sample(ra0, dec0, radius_deg, slot - 1) >> shift
-            OR (slot > 1 AND p = public._hpx_disc_sample(ra0, dec0, radius_deg, 0) >> shift)) THEN
-        RETURN CASE WHEN upper THEN -2 ELSE -1 END;
-    END IF;
-    IF k >= 12 THEN
-        RETURN CASE WHEN upper THEN ((p + 1) << shift) - 1 ELSE p << shift END;
-    END IF;
-    -- Larger discs: trim the pixel's range from one end (the low end for the lower
-    -- bound, the high end for the upper one), six orders deeper, dropping descendants
-    -- that cannot meet the disc (_hpx_may_meet), so no row of the disc is lost.
-    lo := p;
-    hi := p;
-    m := k;
-    FOR level IN 1 .. 6 LOOP
-        EXIT WHEN m >= 29;
-        m := m + 1;
-        lo := lo * 4;
-        hi := hi * 4 + 3;
-        IF upper THEN
-            WHILE hi >= lo AND NOT public._hpx_may_meet(hi, m, ra0, dec0, radius_deg) LOOP
-                hi := hi - 1;
-            END LOOP;
-        ELSE
-            WHILE lo <= hi AND NOT public._hpx_may_meet(lo, m, ra0, dec0, radius_deg) LOOP
-                lo := lo + 1;
-            END LOOP;
-        END IF;
-        IF lo > hi THEN  -- no descendant meets the disc: the slot is empty
-            RETURN CASE WHEN upper THEN -2 ELSE -1 END;
-        END IF;
-    END LOOP;
-    shift := 2 * (29 - m);
-    RETURN CASE WHEN upper THEN ((hi + 1) << shift) - 1 ELSE lo << shift END;
-END
-$$;
-COMMENT ON FUNCTION public._hpx_disc_bound(float8, float8, float8, int, boolean) IS
-    'Private: lower (upper = false) or upper hpx bound of covering range SLOT (0..16) of the '
-    'disc (ra0, dec0 [deg], radius_deg [deg]); (-1, -2) for an empty slot. Errors on an '
-    'impossible disc.';
-
--- ---------------------------------------------------------------------------------
 -- Near cover: at most four pixels, for small discs and cross-matches
 -- ---------------------------------------------------------------------------------
 --
@@ -587,6 +424,9 @@ BEGIN
     END IF;
     k := CASE WHEN radius_deg = 0 THEN 29
               ELSE least(29, floor(ln(0.05::float8 / radians(radius_deg)) / ln(2::float8))::int) END;
+    IF slot > 0 AND NOT public._hpx_near_gate(ra0, dec0, radius_deg, k, slot) THEN
+        RETURN CASE WHEN upper THEN -2 ELSE -1 END;
+    END IF;
     IF slot = 0 AND NOT 90 - abs(dec0) < 2 * radius_deg THEN
         p := public.hpx_ang2ipix(ra0, dec0) >> (2 * (29 - k));  -- the centre's pixel
     ELSE
@@ -603,6 +443,17 @@ COMMENT ON FUNCTION public._hpx_near_bound(float8, float8, float8, int, boolean)
     'disc (ra0, dec0 [deg], radius_deg [deg]); (-1, -2) for an empty slot. Errors on an '
     'impossible disc.';
 
+-- Bits below the near order in an order-29 pixel number: 2 (29 - k). PL/pgSQL, so a
+-- constant radius folds it at plan time without a body to inline.
+CREATE OR REPLACE FUNCTION public._hpx_near_shift(radius_deg float8)
+RETURNS int LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN 58 - 2 * public._hpx_near_order(radius_deg);
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_shift(float8) IS
+    'Private: 2 (29 - k) for the near order k of a disc of radius_deg [deg].';
+
 -- Lower (upper = false) or upper hpx bound of near slot 0, the centre's pixel: for a
 -- possible disc of at most 0.03 deg away from the poles, the order-29 pixel of the centre
 -- shifted to the near order, with no PL/pgSQL call but hpx_ang2ipix's, as a cross-match
@@ -615,9 +466,9 @@ SELECT CASE
     WHEN radius_deg >= 0 AND radius_deg <= 0.03 AND dec0 BETWEEN -90 AND 90
          AND NOT 90 - abs(dec0) < 2 * radius_deg
          AND ra0 > '-Infinity'::float8 AND ra0 < 'Infinity'::float8
-    THEN ((public.hpx_ang2ipix(ra0, dec0) >> (58 - 2 * public._hpx_near_order(radius_deg)))
-          << (58 - 2 * public._hpx_near_order(radius_deg)))
-         + CASE WHEN upper THEN (1::bigint << (58 - 2 * public._hpx_near_order(radius_deg))) - 1
+    THEN ((public.hpx_ang2ipix(ra0, dec0) >> public._hpx_near_shift(radius_deg))
+          << public._hpx_near_shift(radius_deg))
+         + CASE WHEN upper THEN (1::bigint << public._hpx_near_shift(radius_deg)) - 1
                 ELSE 0 END
     ELSE public._hpx_near_bound(ra0, dec0, radius_deg, 0, upper)
 END
@@ -626,61 +477,47 @@ COMMENT ON FUNCTION public._hpx_near_bound0(float8, float8, float8, boolean) IS
     'Private: lower (upper = false) or upper hpx bound of near-cover slot 0 of the disc '
     '(ra0, dec0 [deg], radius_deg [deg]). Errors on an impossible disc.';
 
--- Margin of _hpx_near_gate in cells of the near order: _hpx_near_pixel's, plus one
--- order-29 pixel, plus rounding room.
-CREATE OR REPLACE FUNCTION public._hpx_near_margin(radius_deg float8)
-RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT power(2::float8, public._hpx_near_order(radius_deg)) * 2.5::float8 * radians(radius_deg)
-       + power(2::float8, public._hpx_near_order(radius_deg) - 29) + 1e-6
-$$;
-COMMENT ON FUNCTION public._hpx_near_margin(float8) IS
-    'Private: edge margin [cells of the near order] of _hpx_near_gate for radius_deg [deg].';
-
--- False only when near slot `slot` (1..3) is certainly empty: slot 1 needs the centre
--- close to an x edge of its pixel, slot 2 to a y edge, slot 3 to both. Pure SQL on the
--- centre's continuous face coordinates at the near order (equatorial zone: u, v =
+-- False only when near slot `slot` (1..3) at order k is certainly empty: slot 1 needs
+-- the centre close to an x edge of its order-k pixel, slot 2 to a y edge, slot 3 to both.
+-- One expression on the centre's continuous face coordinates (equatorial zone: u, v =
 -- 2^k (1/2 + ra/90 -+ 3/4 sin dec) for y and x; polar caps: t c and (1 - t) c with
--- t = frac(ra/90), c = 2^k sqrt(6) sin(polar distance / 2), for either axis), so a
--- cross-match skips the PL/pgSQL calls of the neighbour slots for most outer rows. The
--- margin adds to _hpx_near_pixel's the half order-29 pixel by which its coordinates
--- (taken from the centre's order-29 pixel) may differ, and rounding room; near the
--- zone boundary and the poles the gate is always open.
+-- t = frac(ra/90), c = 2^k sqrt(6) sin(polar distance / 2), for either axis), so that
+-- _hpx_near_bound answers most neighbour slots of a cross-match without computing the
+-- centre's pixel. The margin adds to _hpx_near_pixel's one order-29 pixel (its
+-- coordinates come from the centre's order-29 pixel) and rounding room; near the zone
+-- boundary and the poles the gate is always open.
 CREATE OR REPLACE FUNCTION public._hpx_near_gate(ra0 float8, dec0 float8, radius_deg float8,
-                                                 slot int)
+                                                 k int, slot int)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT CASE
-    WHEN NOT radius_deg < degrees(0.05::float8) OR 90 - abs(dec0) < 2 * radius_deg
+    WHEN k < 0 OR 90 - abs(dec0) < 2 * radius_deg
          OR abs(sin(radians(dec0))) BETWEEN 0.666 AND 0.6675 THEN true
     WHEN abs(sin(radians(dec0))) < 0.666 THEN
-        (slot = 2 OR abs(power(2::float8, public._hpx_near_order(radius_deg))
-                         * (0.5 + ra0 / 90 + 0.75 * sin(radians(dec0)))
-                         - round(power(2::float8, public._hpx_near_order(radius_deg))
+        (slot = 2 OR abs(power(2::float8, k) * (0.5 + ra0 / 90 + 0.75 * sin(radians(dec0)))
+                         - round(power(2::float8, k)
                                  * (0.5 + ra0 / 90 + 0.75 * sin(radians(dec0)))))
-                     < public._hpx_near_margin(radius_deg))
-        AND (slot = 1 OR abs(power(2::float8, public._hpx_near_order(radius_deg))
-                             * (0.5 + ra0 / 90 - 0.75 * sin(radians(dec0)))
-                             - round(power(2::float8, public._hpx_near_order(radius_deg))
+                     < power(2::float8, k) * (2.5 * radians(radius_deg) + 2::float8 ^ -29) + 1e-6)
+        AND (slot = 1 OR abs(power(2::float8, k) * (0.5 + ra0 / 90 - 0.75 * sin(radians(dec0)))
+                             - round(power(2::float8, k)
                                      * (0.5 + ra0 / 90 - 0.75 * sin(radians(dec0)))))
-                         < public._hpx_near_margin(radius_deg))
+                         < power(2::float8, k) * (2.5 * radians(radius_deg) + 2::float8 ^ -29)
+                           + 1e-6)
     ELSE
-        abs((ra0 / 90 - floor(ra0 / 90)) * power(2::float8, public._hpx_near_order(radius_deg))
+        abs((ra0 / 90 - floor(ra0 / 90)) * power(2::float8, k)
             * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)
-            - round((ra0 / 90 - floor(ra0 / 90))
-                    * power(2::float8, public._hpx_near_order(radius_deg))
+            - round((ra0 / 90 - floor(ra0 / 90)) * power(2::float8, k)
                     * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)))
-        < public._hpx_near_margin(radius_deg)
-        OR abs((1 - (ra0 / 90 - floor(ra0 / 90)))
-               * power(2::float8, public._hpx_near_order(radius_deg))
+        < power(2::float8, k) * (2.5 * radians(radius_deg) + 2::float8 ^ -29) + 1e-6
+        OR abs((1 - (ra0 / 90 - floor(ra0 / 90))) * power(2::float8, k)
                * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)
-               - round((1 - (ra0 / 90 - floor(ra0 / 90)))
-                       * power(2::float8, public._hpx_near_order(radius_deg))
+               - round((1 - (ra0 / 90 - floor(ra0 / 90))) * power(2::float8, k)
                        * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)))
-           < public._hpx_near_margin(radius_deg)
+           < power(2::float8, k) * (2.5 * radians(radius_deg) + 2::float8 ^ -29) + 1e-6
 END
 $$;
-COMMENT ON FUNCTION public._hpx_near_gate(float8, float8, float8, int) IS
-    'Private: false only when near-cover slot SLOT (1..3) of the disc (ra0, dec0 [deg], '
-    'radius_deg [deg]) is empty.';
+COMMENT ON FUNCTION public._hpx_near_gate(float8, float8, float8, int, int) IS
+    'Private: false only when near-cover slot SLOT (1..3) at order K of the disc (ra0, dec0 '
+    '[deg], radius_deg [deg]) is empty.';
 
 
 -- ---------------------------------------------------------------------------------
@@ -856,26 +693,14 @@ SELECT (
             (hpx BETWEEN public._hpx_near_bound0(ra0_deg, dec0_deg, radius_deg, false)
                  AND public._hpx_near_bound0(ra0_deg, dec0_deg, radius_deg, true)
              AND hpx > (ra0_deg IS NULL)::int - 2 AND hpx > (dec0_deg IS NULL)::int - 2)
-            OR (hpx BETWEEN CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 1)
-                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, false)
-                 ELSE -1 END
-             AND CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 1)
-                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, true)
-                 ELSE -2 END
+            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, false)
+                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, true)
              AND hpx > (ra0_deg IS NULL)::int - 3 AND hpx > (dec0_deg IS NULL)::int - 3)
-            OR (hpx BETWEEN CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 2)
-                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, false)
-                 ELSE -1 END
-             AND CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 2)
-                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, true)
-                 ELSE -2 END
+            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, false)
+                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, true)
              AND hpx > (ra0_deg IS NULL)::int - 4 AND hpx > (dec0_deg IS NULL)::int - 4)
-            OR (hpx BETWEEN CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 3)
-                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, false)
-                 ELSE -1 END
-             AND CASE WHEN public._hpx_near_gate(ra0_deg, dec0_deg, radius_deg, 3)
-                 THEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, true)
-                 ELSE -2 END
+            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, false)
+                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, true)
              AND hpx > (ra0_deg IS NULL)::int - 5 AND hpx > (dec0_deg IS NULL)::int - 5)))
         OR (NOT radius_deg <= 0.03
             AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg, radius_deg)))
@@ -936,49 +761,15 @@ COMMENT ON FUNCTION public._hpx_check_ellipse(float8, float8) IS
     'Private: true when semi_major_deg [deg] < 90 and axis_ratio is in (0, 1], else an error.';
 
 -- Ellipse query, Q3C's q3c_ellipse_query with the stored pixel column first; covered by
--- the disc of the semi-major axis.
+-- the fine cover of the disc of the semi-major axis, computed once at plan time for a
+-- constant ellipse.
 CREATE OR REPLACE FUNCTION public.hpx_ellipse_query(hpx bigint, ra_deg float8, dec_deg float8,
                                                     ra0_deg float8, dec0_deg float8,
                                                     semi_major_deg float8, axis_ratio float8,
                                                     pa_deg float8)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT public._hpx_check_ellipse(semi_major_deg, axis_ratio)
-       AND (
-        hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 0, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 0, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 1, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 1, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 2, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 2, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 3, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 3, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 4, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 4, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 5, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 5, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 6, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 6, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 7, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 7, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 8, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 8, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 9, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 9, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 10, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 10, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 11, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 11, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 12, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 12, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 13, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 13, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 14, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 14, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 15, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 15, true)
-        OR hpx BETWEEN public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 16, false)
-            AND public._hpx_disc_bound(ra0_deg, dec0_deg, semi_major_deg, 16, true)
-       )
+       AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg, semi_major_deg))
        AND public._hpx_in_ellipse(ra_deg, dec_deg, ra0_deg, dec0_deg, semi_major_deg,
                                   axis_ratio, pa_deg)
 $$;
@@ -1040,17 +831,18 @@ COMMENT ON FUNCTION public._hpx_poly_disc(float8[]) IS
     'Private: covering disc {ra, dec, radius} [deg] of a polygon [ra1, dec1, ...] [deg]; '
     'errors on fewer than 3 vertices, bad positions, or a polygon larger than a hemisphere.';
 
--- Covering range bound of a polygon: the covering disc's.
-CREATE OR REPLACE FUNCTION public._hpx_poly_bound(poly float8[], slot int, upper boolean)
-RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+-- Fine cover of a polygon: that of its covering disc.
+CREATE OR REPLACE FUNCTION public._hpx_poly_cover(poly float8[])
+RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 1 AS $$
 DECLARE
     d float8[] := public._hpx_poly_disc(poly);
 BEGIN
-    RETURN public._hpx_disc_bound(d[1], d[2], d[3], slot, upper);
+    RETURN public._hpx_disc_cover(d[1], d[2], d[3]);
 END
 $$;
-COMMENT ON FUNCTION public._hpx_poly_bound(float8[], int, boolean) IS
-    'Private: lower (upper = false) or upper hpx bound of covering range SLOT of a polygon.';
+COMMENT ON FUNCTION public._hpx_poly_cover(float8[]) IS
+    'Private: sorted hpx ranges {lo1, hi1, ...} (at most 40) covering the polygon '
+    '[ra1, dec1, ...] [deg]; errors on an impossible polygon.';
 
 -- Point in polygon: gnomonic projection about the covering disc's centre (great-circle
 -- edges become straight lines), then the even-odd ray-crossing rule.
@@ -1110,42 +902,7 @@ COMMENT ON FUNCTION public._hpx_in_poly(float8, float8, float8[]) IS
 CREATE OR REPLACE FUNCTION public.hpx_poly_query(hpx bigint, ra_deg float8, dec_deg float8,
                                                  poly float8[])
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT (
-        hpx BETWEEN public._hpx_poly_bound(poly, 0, false)
-            AND public._hpx_poly_bound(poly, 0, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 1, false)
-            AND public._hpx_poly_bound(poly, 1, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 2, false)
-            AND public._hpx_poly_bound(poly, 2, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 3, false)
-            AND public._hpx_poly_bound(poly, 3, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 4, false)
-            AND public._hpx_poly_bound(poly, 4, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 5, false)
-            AND public._hpx_poly_bound(poly, 5, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 6, false)
-            AND public._hpx_poly_bound(poly, 6, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 7, false)
-            AND public._hpx_poly_bound(poly, 7, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 8, false)
-            AND public._hpx_poly_bound(poly, 8, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 9, false)
-            AND public._hpx_poly_bound(poly, 9, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 10, false)
-            AND public._hpx_poly_bound(poly, 10, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 11, false)
-            AND public._hpx_poly_bound(poly, 11, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 12, false)
-            AND public._hpx_poly_bound(poly, 12, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 13, false)
-            AND public._hpx_poly_bound(poly, 13, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 14, false)
-            AND public._hpx_poly_bound(poly, 14, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 15, false)
-            AND public._hpx_poly_bound(poly, 15, true)
-        OR hpx BETWEEN public._hpx_poly_bound(poly, 16, false)
-            AND public._hpx_poly_bound(poly, 16, true)
-       )
+SELECT public._hpx_in_ranges(hpx, public._hpx_poly_cover(poly))
        AND public._hpx_in_poly(ra_deg, dec_deg, poly)
 $$;
 COMMENT ON FUNCTION public.hpx_poly_query(bigint, float8, float8, float8[]) IS

@@ -274,11 +274,47 @@ def test_pixel_steps_equal_healpy_neighbours(sky: tuple[str, np.ndarray, np.ndar
                 assert got == expected[i].tolist(), (k, dx, dy)
 
 
+# The four near ranges as hpx_radial_query computes them: slot 0 inline, slots 1..3 by
+# _hpx_near_bound behind its gate.
+NEAR_RANGES = (
+    "SELECT ARRAY[_hpx_near_bound0(%(ra)s, %(dec)s, %(r)s, false), "
+    "             _hpx_near_bound0(%(ra)s, %(dec)s, %(r)s, true)] "
+    "       || array_agg(_hpx_near_bound(%(ra)s, %(dec)s, %(r)s, s, u) ORDER BY s, u) "
+    "FROM generate_series(1, 3) AS s, (VALUES (false), (true)) AS v(u)")
+
+
+def test_near_gate_opens_every_needed_slot(sky: tuple[str, np.ndarray, np.ndarray]) -> None:
+    """The gate of _hpx_near_bound never closes a neighbour slot _hpx_near_pixel fills,
+    and the inline slot-0 bounds equal _hpx_near_bound's, on random centres, near the poles and
+    around the equatorial/polar zone boundary."""
+    url, _, _ = sky
+    rng = np.random.default_rng(18)
+    ra, dec = random_sky(rng, 3000)
+    zone = np.degrees(np.arcsin(2 / 3))
+    ra = np.concatenate([ra, rng.uniform(-360, 720, 1500), rng.uniform(0, 360, 1500)])
+    dec = np.concatenate([dec, rng.choice([-1, 1], 1500) * (90 - rng.exponential(0.05, 1500)),
+                          rng.choice([-1, 1], 1500) * (zone + rng.normal(0, 0.01, 1500))])
+    dec = np.clip(dec, -90, 90)
+    with psycopg.connect(url) as conn:
+        for r_arcsec in (0.3, 2.0, 10.0, 60.0, 108.0):
+            bad = conn.execute(
+                "SELECT count(*) FILTER (WHERE NOT _hpx_near_gate(a, d, %(r)s, k, s) "
+                "                        AND _hpx_near_pixel(a, d, %(r)s, k, s) >= 0), "
+                "       count(*) FILTER (WHERE s = 1 AND (_hpx_near_bound0(a, d, %(r)s, u) "
+                "                        <> _hpx_near_bound(a, d, %(r)s, 0, u))), "
+                "       count(*) FILTER (WHERE _hpx_near_pixel(a, d, %(r)s, k, s) >= 0) "
+                "FROM unnest(%(ra)s::float8[], %(dec)s::float8[]) AS c(a, d), "
+                "     _hpx_near_order(%(r)s) AS k, "
+                "     generate_series(1, 3) AS s, (VALUES (false), (true)) AS v(u)",
+                {"r": r_arcsec / 3600, "ra": ra.tolist(), "dec": dec.tolist()}).fetchone()
+            assert bad[:2] == (0, 0) and bad[2] > 0, (r_arcsec, bad)
+
+
 def test_near_cover_holds_every_point_of_discs_at_pixel_corners(
         sky: tuple[str, np.ndarray, np.ndarray]) -> None:
     """Discs centred on and around HEALPix pixel corners (where up to four pixels meet,
     three at face corners), at the poles and across RA 0: every point within the radius
-    lies in one of the four near ranges."""
+    lies in one of the four near ranges, computed as hpx_radial_query does."""
     url, _, _ = sky
     rng = np.random.default_rng(17)
     with psycopg.connect(url) as conn:
@@ -295,10 +331,7 @@ def test_near_cover_holds_every_point_of_discs_at_pixel_corners(
             for ra0, dec0 in centres:
                 jitter = rng.normal(0, r, 2)
                 ra0, dec0 = ra0 + jitter[0], float(np.clip(dec0 + jitter[1], -90, 90))
-                bounds = conn.execute(
-                    "SELECT array_agg(_hpx_near_bound(%s, %s, %s, s, u) ORDER BY s, u) "
-                    "FROM generate_series(0, 3) AS s, (VALUES (false), (true)) AS v(u)",
-                    (ra0, dec0, r)).fetchone()[0]
+                bounds = conn.execute(NEAR_RANGES, {"ra": ra0, "dec": dec0, "r": r}).fetchone()[0]
                 pra, pdec = offsets(ra0, dec0, r * np.sqrt(rng.uniform(0, 1, 400)),
                                     rng.uniform(0, 360, 400))
                 pra = np.concatenate([pra, offsets(ra0, dec0, np.full(90, r * (1 - 1e-9)),
