@@ -17,18 +17,11 @@ from astropy.coordinates import SkyCoord
 
 from twomass import release
 from twomass.cli import main
+from twomass.crossmatch import nearest_within, pairs_within, unit_vectors
 from twomass.ingest.load import ingest_nights
 from twomass.pipeline.simulate import simulate
 from twomass.pipeline.truth import SCHEMA
-from twomass.validate import (
-    RAYLEIGH_MEDIAN,
-    ValidationError,
-    ValidationParams,
-    nearest_within,
-    pairs_within,
-    unit_vectors,
-    validate,
-)
+from twomass.validate import RAYLEIGH_MEDIAN, ValidationError, ValidationParams, validate
 
 ARCSEC = 1 / 3600.0
 WIDTH = 8.5 / 60
