@@ -204,3 +204,30 @@ def test_galaxy_contamination_and_ext_key(wdb: Any) -> None:
     assert by_pos[pos["outside"]][2] == 0
     assert by_pos[pos["far"]][2] == 0
     assert inside and outside and far
+
+
+def test_xsc_rules(wdb: Any) -> None:
+    """XSC: 15" edge border, CDIA artifact letters, S/N, extent, 5" duplicate radius."""
+    a, b = wdb.scan(1, 10.0, 0.0), wdb.scan(2, RA_2, 0.0)
+    kept = wdb.ext(a, 10.0, 0.0)
+    edge = wdb.ext(a, EAST_1 - 12 * ARCSEC, -0.2)            # 12" from A's east edge
+    artifact = wdb.ext(a, 10.0, 0.1, cc_flg="D")
+    faint = wdb.ext(a, 10.0, 0.2, k_msig_k20fe=0.3)
+    point_like = wdb.ext(a, 10.0, 0.3, e_score=1.6, g_score=1.7)
+    # Seen by both scans 4" apart (a match for the XSC, not for the PSC radius of 2"):
+    # B's apparition lies farther from its own edges and wins.
+    in_a = wdb.ext(a, EAST_1 - 20 * ARCSEC, 0.4)
+    in_b = wdb.ext(b, EAST_1 - 24 * ARCSEC, 0.4)
+    wdb.commit()
+    release.build(wdb.url, "t", progress=False)
+    catalog = {(r[0], r[1]): (r[2], r[3]) for r in _rows(
+        wdb.url, "SELECT scan_key, id, use_src, dup_src FROM rel_t.xsc")}
+    assert catalog == {kept: (1, 0), in_b: (1, 1)}
+    rejects = {(r[0], r[1]): r[2] for r in _rows(
+        wdb.url, "SELECT scan_key, id, reject_reason FROM rel_t.xsc_reject")}
+    assert rejects == {edge: "edge", artifact: "artifact", faint: "snr",
+                       point_like: "not_extended", in_a: "duplicate"}
+    # Every XSC row has a designation, a nearest XSC neighbour and unique keys.
+    rows = _rows(wdb.url, "SELECT designation, prox, ext_key FROM rel_t.xsc")
+    assert all(r[0] and r[1] is not None for r in rows)
+    assert len({r[2] for r in rows}) == len(rows)
