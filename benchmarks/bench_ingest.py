@@ -17,7 +17,8 @@ server of ``--db`` / ``TWOMASS_DATABASE_URL`` (default: the embedded server).
 
     /work/venv/bin/python benchmarks/bench_ingest.py [--rows N] [--repeat K] [--db URL]
 
-The machine is shared, so each figure is the best of ``--repeat`` runs (default 3).
+The machine is shared: each run times bare COPY and ingest side by side, and the figure
+is the median of the per-run ratios over ``--repeat`` runs (default 5).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def bare_copies(url: str, night: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--db", help="URL of a database on the server to use")
     args = parser.parse_args()
     settings = Settings()
@@ -128,6 +129,7 @@ def main() -> None:
         print(f"night of {args.rows:,d} point rows written in "
               f"{time.perf_counter() - start:.1f} s")
         best: dict[str, float] = {}
+        ratios: list[float] = []
         for i in range(args.repeat):
             url = scratch_database(admin_url)
             try:
@@ -139,6 +141,7 @@ def main() -> None:
             rows = summary.rows
             times = bare | {"ingest": summary.seconds}
             best = {k: min(v, best.get(k, v)) for k, v in times.items()}
+            ratios.append(summary.seconds / bare["binary"])
             print(f"run {i + 1}: bare binary COPY {bare['binary']:.2f} s, bare CSV COPY "
                   f"{bare['csv']:.2f} s, binary COPY into a table with wdb.pts's two "
                   f"indexes {bare['binary_indexed']:.2f} s; ingest {summary.seconds:.2f} s "
@@ -147,14 +150,18 @@ def main() -> None:
             phases = summary.nights[0].phases
             print("  ingest phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()))
     rate = rows / best["ingest"]
-    ratio = best["ingest"] / best["binary"]
-    print(f"best of {args.repeat}: ingest / bare binary COPY = {ratio:.2f}; "
+    # Each run times both side by side; the median of those ratios is the figure, as a
+    # lucky or unlucky moment of a shared machine only moves one run's pair.
+    ratio = float(np.median(ratios))
+    print(f"best of {args.repeat}: ingest / bare binary COPY = "
+          f"{best['ingest'] / best['binary']:.2f}; "
           f"ingest / bare CSV COPY = {best['ingest'] / best['csv']:.2f}; "
           f"indexes alone (indexed / bare binary COPY) = "
           f"{best['binary_indexed'] / best['binary']:.2f}")
     verdict = "ok" if ratio <= 2.0 and rate >= 100_000 else "MISSED"
     print(f"bench_ingest: {args.rows:,d} pts rows, ingest / bare binary COPY = {ratio:.2f} "
-          f"(target <= 2.0), ingest {rate:,.0f} rows/s (target >= 100,000): {verdict}")
+          f"(median of {args.repeat} runs; target <= 2.0), ingest {rate:,.0f} rows/s "
+          f"(target >= 100,000): {verdict}")
 
 
 if __name__ == "__main__":
