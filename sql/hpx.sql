@@ -234,8 +234,11 @@ COMMENT ON FUNCTION public._hpx_sindist(float8, float8, float8, float8) IS
 -- of a pixel, the disc lies in the centre's pixel, its neighbour across the x edge and/or
 -- the y edge the centre is within e of, and the diagonal neighbour between them (absent
 -- where only three pixels meet, and then not needed). Within 2r of a pole the disc lies
--- in the four pixels around the pole. Each of the four slots is one such pixel or empty,
--- and costs one PL/pgSQL call per bound, so a cross-match probes at most four ranges.
+-- in the four pixels around the pole. Each of the four slots is one such pixel or empty
+-- (NULL bounds). Slot 0 is the centre's pixel (_hpx_near_bound0: hpx_ang2ipix shifted);
+-- slots 1..3 are _hpx_near_bound calls that a pure-SQL test of the centre's distance to
+-- its pixel's edges (_hpx_near_gate) answers without computing a pixel for most
+-- centres, so a cross-match probes at most four ranges, and mostly one.
 
 -- Order of the near cover: the finest k with 2^k * 2.5 * r <= 1/8; -1 = whole sky.
 CREATE OR REPLACE FUNCTION public._hpx_near_order(radius_deg float8)
@@ -403,7 +406,9 @@ COMMENT ON FUNCTION public._hpx_near_pixel(float8, float8, float8, int, int) IS
     'Private: NESTED order-k pixel of near-cover slot SLOT (0..3) of the disc (ra0, dec0, '
     'radius_deg [deg]), or -1 when the slot is empty.';
 
--- Lower (upper = false) or upper hpx bound of near slot `slot`; (-1, -2) when empty.
+-- Lower (upper = false) or upper hpx bound of near slot `slot`; NULL when the slot is
+-- empty: with constant arguments the range then folds to NULL and leaves the WHERE
+-- clause, and in a join an index probe with a NULL bound reads nothing.
 -- The argument checks and the order are written out here rather than called: this runs
 -- once per range bound and outer row of a cross-match.
 CREATE OR REPLACE FUNCTION public._hpx_near_bound(ra0 float8, dec0 float8, radius_deg float8,
@@ -419,13 +424,12 @@ BEGIN
     END IF;
     -- _hpx_near_order(radius_deg)
     IF radius_deg >= degrees(0.05::float8) THEN
-        RETURN CASE WHEN slot > 0 THEN CASE WHEN upper THEN -2 ELSE -1 END
-                    WHEN upper THEN 3458764513820540927 ELSE 0 END;
+        RETURN CASE WHEN slot > 0 THEN NULL WHEN upper THEN 3458764513820540927 ELSE 0 END;
     END IF;
     k := CASE WHEN radius_deg = 0 THEN 29
               ELSE least(29, floor(ln(0.05::float8 / radians(radius_deg)) / ln(2::float8))::int) END;
     IF slot > 0 AND NOT public._hpx_near_gate(ra0, dec0, radius_deg, k, slot) THEN
-        RETURN CASE WHEN upper THEN -2 ELSE -1 END;
+        RETURN NULL;
     END IF;
     IF slot = 0 AND NOT 90 - abs(dec0) < 2 * radius_deg THEN
         p := public.hpx_ang2ipix(ra0, dec0) >> (2 * (29 - k));  -- the centre's pixel
@@ -433,14 +437,14 @@ BEGIN
         p := public._hpx_near_pixel(ra0, dec0, radius_deg, k, slot);
     END IF;
     IF p < 0 THEN
-        RETURN CASE WHEN upper THEN -2 ELSE -1 END;
+        RETURN NULL;
     END IF;
     RETURN CASE WHEN upper THEN ((p + 1) << (2 * (29 - k))) - 1 ELSE p << (2 * (29 - k)) END;
 END
 $$;
 COMMENT ON FUNCTION public._hpx_near_bound(float8, float8, float8, int, boolean) IS
     'Private: lower (upper = false) or upper hpx bound of near-cover slot SLOT (0..3) of the '
-    'disc (ra0, dec0 [deg], radius_deg [deg]); (-1, -2) for an empty slot. Errors on an '
+    'disc (ra0, dec0 [deg], radius_deg [deg]); NULL for an empty slot. Errors on an '
     'impossible disc.';
 
 -- Bits below the near order in an order-29 pixel number: 2 (29 - k). PL/pgSQL, so a
@@ -534,7 +538,7 @@ COMMENT ON FUNCTION public._hpx_near_gate(float8, float8, float8, int, int) IS
 
 -- Sorted, merged hpx ranges [lo1, hi1, lo2, hi2, ...] covering the disc.
 CREATE OR REPLACE FUNCTION public._hpx_disc_cover(ra0 float8, dec0 float8, radius_deg float8)
-RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 1 AS $$
+RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 10000 AS $$
 DECLARE
     max_ranges CONSTANT int := 40;
     k int;
@@ -617,11 +621,12 @@ END
 $$;
 COMMENT ON FUNCTION public._hpx_disc_cover(float8, float8, float8) IS
     'Private: sorted hpx ranges {lo1, hi1, lo2, hi2, ...} (at most 40) covering the disc '
-    '(ra0, dec0 [deg], radius_deg [deg]). COST 1 lets hpx_radial_query inline it into a '
-    'join, where it is then evaluated per range bound.';
+    '(ra0, dec0 [deg], radius_deg [deg]). Its high COST keeps _hpx_in_ranges from being '
+    'inlined around it when the disc is not constant (a join).';
 
 -- hpx inside one of the ranges c = {lo1, hi1, lo2, hi2, ...} (at most 40). Inlined
--- with a constant array, each missing range folds to false and disappears.
+-- with a constant array, each range past its end compares with NULL, folds to NULL and
+-- leaves the WHERE clause.
 CREATE OR REPLACE FUNCTION public._hpx_in_ranges(hpx bigint, c bigint[])
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT hpx BETWEEN c[1] AND c[2]
@@ -672,39 +677,59 @@ COMMENT ON FUNCTION public._hpx_in_ranges(bigint, bigint[]) IS
 -- Searches (inlinable: the planner sees the hpx ranges and uses the B-tree on hpx)
 -- ---------------------------------------------------------------------------------
 
+-- hpx inside one of the four near ranges of the disc (ra0, dec0, radius_deg). Each range
+-- also carries two always-true conditions hpx > (x IS NULL)::int - n: with a constant
+-- centre they fold to hpx > -n and change nothing; with a column as centre (a join) the
+-- planner, which cannot see how narrow the ranges are, estimates each at 1/3, so it
+-- prices the index probe below a scan of the inner table (Q3C ships a C selectivity
+-- function for this). Inlined, so the bounds are index conditions. Slot 0 is
+-- _hpx_near_bound0, the cheaper per outer row, for radii up to 0.03 deg (small = true);
+-- larger radii call _hpx_near_bound, which plans faster (a constant disc then takes its
+-- index ranges from the fine cover, and the near ranges only narrow them).
+CREATE OR REPLACE FUNCTION public._hpx_in_near_ranges(hpx bigint, ra0 float8, dec0 float8,
+                                                      radius_deg float8, small boolean)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT (hpx BETWEEN CASE WHEN small THEN public._hpx_near_bound0(ra0, dec0, radius_deg, false)
+                         ELSE public._hpx_near_bound(ra0, dec0, radius_deg, 0, false) END
+            AND CASE WHEN small THEN public._hpx_near_bound0(ra0, dec0, radius_deg, true)
+                     ELSE public._hpx_near_bound(ra0, dec0, radius_deg, 0, true) END
+        AND hpx > (ra0 IS NULL)::int - 2 AND hpx > (dec0 IS NULL)::int - 2)
+    OR (hpx BETWEEN public._hpx_near_bound(ra0, dec0, radius_deg, 1, false)
+            AND public._hpx_near_bound(ra0, dec0, radius_deg, 1, true)
+        AND hpx > (ra0 IS NULL)::int - 3 AND hpx > (dec0 IS NULL)::int - 3)
+    OR (hpx BETWEEN public._hpx_near_bound(ra0, dec0, radius_deg, 2, false)
+            AND public._hpx_near_bound(ra0, dec0, radius_deg, 2, true)
+        AND hpx > (ra0 IS NULL)::int - 4 AND hpx > (dec0 IS NULL)::int - 4)
+    OR (hpx BETWEEN public._hpx_near_bound(ra0, dec0, radius_deg, 3, false)
+            AND public._hpx_near_bound(ra0, dec0, radius_deg, 3, true)
+        AND hpx > (ra0 IS NULL)::int - 5 AND hpx > (dec0 IS NULL)::int - 5)
+$$;
+COMMENT ON FUNCTION public._hpx_in_near_ranges(bigint, float8, float8, float8, boolean) IS
+    'Private: true when hpx lies in one of the four near-cover ranges of the disc (ra0, '
+    'dec0 [deg], radius_deg [deg]).';
+
 -- Radial (cone) query, Q3C's q3c_radial_query with the stored pixel column first.
--- Not STRICT, so the planner can inline it. Radii up to 0.03 deg (108") use the near
--- cover: four ranges whose bounds are separate calls, so with a column as centre (the
--- cross-match join, q3c_join's role) they are the inner table's index conditions,
--- evaluated once per outer row. Each range also carries two always-true conditions
--- hpx > (x IS NULL)::int - n: with a constant centre they fold to hpx > -n and change
--- nothing; with a column as centre the planner, which cannot see how narrow the ranges
--- are, estimates each at 1/3, so it prices the index probe below a scan of the inner
--- table (Q3C ships a C selectivity function for this). Larger radii use the fine cover,
--- computed once at plan time when the disc is constant (the array argument of
--- _hpx_in_ranges is folded before that function is inlined); the radius test folds
--- away the branch not taken.
+-- Not STRICT, so the planner can inline it. Every search has the near cover's four
+-- ranges, whose bounds are separate calls: with a column as centre (the cross-match
+-- join, q3c_join's role) they are the inner table's index conditions, evaluated once per
+-- outer row; an empty range has NULL bounds, so it folds away with a constant centre and
+-- reads nothing in a join. Radii over 0.03 deg (108") add the fine cover: with a
+-- constant disc it is computed once at plan time (the array argument of _hpx_in_ranges
+-- is folded before that function is inlined) and its up to 40 ranges drive the index,
+-- the near ranges only narrowing them. With a column as centre, the cover's COST keeps
+-- _hpx_in_ranges from being inlined: the near ranges drive the probe, and the cover is
+-- computed only for the rows that pass the exact test (the cheaper filter comes first),
+-- not for every range bound of every outer row.
 CREATE OR REPLACE FUNCTION public.hpx_radial_query(hpx bigint, ra_deg float8, dec_deg float8,
                                                    ra0_deg float8, dec0_deg float8,
                                                    radius_deg float8)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT (
-        (radius_deg <= 0.03 AND (
-            (hpx BETWEEN public._hpx_near_bound0(ra0_deg, dec0_deg, radius_deg, false)
-                 AND public._hpx_near_bound0(ra0_deg, dec0_deg, radius_deg, true)
-             AND hpx > (ra0_deg IS NULL)::int - 2 AND hpx > (dec0_deg IS NULL)::int - 2)
-            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, false)
-                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 1, true)
-             AND hpx > (ra0_deg IS NULL)::int - 3 AND hpx > (dec0_deg IS NULL)::int - 3)
-            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, false)
-                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 2, true)
-             AND hpx > (ra0_deg IS NULL)::int - 4 AND hpx > (dec0_deg IS NULL)::int - 4)
-            OR (hpx BETWEEN public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, false)
-                 AND public._hpx_near_bound(ra0_deg, dec0_deg, radius_deg, 3, true)
-             AND hpx > (ra0_deg IS NULL)::int - 5 AND hpx > (dec0_deg IS NULL)::int - 5)))
+SELECT ((radius_deg <= 0.03
+         AND public._hpx_in_near_ranges(hpx, ra0_deg, dec0_deg, radius_deg, true))
         OR (NOT radius_deg <= 0.03
-            AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg, radius_deg)))
-       )
+            AND public._hpx_in_near_ranges(hpx, ra0_deg, dec0_deg, radius_deg, false)
+            AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg,
+                                                                 radius_deg))))
        AND public._hpx_sindist(ra_deg, dec_deg, ra0_deg, dec0_deg)
            < power(sin(radians(radius_deg) / 2), 2)
 $$;
@@ -760,16 +785,20 @@ $$;
 COMMENT ON FUNCTION public._hpx_check_ellipse(float8, float8) IS
     'Private: true when semi_major_deg [deg] < 90 and axis_ratio is in (0, 1], else an error.';
 
--- Ellipse query, Q3C's q3c_ellipse_query with the stored pixel column first; covered by
--- the fine cover of the disc of the semi-major axis, computed once at plan time for a
--- constant ellipse.
+-- Ellipse query, Q3C's q3c_ellipse_query with the stored pixel column first; covered,
+-- as hpx_radial_query covers it, by the disc of the semi-major axis.
 CREATE OR REPLACE FUNCTION public.hpx_ellipse_query(hpx bigint, ra_deg float8, dec_deg float8,
                                                     ra0_deg float8, dec0_deg float8,
                                                     semi_major_deg float8, axis_ratio float8,
                                                     pa_deg float8)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT public._hpx_check_ellipse(semi_major_deg, axis_ratio)
-       AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg, semi_major_deg))
+       AND ((semi_major_deg <= 0.03
+             AND public._hpx_in_near_ranges(hpx, ra0_deg, dec0_deg, semi_major_deg, true))
+            OR (NOT semi_major_deg <= 0.03
+                AND public._hpx_in_near_ranges(hpx, ra0_deg, dec0_deg, semi_major_deg, false)
+                AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg,
+                                                                     semi_major_deg))))
        AND public._hpx_in_ellipse(ra_deg, dec_deg, ra0_deg, dec0_deg, semi_major_deg,
                                   axis_ratio, pa_deg)
 $$;
