@@ -11,7 +11,7 @@ database (neither is timed), then times in the same run and on the same data:
 The target is build <= 5 x the single pass; two sizes show how the build, and the
 duplicate-resolution and nearest-neighbour steps in particular, grow with the rows.
 
-Usage: python benchmarks/bench_release.py [--db URL] [--area 33 100] [--seed N]
+Usage: python benchmarks/bench_release.py [--db URL] [--area 36 110] [--seed N]
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="URL of a database on the server to use "
                         "(default: $TWOMASS_DATABASE_URL, else the embedded server)")
-    parser.add_argument("--area", type=float, nargs="+", default=[33.0, 100.0],
+    parser.add_argument("--area", type=float, nargs="+", default=[36.0, 110.0],
                         help="region sizes [deg^2]")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
