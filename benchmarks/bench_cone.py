@@ -32,9 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
@@ -45,20 +43,6 @@ from twomass import sql as sqlfiles
 
 RADII_ARCSEC = (2.0, 60.0, 600.0, 3600.0)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def scratch(admin_url: str) -> str:
-    name = f"twomass_bench_cone_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-
-
-def drop(admin_url: str, url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
 
 
 def q3c_available(conn: psycopg.Connection) -> tuple[bool, str]:
@@ -221,7 +205,7 @@ def main() -> int:
     parser.add_argument("--q3c-regression", action="store_true")
     args = parser.parse_args()
     admin_url = database.normalize_url(args.db)
-    url = scratch(admin_url)
+    url = database.create_database(admin_url, "twomass_bench_cone")
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("SET jit = off")
@@ -240,7 +224,7 @@ def main() -> int:
                              min(args.xmatch_sample, args.xmatch_rows), with_q3c)
             regression = q3c_regression(conn) if args.q3c_regression else None
     finally:
-        drop(admin_url, url)
+        database.drop_database(admin_url, url)
 
     print(f"\nCone search, {args.rows:,d} points, median of {args.repeat} cones "
           "(client wall clock, planning included)")

@@ -27,12 +27,9 @@ import argparse
 import io
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-import psycopg
 import pyarrow as pa
 from psycopg import sql
 from pyarrow import csv
@@ -44,20 +41,6 @@ from twomass.ingest.products import read_night
 from twomass.ingest.sample import write_night
 from twomass.schema import wdb
 from twomass.settings import Settings
-
-
-def scratch_database(admin_url: str) -> str:
-    name = f"twomass_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-
-
-def drop_database(admin_url: str, url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
 
 
 def _pts_columns(night: Path) -> tuple[pa.Table, list[payload.Column]]:
@@ -131,13 +114,13 @@ def main() -> None:
         best: dict[str, float] = {}
         ratios: list[float] = []
         for i in range(args.repeat):
-            url = scratch_database(admin_url)
+            url = database.create_database(admin_url, "twomass_bench_ingest")
             try:
                 revision.init(url)
                 bare = bare_copies(url, night)
                 summary = load.ingest_nights(url, [night], progress=False)
             finally:
-                drop_database(admin_url, url)
+                database.drop_database(admin_url, url)
             rows = summary.rows
             times = bare | {"ingest": summary.seconds}
             best = {k: min(v, best.get(k, v)) for k, v in times.items()}

@@ -20,11 +20,9 @@ import argparse
 import math
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from twomass import database, release, revision
 from twomass.ingest.load import ingest_nights
@@ -42,26 +40,13 @@ WHERE (substr(rd_flg, 1, 1) <> '0' AND (j_snr >= 7.0 OR j_cmsig <= 0.1551))
 RA, DEC = 254.5, 24.5
 
 
-def scratch_url(admin_url: str) -> str:
-    name = f"twomass_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-def drop(admin_url: str, url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(url.rsplit("/", 1)[1])))
-
-
 def run_size(admin_url: str, area: float, seed: int) -> dict:
     """Simulate and ingest ``area`` square degrees, then time single pass and build."""
     # Dec side sqrt(area); RA side widened so that the box covers `area` of sky.
     half = area ** 0.5 / 2
     lo, hi = math.radians(DEC - half), math.radians(DEC + half)
     width = area / (math.sin(hi) - math.sin(lo)) * math.pi / 180
-    url = scratch_url(admin_url)
+    url = database.create_database(admin_url, "twomass_bench_release")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "sky"
@@ -82,7 +67,7 @@ def run_size(admin_url: str, area: float, seed: int) -> dict:
         build = time.perf_counter() - start
         return {"area": area, "rows": rows, "single": single, "build": build, "steps": steps}
     finally:
-        drop(admin_url, url)
+        database.drop_database(admin_url, url)
 
 
 def main() -> None:

@@ -10,41 +10,21 @@ If no server can be reached every test errors: nothing skips silently.
 from __future__ import annotations
 
 import os
-import uuid
 import warnings
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from twomass import database, revision
 
 
-def with_dbname(url: str, dbname: str) -> str:
-    """``url`` pointing at database ``dbname`` on the same server."""
-    parts = urlsplit(database.normalize_url(url))
-    return urlunsplit(parts._replace(path=f"/{dbname}"))
-
-
 def create_database(admin_url: str, template: str | None = None) -> str:
-    """Create a uniquely named database (optionally from ``template``); return its URL."""
-    name = f"twomass_test_{uuid.uuid4().hex[:12]}"
-    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(statement)
-    return with_dbname(admin_url, name)
+    """Create a uniquely named test database (optionally from ``template``)."""
+    return database.create_database(admin_url, "twomass_test", template)
 
 
-def drop_database(admin_url: str, url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+drop_database = database.drop_database
 
 
 @pytest.fixture(scope="session")

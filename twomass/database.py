@@ -7,13 +7,16 @@ Nothing here runs at import time. ``resolve_url`` starts the embedded server (th
 from __future__ import annotations
 
 import re
+import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import sqlalchemy as sa
+from psycopg import sql as psql
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.pool import NullPool
 
@@ -117,3 +120,39 @@ def engine(url: str) -> sa.Engine:
     return sa.create_engine(
         "postgresql+psycopg://", creator=lambda: connect(url), poolclass=NullPool
     )
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    """``url`` pointing at database ``dbname`` on the same server."""
+    parts = urlsplit(normalize_url(url))
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+def create_database(server_url: str, prefix: str, template: str | None = None) -> str:
+    """Create a uniquely named database ``<prefix>_<hex>`` on the server of ``server_url``
+    (optionally a copy of ``template``) and return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    statement = psql.SQL("CREATE DATABASE {}").format(psql.Identifier(name))
+    if template:
+        statement += psql.SQL(" TEMPLATE {}").format(psql.Identifier(template))
+    with psycopg.connect(normalize_url(server_url), autocommit=True) as conn:
+        conn.execute(statement)
+    return with_dbname(server_url, name)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    """Drop the database ``url`` names, ending its sessions first."""
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(normalize_url(server_url), autocommit=True) as conn:
+        conn.execute(psql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            psql.Identifier(name)))
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new empty database on the server of ``server_url``, dropped on exit."""
+    url = create_database(server_url, prefix)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, url)

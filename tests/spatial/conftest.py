@@ -3,9 +3,7 @@ and loaders for point tables (psycopg ``cursor.copy``)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
@@ -18,16 +16,9 @@ from twomass import database, healpix
 @pytest.fixture(scope="module")
 def spatial_url(admin_url: str, template_db: str) -> Iterator[str]:
     """A database of this test module's own, copied from the head-revision template."""
-    name = f"twomass_spatial_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(template_db)))
-    parts = urlsplit(database.normalize_url(admin_url))
-    url = urlunsplit(parts._replace(path=f"/{name}"))
+    url = database.create_database(admin_url, "twomass_spatial", template_db)
     yield url
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+    database.drop_database(admin_url, url)
 
 
 def load_points(conn: psycopg.Connection, table: str, ra: np.ndarray, dec: np.ndarray) -> None:
