@@ -40,13 +40,7 @@ _PROVISIONAL_VIEWS = (
 
 
 def _execute(text: str) -> None:
-    # A DBAPI cursor without parameters: the SQL files hold colons and percent signs
-    # that SQLAlchemy's text() or a parameter-formatting execute would misread.
-    cursor = op.get_bind().connection.cursor()
-    try:
-        cursor.execute(text)
-    finally:
-        cursor.close()
+    sql.execute(op.get_bind(), text)
 
 
 def upgrade() -> None:

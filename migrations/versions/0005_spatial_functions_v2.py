@@ -32,12 +32,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # A DBAPI cursor without parameters: the file holds colons and percent signs.
-    cursor = op.get_bind().connection.cursor()
-    try:
-        cursor.execute(sql.read("hpx.sql"))
-    finally:
-        cursor.close()
+    sql.execute(op.get_bind(), sql.read("hpx.sql"))
 
 
 def downgrade() -> None:

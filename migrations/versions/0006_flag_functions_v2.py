@@ -25,12 +25,7 @@ NEW_FUNCTIONS = ("tmass_glon(float8, float8)", "tmass_glat(float8, float8)")
 
 
 def _execute(text: str) -> None:
-    # A DBAPI cursor without parameters: the file holds colons and percent signs.
-    cursor = op.get_bind().connection.cursor()
-    try:
-        cursor.execute(text)
-    finally:
-        cursor.close()
+    sql.execute(op.get_bind(), text)
 
 
 def upgrade() -> None:

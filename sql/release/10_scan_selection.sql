@@ -28,7 +28,6 @@ ORDER BY s.tile,
          s.date, s.hemis, s.scan;
 
 ALTER TABLE chosen_scan ADD PRIMARY KEY (scan_key);
-CREATE INDEX ON chosen_scan (hpx);
 
 -- Bounding box of every chosen scan's 3-band area, in RA measured from the scan centre
 -- (so boxes across RA = 0 need no special case), widened by 60" because the edges are
