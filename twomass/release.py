@@ -41,7 +41,7 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _RELEASE_LOCK = 0x2_4D_41_53_53 + 6
 
 #: Memory for the sorts and hashes of a build (per operation, session-local).
-BUILD_WORK_MEM = "256MB"
+BUILD_WORK_MEM = "1GB"
 
 
 class ReleaseError(TwomassError):
@@ -136,6 +136,10 @@ def build(url: str, name: str, spec: ReleaseSpec | None = None, *, publish_after
         # The index-driven joins run with sequential scans disabled, which inflates cost
         # estimates past the JIT thresholds; compiling those plans costs more than it saves.
         conn.execute("SET LOCAL jit = off")
+        # Every join of the build is an equality join of unsorted tables: hash joins (in
+        # parallel) beat the merge joins the planner otherwise picks for the bigger ones,
+        # which sort both sides in every worker.
+        conn.execute("SET LOCAL enable_mergejoin = off")
         _write_spec(conn, spec)
         for step, text in _progress(steps(), progress):
             step_start = time.perf_counter()

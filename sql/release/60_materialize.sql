@@ -7,8 +7,12 @@
 --             snr, psfchi, ndet, duplicate, artifact_final. Columns only a catalog row
 --             has (prox, pxpa, pxcntr, gal_contam, ext_key) are NULL, designation has no
 --             collision suffix, use_src/dup_src are NULL unless the row reached step 3,
---             and pts_key continues after the last psc key;
--- xsc, xsc_reject  the same for extended sources (key XSC columns);
+--             and pts_key continues after the last psc key. The rows are stored in
+--             psc_reject_row; the view psc_reject adds designation, ph_qual and
+--             glon/glat, pure functions of the stored columns, when it is read (a
+--             reject table is mostly read a few rows at a time, and computing them for
+--             every reject would double the cost of writing it);
+-- xsc, xsc_reject  the same for extended sources (key XSC columns; xsc_reject_row);
 -- scan_info   the Scan Information Table row of every chosen scan (sec. 6.1).
 -- Rows are written in hpx order and each table is marked clustered on its hpx index.
 -- coadd_key = scan_key * 1000 + coadd (no Atlas Image table exists in the working
@@ -41,35 +45,54 @@ LEFT JOIN psc_galaxy AS g ON g.pts_key = c.key
 WHERE c.cat = 'P'
 ORDER BY c.key;
 
-CREATE TABLE psc_reject AS
+-- Rejected point rows: the first rule each failed (step 2), or duplicate / artifact_final
+-- (steps 3-4) with the use_src / dup_src it had there.
+CREATE UNLOGGED TABLE pts_reject_key AS
+SELECT scan_key, id, reason, NULL::smallint AS use_src, NULL::smallint AS dup_src
+FROM pts_work WHERE reason IS NOT NULL
+UNION ALL
+SELECT scan_key, id, reason, use_src, dup_src
+FROM app_final WHERE cat = 'P' AND reason IS NOT NULL;
+ANALYZE pts_reject_key;
+
+CREATE TABLE psc_reject_row AS
 SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
-       tmass_designation(p.ra, p.dec)::char(17) AS designation,
        p.j_m, p.j_cmsig, p.j_msigcom, p.j_snr,
        p.h_m, p.h_cmsig, p.h_msigcom, p.h_snr,
        p.k_m, p.k_cmsig, p.k_msigcom, p.k_snr,
-       tmass_ph_qual(p.rd_flg, p.j_snr, p.j_cmsig, p.j_psfchi, p.h_snr, p.h_cmsig, p.h_psfchi,
-                     p.k_snr, p.k_cmsig, p.k_psfchi, p.ndet)::char(3) AS ph_qual,
-       p.rd_flg, p.bl_flg, p.cc_flg, p.ndet,
-       NULL::real AS prox, NULL::smallint AS pxpa, NULL::integer AS pxcntr,
-       NULL::smallint AS gal_contam, p.mp_flg,
+       p.rd_flg, p.bl_flg, p.cc_flg, p.ndet, p.mp_flg,
        ((SELECT count(*) FROM cat_row WHERE cat = 'P')
         + row_number() OVER (ORDER BY p.hpx, p.scan_key, p.id))::integer AS pts_key,
-       s.hemis, s.date, s.scan,
-       tmass_glon(p.ra, p.dec)::real AS glon,
-       tmass_glat(p.ra, p.dec)::real AS glat, p.x_scan, p.jdate,
+       s.hemis, s.date, s.scan, p.x_scan, p.jdate,
        p.j_psfchi, p.h_psfchi, p.k_psfchi,
        p.j_m_stdap, p.j_msig_stdap, p.h_m_stdap, p.h_msig_stdap, p.k_m_stdap, p.k_msig_stdap,
-       p.dist_edge_ns, p.dist_edge_ew, p.dist_edge_flg, f.dup_src, f.use_src,
+       p.dist_edge_ns, p.dist_edge_ew, p.dist_edge_flg, k.dup_src, k.use_src,
        p.a, p.dist_opt, p.phi_opt, p.b_m_opt, p.vr_m_opt, p.nopt_mchs,
-       NULL::integer AS ext_key, p.scan_key,
-       (p.scan_key * 1000 + p.coadd)::integer AS coadd_key, p.coadd,
-       p.hpx, coalesce(w.reason, f.reason) AS reject_reason
-FROM pts_work AS w
-JOIN wdb.pts AS p ON p.scan_key = w.scan_key AND p.id = w.id
+       p.scan_key, (p.scan_key * 1000 + p.coadd)::integer AS coadd_key, p.coadd,
+       p.hpx, k.reason AS reject_reason
+FROM wdb.pts AS p
+JOIN pts_reject_key AS k ON k.scan_key = p.scan_key AND k.id = p.id
 JOIN wdb.scan AS s ON s.scan_key = p.scan_key
-LEFT JOIN app_final AS f ON f.cat = 'P' AND f.scan_key = w.scan_key AND f.id = w.id
-WHERE w.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY p.hpx, p.scan_key, p.id;
+
+-- The PSC columns of a reject row, in release order; designation, ph_qual and glon/glat
+-- are functions of the stored columns, evaluated when read.
+CREATE VIEW psc_reject AS
+SELECT ra, dec, err_maj, err_min, err_ang, tmass_designation(ra, dec)::char(17) AS designation,
+       j_m, j_cmsig, j_msigcom, j_snr, h_m, h_cmsig, h_msigcom, h_snr,
+       k_m, k_cmsig, k_msigcom, k_snr,
+       tmass_ph_qual(rd_flg, j_snr, j_cmsig, j_psfchi, h_snr, h_cmsig, h_psfchi,
+                     k_snr, k_cmsig, k_psfchi, ndet)::char(3) AS ph_qual,
+       rd_flg, bl_flg, cc_flg, ndet,
+       NULL::real AS prox, NULL::smallint AS pxpa, NULL::integer AS pxcntr,
+       NULL::smallint AS gal_contam, mp_flg, pts_key, hemis, date, scan,
+       tmass_glon(ra, dec)::real AS glon, tmass_glat(ra, dec)::real AS glat, x_scan, jdate,
+       j_psfchi, h_psfchi, k_psfchi,
+       j_m_stdap, j_msig_stdap, h_m_stdap, h_msig_stdap, k_m_stdap, k_msig_stdap,
+       dist_edge_ns, dist_edge_ew, dist_edge_flg, dup_src, use_src,
+       a, dist_opt, phi_opt, b_m_opt, vr_m_opt, nopt_mchs,
+       NULL::integer AS ext_key, scan_key, coadd_key, coadd, hpx, reject_reason
+FROM psc_reject_row;
 
 CREATE TABLE xsc AS
 SELECT c.key AS ext_key, n.designation::char(17) AS designation, x.jdate,
@@ -96,31 +119,48 @@ LEFT JOIN cat_row AS pc ON pc.cat = 'P' AND pc.scan_key = x.scan_key AND pc.id =
 WHERE c.cat = 'X'
 ORDER BY c.key;
 
-CREATE TABLE xsc_reject AS
+CREATE UNLOGGED TABLE ext_reject_key AS
+SELECT scan_key, id, reason, NULL::smallint AS use_src, NULL::smallint AS dup_src
+FROM ext_work WHERE reason IS NOT NULL
+UNION ALL
+SELECT scan_key, id, reason, use_src, dup_src
+FROM app_final WHERE cat = 'X' AND reason IS NOT NULL;
+ANALYZE ext_reject_key;
+
+CREATE TABLE xsc_reject_row AS
 SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
         + row_number() OVER (ORDER BY x.hpx, x.scan_key, x.id))::integer AS ext_key,
-       tmass_designation(x.ra, x.dec)::char(17) AS designation, x.jdate,
-       NULL::integer AS pts_key, s.night_key, x.scan_key,
-       (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
+       x.jdate, s.night_key, x.scan_key, (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
        s.hemis, s.date, s.scan, x.coadd, x.id, x.x_coadd, x.y_coadd,
-       x.ra, x.dec, x.sup_ra, x.sup_dec, tmass_glon(x.ra, x.dec)::real AS glon,
-       tmass_glat(x.ra, x.dec)::real AS glat,
-       x.density, x.r_k20fe,
+       x.ra, x.dec, x.sup_ra, x.sup_dec, x.density, x.r_k20fe,
        x.j_m_k20fe, x.j_msig_k20fe, x.j_flg_k20fe, x.h_m_k20fe, x.h_msig_k20fe, x.h_flg_k20fe,
        x.k_m_k20fe, x.k_msig_k20fe, x.k_flg_k20fe,
        x.j_m_7, x.j_msig_7, x.h_m_7, x.h_msig_7, x.k_m_7, x.k_msig_7,
        x.r_3sig, x.j_ba, x.j_phi, x.h_ba, x.h_phi, x.k_ba, x.k_phi, x.sup_ba, x.sup_phi,
        x.r_ext, x.j_m_ext, x.j_msig_ext, x.h_m_ext, x.h_msig_ext, x.k_m_ext, x.k_msig_ext,
-       x.e_score, x.g_score, x.vc, x.cc_flg, f.dup_src, f.use_src,
-       NULL::real AS prox, NULL::smallint AS pxpa, NULL::integer AS pxcntr,
+       x.e_score, x.g_score, x.vc, x.cc_flg, k.dup_src, k.use_src,
        x.dist_edge_ns, x.dist_edge_ew, x.dist_edge_flg, x.mp_flg, x.hpx,
-       coalesce(w.reason, f.reason) AS reject_reason
-FROM ext_work AS w
-JOIN wdb.ext AS x ON x.scan_key = w.scan_key AND x.id = w.id
+       k.reason AS reject_reason
+FROM wdb.ext AS x
+JOIN ext_reject_key AS k ON k.scan_key = x.scan_key AND k.id = x.id
 JOIN wdb.scan AS s ON s.scan_key = x.scan_key
-LEFT JOIN app_final AS f ON f.cat = 'X' AND f.scan_key = w.scan_key AND f.id = w.id
-WHERE w.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY x.hpx, x.scan_key, x.id;
+
+CREATE VIEW xsc_reject AS
+SELECT ext_key, tmass_designation(ra, dec)::char(17) AS designation, jdate,
+       NULL::integer AS pts_key, night_key, scan_key, coadd_key,
+       hemis, date, scan, coadd, id, x_coadd, y_coadd,
+       ra, dec, sup_ra, sup_dec, tmass_glon(ra, dec)::real AS glon,
+       tmass_glat(ra, dec)::real AS glat, density, r_k20fe,
+       j_m_k20fe, j_msig_k20fe, j_flg_k20fe, h_m_k20fe, h_msig_k20fe, h_flg_k20fe,
+       k_m_k20fe, k_msig_k20fe, k_flg_k20fe,
+       j_m_7, j_msig_7, h_m_7, h_msig_7, k_m_7, k_msig_7,
+       r_3sig, j_ba, j_phi, h_ba, h_phi, k_ba, k_phi, sup_ba, sup_phi,
+       r_ext, j_m_ext, j_msig_ext, h_m_ext, h_msig_ext, k_m_ext, k_msig_ext,
+       e_score, g_score, vc, cc_flg, dup_src, use_src,
+       NULL::real AS prox, NULL::smallint AS pxpa, NULL::integer AS pxcntr,
+       dist_edge_ns, dist_edge_ew, dist_edge_flg, mp_flg, hpx, reject_reason
+FROM xsc_reject_row;
 
 CREATE TABLE scan_info AS
 SELECT s.scan_key, s.hemis, s.date, s.scan, s.tile, s.ra, s.dec,
@@ -145,17 +185,17 @@ CREATE INDEX psc_hpx_idx ON psc (hpx);
 CREATE INDEX psc_designation_idx ON psc (designation);
 CREATE INDEX psc_scan_key_idx ON psc (scan_key);
 ALTER TABLE psc CLUSTER ON psc_hpx_idx;
-ALTER TABLE psc_reject ADD CONSTRAINT psc_reject_pkey PRIMARY KEY (pts_key);
-CREATE INDEX psc_reject_hpx_idx ON psc_reject (hpx);
-CREATE INDEX psc_reject_scan_key_idx ON psc_reject (scan_key);
-ALTER TABLE psc_reject CLUSTER ON psc_reject_hpx_idx;
+ALTER TABLE psc_reject_row ADD CONSTRAINT psc_reject_pkey PRIMARY KEY (pts_key);
+CREATE INDEX psc_reject_hpx_idx ON psc_reject_row (hpx);
+CREATE INDEX psc_reject_scan_key_idx ON psc_reject_row (scan_key);
+ALTER TABLE psc_reject_row CLUSTER ON psc_reject_hpx_idx;
 ALTER TABLE xsc ADD CONSTRAINT xsc_pkey PRIMARY KEY (ext_key);
 CREATE INDEX xsc_hpx_idx ON xsc (hpx);
 CREATE INDEX xsc_scan_key_idx ON xsc (scan_key);
 ALTER TABLE xsc CLUSTER ON xsc_hpx_idx;
-ALTER TABLE xsc_reject ADD CONSTRAINT xsc_reject_pkey PRIMARY KEY (ext_key);
-CREATE INDEX xsc_reject_hpx_idx ON xsc_reject (hpx);
-ALTER TABLE xsc_reject CLUSTER ON xsc_reject_hpx_idx;
+ALTER TABLE xsc_reject_row ADD CONSTRAINT xsc_reject_pkey PRIMARY KEY (ext_key);
+CREATE INDEX xsc_reject_hpx_idx ON xsc_reject_row (hpx);
+ALTER TABLE xsc_reject_row CLUSTER ON xsc_reject_hpx_idx;
 ALTER TABLE scan_info ADD CONSTRAINT scan_info_pkey PRIMARY KEY (scan_key);
 CREATE INDEX scan_info_hpx_idx ON scan_info (hpx);
 ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
@@ -163,13 +203,13 @@ ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
 -- The working tables of the build are not part of the release.
 DROP TABLE chosen_scan, scan_box, scan_pair, pts_work, ext_work, app_grid, app_zone, app,
            app_edge, app_label, group_dup, virtual_apparition, app_status, app_final, cat_row,
-           cat_nn, cat_name, xsc_shape, psc_inside, psc_galaxy;
+           cat_nn, cat_name, xsc_shape, psc_inside, psc_galaxy, pts_reject_key, ext_reject_key;
 DROP FUNCTION sky_zones(float8), sky_zone(float8, float8),
               sky_cell(integer, integer, float8, float8),
               sky_cells_near(float8, float8, integer, integer, integer, integer, float8, float8);
 
 ANALYZE psc;
-ANALYZE psc_reject;
+ANALYZE psc_reject_row;
 ANALYZE xsc;
-ANALYZE xsc_reject;
+ANALYZE xsc_reject_row;
 ANALYZE scan_info;

@@ -21,13 +21,13 @@ WITH wdb_tables AS (
            coalesce(sum(hash_record_extended(t, 0)::numeric), 0) AS h FROM psc AS t
     UNION ALL
     SELECT 'psc_reject', count(*), coalesce(sum(hash_record_extended(t, 0)::numeric), 0)
-    FROM psc_reject AS t
+    FROM psc_reject_row AS t
     UNION ALL
     SELECT 'xsc', count(*), coalesce(sum(hash_record_extended(t, 0)::numeric), 0)
     FROM xsc AS t
     UNION ALL
     SELECT 'xsc_reject', count(*), coalesce(sum(hash_record_extended(t, 0)::numeric), 0)
-    FROM xsc_reject AS t
+    FROM xsc_reject_row AS t
     UNION ALL
     SELECT 'scan_info', count(*), coalesce(sum(hash_record_extended(t, 0)::numeric), 0)
     FROM scan_info AS t
@@ -39,11 +39,11 @@ SELECT (SELECT jsonb_object_agg(name, n) FROM release_tables)
               'wdb_scan', (SELECT n FROM wdb_tables WHERE name = 'wdb.scan'),
               'psc_reject_reasons',
               coalesce((SELECT jsonb_object_agg(reject_reason, n)
-                        FROM (SELECT reject_reason, count(*) AS n FROM psc_reject
+                        FROM (SELECT reject_reason, count(*) AS n FROM psc_reject_row
                               GROUP BY reject_reason) AS r), '{}'::jsonb),
               'xsc_reject_reasons',
               coalesce((SELECT jsonb_object_agg(reject_reason, n)
-                        FROM (SELECT reject_reason, count(*) AS n FROM xsc_reject
+                        FROM (SELECT reject_reason, count(*) AS n FROM xsc_reject_row
                               GROUP BY reject_reason) AS r), '{}'::jsonb)) AS counts,
        (SELECT md5(string_agg(name || ':' || n || ':' || h, '|' ORDER BY name))
         FROM wdb_tables) AS wdb_checksum,

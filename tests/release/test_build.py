@@ -112,6 +112,13 @@ def test_region_properties(wdb: Any) -> None:
                 )[0][0] == 0
     keys = _all(url, "SELECT pts_key FROM rel_r.psc UNION ALL SELECT pts_key FROM rel_r.psc_reject")
     assert len(keys) == len(set(keys))
+    # The reject tables show the catalog columns, names and types, plus reject_reason.
+    for catalog in ("psc", "xsc"):
+        columns = {table: _all(url, "SELECT attname, format_type(atttypid, atttypmod) "
+                                    "FROM pg_attribute WHERE attrelid = %s::regclass "
+                                    "AND attnum > 0 ORDER BY attnum", (f"rel_r.{table}",))
+                   for table in (catalog, f"{catalog}_reject")}
+        assert columns[f"{catalog}_reject"] == columns[catalog] + [("reject_reason", "text")]
 
 
 def test_same_spec_same_checksum_and_failed_build_leaves_nothing(
