@@ -180,12 +180,15 @@ COMMENT ON FUNCTION public.tmass_galactic(float8, float8) IS
 CREATE OR REPLACE FUNCTION public.tmass_position_angle(ra1 float8, dec1 float8,
                                                        ra2 float8, dec2 float8)
 RETURNS float8
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN pa < 0 THEN pa + 360 ELSE pa END
-    FROM (SELECT degrees(atan2(sind(ra2 - ra1) * cosd(dec2),
-                               cosd(dec1) * sind(dec2)
-                               - sind(dec1) * cosd(dec2) * cosd(ra2 - ra1))) AS pa) AS t
+    -- One expression (atan2 written twice), not STRICT: so the planner inlines it into
+    -- the nearest-neighbour pass of a release. NULL in, NULL out all the same.
+    SELECT degrees(atan2(sind(ra2 - ra1) * cosd(dec2),
+                         cosd(dec1) * sind(dec2) - sind(dec1) * cosd(dec2) * cosd(ra2 - ra1)))
+           + CASE WHEN atan2(sind(ra2 - ra1) * cosd(dec2),
+                             cosd(dec1) * sind(dec2) - sind(dec1) * cosd(dec2) * cosd(ra2 - ra1))
+                       < 0 THEN 360 ELSE 0 END
 $$;
 COMMENT ON FUNCTION public.tmass_position_angle(float8, float8, float8, float8) IS
 'Position angle [deg, 0..360, east of north] of (ra2, dec2) seen from (ra1, dec1).';

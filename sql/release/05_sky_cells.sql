@@ -13,7 +13,7 @@
 -- ones) spreads the keys instead of colliding them. Every point within r of a
 -- row lies in the row's own cell or in one of the neighbouring cells that the row's
 -- bounding box (dec +- r, ra +- alpha(r, dec)) reaches: the row is "probed" into those
--- cells (usually 1, at most 4 of the 9 neighbours), the other side is hashed by its own
+-- cells (1 to 4 of the 9 neighbours), the other side is hashed by its own
 -- cell, and each pair within r is met exactly once.
 -- These functions live in the release schema and are dropped with the build's working
 -- tables in step 6.
@@ -46,28 +46,62 @@ $$;
 
 -- Keys of the cells that hold every point within radius_deg (<= cell_deg / 2) of a
 -- position in zone `zone` (n buckets; n_below / n_above in the neighbouring zones, NULL
--- beyond the poles).
+-- beyond the poles): an array of nine, the own zone's bucket and its left and right
+-- neighbours, then the same in the zone below and the zone above; NULL where the disc
+-- does not reach. A single expression, so that the planner inlines it: callers unnest it
+-- (NULL keys join nothing). A is the disc's RA half-width, asind(sin r / cos dec), 180
+-- where the disc reaches a pole; the ninefold repetition is the price of inlining.
 CREATE FUNCTION sky_cells_near(ra float8, "dec" float8, zone integer, n integer,
                                n_below integer, n_above integer, radius_deg float8,
                                cell_deg float8)
-RETURNS SETOF bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 2 AS $$
-    -- Zones first (usually only the own one passes), then buckets within each zone.
-    SELECT (zone + z.dz) * (ceil(360 / cell_deg)::bigint + 1)
-           + ((b.bucket + o.db) % z.nn + z.nn) % z.nn
-    FROM (SELECT v.dz, CASE v.dz WHEN -1 THEN n_below WHEN 0 THEN n ELSE n_above END AS nn
-          FROM (VALUES (-1), (0), (1)) AS v(dz)
-          WHERE CASE v.dz WHEN -1 THEN "dec" - radius_deg < zone * cell_deg - 90
-                          WHEN 1 THEN "dec" + radius_deg >= (zone + 1) * cell_deg - 90
-                          ELSE true END) AS z
-    CROSS JOIN LATERAL (
-        SELECT least(floor(ra * z.nn / 360), z.nn - 1)::integer AS bucket,
-               CASE WHEN abs("dec") + radius_deg >= 90 THEN 180
-                    ELSE asind(least(1, sind(radius_deg) / cosd("dec"))) END AS alpha
-    ) AS b
-    CROSS JOIN (VALUES (-1), (0), (1)) AS o(db)
-    WHERE z.nn IS NOT NULL
-      AND CASE WHEN z.nn = 1 THEN o.db = 0
-               WHEN o.db = -1 THEN ra - b.alpha < b.bucket * 360.0 / z.nn
-               WHEN o.db = 1 THEN ra + b.alpha >= (b.bucket + 1) * 360.0 / z.nn
-               ELSE true END
+RETURNS bigint[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ARRAY[
+        -- own zone: own bucket, left and right neighbours
+        zone * (ceil(360 / cell_deg)::bigint + 1) + least(floor(ra * n / 360), n - 1)::bigint,
+        CASE WHEN n > 1
+              AND ra - CASE WHEN abs("dec") + radius_deg >= 90 THEN 180
+                            ELSE asind(least(1, sind(radius_deg) / cosd("dec"))) END
+                  < least(floor(ra * n / 360), n - 1) * 360.0 / n
+             THEN zone * (ceil(360 / cell_deg)::bigint + 1)
+                  + (least(floor(ra * n / 360), n - 1)::bigint + n - 1) % n END,
+        CASE WHEN n > 1
+              AND ra + CASE WHEN abs("dec") + radius_deg >= 90 THEN 180
+                            ELSE asind(least(1, sind(radius_deg) / cosd("dec"))) END
+                  >= (least(floor(ra * n / 360), n - 1) + 1) * 360.0 / n
+             THEN zone * (ceil(360 / cell_deg)::bigint + 1)
+                  + (least(floor(ra * n / 360), n - 1)::bigint + 1) % n END,
+        -- zone below, when the disc crosses its boundary
+        CASE WHEN "dec" - radius_deg < zone * cell_deg - 90
+             THEN (zone - 1) * (ceil(360 / cell_deg)::bigint + 1)
+                  + least(floor(ra * n_below / 360), n_below - 1)::bigint END,
+        CASE WHEN "dec" - radius_deg < zone * cell_deg - 90 AND n_below > 1
+              AND ra - CASE WHEN abs("dec") + radius_deg >= 90 THEN 180
+                            ELSE asind(least(1, sind(radius_deg) / cosd("dec"))) END
+                  < least(floor(ra * n_below / 360), n_below - 1) * 360.0 / n_below
+             THEN (zone - 1) * (ceil(360 / cell_deg)::bigint + 1)
+                  + (least(floor(ra * n_below / 360), n_below - 1)::bigint + n_below - 1)
+                    % n_below END,
+        CASE WHEN "dec" - radius_deg < zone * cell_deg - 90 AND n_below > 1
+              AND ra + CASE WHEN abs("dec") + radius_deg >= 90 THEN 180
+                            ELSE asind(least(1, sind(radius_deg) / cosd("dec"))) END
+                  >= (least(floor(ra * n_below / 360), n_below - 1) + 1) * 360.0 / n_below
+             THEN (zone - 1) * (ceil(360 / cell_deg)::bigint + 1)
+                  + (least(floor(ra * n_below / 360), n_below - 1)::bigint + 1) % n_below END,
+        -- zone above, likewise
+        CASE WHEN "dec" + radius_deg >= (zone + 1) * cell_deg - 90
+             THEN (zone + 1) * (ceil(360 / cell_deg)::bigint + 1)
+                  + least(floor(ra * n_above / 360), n_above - 1)::bigint END,
+        CASE WHEN "dec" + radius_deg >= (zone + 1) * cell_deg - 90 AND n_above > 1
+              AND ra - CASE WHEN abs("dec") + radius_deg >= 90 THEN 180
+                            ELSE asind(least(1, sind(radius_deg) / cosd("dec"))) END
+                  < least(floor(ra * n_above / 360), n_above - 1) * 360.0 / n_above
+             THEN (zone + 1) * (ceil(360 / cell_deg)::bigint + 1)
+                  + (least(floor(ra * n_above / 360), n_above - 1)::bigint + n_above - 1)
+                    % n_above END,
+        CASE WHEN "dec" + radius_deg >= (zone + 1) * cell_deg - 90 AND n_above > 1
+              AND ra + CASE WHEN abs("dec") + radius_deg >= 90 THEN 180
+                            ELSE asind(least(1, sind(radius_deg) / cosd("dec"))) END
+                  >= (least(floor(ra * n_above / 360), n_above - 1) + 1) * 360.0 / n_above
+             THEN (zone + 1) * (ceil(360 / cell_deg)::bigint + 1)
+                  + (least(floor(ra * n_above / 360), n_above - 1)::bigint + 1) % n_above END]
 $$;

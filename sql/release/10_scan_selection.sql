@@ -53,7 +53,8 @@ ALTER TABLE scan_box ADD PRIMARY KEY (scan_key);
 
 -- Pairs of chosen scans whose areas can overlap: the only scans that may hold another
 -- apparition of a source, or miss it. A sky-cell hash join (step 05) of the scan centres
--- within twice the largest scan radius, then the exact test on the two radii.
+-- within twice the largest scan radius, then the test on the two radii and on the two
+-- bounding boxes (a box that wraps in RA, near a pole, overlaps everything).
 CREATE UNLOGGED TABLE scan_pair (scan_a integer, scan_b integer);
 DO $$
 DECLARE
@@ -70,11 +71,18 @@ BEGIN
         INSERT INTO scan_pair
         SELECT a.scan_key, b.scan_key
         FROM cell AS a
-        CROSS JOIN LATERAL sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below, a.n_above,
-                                          $1, 2 * $1) AS near
+        CROSS JOIN LATERAL unnest(sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below, a.n_above,
+                                          $1, 2 * $1)) AS near
         JOIN cell AS b ON b.cell = near
+        JOIN scan_box AS ba ON ba.scan_key = a.scan_key
+        JOIN scan_box AS bb ON bb.scan_key = b.scan_key
+        CROSS JOIN LATERAL (SELECT tmass_dra(b.ra, a.ra) AS dra) AS o
         WHERE b.scan_key <> a.scan_key
           AND hpx_dist(a.ra, a.dec, b.ra, b.dec) <= a.radius_deg + b.radius_deg
+          -- the bounding boxes overlap (RA of b's box measured from a's centre)
+          AND ba.dec_lo <= bb.dec_hi AND bb.dec_lo <= ba.dec_hi
+          AND (ba.dra_hi - ba.dra_lo >= 180 OR bb.dra_hi - bb.dra_lo >= 180
+               OR (ba.dra_lo <= o.dra + bb.dra_hi AND o.dra + bb.dra_lo <= ba.dra_hi))
     $q$ USING coalesce(radius_deg, 1);
 END
 $$;
@@ -82,3 +90,50 @@ CREATE INDEX ON scan_pair (scan_a);
 ANALYZE chosen_scan;
 ANALYZE scan_box;
 ANALYZE scan_pair;
+
+-- The four edges of every chosen scan's area as unit normals of their great circles,
+-- pointing inwards: the signed distance of a position p from an edge is
+-- asind(normal . p). Edges 1-2 (start) and 3-4 (end) bound it north/south, 1-3 (east)
+-- and 2-4 (west) east/west, as in tmass_edge_distance; computed once per scan so that
+-- the duplicate step tests positions against other scans with four dot products.
+CREATE UNLOGGED TABLE scan_edge AS
+WITH corner AS (
+    SELECT scan_key, ARRAY[cosd(dec_1) * cosd(ra_1), cosd(dec_1) * sind(ra_1), sind(dec_1)] AS v1,
+           ARRAY[cosd(dec_2) * cosd(ra_2), cosd(dec_2) * sind(ra_2), sind(dec_2)] AS v2,
+           ARRAY[cosd(dec_3) * cosd(ra_3), cosd(dec_3) * sind(ra_3), sind(dec_3)] AS v3,
+           ARRAY[cosd(dec_4) * cosd(ra_4), cosd(dec_4) * sind(ra_4), sind(dec_4)] AS v4
+    FROM chosen_scan
+), edge AS (
+    -- cross product of the edge's two corners, and the centre direction (sum of corners)
+    SELECT c.scan_key, e.side, e.k,
+           e.a[2] * e.b[3] - e.a[3] * e.b[2] AS nx,
+           e.a[3] * e.b[1] - e.a[1] * e.b[3] AS ny,
+           e.a[1] * e.b[2] - e.a[2] * e.b[1] AS nz,
+           c.v1[1] + c.v2[1] + c.v3[1] + c.v4[1] AS cx,
+           c.v1[2] + c.v2[2] + c.v3[2] + c.v4[2] AS cy,
+           c.v1[3] + c.v2[3] + c.v3[3] + c.v4[3] AS cz
+    FROM corner AS c
+    CROSS JOIN LATERAL (VALUES ('ns', 1, c.v1, c.v2), ('ns', 2, c.v3, c.v4),
+                               ('ew', 1, c.v1, c.v3), ('ew', 2, c.v2, c.v4)) AS e(side, k, a, b)
+), unit AS (
+    SELECT scan_key, side, k,
+           sign(nx * cx + ny * cy + nz * cz) / sqrt(nx ^ 2 + ny ^ 2 + nz ^ 2) AS f, nx, ny, nz
+    FROM edge
+)
+SELECT scan_key,
+       max(f * nx) FILTER (WHERE side = 'ns' AND k = 1) AS n1x,
+       max(f * ny) FILTER (WHERE side = 'ns' AND k = 1) AS n1y,
+       max(f * nz) FILTER (WHERE side = 'ns' AND k = 1) AS n1z,
+       max(f * nx) FILTER (WHERE side = 'ns' AND k = 2) AS n2x,
+       max(f * ny) FILTER (WHERE side = 'ns' AND k = 2) AS n2y,
+       max(f * nz) FILTER (WHERE side = 'ns' AND k = 2) AS n2z,
+       max(f * nx) FILTER (WHERE side = 'ew' AND k = 1) AS e1x,
+       max(f * ny) FILTER (WHERE side = 'ew' AND k = 1) AS e1y,
+       max(f * nz) FILTER (WHERE side = 'ew' AND k = 1) AS e1z,
+       max(f * nx) FILTER (WHERE side = 'ew' AND k = 2) AS e2x,
+       max(f * ny) FILTER (WHERE side = 'ew' AND k = 2) AS e2y,
+       max(f * nz) FILTER (WHERE side = 'ew' AND k = 2) AS e2z
+FROM unit
+GROUP BY scan_key;
+ALTER TABLE scan_edge ADD PRIMARY KEY (scan_key);
+ANALYZE scan_edge;

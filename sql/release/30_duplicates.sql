@@ -3,7 +3,16 @@
 -- scan, chosen purely geometrically, and set use_src / dup_src.
 --
 -- 1. The candidates (working rows that passed step 2; artifacts already excluded) of both
---    catalogs go into one table "app"; node key k = scan_key * 2^32 + id.
+--    catalogs go into one table "cand", with node key k = f(scan_key) * 2^32 + id, f a
+--    bijection of [0, 2^31) (multiplication by an odd constant): PostgreSQL hashes a
+--    bigint by folding its two halves together, so plain scan_key * 2^32 + id keys would
+--    collide by the thousand in every hash join and hash aggregate. Each is
+--    tested against the edges of the other chosen scans whose areas can overlap its own
+--    (scan_pair and scan_edge, step 1): "app_cover" lists the other scans that cover it
+--    deeper than their safety border less the match radius (and 2" for rounding). Only
+--    these candidates, in table "app", can have another apparition: its partner lies
+--    beyond that scan's border and within the match radius. Every other candidate is a
+--    single apparition (use_src = 1, dup_src = 0) without further work.
 -- 2. Apparitions in different chosen scans closer than psc_match_arcsec (2") for point
 --    sources / xsc_match_arcsec (5") for extended ones are matches (a hash join on sky
 --    cells, step 05: linear in the number of candidates).
@@ -20,10 +29,39 @@
 -- 4. A candidate matched by nothing (dup_src = 0) lying where another chosen scan covers
 --    the sky beyond that scan's safety border was missed by that scan: a virtual
 --    apparition is placed there with the figure of merit of the position in the other
---    scan (computed from its corners with tmass_edge_distance, truncated to whole arcsec
---    like dist_edge_*). If a virtual apparition is strictly farther from its edges the
---    real one gets use_src = 0 (it stays in the catalog: use_src = 0 AND dup_src = 0);
+--    scan (its distance from that scan's nearest edge, truncated to whole arcsec like
+--    dist_edge_*). If a virtual apparition is strictly farther from its edges the real
+--    one gets use_src = 0 (it stays in the catalog: use_src = 0 AND dup_src = 0);
 --    otherwise use_src = 1. Virtual apparitions are not placed for matched groups.
+
+CREATE UNLOGGED TABLE cand AS
+SELECT c.*, (c.scan_key::bigint * 2654435761 % 2147483648) * 4294967296 + c.id AS k,
+       cosd(c.dec) * cosd(c.ra) AS x, cosd(c.dec) * sind(c.ra) AS y, sind(c.dec) AS z
+FROM (SELECT 'P'::char(1) AS cat, scan_key, id, hpx, ra, dec, fom, cc_flg::text AS cc_flg
+      FROM pts_work WHERE reason IS NULL
+      UNION ALL
+      SELECT 'X'::char(1), scan_key, id, hpx, ra, dec, fom, cc_flg::text
+      FROM ext_work WHERE reason IS NULL) AS c;
+ANALYZE cand;
+
+-- Other chosen scans covering each candidate: the distance from their nearest edge by
+-- four dot products with the inward edge normals.
+CREATE UNLOGGED TABLE app_cover AS
+SELECT c.cat, c.k, p.scan_b AS scan_key, d.depth
+FROM cand AS c
+JOIN scan_pair AS p ON p.scan_a = c.scan_key
+JOIN scan_edge AS e ON e.scan_key = p.scan_b
+CROSS JOIN spec
+CROSS JOIN LATERAL (
+    SELECT asind(greatest(-1, least(1, e.n1x * c.x + e.n1y * c.y + e.n1z * c.z,
+                                       e.n2x * c.x + e.n2y * c.y + e.n2z * c.z,
+                                       e.e1x * c.x + e.e1y * c.y + e.e1z * c.z,
+                                       e.e2x * c.x + e.e2y * c.y + e.e2z * c.z))) * 3600
+           AS depth
+) AS d
+WHERE d.depth > CASE c.cat WHEN 'P' THEN spec.psc_edge_arcsec - spec.psc_match_arcsec
+                           ELSE spec.xsc_edge_arcsec - spec.xsc_match_arcsec END - 2;
+ANALYZE app_cover;
 
 CREATE UNLOGGED TABLE app_grid AS
 SELECT 2 * greatest(psc_match_arcsec, xsc_match_arcsec) / 3600.0 AS cell_deg FROM spec;
@@ -31,17 +69,12 @@ CREATE UNLOGGED TABLE app_zone AS SELECT z.* FROM app_grid AS g, sky_zones(g.cel
 ALTER TABLE app_zone ADD PRIMARY KEY (zone);
 
 CREATE UNLOGGED TABLE app AS
-SELECT c.cat, c.scan_key, c.id, c.k, c.hpx, c.ra, c.dec, c.fom, c.cc_flg,
+SELECT c.cat, c.scan_key, c.id, c.k, c.hpx, c.ra, c.dec, c.fom,
        z.zone, z.n, z.n_below, z.n_above, sky_cell(z.zone, z.n, c.ra, g.cell_deg) AS cell
-FROM (SELECT 'P'::char(1) AS cat, scan_key, id, scan_key::bigint * 4294967296 + id AS k,
-             hpx, ra, dec, fom, cc_flg::text AS cc_flg
-      FROM pts_work WHERE reason IS NULL
-      UNION ALL
-      SELECT 'X'::char(1), scan_key, id, scan_key::bigint * 4294967296 + id,
-             hpx, ra, dec, fom, cc_flg::text
-      FROM ext_work WHERE reason IS NULL) AS c
+FROM cand AS c
 CROSS JOIN app_grid AS g
-JOIN app_zone AS z ON z.zone = sky_zone(c.dec, g.cell_deg);
+JOIN app_zone AS z ON z.zone = sky_zone(c.dec, g.cell_deg)
+WHERE EXISTS (SELECT 1 FROM app_cover AS v WHERE v.cat = c.cat AND v.k = c.k);
 ANALYZE app;
 
 -- Matches, each pair once (a.k < b.k), then both directions: every candidate probed into
@@ -61,8 +94,8 @@ BEGIN
             INSERT INTO app_edge
             SELECT $1, a.k, b.k
             FROM app AS a
-            CROSS JOIN LATERAL sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below, a.n_above,
-                                              $2, $3) AS near
+            CROSS JOIN LATERAL unnest(sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below, a.n_above,
+                                              $2, $3)) AS near
             JOIN app AS b ON b.cell = near
             WHERE a.cat = $1 AND b.cat = $1 AND b.scan_key <> a.scan_key AND a.k < b.k
               AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < $2
@@ -76,24 +109,32 @@ CREATE INDEX ON app_edge (cat, ka);
 ANALYZE app_edge;
 
 -- Connected components by minimum-label propagation: every matched node starts with its
--- own key and repeatedly takes the smallest label of its neighbours; groups are small,
--- so this converges in a few passes.
+-- own key and repeatedly takes the smallest label of itself and its neighbours, until no
+-- label changes; groups are small, so this converges in a few passes. Each pass writes a
+-- new table (hash join and aggregate, in parallel) rather than updating rows in place.
 CREATE UNLOGGED TABLE app_label AS SELECT DISTINCT cat, ka AS k, ka AS label FROM app_edge;
-ALTER TABLE app_label ADD PRIMARY KEY (cat, k);
 DO $$
+DECLARE
+    changed bigint;
 BEGIN
     LOOP
-        UPDATE app_label AS l
-        SET label = m.label
-        FROM (SELECT e.cat, e.ka AS k, min(n.label) AS label
+        CREATE UNLOGGED TABLE app_label_next AS
+        SELECT l.cat, l.k, least(l.label, m.label) AS label, m.label < l.label AS changed
+        FROM app_label AS l
+        JOIN (SELECT e.cat, e.ka AS k, min(n.label) AS label
               FROM app_edge AS e
               JOIN app_label AS n ON n.cat = e.cat AND n.k = e.kb
-              GROUP BY e.cat, e.ka) AS m
-        WHERE l.cat = m.cat AND l.k = m.k AND m.label < l.label;
-        EXIT WHEN NOT FOUND;
+              GROUP BY e.cat, e.ka) AS m ON m.cat = l.cat AND m.k = l.k;
+        SELECT count(*) FILTER (WHERE app_label_next.changed) INTO changed FROM app_label_next;
+        DROP TABLE app_label;
+        ALTER TABLE app_label_next RENAME TO app_label;
+        ALTER TABLE app_label DROP COLUMN changed;
+        EXIT WHEN changed = 0;
     END LOOP;
 END
 $$;
+ALTER TABLE app_label ADD PRIMARY KEY (cat, k);
+ANALYZE app_label;
 
 CREATE UNLOGGED TABLE group_dup AS
 WITH per_scan AS (
@@ -115,33 +156,20 @@ SELECT g.cat, g.label,
             ELSE 5 END::smallint AS dup_src
 FROM per_group AS g JOIN pairs AS p ON p.cat = g.cat AND p.label = g.label;
 
--- Virtual apparitions of unmatched candidates: cheap box pre-filter on the neighbouring
--- chosen scans first (materialized), the exact edge distances only for what survives.
+-- Virtual apparitions of unmatched candidates: the other scans covering them beyond
+-- their border; the best one's figure of merit, per candidate.
 CREATE UNLOGGED TABLE virtual_apparition AS
-WITH near_edge AS MATERIALIZED (
-    SELECT a.cat, a.k, c.scan_key, a.ra, a.dec,
-           c.ra_1, c.dec_1, c.ra_2, c.dec_2, c.ra_3, c.dec_3, c.ra_4, c.dec_4
-    FROM app AS a
-    JOIN scan_pair AS p ON p.scan_a = a.scan_key
-    JOIN scan_box AS b ON b.scan_key = p.scan_b
-    JOIN chosen_scan AS c ON c.scan_key = p.scan_b
-    WHERE (SELECT virtual_apparitions FROM spec)
-      AND NOT EXISTS (SELECT 1 FROM app_label AS l WHERE l.cat = a.cat AND l.k = a.k)
-      AND a.dec BETWEEN b.dec_lo AND b.dec_hi
-      AND tmass_dra(a.ra, c.ra) BETWEEN b.dra_lo AND b.dra_hi
-)
-SELECT n.cat, n.k, n.scan_key, floor(least(e.dist_ns, e.dist_ew)) AS fom
-FROM near_edge AS n
+SELECT v.cat, v.k, max(floor(v.depth)) AS fom
+FROM app_cover AS v
 CROSS JOIN spec
-CROSS JOIN LATERAL tmass_edge_distance(n.ra, n.dec, n.ra_1, n.dec_1, n.ra_2, n.dec_2,
-                                       n.ra_3, n.dec_3, n.ra_4, n.dec_4) AS e
-WHERE least(e.dist_ns, e.dist_ew) > CASE n.cat WHEN 'P' THEN spec.psc_edge_arcsec
-                                               ELSE spec.xsc_edge_arcsec END;
-CREATE INDEX ON virtual_apparition (cat, k);
+WHERE spec.virtual_apparitions
+  AND v.depth > CASE v.cat WHEN 'P' THEN spec.psc_edge_arcsec ELSE spec.xsc_edge_arcsec END
+  AND NOT EXISTS (SELECT 1 FROM app_label AS l WHERE l.cat = v.cat AND l.k = v.k)
+GROUP BY v.cat, v.k;
 
--- use_src / dup_src of every candidate.
-CREATE UNLOGGED TABLE app_status AS
-SELECT a.cat, a.scan_key, a.id, a.k, a.hpx, a.ra, a.dec, a.cc_flg,
+-- Members of the matched groups: the winner of each group use_src = 1.
+CREATE UNLOGGED TABLE group_member AS
+SELECT a.cat, a.k,
        CASE WHEN row_number() OVER (PARTITION BY a.cat, l.label
                                     ORDER BY a.fom DESC, c.date, c.hemis, c.scan, a.id) = 1
             THEN 1 ELSE 0 END::smallint AS use_src,
@@ -150,12 +178,16 @@ FROM app AS a
 JOIN app_label AS l ON l.cat = a.cat AND l.k = a.k
 JOIN group_dup AS d ON d.cat = l.cat AND d.label = l.label
 JOIN chosen_scan AS c ON c.scan_key = a.scan_key;
+ANALYZE virtual_apparition;
+ANALYZE group_member;
 
-INSERT INTO app_status
-SELECT a.cat, a.scan_key, a.id, a.k, a.hpx, a.ra, a.dec, a.cc_flg,
-       CASE WHEN EXISTS (SELECT 1 FROM virtual_apparition AS v
-                         WHERE v.cat = a.cat AND v.k = a.k AND v.fom > a.fom)
-            THEN 0 ELSE 1 END::smallint,
-       0::smallint
-FROM app AS a
-WHERE NOT EXISTS (SELECT 1 FROM app_label AS l WHERE l.cat = a.cat AND l.k = a.k);
+-- use_src / dup_src of every candidate.
+CREATE UNLOGGED TABLE app_status AS
+SELECT c.cat, c.scan_key, c.id, c.k, c.hpx, c.ra, c.dec, c.cc_flg,
+       CASE WHEN g.k IS NOT NULL THEN g.use_src
+            WHEN v.fom > c.fom THEN 0
+            ELSE 1 END::smallint AS use_src,
+       coalesce(g.dup_src, 0)::smallint AS dup_src
+FROM cand AS c
+LEFT JOIN group_member AS g ON g.cat = c.cat AND g.k = c.k
+LEFT JOIN virtual_apparition AS v ON v.cat = c.cat AND v.k = c.k;

@@ -22,20 +22,30 @@ WHERE reason IS NULL;
 CREATE INDEX ON cat_row (hpx);
 ANALYZE cat_row;
 
--- Nearest neighbour of every catalog row within its own catalog. Passes of a sky-cell
--- hash join (step 05) from a start radius, doubling up to 1 deg, each over the
--- rows still without a neighbour: the nearest row within the radius is the nearest of
--- all. Starting small keeps the candidates per row about constant whatever the source
--- density (about 15 in all passes together); candidates are compared by the chord
--- between unit vectors, and only the winner's distance is computed exactly. The few
--- rows alone within 1 deg (tiny or sparse catalogs) continue with index-driven searches
--- of growing radius, up to the whole sky.
+-- Nearest neighbour of every catalog row within its own catalog, in passes of growing
+-- radius over the rows still without a neighbour: the nearest row within the radius is
+-- the nearest of all.
+-- * Hash passes (sky cells, step 05) from a start radius, doubling up to 1 deg. The
+--   first pass probes every row into the cells its disc reaches and hashes every row by
+--   its cell; later passes probe the pending rows and hash only the rows of the cells
+--   they reach. The start radius keeps the candidates per row about constant whatever
+--   the source density. Candidates are compared by the chord between unit vectors
+--   (computed once); only the winner's distance and position angle are computed
+--   exactly.
+-- * Index passes for the rows still alone (tiny or sparse catalogs), below.
+CREATE UNLOGGED TABLE nn_point AS
+SELECT cat, key, ra, dec,
+       cosd(dec) * cosd(ra) AS x, cosd(dec) * sind(ra) AS y, sind(dec) AS z
+FROM cat_row;
+ANALYZE nn_point;
 CREATE UNLOGGED TABLE cat_nn (cat char(1), key integer, prox real, pxpa smallint,
-                              pxcntr integer, PRIMARY KEY (cat, key));
+                              pxcntr integer);
 DO $$
 DECLARE
     catalog char(1);
     radius_deg float8;
+    passes integer;
+    pending bigint;
 BEGIN
     -- Each catalog alone: its own density, and its passes hash only its own rows.
     FOR catalog IN SELECT DISTINCT cat FROM cat_row ORDER BY cat LOOP
@@ -49,54 +59,83 @@ BEGIN
              FROM (SELECT count(*) AS n FROM cat_row WHERE cat = catalog
                    GROUP BY hpx >> 38) AS pixel),
             1 / 3600.0);
-        WHILE radius_deg <= 1 AND EXISTS (
-                SELECT 1 FROM cat_row AS c
-                WHERE c.cat = catalog
-                  AND NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key))
+        passes := 0;
         LOOP
-            -- The pass's cells as an analyzed table, so that the planner hashes them.
-            DROP TABLE IF EXISTS nn_cell;
-            EXECUTE $q$
-            CREATE UNLOGGED TABLE nn_cell AS
-            SELECT c.cat, c.key, c.ra, c.dec, z.zone, z.n, z.n_below, z.n_above,
-                   sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell,
-                   cosd(c.dec) * cosd(c.ra) AS x, cosd(c.dec) * sind(c.ra) AS y, sind(c.dec) AS z
+            SELECT count(*) INTO pending
             FROM cat_row AS c
-            JOIN sky_zones(2 * $1) AS z ON z.zone = sky_zone(c.dec, 2 * $1)
-            WHERE c.cat = $2
-            $q$ USING radius_deg, catalog;
-            ANALYZE nn_cell;
+            WHERE c.cat = catalog
+              AND NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key);
+            EXIT WHEN pending = 0 OR radius_deg > 1;
+            -- The pass's zones and probes (the pending rows, each into the cells its disc
+            -- reaches) as analyzed tables, and CREATE TABLE AS rather than INSERT: so
+            -- that the pass runs in parallel workers. The first pass probes every row,
+            -- straight from nn_point; later passes hash only the rows in probed cells.
+            EXECUTE 'CREATE UNLOGGED TABLE nn_zone AS SELECT * FROM sky_zones(2 * $1)'
+            USING radius_deg;
+            ANALYZE nn_zone;
             EXECUTE $q$
-            WITH probe AS (
-                SELECT c.cat, c.key, c.ra, c.dec, c.x, c.y, c.z, near
-                FROM nn_cell AS c
-                CROSS JOIN LATERAL sky_cells_near(c.ra, c.dec, c.zone, c.n, c.n_below, c.n_above,
-                                                  $1, 2 * $1) AS near
-                WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key)
+            CREATE UNLOGGED TABLE nn_probe AS
+            SELECT p.key, p.ra, p.dec, p.x, p.y, p.z, near
+            FROM nn_point AS p
+            JOIN nn_zone AS z ON z.zone = sky_zone(p.dec, 2 * $1)
+            CROSS JOIN LATERAL unnest(sky_cells_near(p.ra, p.dec, z.zone, z.n, z.n_below,
+                                                     z.n_above, $1, 2 * $1)) AS near
+            WHERE p.cat = $2 AND near IS NOT NULL AND $3
+              AND NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = $2 AND x.key = p.key)
+            $q$ USING radius_deg, catalog, passes > 0;
+            ANALYZE nn_probe;
+            EXECUTE $q$
+            CREATE UNLOGGED TABLE nn_found AS
+            WITH cell AS (
+                SELECT p.key, p.ra, p.dec, p.x, p.y, p.z,
+                       sky_cell(z.zone, z.n, p.ra, 2 * $1) AS cell
+                FROM nn_point AS p
+                JOIN nn_zone AS z ON z.zone = sky_zone(p.dec, 2 * $1)
+                WHERE p.cat = $2
+                  AND (NOT $3 OR sky_cell(z.zone, z.n, p.ra, 2 * $1) IN (SELECT near
+                                                                       FROM nn_probe))
+            ), probe AS (
+                -- first pass: every row, probed on the fly
+                SELECT p.key, p.ra, p.dec, p.x, p.y, p.z, near
+                FROM nn_point AS p
+                JOIN nn_zone AS z ON z.zone = sky_zone(p.dec, 2 * $1)
+                CROSS JOIN LATERAL unnest(sky_cells_near(p.ra, p.dec, z.zone, z.n, z.n_below,
+                                                         z.n_above, $1, 2 * $1)) AS near
+                WHERE p.cat = $2 AND near IS NOT NULL AND NOT $3
+                UNION ALL
+                -- later passes: the pending rows
+                SELECT key, ra, dec, x, y, z, near FROM nn_probe
             ), nearest AS (
-                SELECT DISTINCT ON (p.cat, p.key) p.cat, p.key, p.ra, p.dec,
+                SELECT DISTINCT ON (p.key) p.key, p.ra, p.dec,
                        o.key AS other, o.ra AS other_ra, o.dec AS other_dec
                 FROM probe AS p
-                JOIN nn_cell AS o ON o.cell = p.near AND o.cat = p.cat AND o.key <> p.key
+                JOIN cell AS o ON o.cell = p.near AND o.key <> p.key
                 CROSS JOIN LATERAL (SELECT (p.x - o.x) ^ 2 + (p.y - o.y) ^ 2 + (p.z - o.z) ^ 2
                                            AS chord2) AS d
                 WHERE d.chord2 < 4 * sind($1 / 2) ^ 2
-                ORDER BY p.cat, p.key, d.chord2, o.key
+                ORDER BY p.key, d.chord2, o.key
             )
-            INSERT INTO cat_nn
-            SELECT cat, key, (hpx_dist(ra, dec, other_ra, other_dec) * 3600)::real,
+            SELECT $2::char(1) AS cat, key, (hpx_dist(ra, dec, other_ra, other_dec) * 3600)::real,
                    mod(round(tmass_position_angle(ra, dec, other_ra, other_dec))::integer, 360),
                    other
             FROM nearest
-            $q$ USING radius_deg;
-            ANALYZE cat_nn;
+            $q$ USING radius_deg, catalog, passes > 0;
+            INSERT INTO cat_nn SELECT * FROM nn_found;
+            DROP TABLE nn_found, nn_probe, nn_zone;
             radius_deg := radius_deg * 2;
+            passes := passes + 1;
         END LOOP;
+
     END LOOP;
-    DROP TABLE IF EXISTS nn_cell;
 END
 $$;
+ALTER TABLE cat_nn ADD PRIMARY KEY (cat, key);
+ANALYZE cat_nn;
 
+-- Index passes for the rows alone within 1 deg (tiny or sparse catalogs): an hpx index
+-- search per row, from 4 deg, growing 4x up to the whole sky. Each is a dynamic statement
+-- with the radius bound, planned for its value, with sequential scans off so that it is
+-- index-driven.
 SET LOCAL enable_seqscan = off;
 DO $$
 DECLARE
@@ -106,7 +145,6 @@ BEGIN
                   WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x
                                     WHERE x.cat = c.cat AND x.key = c.key))
     LOOP
-        -- Dynamic statement with the radius bound: planned for its value, index-driven.
         EXECUTE $q$
         INSERT INTO cat_nn
         SELECT c.cat, c.key, (nn.d * 3600)::real,
@@ -128,8 +166,8 @@ BEGIN
     END LOOP;
 END
 $$;
-
 SET LOCAL enable_seqscan = on;
+
 -- Key indexes only now: the neighbour join above must use the hpx index alone.
 CREATE UNIQUE INDEX ON cat_row (cat, key);
 CREATE UNIQUE INDEX ON cat_row (cat, scan_key, id);
@@ -173,8 +211,8 @@ BEGIN
         FROM xsc_shape AS x
         CROSS JOIN spec
         JOIN zone AS z ON z.zone = sky_zone(x.dec, 2 * $1)
-        CROSS JOIN LATERAL sky_cells_near(x.ra, x.dec, z.zone, z.n, z.n_below, z.n_above,
-                                          $1, 2 * $1) AS near
+        CROSS JOIN LATERAL unnest(sky_cells_near(x.ra, x.dec, z.zone, z.n, z.n_below, z.n_above,
+                                          $1, 2 * $1)) AS near
         WHERE x.r_k20fe > spec.gal_contam_min_r_arcsec
     ), point AS (
         SELECT c.key, c.ra, c.dec, sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell

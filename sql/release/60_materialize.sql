@@ -201,9 +201,10 @@ CREATE INDEX scan_info_hpx_idx ON scan_info (hpx);
 ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
 
 -- The working tables of the build are not part of the release.
-DROP TABLE chosen_scan, scan_box, scan_pair, pts_work, ext_work, app_grid, app_zone, app,
-           app_edge, app_label, group_dup, virtual_apparition, app_status, app_final, cat_row,
-           cat_nn, cat_name, xsc_shape, psc_inside, psc_galaxy, pts_reject_key, ext_reject_key;
+DROP TABLE chosen_scan, scan_box, scan_pair, scan_edge, pts_work, ext_work, app_grid, app_zone, app,
+           cand, app_cover, app_edge, app_label, group_dup, virtual_apparition, group_member,
+           app_status, app_final, cat_row,
+           nn_point, cat_nn, cat_name, xsc_shape, psc_inside, psc_galaxy, pts_reject_key, ext_reject_key;
 DROP FUNCTION sky_zones(float8), sky_zone(float8, float8),
               sky_cell(integer, integer, float8, float8),
               sky_cells_near(float8, float8, integer, integer, integer, integer, float8, float8);

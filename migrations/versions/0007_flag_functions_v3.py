@@ -1,0 +1,28 @@
+"""Flag functions, third version: inlinable position angle.
+
+Re-installs ``sql/flags.sql`` on databases already at revision 0006.
+``tmass_position_angle`` becomes a single expression without STRICT, so the planner
+inlines it into the release's nearest-neighbour pass instead of calling it row by row.
+Results are unchanged.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-21
+"""
+
+from alembic import op
+
+from twomass import sql
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    sql.execute(op.get_bind(), sql.read("flags.sql"))
+
+
+def downgrade() -> None:
+    """Nothing to undo: the functions keep their signatures and results."""
