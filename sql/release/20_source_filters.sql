@@ -2,7 +2,9 @@
 -- Table 1): per-source filters applied to every working row of a chosen scan.
 --
 -- Every working row gets the FIRST rule it fails as its reason (NULL = it passes and is
--- a candidate for the catalog). The rules, in the order 2MASS lists them:
+-- a candidate for the catalog), in the views pts_filter and ext_filter: read here for
+-- the candidates (tables pts_work, ext_work) and again in step 6 for the rejects, which
+-- costs less than keeping a reason for every working row and joining it back. The rules, in the order 2MASS lists them:
 --   scan_not_selected  its scan was not chosen for its tile (step 1);
 --   edge               not more than psc_edge_arcsec (10") from every tile edge:
 --                      dist_edge_ns > 10 AND dist_edge_ew > 10;
@@ -20,9 +22,8 @@
 -- A NULL comparison never lets a row pass: every rule is wrapped in coalesce(..., false).
 -- The figure of merit of an apparition is min(dist_edge_ns, dist_edge_ew) [arcsec].
 
-CREATE UNLOGGED TABLE pts_work AS
-SELECT p.scan_key, p.id, p.hpx, p.ra, p.dec, p.cc_flg,
-       least(p.dist_edge_ns, p.dist_edge_ew)::float8 AS fom,
+CREATE VIEW pts_filter AS
+SELECT p.*,
        CASE
            WHEN c.scan_key IS NULL THEN 'scan_not_selected'
            WHEN NOT coalesce(p.dist_edge_ns > spec.psc_edge_arcsec
@@ -63,13 +64,17 @@ FROM wdb.pts AS p
 CROSS JOIN spec
 LEFT JOIN chosen_scan AS c ON c.scan_key = p.scan_key;
 
+CREATE UNLOGGED TABLE pts_work AS
+SELECT scan_key, id, hpx, ra, dec, cc_flg, least(dist_edge_ns, dist_edge_ew)::float8 AS fom
+FROM pts_filter
+WHERE reason IS NULL;
+
 -- The XSC analogue (sec. 5.3/5.4): chosen scan; more than xsc_edge_arcsec (15") from the
 -- edges; cc_flg not one of xsc_artifact_flags (C halo, D spike, I in-scan duplicate,
 -- A confirmed artifact); S/N > 7 in one band from the k20fe or 7" aperture uncertainty
 -- (msig <= 0.1551); extended: e_score <= 1.4 OR g_score <= 1.4 (UNCONFIRMED for All-Sky).
-CREATE UNLOGGED TABLE ext_work AS
-SELECT x.scan_key, x.id, x.hpx, x.ra, x.dec, x.cc_flg,
-       least(x.dist_edge_ns, x.dist_edge_ew)::float8 AS fom,
+CREATE VIEW ext_filter AS
+SELECT x.*,
        CASE
            WHEN c.scan_key IS NULL THEN 'scan_not_selected'
            WHEN NOT coalesce(x.dist_edge_ns > spec.xsc_edge_arcsec
@@ -87,3 +92,8 @@ SELECT x.scan_key, x.id, x.hpx, x.ra, x.dec, x.cc_flg,
 FROM wdb.ext AS x
 CROSS JOIN spec
 LEFT JOIN chosen_scan AS c ON c.scan_key = x.scan_key;
+
+CREATE UNLOGGED TABLE ext_work AS
+SELECT scan_key, id, hpx, ra, dec, cc_flg, least(dist_edge_ns, dist_edge_ew)::float8 AS fom
+FROM ext_filter
+WHERE reason IS NULL;

@@ -38,10 +38,10 @@ CREATE UNLOGGED TABLE cand AS
 SELECT c.*, (c.scan_key::bigint * 2654435761 % 2147483648) * 4294967296 + c.id AS k,
        cosd(c.dec) * cosd(c.ra) AS x, cosd(c.dec) * sind(c.ra) AS y, sind(c.dec) AS z
 FROM (SELECT 'P'::char(1) AS cat, scan_key, id, hpx, ra, dec, fom, cc_flg::text AS cc_flg
-      FROM pts_work WHERE reason IS NULL
+      FROM pts_work
       UNION ALL
       SELECT 'X'::char(1), scan_key, id, hpx, ra, dec, fom, cc_flg::text
-      FROM ext_work WHERE reason IS NULL) AS c;
+      FROM ext_work) AS c;
 ANALYZE cand;
 
 -- Other chosen scans covering each candidate: the distance from their nearest edge by

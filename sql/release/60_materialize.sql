@@ -45,16 +45,14 @@ LEFT JOIN psc_galaxy AS g ON g.pts_key = c.key
 WHERE c.cat = 'P'
 ORDER BY c.key;
 
--- Rejected point rows: the first rule each failed (step 2), or duplicate / artifact_final
--- (steps 3-4) with the use_src / dup_src it had there.
-CREATE UNLOGGED TABLE pts_reject_key AS
-SELECT scan_key, id, reason, NULL::smallint AS use_src, NULL::smallint AS dup_src
-FROM pts_work WHERE reason IS NOT NULL
-UNION ALL
-SELECT scan_key, id, reason, use_src, dup_src
-FROM app_final WHERE cat = 'P' AND reason IS NOT NULL;
-ANALYZE pts_reject_key;
+-- Candidates rejected in steps 3-4 (duplicate, artifact_final), with the use_src /
+-- dup_src they had there; a small table, so that the planner hashes it.
+CREATE UNLOGGED TABLE cand_reject AS
+SELECT cat, scan_key, id, reason, use_src, dup_src FROM app_final WHERE reason IS NOT NULL;
+ANALYZE cand_reject;
 
+-- Rejected point rows: the first rule each failed (step 2, view pts_filter), or the
+-- reason of cand_reject.
 CREATE TABLE psc_reject_row AS
 SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        p.j_m, p.j_cmsig, p.j_msigcom, p.j_snr,
@@ -66,13 +64,15 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        s.hemis, s.date, s.scan, p.x_scan, p.jdate,
        p.j_psfchi, p.h_psfchi, p.k_psfchi,
        p.j_m_stdap, p.j_msig_stdap, p.h_m_stdap, p.h_msig_stdap, p.k_m_stdap, p.k_msig_stdap,
-       p.dist_edge_ns, p.dist_edge_ew, p.dist_edge_flg, k.dup_src, k.use_src,
+       p.dist_edge_ns, p.dist_edge_ew, p.dist_edge_flg, f.dup_src, f.use_src,
        p.a, p.dist_opt, p.phi_opt, p.b_m_opt, p.vr_m_opt, p.nopt_mchs,
        p.scan_key, (p.scan_key * 1000 + p.coadd)::integer AS coadd_key, p.coadd,
-       p.hpx, k.reason AS reject_reason
-FROM wdb.pts AS p
-JOIN pts_reject_key AS k ON k.scan_key = p.scan_key AND k.id = p.id
+       p.hpx, coalesce(p.reason, f.reason) AS reject_reason
+FROM pts_filter AS p
+LEFT JOIN cand_reject AS f
+       ON f.cat = 'P' AND f.scan_key = p.scan_key AND f.id = p.id
 JOIN wdb.scan AS s ON s.scan_key = p.scan_key
+WHERE p.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY p.hpx, p.scan_key, p.id;
 
 -- The PSC columns of a reject row, in release order; designation, ph_qual and glon/glat
@@ -119,14 +119,6 @@ LEFT JOIN cat_row AS pc ON pc.cat = 'P' AND pc.scan_key = x.scan_key AND pc.id =
 WHERE c.cat = 'X'
 ORDER BY c.key;
 
-CREATE UNLOGGED TABLE ext_reject_key AS
-SELECT scan_key, id, reason, NULL::smallint AS use_src, NULL::smallint AS dup_src
-FROM ext_work WHERE reason IS NOT NULL
-UNION ALL
-SELECT scan_key, id, reason, use_src, dup_src
-FROM app_final WHERE cat = 'X' AND reason IS NOT NULL;
-ANALYZE ext_reject_key;
-
 CREATE TABLE xsc_reject_row AS
 SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
         + row_number() OVER (ORDER BY x.hpx, x.scan_key, x.id))::integer AS ext_key,
@@ -138,12 +130,14 @@ SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
        x.j_m_7, x.j_msig_7, x.h_m_7, x.h_msig_7, x.k_m_7, x.k_msig_7,
        x.r_3sig, x.j_ba, x.j_phi, x.h_ba, x.h_phi, x.k_ba, x.k_phi, x.sup_ba, x.sup_phi,
        x.r_ext, x.j_m_ext, x.j_msig_ext, x.h_m_ext, x.h_msig_ext, x.k_m_ext, x.k_msig_ext,
-       x.e_score, x.g_score, x.vc, x.cc_flg, k.dup_src, k.use_src,
+       x.e_score, x.g_score, x.vc, x.cc_flg, f.dup_src, f.use_src,
        x.dist_edge_ns, x.dist_edge_ew, x.dist_edge_flg, x.mp_flg, x.hpx,
-       k.reason AS reject_reason
-FROM wdb.ext AS x
-JOIN ext_reject_key AS k ON k.scan_key = x.scan_key AND k.id = x.id
+       coalesce(x.reason, f.reason) AS reject_reason
+FROM ext_filter AS x
+LEFT JOIN cand_reject AS f
+       ON f.cat = 'X' AND f.scan_key = x.scan_key AND f.id = x.id
 JOIN wdb.scan AS s ON s.scan_key = x.scan_key
+WHERE x.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY x.hpx, x.scan_key, x.id;
 
 CREATE VIEW xsc_reject AS
@@ -201,10 +195,11 @@ CREATE INDEX scan_info_hpx_idx ON scan_info (hpx);
 ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
 
 -- The working tables of the build are not part of the release.
+DROP VIEW pts_filter, ext_filter;
 DROP TABLE chosen_scan, scan_box, scan_pair, scan_edge, pts_work, ext_work, app_grid, app_zone, app,
            cand, app_cover, app_edge, app_label, group_dup, virtual_apparition, group_member,
-           app_status, app_final, cat_row,
-           nn_point, cat_nn, cat_name, xsc_shape, psc_inside, psc_galaxy, pts_reject_key, ext_reject_key;
+           app_status, app_final, cand_reject, cat_row,
+           nn_point, cat_nn, cat_name, xsc_shape, psc_inside, psc_galaxy;
 DROP FUNCTION sky_zones(float8), sky_zone(float8, float8),
               sky_cell(integer, integer, float8, float8),
               sky_cells_near(float8, float8, integer, integer, integer, integer, float8, float8);
