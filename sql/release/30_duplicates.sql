@@ -108,11 +108,13 @@ CREATE UNIQUE INDEX ON app (cat, k);
 CREATE INDEX ON app_edge (cat, ka);
 ANALYZE app_edge;
 
--- Connected components by minimum-label propagation: every matched node starts with its
--- own key and repeatedly takes the smallest label of itself and its neighbours, until no
--- label changes; groups are small, so this converges in a few passes. Each pass writes a
--- new table (hash join and aggregate, in parallel) rather than updating rows in place.
-CREATE UNLOGGED TABLE app_label AS SELECT DISTINCT cat, ka AS k, ka AS label FROM app_edge;
+-- Connected components by minimum-label propagation: every matched node starts with the
+-- smallest key of itself and its neighbours and repeatedly takes the smallest label of
+-- itself and its neighbours, until no label changes; groups are small, so this converges
+-- in a few passes. Each pass writes a new table (hash join and aggregate, in parallel)
+-- rather than updating rows in place.
+CREATE UNLOGGED TABLE app_label AS
+SELECT cat, ka AS k, least(ka, min(kb)) AS label FROM app_edge GROUP BY cat, ka;
 DO $$
 DECLARE
     changed bigint;

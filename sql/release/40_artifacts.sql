@@ -21,5 +21,4 @@ SELECT s.cat, s.scan_key, s.id, s.k, s.hpx, s.ra, s.dec, s.use_src, s.dup_src,
        END AS reason
 FROM app_status AS s
 CROSS JOIN spec;
-CREATE INDEX ON app_final (cat, scan_key, id);
 ANALYZE app_final;

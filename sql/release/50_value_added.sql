@@ -44,8 +44,7 @@ DO $$
 DECLARE
     catalog char(1);
     radius_deg float8;
-    passes integer;
-    pending bigint;
+    first_pass boolean;
 BEGIN
     -- Each catalog alone: its own density, and its passes hash only its own rows.
     FOR catalog IN SELECT DISTINCT cat FROM cat_row ORDER BY cat LOOP
@@ -59,13 +58,10 @@ BEGIN
              FROM (SELECT count(*) AS n FROM cat_row WHERE cat = catalog
                    GROUP BY hpx >> 38) AS pixel),
             1 / 3600.0);
-        passes := 0;
-        LOOP
-            SELECT count(*) INTO pending
-            FROM cat_row AS c
-            WHERE c.cat = catalog
-              AND NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key);
-            EXIT WHEN pending = 0 OR radius_deg > 1;
+        first_pass := true;
+        -- nn_pending: the rows still without a neighbour after the first pass.
+        CREATE UNLOGGED TABLE nn_pending (LIKE nn_point);
+        WHILE radius_deg <= 1 AND (first_pass OR EXISTS (SELECT 1 FROM nn_pending)) LOOP
             -- The pass's zones and probes (the pending rows, each into the cells its disc
             -- reaches) as analyzed tables, and CREATE TABLE AS rather than INSERT: so
             -- that the pass runs in parallel workers. The first pass probes every row,
@@ -76,13 +72,12 @@ BEGIN
             EXECUTE $q$
             CREATE UNLOGGED TABLE nn_probe AS
             SELECT p.key, p.ra, p.dec, p.x, p.y, p.z, near
-            FROM nn_point AS p
+            FROM nn_pending AS p
             JOIN nn_zone AS z ON z.zone = sky_zone(p.dec, 2 * $1)
             CROSS JOIN LATERAL unnest(sky_cells_near(p.ra, p.dec, z.zone, z.n, z.n_below,
                                                      z.n_above, $1, 2 * $1)) AS near
-            WHERE p.cat = $2 AND near IS NOT NULL AND $3
-              AND NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = $2 AND x.key = p.key)
-            $q$ USING radius_deg, catalog, passes > 0;
+            WHERE near IS NOT NULL
+            $q$ USING radius_deg;
             ANALYZE nn_probe;
             EXECUTE $q$
             CREATE UNLOGGED TABLE nn_found AS
@@ -119,13 +114,23 @@ BEGIN
                    mod(round(tmass_position_angle(ra, dec, other_ra, other_dec))::integer, 360),
                    other
             FROM nearest
-            $q$ USING radius_deg, catalog, passes > 0;
+            $q$ USING radius_deg, catalog, NOT first_pass;
             INSERT INTO cat_nn SELECT * FROM nn_found;
+            IF first_pass THEN
+                INSERT INTO nn_pending
+                SELECT p.* FROM nn_point AS p
+                WHERE p.cat = catalog
+                  AND NOT EXISTS (SELECT 1 FROM nn_found AS f WHERE f.key = p.key);
+            ELSE
+                DELETE FROM nn_pending AS p
+                WHERE EXISTS (SELECT 1 FROM nn_found AS f WHERE f.key = p.key);
+            END IF;
+            ANALYZE nn_pending;
             DROP TABLE nn_found, nn_probe, nn_zone;
             radius_deg := radius_deg * 2;
-            passes := passes + 1;
+            first_pass := false;
         END LOOP;
-
+        DROP TABLE nn_pending;
     END LOOP;
 END
 $$;
@@ -136,15 +141,14 @@ ANALYZE cat_nn;
 -- search per row, from 4 deg, growing 4x up to the whole sky. Each is a dynamic statement
 -- with the radius bound, planned for its value, with sequential scans off so that it is
 -- index-driven.
-SET LOCAL enable_seqscan = off;
 DO $$
 DECLARE
     radius_deg float8 := 4.0;
+    seqscan text := current_setting('enable_seqscan');
 BEGIN
-    WHILE EXISTS (SELECT 1 FROM cat_row AS c
-                  WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x
-                                    WHERE x.cat = c.cat AND x.key = c.key))
-    LOOP
+    -- (every catalog row has at most one cat_nn row)
+    WHILE (SELECT count(*) FROM cat_nn) < (SELECT count(*) FROM cat_row) LOOP
+        PERFORM set_config('enable_seqscan', 'off', true);
         EXECUTE $q$
         INSERT INTO cat_nn
         SELECT c.cat, c.key, (nn.d * 3600)::real,
@@ -161,26 +165,31 @@ BEGIN
         ) AS nn
         WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key)
         $q$ USING radius_deg;
+        PERFORM set_config('enable_seqscan', seqscan, true);
         EXIT WHEN radius_deg >= 180;
         radius_deg := least(180.0, radius_deg * 4);
     END LOOP;
 END
 $$;
-SET LOCAL enable_seqscan = on;
 
 -- Key indexes only now: the neighbour join above must use the hpx index alone.
 CREATE UNIQUE INDEX ON cat_row (cat, key);
 CREATE UNIQUE INDEX ON cat_row (cat, scan_key, id);
 ANALYZE cat_row;
 
--- Designations with collision suffixes.
+-- Designations with collision suffixes: the 16 characters of every catalog row (in
+-- parallel workers), then, for the few that collide, a letter A, B, C ... in key order.
 CREATE UNLOGGED TABLE cat_name AS
-SELECT cat, key,
-       CASE WHEN count(*) OVER (PARTITION BY cat, base) > 1
-            THEN base || chr(64 + row_number() OVER (PARTITION BY cat, base ORDER BY key)::int)
-            ELSE base END AS designation
-FROM (SELECT cat, key, tmass_designation(ra, dec) AS base FROM cat_row) AS t;
-ALTER TABLE cat_name ADD PRIMARY KEY (cat, key);
+SELECT cat, key, tmass_designation(ra, dec) AS designation FROM cat_row;
+UPDATE cat_name AS n
+SET designation = s.designation
+FROM (SELECT cat, key,
+             designation || chr(64 + row_number() OVER (PARTITION BY cat, designation
+                                                        ORDER BY key)::int) AS designation
+      FROM cat_name
+      WHERE (cat, designation) IN (SELECT cat, designation FROM cat_name
+                                   GROUP BY cat, designation HAVING count(*) > 1)) AS s
+WHERE n.cat = s.cat AND n.key = s.key;
 
 -- XSC shape of every XSC catalog row, and the point extraction it was made from.
 CREATE UNLOGGED TABLE xsc_shape AS
