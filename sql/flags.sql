@@ -37,27 +37,46 @@ COMMENT ON FUNCTION public.tmass_ndet_ok(char(2), real, real, real) IS
 -- ---------------------------------------------------------------------------------------
 -- ph_qual, one band (Explanatory Supplement sec. 4.1): first matching of X U F E A B C D.
 -- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION public.tmass_ph_qual_grade(snr real, cmsig real)
+RETURNS char(1)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    -- A/B/C need both the scan S/N and the measurement uncertainty (AND, unlike the
+    -- catalog S/N cut, which accepts either).
+    SELECT CASE WHEN snr > 10.0 AND cmsig < 0.10857 THEN 'A'
+                WHEN snr > 7.0 AND cmsig < 0.15510 THEN 'B'
+                WHEN snr > 5.0 AND cmsig < 0.21714 THEN 'C'
+                ELSE 'D' END
+$$;
+COMMENT ON FUNCTION public.tmass_ph_qual_grade(real, real) IS
+'2MASS photometric quality letter of a valid measurement: A (snr > 10 and cmsig < 0.10857), '
+'B (> 7, < 0.15510), C (> 5, < 0.21714), else D.';
+
 CREATE OR REPLACE FUNCTION public.tmass_ph_qual_band(
     rd_flg char(1), snr real, cmsig real, psfchi real, ndet char(2))
 RETURNS char(1)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE
+    -- One CASE on rd_flg, so that the planner evaluates it once per band when it inlines
+    -- this function into tmass_ph_qual.
+    SELECT CASE rd_flg
         -- X: detected but no valid brightness estimate.
-        WHEN rd_flg = '9' THEN 'X'
+        WHEN '9' THEN 'X'
         -- U: upper limit (not detected, or not deblended consistently with other bands).
-        WHEN rd_flg IN ('0', '6') THEN 'U'
-        -- F: saturated-star photometry without a reliable uncertainty (sentinel > 8 mag).
-        WHEN rd_flg IN ('1', '3') AND (cmsig IS NULL OR cmsig > 8.0) THEN 'F'
-        -- E: poor profile fit, aperture fallback, or too few detection frames.
-        WHEN (rd_flg = '2' AND psfchi > 10.0) OR rd_flg = '4'
-             OR (rd_flg IN ('1', '2') AND NOT public.tmass_ndet_ok(ndet, snr)) THEN 'E'
-        -- A/B/C need both the scan S/N and the measurement uncertainty (AND, unlike the
-        -- catalog S/N cut, which accepts either).
-        WHEN rd_flg IN ('1', '2', '3') AND snr > 10.0 AND cmsig < 0.10857 THEN 'A'
-        WHEN rd_flg IN ('1', '2', '3') AND snr > 7.0 AND cmsig < 0.15510 THEN 'B'
-        WHEN rd_flg IN ('1', '2', '3') AND snr > 5.0 AND cmsig < 0.21714 THEN 'C'
-        WHEN rd_flg IN ('1', '2', '3') THEN 'D'
+        WHEN '0' THEN 'U'
+        WHEN '6' THEN 'U'
+        -- E: aperture fallback.
+        WHEN '4' THEN 'E'
+        -- F: saturated-star photometry without a reliable uncertainty (sentinel > 8 mag);
+        -- E: too few detection frames.
+        WHEN '1' THEN CASE WHEN cmsig IS NULL OR cmsig > 8.0 THEN 'F'
+                           WHEN NOT public.tmass_ndet_ok(ndet, snr) THEN 'E'
+                           ELSE public.tmass_ph_qual_grade(snr, cmsig) END
+        -- E: poor profile fit or too few detection frames.
+        WHEN '2' THEN CASE WHEN psfchi > 10.0 OR NOT public.tmass_ndet_ok(ndet, snr) THEN 'E'
+                           ELSE public.tmass_ph_qual_grade(snr, cmsig) END
+        WHEN '3' THEN CASE WHEN cmsig IS NULL OR cmsig > 8.0 THEN 'F'
+                           ELSE public.tmass_ph_qual_grade(snr, cmsig) END
     END
 $$;
 COMMENT ON FUNCTION public.tmass_ph_qual_band(char(1), real, real, real, char(2)) IS
