@@ -108,33 +108,19 @@ CREATE UNIQUE INDEX ON app (cat, k);
 CREATE INDEX ON app_edge (cat, ka);
 ANALYZE app_edge;
 
--- Connected components by minimum-label propagation: every matched node starts with the
--- smallest key of itself and its neighbours and repeatedly takes the smallest label of
--- itself and its neighbours, until no label changes; groups are small, so this converges
--- in a few passes. Each pass writes a new table (hash join and aggregate, in parallel)
--- rather than updating rows in place.
+-- Connected components: the label of a node is the smallest key it reaches through
+-- matches (a recursive closure). Its size is the sum of the squares of the group sizes,
+-- and a group is a handful of apparitions of one source, so this costs less than
+-- repeated passes of label propagation over all matches.
 CREATE UNLOGGED TABLE app_label AS
-SELECT cat, ka AS k, least(ka, min(kb)) AS label FROM app_edge GROUP BY cat, ka;
-DO $$
-DECLARE
-    changed bigint;
-BEGIN
-    LOOP
-        CREATE UNLOGGED TABLE app_label_next AS
-        SELECT l.cat, l.k, least(l.label, m.label) AS label, m.label < l.label AS changed
-        FROM app_label AS l
-        JOIN (SELECT e.cat, e.ka AS k, min(n.label) AS label
-              FROM app_edge AS e
-              JOIN app_label AS n ON n.cat = e.cat AND n.k = e.kb
-              GROUP BY e.cat, e.ka) AS m ON m.cat = l.cat AND m.k = l.k;
-        SELECT count(*) FILTER (WHERE app_label_next.changed) INTO changed FROM app_label_next;
-        DROP TABLE app_label;
-        ALTER TABLE app_label_next RENAME TO app_label;
-        ALTER TABLE app_label DROP COLUMN changed;
-        EXIT WHEN changed = 0;
-    END LOOP;
-END
-$$;
+WITH RECURSIVE reach (cat, k, node) AS (
+    SELECT DISTINCT cat, ka, ka FROM app_edge
+    UNION
+    SELECT r.cat, r.k, e.kb
+    FROM reach AS r
+    JOIN app_edge AS e ON e.cat = r.cat AND e.ka = r.node
+)
+SELECT cat, k, min(node) AS label FROM reach GROUP BY cat, k;
 ALTER TABLE app_label ADD PRIMARY KEY (cat, k);
 ANALYZE app_label;
 

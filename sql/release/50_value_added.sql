@@ -172,8 +172,7 @@ BEGIN
 END
 $$;
 
--- Key indexes only now: the neighbour join above must use the hpx index alone.
-CREATE UNIQUE INDEX ON cat_row (cat, key);
+-- The key index only now: the neighbour search above must use the hpx index alone.
 CREATE UNIQUE INDEX ON cat_row (cat, scan_key, id);
 ANALYZE cat_row;
 
@@ -202,34 +201,35 @@ WHERE c.cat = 'X';
 -- Point sources inside the enlarged ellipse of a large XSC source: a sky-cell join
 -- (step 05) of the large XSC sources, probed at the largest enlarged radius, with the
 -- PSC rows, then the ellipse test in the tangent plane of the XSC source.
-CREATE UNLOGGED TABLE psc_inside (pts_key integer PRIMARY KEY);
 DO $$
 DECLARE
-    radius_deg float8 := (SELECT least(1.0, max(spec.gal_contam_scale * x.r_k20fe) / 3600)
-                          FROM xsc_shape AS x CROSS JOIN spec
-                          WHERE x.r_k20fe > spec.gal_contam_min_r_arcsec);
+    -- (1 deg when there is no large XSC source: the join below then finds nothing)
+    radius_deg float8 := coalesce(
+        (SELECT least(1.0, max(spec.gal_contam_scale * x.r_k20fe) / 3600)
+         FROM xsc_shape AS x CROSS JOIN spec
+         WHERE x.r_k20fe > spec.gal_contam_min_r_arcsec), 1.0);
 BEGIN
-    IF radius_deg IS NULL THEN
-        RETURN;
-    END IF;
+    -- The zones as an analyzed table and CREATE TABLE AS: so that it runs in parallel.
+    EXECUTE 'CREATE UNLOGGED TABLE inside_zone AS SELECT * FROM sky_zones(2 * $1)'
+    USING radius_deg;
+    ANALYZE inside_zone;
     EXECUTE $q$
-    INSERT INTO psc_inside
-    WITH zone AS MATERIALIZED (SELECT * FROM sky_zones(2 * $1)),
-    large AS (
+    CREATE UNLOGGED TABLE psc_inside AS
+    WITH large AS (
         SELECT x.ra, x.dec, x.ba, x.phi, spec.gal_contam_scale * x.r_k20fe AS a, near
         FROM xsc_shape AS x
         CROSS JOIN spec
-        JOIN zone AS z ON z.zone = sky_zone(x.dec, 2 * $1)
+        JOIN inside_zone AS z ON z.zone = sky_zone(x.dec, 2 * $1)
         CROSS JOIN LATERAL unnest(sky_cells_near(x.ra, x.dec, z.zone, z.n, z.n_below, z.n_above,
-                                          $1, 2 * $1)) AS near
+                                                 $1, 2 * $1)) AS near
         WHERE x.r_k20fe > spec.gal_contam_min_r_arcsec
     ), point AS (
         SELECT c.key, c.ra, c.dec, sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell
         FROM cat_row AS c
-        JOIN zone AS z ON z.zone = sky_zone(c.dec, 2 * $1)
+        JOIN inside_zone AS z ON z.zone = sky_zone(c.dec, 2 * $1)
         WHERE c.cat = 'P'
     )
-    SELECT DISTINCT p.key
+    SELECT DISTINCT p.key AS pts_key
     FROM large AS x
     JOIN point AS p ON p.cell = x.near
     CROSS JOIN LATERAL (
@@ -239,6 +239,7 @@ BEGIN
           + (o.dx * cosd(x.phi) - o.dy * sind(x.phi)) ^ 2 / (x.a * greatest(x.ba, 0.01)) ^ 2
           <= 1
     $q$ USING radius_deg;
+    DROP TABLE inside_zone;
 END
 $$;
 
