@@ -123,3 +123,35 @@ def test_edge_distance_of_a_rectangle(db_url: str) -> None:
     assert ew == pytest.approx(20.0, abs=0.01)
     assert ns == pytest.approx(360.0, abs=0.01)
     assert outside == pytest.approx(-5.0, abs=0.01)
+
+
+def test_every_flag_function_is_documented_and_inlinable_where_used_per_row(db_url: str) -> None:
+    """Every tmass_* function carries a comment; the per-row ones a release evaluates
+    for every catalog row are plain SQL, not STRICT, so that the planner inlines them."""
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT p.proname, obj_description(p.oid, 'pg_proc'), l.lanname, p.proisstrict "
+            "FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang "
+            "WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'tmass\\_%'"
+        ).fetchall()
+    assert {name for name, *_ in rows} >= {"tmass_ph_qual", "tmass_ph_qual_band",
+                                           "tmass_ph_qual_grade", "tmass_designation",
+                                           "tmass_position_angle", "tmass_glon"}
+    assert [name for name, comment, *_ in rows if not comment] == []
+    per_row = {"tmass_ph_qual", "tmass_ph_qual_band", "tmass_ph_qual_grade",
+               "tmass_position_angle", "tmass_glon", "tmass_glat"}
+    assert {(name, language, strict) for name, _, language, strict in rows
+            if name in per_row} == {(name, "sql", False) for name in per_row}
+
+
+@pytest.mark.parametrize("call", [
+    "tmass_ph_qual(t.rd, t.s, t.c, t.c, t.s, t.c, t.c, t.s, t.c, t.c, t.n)",
+    "tmass_position_angle(t.s::float8, t.c::float8, t.c::float8, t.s::float8)",
+])
+def test_per_row_flag_functions_are_inlined(db_url: str, call: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        plan = "\n".join(r[0] for r in conn.execute(
+            f"EXPLAIN VERBOSE SELECT {call} FROM (SELECT '222'::char(3) AS rd, "
+            "10::real AS s, 0.1::real AS c, '666666'::char(6) AS n "
+            "FROM generate_series(1, 10)) AS t").fetchall())
+    assert "tmass_" not in plan
