@@ -216,30 +216,30 @@ COMMENT ON FUNCTION public.tmass_position_angle(float8, float8, float8, float8) 
 -- Distances from a position to the edges of a scan's 3-band area (great circles through
 -- the corners: 1 = east at start, 2 = west at start, 3 = east at end, 4 = west at end).
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION public.tmass_edge_distance(
-    ra float8, "dec" float8,
+CREATE OR REPLACE FUNCTION public.tmass_edge_normals(
     ra_1 float8, dec_1 float8, ra_2 float8, dec_2 float8,
     ra_3 float8, dec_3 float8, ra_4 float8, dec_4 float8,
-    OUT dist_ns float8, OUT dist_ew float8)
+    OUT n1x float8, OUT n1y float8, OUT n1z float8, OUT n2x float8, OUT n2y float8,
+    OUT n2z float8, OUT e1x float8, OUT e1y float8, OUT e1z float8, OUT e2x float8,
+    OUT e2y float8, OUT e2z float8)
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
--- Signed distance to each edge great circle, positive on the side of the area's centre:
--- the minimum over the N/S pair and over the E/W pair, in arcsec. A position outside
--- the area gets a negative distance. PL/pgSQL: the release evaluates it for every
--- source in a tile overlap, and the unit vectors are computed once per call.
+-- Unit normal of each edge great circle (cross product of its two corners), turned
+-- towards the area's centre (the sum of the corners): the signed distance of a position
+-- p from the edge is asind(normal . p). Edges 1-2 (start) and 3-4 (end) bound the area
+-- north/south (n1, n2), 1-3 (east) and 2-4 (west) east/west (e1, e2).
 DECLARE
-    p float8[] := ARRAY[cosd("dec") * cosd(ra), cosd("dec") * sind(ra), sind("dec")];
     v float8[] := ARRAY[cosd(dec_1) * cosd(ra_1), cosd(dec_1) * sind(ra_1), sind(dec_1),
                         cosd(dec_2) * cosd(ra_2), cosd(dec_2) * sind(ra_2), sind(dec_2),
                         cosd(dec_3) * cosd(ra_3), cosd(dec_3) * sind(ra_3), sind(dec_3),
                         cosd(dec_4) * cosd(ra_4), cosd(dec_4) * sind(ra_4), sind(dec_4)];
-    -- edges 1-2 (start) and 3-4 (end) are N/S, 1-3 (east) and 2-4 (west) are E/W
     edges int[] := ARRAY[1, 2, 3, 4, 1, 3, 2, 4];
     c float8[] := ARRAY[v[1] + v[4] + v[7] + v[10], v[2] + v[5] + v[8] + v[11],
                         v[3] + v[6] + v[9] + v[12]];
+    n float8[] := '{}';
     a int;
     b int;
-    nx float8; ny float8; nz float8; d float8;
+    nx float8; ny float8; nz float8; f float8;
 BEGIN
     FOR k IN 0..3 LOOP
         a := 3 * (edges[2 * k + 1] - 1);
@@ -247,15 +247,40 @@ BEGIN
         nx := v[a + 2] * v[b + 3] - v[a + 3] * v[b + 2];
         ny := v[a + 3] * v[b + 1] - v[a + 1] * v[b + 3];
         nz := v[a + 1] * v[b + 2] - v[a + 2] * v[b + 1];
-        d := sign(nx * c[1] + ny * c[2] + nz * c[3])
-             * asind(greatest(-1.0, least(1.0, (nx * p[1] + ny * p[2] + nz * p[3])
-                                               / sqrt(nx ^ 2 + ny ^ 2 + nz ^ 2)))) * 3600;
-        IF k < 2 THEN
-            dist_ns := least(dist_ns, d);
-        ELSE
-            dist_ew := least(dist_ew, d);
-        END IF;
+        f := sign(nx * c[1] + ny * c[2] + nz * c[3]) / sqrt(nx ^ 2 + ny ^ 2 + nz ^ 2);
+        n := n || ARRAY[f * nx, f * ny, f * nz];
     END LOOP;
+    n1x := n[1]; n1y := n[2]; n1z := n[3]; n2x := n[4]; n2y := n[5]; n2z := n[6];
+    e1x := n[7]; e1y := n[8]; e1z := n[9]; e2x := n[10]; e2y := n[11]; e2z := n[12];
+END
+$$;
+COMMENT ON FUNCTION public.tmass_edge_normals(float8, float8, float8, float8, float8, float8,
+                                              float8, float8) IS
+'Inward unit normals of the four edge great circles of a scan''s 3-band area given by its '
+'corners (1 = east at start, 2 = west at start, 3 = east at end, 4 = west at end): n1, n2 '
+'north/south (edges 1-2, 3-4), e1, e2 east/west (1-3, 2-4); distance = asind(normal . p).';
+
+CREATE OR REPLACE FUNCTION public.tmass_edge_distance(
+    ra float8, "dec" float8,
+    ra_1 float8, dec_1 float8, ra_2 float8, dec_2 float8,
+    ra_3 float8, dec_3 float8, ra_4 float8, dec_4 float8,
+    OUT dist_ns float8, OUT dist_ew float8)
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+-- Signed distance to each edge great circle (tmass_edge_normals), positive on the side
+-- of the area's centre: the minimum over the N/S pair and over the E/W pair, in arcsec.
+-- A position outside the area gets a negative distance.
+DECLARE
+    x float8 := cosd("dec") * cosd(ra);
+    y float8 := cosd("dec") * sind(ra);
+    z float8 := sind("dec");
+    e record;
+BEGIN
+    e := public.tmass_edge_normals(ra_1, dec_1, ra_2, dec_2, ra_3, dec_3, ra_4, dec_4);
+    dist_ns := asind(greatest(-1.0, least(1.0, e.n1x * x + e.n1y * y + e.n1z * z,
+                                               e.n2x * x + e.n2y * y + e.n2z * z))) * 3600;
+    dist_ew := asind(greatest(-1.0, least(1.0, e.e1x * x + e.e1y * y + e.e1z * z,
+                                               e.e2x * x + e.e2y * y + e.e2z * z))) * 3600;
 END
 $$;
 COMMENT ON FUNCTION public.tmass_edge_distance(float8, float8, float8, float8, float8, float8,

@@ -5,7 +5,8 @@ Re-installs ``sql/flags.sql`` on databases already at revision 0006.
 inlines it into the release's nearest-neighbour pass instead of calling it row by row.
 ``tmass_ph_qual_band`` becomes one CASE on ``rd_flg`` (evaluated once per band, 2.3x
 faster ``tmass_ph_qual``), with the A/B/C/D grading in the new
-``tmass_ph_qual_grade``. Results are unchanged.
+``tmass_ph_qual_grade``. The edge geometry of ``tmass_edge_distance`` moves into the new
+``tmass_edge_normals``, which the release build also uses. Results are unchanged.
 
 Revision ID: 0007
 Revises: 0006
@@ -28,4 +29,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Nothing to undo: the functions keep their signatures and results (the new
-    ``tmass_ph_qual_grade`` stays, as ``tmass_ph_qual_band`` calls it)."""
+    ``tmass_ph_qual_grade`` and ``tmass_edge_normals`` stay, as the others call them)."""

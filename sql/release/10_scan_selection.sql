@@ -91,49 +91,13 @@ ANALYZE chosen_scan;
 ANALYZE scan_box;
 ANALYZE scan_pair;
 
--- The four edges of every chosen scan's area as unit normals of their great circles,
--- pointing inwards: the signed distance of a position p from an edge is
--- asind(normal . p). Edges 1-2 (start) and 3-4 (end) bound it north/south, 1-3 (east)
--- and 2-4 (west) east/west, as in tmass_edge_distance; computed once per scan so that
--- the duplicate step tests positions against other scans with four dot products.
+-- The inward unit normals of the four edges of every chosen scan's area
+-- (tmass_edge_normals), computed once per scan so that the duplicate step tests positions
+-- against other scans with four dot products.
 CREATE UNLOGGED TABLE scan_edge AS
-WITH corner AS (
-    SELECT scan_key, ARRAY[cosd(dec_1) * cosd(ra_1), cosd(dec_1) * sind(ra_1), sind(dec_1)] AS v1,
-           ARRAY[cosd(dec_2) * cosd(ra_2), cosd(dec_2) * sind(ra_2), sind(dec_2)] AS v2,
-           ARRAY[cosd(dec_3) * cosd(ra_3), cosd(dec_3) * sind(ra_3), sind(dec_3)] AS v3,
-           ARRAY[cosd(dec_4) * cosd(ra_4), cosd(dec_4) * sind(ra_4), sind(dec_4)] AS v4
-    FROM chosen_scan
-), edge AS (
-    -- cross product of the edge's two corners, and the centre direction (sum of corners)
-    SELECT c.scan_key, e.side, e.k,
-           e.a[2] * e.b[3] - e.a[3] * e.b[2] AS nx,
-           e.a[3] * e.b[1] - e.a[1] * e.b[3] AS ny,
-           e.a[1] * e.b[2] - e.a[2] * e.b[1] AS nz,
-           c.v1[1] + c.v2[1] + c.v3[1] + c.v4[1] AS cx,
-           c.v1[2] + c.v2[2] + c.v3[2] + c.v4[2] AS cy,
-           c.v1[3] + c.v2[3] + c.v3[3] + c.v4[3] AS cz
-    FROM corner AS c
-    CROSS JOIN LATERAL (VALUES ('ns', 1, c.v1, c.v2), ('ns', 2, c.v3, c.v4),
-                               ('ew', 1, c.v1, c.v3), ('ew', 2, c.v2, c.v4)) AS e(side, k, a, b)
-), unit AS (
-    SELECT scan_key, side, k,
-           sign(nx * cx + ny * cy + nz * cz) / sqrt(nx ^ 2 + ny ^ 2 + nz ^ 2) AS f, nx, ny, nz
-    FROM edge
-)
-SELECT scan_key,
-       max(f * nx) FILTER (WHERE side = 'ns' AND k = 1) AS n1x,
-       max(f * ny) FILTER (WHERE side = 'ns' AND k = 1) AS n1y,
-       max(f * nz) FILTER (WHERE side = 'ns' AND k = 1) AS n1z,
-       max(f * nx) FILTER (WHERE side = 'ns' AND k = 2) AS n2x,
-       max(f * ny) FILTER (WHERE side = 'ns' AND k = 2) AS n2y,
-       max(f * nz) FILTER (WHERE side = 'ns' AND k = 2) AS n2z,
-       max(f * nx) FILTER (WHERE side = 'ew' AND k = 1) AS e1x,
-       max(f * ny) FILTER (WHERE side = 'ew' AND k = 1) AS e1y,
-       max(f * nz) FILTER (WHERE side = 'ew' AND k = 1) AS e1z,
-       max(f * nx) FILTER (WHERE side = 'ew' AND k = 2) AS e2x,
-       max(f * ny) FILTER (WHERE side = 'ew' AND k = 2) AS e2y,
-       max(f * nz) FILTER (WHERE side = 'ew' AND k = 2) AS e2z
-FROM unit
-GROUP BY scan_key;
+SELECT c.scan_key, e.*
+FROM chosen_scan AS c
+CROSS JOIN LATERAL tmass_edge_normals(c.ra_1, c.dec_1, c.ra_2, c.dec_2,
+                                      c.ra_3, c.dec_3, c.ra_4, c.dec_4) AS e;
 ALTER TABLE scan_edge ADD PRIMARY KEY (scan_key);
 ANALYZE scan_edge;

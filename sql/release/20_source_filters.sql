@@ -4,7 +4,8 @@
 -- Every working row gets the FIRST rule it fails as its reason (NULL = it passes and is
 -- a candidate for the catalog), in the views pts_filter and ext_filter: read here for
 -- the candidates (tables pts_work, ext_work) and again in step 6 for the rejects, which
--- costs less than keeping a reason for every working row and joining it back. The rules, in the order 2MASS lists them:
+-- costs less than keeping a reason for every working row and joining it back.
+-- The rules, in the order 2MASS lists them:
 --   scan_not_selected  its scan was not chosen for its tile (step 1);
 --   edge               not more than psc_edge_arcsec (10") from every tile edge:
 --                      dist_edge_ns > 10 AND dist_edge_ew > 10;
