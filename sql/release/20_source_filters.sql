@@ -3,8 +3,8 @@
 --
 -- Every working row gets the FIRST rule it fails as its reason (NULL = it passes and is
 -- a candidate for the catalog), in the views pts_filter and ext_filter: read here for
--- the candidates (tables pts_work, ext_work) and again in step 6 for the rejects, which
--- costs less than keeping a reason for every working row and joining it back.
+-- the candidates (table cand, below) and again in step 6 for the rejects, which costs
+-- less than keeping a reason for every working row and joining it back.
 -- The rules, in the order 2MASS lists them:
 --   scan_not_selected  its scan was not chosen for its tile (step 1);
 --   edge               not more than psc_edge_arcsec (10") from every tile edge:
@@ -65,10 +65,6 @@ FROM wdb.pts AS p
 CROSS JOIN spec
 LEFT JOIN chosen_scan AS c ON c.scan_key = p.scan_key;
 
-CREATE UNLOGGED TABLE pts_work AS
-SELECT scan_key, id, hpx, ra, dec, cc_flg, least(dist_edge_ns, dist_edge_ew)::float8 AS fom
-FROM pts_filter
-WHERE reason IS NULL;
 
 -- The XSC analogue (sec. 5.3/5.4): chosen scan; more than xsc_edge_arcsec (15") from the
 -- edges; cc_flg not one of xsc_artifact_flags (C halo, D spike, I in-scan duplicate,
@@ -94,7 +90,29 @@ FROM wdb.ext AS x
 CROSS JOIN spec
 LEFT JOIN chosen_scan AS c ON c.scan_key = x.scan_key;
 
-CREATE UNLOGGED TABLE ext_work AS
-SELECT scan_key, id, hpx, ra, dec, cc_flg, least(dist_edge_ns, dist_edge_ew)::float8 AS fom
-FROM ext_filter
-WHERE reason IS NULL;
+-- The key of a working row in the joins of the build: f(scan_key) * 2^32 + id, f a
+-- bijection of [0, 2^31) (multiplication by an odd constant). PostgreSQL hashes a
+-- bigint by folding its two halves together, so plain scan_key * 2^32 + id keys would
+-- collide by the thousand in every hash join and hash aggregate. Joining a working
+-- table on this one expression of wdb's (scan_key, id) also makes the planner hash the
+-- smaller build table, not the wide working rows.
+CREATE FUNCTION work_key(scan_key integer, id integer)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (scan_key::bigint * 2654435761 % 2147483648) * 4294967296 + id
+$$;
+
+-- The candidates of both catalogs (cat 'P' point, 'X' extended), the input of step 3:
+-- position, unit vector (x, y, z), figure of merit fom, and node key k = work_key.
+CREATE UNLOGGED TABLE cand AS
+SELECT c.*, work_key(c.scan_key, c.id) AS k,
+       cosd(c.dec) * cosd(c.ra) AS x, cosd(c.dec) * sind(c.ra) AS y, sind(c.dec) AS z
+FROM (SELECT 'P'::char(1) AS cat, scan_key, id, hpx, ra, dec,
+             least(dist_edge_ns, dist_edge_ew)::float8 AS fom, cc_flg::text AS cc_flg
+      FROM pts_filter
+      WHERE reason IS NULL
+      UNION ALL
+      SELECT 'X'::char(1), scan_key, id, hpx, ra, dec,
+             least(dist_edge_ns, dist_edge_ew)::float8, cc_flg::text
+      FROM ext_filter
+      WHERE reason IS NULL) AS c;
+ANALYZE cand;

@@ -2,12 +2,9 @@
 -- resolution): keep exactly one apparition of every source seen in more than one chosen
 -- scan, chosen purely geometrically, and set use_src / dup_src.
 --
--- 1. The candidates (working rows that passed step 2; artifacts already excluded) of both
---    catalogs go into one table "cand", with node key k = f(scan_key) * 2^32 + id, f a
---    bijection of [0, 2^31) (multiplication by an odd constant): PostgreSQL hashes a
---    bigint by folding its two halves together, so plain scan_key * 2^32 + id keys would
---    collide by the thousand in every hash join and hash aggregate. Each is
---    tested against the edges of the other chosen scans whose areas can overlap its own
+-- 1. Every candidate (table cand: the working rows that passed step 2, artifacts already
+--    excluded, of both catalogs) is tested against the edges of the other chosen scans
+--    whose areas can overlap its own
 --    (scan_pair and scan_edge, step 1): "app_cover" lists the other scans that cover it
 --    deeper than their safety border less the match radius (and 2" for rounding). Only
 --    these candidates, in table "app", can have another apparition: its partner lies
@@ -33,16 +30,6 @@
 --    dist_edge_*). If a virtual apparition is strictly farther from its edges the real
 --    one gets use_src = 0 (it stays in the catalog: use_src = 0 AND dup_src = 0);
 --    otherwise use_src = 1. Virtual apparitions are not placed for matched groups.
-
-CREATE UNLOGGED TABLE cand AS
-SELECT c.*, (c.scan_key::bigint * 2654435761 % 2147483648) * 4294967296 + c.id AS k,
-       cosd(c.dec) * cosd(c.ra) AS x, cosd(c.dec) * sind(c.ra) AS y, sind(c.dec) AS z
-FROM (SELECT 'P'::char(1) AS cat, scan_key, id, hpx, ra, dec, fom, cc_flg::text AS cc_flg
-      FROM pts_work
-      UNION ALL
-      SELECT 'X'::char(1), scan_key, id, hpx, ra, dec, fom, cc_flg::text
-      FROM ext_work) AS c;
-ANALYZE cand;
 
 -- Other chosen scans covering each candidate: the distance from their nearest edge by
 -- four dot products with the inward edge normals.
@@ -169,9 +156,10 @@ JOIN chosen_scan AS c ON c.scan_key = a.scan_key;
 ANALYZE virtual_apparition;
 ANALYZE group_member;
 
--- use_src / dup_src of every candidate.
-CREATE UNLOGGED TABLE app_status AS
-SELECT c.cat, c.scan_key, c.id, c.k, c.hpx, c.ra, c.dec, c.cc_flg,
+-- use_src / dup_src of every candidate: a view, read in steps 5 and 6 for the catalog
+-- rows and for the rejected candidates.
+CREATE VIEW app_status AS
+SELECT c.cat, c.scan_key, c.id, c.k, c.hpx, c.ra, c.dec, c.x, c.y, c.z, c.cc_flg,
        CASE WHEN g.k IS NOT NULL THEN g.use_src
             WHEN v.fom > c.fom THEN 0
             ELSE 1 END::smallint AS use_src,

@@ -11,8 +11,10 @@
 -- rule and rejects nothing new; a release can tighten it here without changing which
 -- apparitions were matched.
 
-CREATE UNLOGGED TABLE app_final AS
-SELECT s.cat, s.scan_key, s.id, s.k, s.hpx, s.ra, s.dec, s.use_src, s.dup_src,
+-- A view, like app_status: its catalog rows (reason NULL) become table cat_row in step
+-- 5, its rejected candidates table cand_reject in step 6.
+CREATE VIEW app_final AS
+SELECT s.cat, s.scan_key, s.id, s.k, s.hpx, s.ra, s.dec, s.x, s.y, s.z, s.use_src, s.dup_src,
        CASE WHEN NOT (s.use_src = 1 OR (s.use_src = 0 AND s.dup_src = 0)) THEN 'duplicate'
             WHEN s.cat = 'P' AND coalesce(s.cc_flg ~ spec.psc_final_artifact_pattern, false)
                 THEN 'artifact_final'
@@ -21,4 +23,3 @@ SELECT s.cat, s.scan_key, s.id, s.k, s.hpx, s.ra, s.dec, s.use_src, s.dup_src,
        END AS reason
 FROM app_status AS s
 CROSS JOIN spec;
-ANALYZE app_final;

@@ -14,12 +14,12 @@
 -- inside the r_k20fe ellipse, enlarged by gal_contam_scale (10 %), of such an XSC source
 -- (axis ratio and position angle: Ks values, else the super-coadd ones), else 0.
 
+-- The catalog rows with their keys, node keys k and unit vectors (x, y, z).
 CREATE UNLOGGED TABLE cat_row AS
-SELECT cat, scan_key, id, hpx, ra, dec, use_src, dup_src,
+SELECT cat, scan_key, id, k, hpx, ra, dec, x, y, z, use_src, dup_src,
        row_number() OVER (PARTITION BY cat ORDER BY hpx, scan_key, id)::integer AS key
 FROM app_final
 WHERE reason IS NULL;
-CREATE INDEX ON cat_row (hpx);
 ANALYZE cat_row;
 
 -- Nearest neighbour of every catalog row within its own catalog, in passes of growing
@@ -33,13 +33,6 @@ ANALYZE cat_row;
 --   (computed once); only the winner's distance and position angle are computed
 --   exactly.
 -- * Index passes for the rows still alone (tiny or sparse catalogs), below.
-CREATE UNLOGGED TABLE nn_point AS
-SELECT cat, key, ra, dec,
-       cosd(dec) * cosd(ra) AS x, cosd(dec) * sind(ra) AS y, sind(dec) AS z
-FROM cat_row;
-ANALYZE nn_point;
-CREATE UNLOGGED TABLE cat_nn (cat char(1), key integer, prox real, pxpa smallint,
-                              pxcntr integer);
 DO $$
 DECLARE
     catalog char(1);
@@ -60,12 +53,12 @@ BEGIN
             1 / 3600.0);
         first_pass := true;
         -- nn_pending: the rows still without a neighbour after the first pass.
-        CREATE UNLOGGED TABLE nn_pending (LIKE nn_point);
+        CREATE UNLOGGED TABLE nn_pending (LIKE cat_row);
         WHILE radius_deg <= 1 AND (first_pass OR EXISTS (SELECT 1 FROM nn_pending)) LOOP
             -- The pass's zones and probes (the pending rows, each into the cells its disc
             -- reaches) as analyzed tables, and CREATE TABLE AS rather than INSERT: so
             -- that the pass runs in parallel workers. The first pass probes every row,
-            -- straight from nn_point; later passes hash only the rows in probed cells.
+            -- straight from cat_row; later passes hash only the rows in probed cells.
             EXECUTE 'CREATE UNLOGGED TABLE nn_zone AS SELECT * FROM sky_zones(2 * $1)'
             USING radius_deg;
             ANALYZE nn_zone;
@@ -84,7 +77,7 @@ BEGIN
             WITH cell AS (
                 SELECT p.key, p.ra, p.dec, p.x, p.y, p.z,
                        sky_cell(z.zone, z.n, p.ra, 2 * $1) AS cell
-                FROM nn_point AS p
+                FROM cat_row AS p
                 JOIN nn_zone AS z ON z.zone = sky_zone(p.dec, 2 * $1)
                 WHERE p.cat = $2
                   AND (NOT $3 OR sky_cell(z.zone, z.n, p.ra, 2 * $1) IN (SELECT near
@@ -92,7 +85,7 @@ BEGIN
             ), probe AS (
                 -- first pass: every row, probed on the fly
                 SELECT p.key, p.ra, p.dec, p.x, p.y, p.z, near
-                FROM nn_point AS p
+                FROM cat_row AS p
                 JOIN nn_zone AS z ON z.zone = sky_zone(p.dec, 2 * $1)
                 CROSS JOIN LATERAL unnest(sky_cells_near(p.ra, p.dec, z.zone, z.n, z.n_below,
                                                          z.n_above, $1, 2 * $1)) AS near
@@ -110,15 +103,16 @@ BEGIN
                 WHERE d.chord2 < 4 * sind($1 / 2) ^ 2
                 ORDER BY p.key, d.chord2, o.key
             )
-            SELECT $2::char(1) AS cat, key, (hpx_dist(ra, dec, other_ra, other_dec) * 3600)::real,
-                   mod(round(tmass_position_angle(ra, dec, other_ra, other_dec))::integer, 360),
-                   other
+            SELECT $2::char(1) AS cat, key,
+                   (hpx_dist(ra, dec, other_ra, other_dec) * 3600)::real AS prox,
+                   mod(round(tmass_position_angle(ra, dec, other_ra, other_dec))::integer,
+                       360)::smallint AS pxpa,
+                   other AS pxcntr
             FROM nearest
             $q$ USING radius_deg, catalog, NOT first_pass;
-            INSERT INTO cat_nn SELECT * FROM nn_found;
             IF first_pass THEN
                 INSERT INTO nn_pending
-                SELECT p.* FROM nn_point AS p
+                SELECT p.* FROM cat_row AS p
                 WHERE p.cat = catalog
                   AND NOT EXISTS (SELECT 1 FROM nn_found AS f WHERE f.key = p.key);
             ELSE
@@ -126,7 +120,15 @@ BEGIN
                 WHERE EXISTS (SELECT 1 FROM nn_found AS f WHERE f.key = p.key);
             END IF;
             ANALYZE nn_pending;
-            DROP TABLE nn_found, nn_probe, nn_zone;
+            -- The first pass's table becomes cat_nn: it holds most rows, and INSERT never
+            -- runs in parallel.
+            IF to_regclass('cat_nn') IS NULL THEN
+                ALTER TABLE nn_found RENAME TO cat_nn;
+            ELSE
+                INSERT INTO cat_nn SELECT * FROM nn_found;
+                DROP TABLE nn_found;
+            END IF;
+            DROP TABLE nn_probe, nn_zone;
             radius_deg := radius_deg * 2;
             first_pass := false;
         END LOOP;
@@ -134,18 +136,24 @@ BEGIN
     END LOOP;
 END
 $$;
+CREATE UNLOGGED TABLE IF NOT EXISTS cat_nn (cat char(1), key integer, prox real,
+                                            pxpa smallint, pxcntr integer);
 ALTER TABLE cat_nn ADD PRIMARY KEY (cat, key);
 ANALYZE cat_nn;
 
 -- Index passes for the rows alone within 1 deg (tiny or sparse catalogs): an hpx index
 -- search per row, from 4 deg, growing 4x up to the whole sky. Each is a dynamic statement
 -- with the radius bound, planned for its value, with sequential scans off so that it is
--- index-driven.
+-- index-driven. The hpx index of cat_row is only built when such rows exist.
 DO $$
 DECLARE
     radius_deg float8 := 4.0;
     seqscan text := current_setting('enable_seqscan');
 BEGIN
+    IF (SELECT count(*) FROM cat_nn) < (SELECT count(*) FROM cat_row) THEN
+        CREATE INDEX ON cat_row (hpx);
+        ANALYZE cat_row;
+    END IF;
     -- (every catalog row has at most one cat_nn row)
     WHILE (SELECT count(*) FROM cat_nn) < (SELECT count(*) FROM cat_row) LOOP
         PERFORM set_config('enable_seqscan', 'off', true);
@@ -172,23 +180,22 @@ BEGIN
 END
 $$;
 
--- The key index only now: the neighbour search above must use the hpx index alone.
-CREATE UNIQUE INDEX ON cat_row (cat, scan_key, id);
-ANALYZE cat_row;
-
--- Designations with collision suffixes: the 16 characters of every catalog row (in
--- parallel workers), then, for the few that collide, a letter A, B, C ... in key order.
-CREATE UNLOGGED TABLE cat_name AS
-SELECT cat, key, tmass_designation(ra, dec) AS designation FROM cat_row;
-UPDATE cat_name AS n
-SET designation = s.designation
-FROM (SELECT cat, key,
-             designation || chr(64 + row_number() OVER (PARTITION BY cat, designation
-                                                        ORDER BY key)::int) AS designation
-      FROM cat_name
-      WHERE (cat, designation) IN (SELECT cat, designation FROM cat_name
-                                   GROUP BY cat, designation HAVING count(*) > 1)) AS s
-WHERE n.cat = s.cat AND n.key = s.key;
+-- Designation suffixes: when rows of one catalog share the 16 characters, a letter A, B,
+-- C ... in key order. Two rows with one designation lie within 0.15" in RA and 0.1" in
+-- Dec of each other (one unit of each), less than 0.19" apart: so only rows whose nearest
+-- neighbour is closer than 0.2" can collide, and only they are named here. The
+-- designations themselves are computed as the catalogs are written (step 6).
+CREATE UNLOGGED TABLE cat_suffix AS
+SELECT cat, key,
+       chr(64 + row_number() OVER (PARTITION BY cat, designation ORDER BY key)::int) AS suffix
+FROM (SELECT c.cat, c.key, d.designation,
+             count(*) OVER (PARTITION BY c.cat, d.designation) AS n
+      FROM cat_row AS c
+      JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
+      CROSS JOIN LATERAL (SELECT tmass_designation(c.ra, c.dec) AS designation) AS d
+      WHERE nn.prox < 0.2) AS close
+WHERE n > 1;
+ALTER TABLE cat_suffix ADD PRIMARY KEY (cat, key);
 
 -- XSC shape of every XSC catalog row, and the point extraction it was made from.
 CREATE UNLOGGED TABLE xsc_shape AS
@@ -243,21 +250,26 @@ BEGIN
 END
 $$;
 
+-- The catalog point source each XSC catalog row was extracted from (xsc.pts_key).
+CREATE UNLOGGED TABLE xsc_point AS
+SELECT x.ext_key, p.key AS pts_key,
+       coalesce(x.r_k20fe > spec.gal_contam_min_r_arcsec, false) AS is_large
+FROM cat_row AS p
+JOIN xsc_shape AS x ON x.scan_key = p.scan_key AND x.pts_id = p.id
+CROSS JOIN spec
+WHERE p.cat = 'P';
+ANALYZE xsc_point;
+
 CREATE UNLOGGED TABLE psc_galaxy AS
 WITH own AS (
-    SELECT DISTINCT ON (p.key) p.key AS pts_key, x.ext_key,
-           coalesce(x.r_k20fe > spec.gal_contam_min_r_arcsec, false) AS is_large
-    FROM cat_row AS p
-    JOIN xsc_shape AS x ON x.scan_key = p.scan_key AND x.pts_id = p.id
-    CROSS JOIN spec
-    WHERE p.cat = 'P'
-    ORDER BY p.key, x.ext_key
+    SELECT DISTINCT ON (pts_key) pts_key, ext_key, is_large
+    FROM xsc_point
+    ORDER BY pts_key, ext_key
 )
 SELECT coalesce(own.pts_key, inside.pts_key) AS pts_key, own.ext_key,
        CASE WHEN own.is_large THEN 1 WHEN inside.pts_key IS NOT NULL THEN 2 ELSE 0
        END::smallint AS gal_contam
 FROM own FULL JOIN psc_inside AS inside ON inside.pts_key = own.pts_key;
 ALTER TABLE psc_galaxy ADD PRIMARY KEY (pts_key);
-ANALYZE cat_nn;
-ANALYZE cat_name;
+ANALYZE cat_suffix;
 ANALYZE psc_galaxy;

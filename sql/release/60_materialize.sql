@@ -19,7 +19,8 @@
 -- database; this keeps the key unique and stable).
 
 CREATE TABLE psc AS
-SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang, n.designation::char(17) AS designation,
+SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
+       (tmass_designation(p.ra, p.dec) || coalesce(n.suffix, ''))::char(17) AS designation,
        p.j_m, p.j_cmsig, p.j_msigcom, p.j_snr,
        p.h_m, p.h_cmsig, p.h_msigcom, p.h_snr,
        p.k_m, p.k_cmsig, p.k_msigcom, p.k_snr,
@@ -37,9 +38,9 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang, n.designation::char(17) AS 
        g.ext_key, p.scan_key, (p.scan_key * 1000 + p.coadd)::integer AS coadd_key, p.coadd,
        p.hpx
 FROM cat_row AS c
-JOIN wdb.pts AS p ON p.scan_key = c.scan_key AND p.id = c.id
+JOIN wdb.pts AS p ON work_key(p.scan_key, p.id) = c.k
 JOIN wdb.scan AS s ON s.scan_key = p.scan_key
-JOIN cat_name AS n ON n.cat = c.cat AND n.key = c.key
+LEFT JOIN cat_suffix AS n ON n.cat = c.cat AND n.key = c.key
 LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
 LEFT JOIN psc_galaxy AS g ON g.pts_key = c.key
 WHERE c.cat = 'P'
@@ -48,7 +49,7 @@ ORDER BY c.key;
 -- Candidates rejected in steps 3-4 (duplicate, artifact_final), with the use_src /
 -- dup_src they had there; a small table, so that the planner hashes it.
 CREATE UNLOGGED TABLE cand_reject AS
-SELECT cat, scan_key, id, reason, use_src, dup_src FROM app_final WHERE reason IS NOT NULL;
+SELECT cat, k, reason, use_src, dup_src FROM app_final WHERE reason IS NOT NULL;
 ANALYZE cand_reject;
 
 -- Rejected point rows: the first rule each failed (step 2, view pts_filter), or the
@@ -69,8 +70,7 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        p.scan_key, (p.scan_key * 1000 + p.coadd)::integer AS coadd_key, p.coadd,
        p.hpx, coalesce(p.reason, f.reason) AS reject_reason
 FROM pts_filter AS p
-LEFT JOIN cand_reject AS f
-       ON f.cat = 'P' AND f.scan_key = p.scan_key AND f.id = p.id
+LEFT JOIN cand_reject AS f ON f.cat = 'P' AND f.k = work_key(p.scan_key, p.id)
 JOIN wdb.scan AS s ON s.scan_key = p.scan_key
 WHERE p.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY p.hpx, p.scan_key, p.id;
@@ -95,8 +95,9 @@ SELECT ra, dec, err_maj, err_min, err_ang, tmass_designation(ra, dec)::char(17) 
 FROM psc_reject_row;
 
 CREATE TABLE xsc AS
-SELECT c.key AS ext_key, n.designation::char(17) AS designation, x.jdate,
-       pc.key AS pts_key, s.night_key, x.scan_key,
+SELECT c.key AS ext_key,
+       (tmass_designation(x.ra, x.dec) || coalesce(n.suffix, ''))::char(17) AS designation,
+       x.jdate, pc.pts_key, s.night_key, x.scan_key,
        (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
        s.hemis, s.date, s.scan, x.coadd, x.id, x.x_coadd, x.y_coadd,
        x.ra, x.dec, x.sup_ra, x.sup_dec, tmass_glon(x.ra, x.dec)::real AS glon,
@@ -113,9 +114,9 @@ SELECT c.key AS ext_key, n.designation::char(17) AS designation, x.jdate,
 FROM cat_row AS c
 JOIN wdb.ext AS x ON x.scan_key = c.scan_key AND x.id = c.id
 JOIN wdb.scan AS s ON s.scan_key = x.scan_key
-JOIN cat_name AS n ON n.cat = c.cat AND n.key = c.key
+LEFT JOIN cat_suffix AS n ON n.cat = c.cat AND n.key = c.key
 LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
-LEFT JOIN cat_row AS pc ON pc.cat = 'P' AND pc.scan_key = x.scan_key AND pc.id = x.pts_id
+LEFT JOIN xsc_point AS pc ON pc.ext_key = c.key
 WHERE c.cat = 'X'
 ORDER BY c.key;
 
@@ -134,8 +135,7 @@ SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
        x.dist_edge_ns, x.dist_edge_ew, x.dist_edge_flg, x.mp_flg, x.hpx,
        coalesce(x.reason, f.reason) AS reject_reason
 FROM ext_filter AS x
-LEFT JOIN cand_reject AS f
-       ON f.cat = 'X' AND f.scan_key = x.scan_key AND f.id = x.id
+LEFT JOIN cand_reject AS f ON f.cat = 'X' AND f.k = work_key(x.scan_key, x.id)
 JOIN wdb.scan AS s ON s.scan_key = x.scan_key
 WHERE x.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY x.hpx, x.scan_key, x.id;
@@ -195,12 +195,12 @@ CREATE INDEX scan_info_hpx_idx ON scan_info (hpx);
 ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
 
 -- The working tables of the build are not part of the release.
-DROP VIEW pts_filter, ext_filter;
-DROP TABLE chosen_scan, scan_box, scan_pair, scan_edge, pts_work, ext_work, app_grid, app_zone, app,
-           cand, app_cover, app_edge, app_label, group_dup, virtual_apparition, group_member,
-           app_status, app_final, cand_reject, cat_row,
-           nn_point, cat_nn, cat_name, xsc_shape, psc_inside, psc_galaxy;
-DROP FUNCTION sky_zones(float8), sky_zone(float8, float8),
+DROP VIEW pts_filter, ext_filter, app_final, app_status;
+DROP TABLE chosen_scan, scan_box, scan_pair, scan_edge, app_grid, app_zone, app, cand,
+           app_cover, app_edge, app_label, group_dup, virtual_apparition, group_member,
+           cand_reject, cat_row, cat_nn, cat_suffix, xsc_shape, xsc_point, psc_inside,
+           psc_galaxy;
+DROP FUNCTION work_key(integer, integer), sky_zones(float8), sky_zone(float8, float8),
               sky_cell(integer, integer, float8, float8),
               sky_cells_near(float8, float8, integer, integer, integer, integer, float8, float8);
 
