@@ -21,6 +21,9 @@
 --                      when some profile-fit band (rd 2) passes tmass_ndet_ok (bright bands
 --                      need N/M >= 0.41 of their frames; UNCONFIRMED reading).
 -- A NULL comparison never lets a row pass: every rule is wrapped in coalesce(..., false).
+-- The view is evaluated for every working row, twice: per-band tests on rd_flg are
+-- LIKE patterns (cheaper than substr), and the artifact pattern is only matched against
+-- a cc_flg other than the clean '000' (the test of '000' itself folds to a constant).
 -- The figure of merit of an apparition is min(dist_edge_ns, dist_edge_ew) [arcsec].
 
 CREATE VIEW pts_filter AS
@@ -29,14 +32,15 @@ SELECT p.*,
            WHEN c.scan_key IS NULL THEN 'scan_not_selected'
            WHEN NOT coalesce(p.dist_edge_ns > spec.psc_edge_arcsec
                              AND p.dist_edge_ew > spec.psc_edge_arcsec, false) THEN 'edge'
-           WHEN coalesce(p.cc_flg ~ spec.psc_artifact_pattern, false) THEN 'artifact'
+           WHEN coalesce((p.cc_flg <> '000' OR '000' ~ spec.psc_artifact_pattern)
+                         AND p.cc_flg ~ spec.psc_artifact_pattern, false) THEN 'artifact'
            WHEN NOT coalesce(p.rd_flg ~ '[123]', false) THEN 'no_valid_band'
            WHEN NOT coalesce(
-                   (substr(p.rd_flg, 1, 1) <> '0'
+                   (p.rd_flg NOT LIKE '0%'
                     AND (p.j_snr >= spec.snr_primary OR p.j_cmsig <= spec.cmsig_primary))
-                OR (substr(p.rd_flg, 2, 1) <> '0'
+                OR (p.rd_flg NOT LIKE '_0%'
                     AND (p.h_snr >= spec.snr_primary OR p.h_cmsig <= spec.cmsig_primary))
-                OR (substr(p.rd_flg, 3, 1) <> '0'
+                OR (p.rd_flg NOT LIKE '__0'
                     AND (p.k_snr >= spec.snr_primary OR p.k_cmsig <= spec.cmsig_primary))
                 OR (p.rd_flg ~ '^[123]{3}$'
                     AND (p.j_snr >= spec.snr_secondary OR p.j_cmsig <= spec.cmsig_secondary
@@ -48,15 +52,15 @@ SELECT p.*,
                      OR coalesce(p.k_psfchi < spec.psfchi_max, false)
                      OR (spec.psfchi_exempt_saturated AND p.rd_flg ~ '[13]')) THEN 'psfchi'
            WHEN NOT (p.rd_flg ~ '[13]'
-                     OR (substr(p.rd_flg, 1, 1) = '2'
+                     OR (p.rd_flg LIKE '2%'
                          AND tmass_ndet_ok(substr(p.ndet, 1, 2)::char(2), p.j_snr,
                                            spec.ndet_min_ratio::real,
                                            spec.ndet_bright_snr::real))
-                     OR (substr(p.rd_flg, 2, 1) = '2'
+                     OR (p.rd_flg LIKE '_2%'
                          AND tmass_ndet_ok(substr(p.ndet, 3, 2)::char(2), p.h_snr,
                                            spec.ndet_min_ratio::real,
                                            spec.ndet_bright_snr::real))
-                     OR (substr(p.rd_flg, 3, 1) = '2'
+                     OR (p.rd_flg LIKE '__2'
                          AND tmass_ndet_ok(substr(p.ndet, 5, 2)::char(2), p.k_snr,
                                            spec.ndet_min_ratio::real,
                                            spec.ndet_bright_snr::real))) THEN 'ndet'

@@ -98,8 +98,9 @@ BEGIN
                        o.key AS other, o.ra AS other_ra, o.dec AS other_dec
                 FROM probe AS p
                 JOIN cell AS o ON o.cell = p.near AND o.key <> p.key
-                CROSS JOIN LATERAL (SELECT (p.x - o.x) ^ 2 + (p.y - o.y) ^ 2 + (p.z - o.z) ^ 2
-                                           AS chord2) AS d
+                -- (products, not ^ 2: pow() is the dearest part of the pair test)
+                CROSS JOIN LATERAL (SELECT (p.x - o.x) * (p.x - o.x) + (p.y - o.y) * (p.y - o.y)
+                                           + (p.z - o.z) * (p.z - o.z) AS chord2) AS d
                 WHERE d.chord2 < 4 * sind($1 / 2) ^ 2
                 ORDER BY p.key, d.chord2, o.key
             )
@@ -111,7 +112,9 @@ BEGIN
             FROM nearest
             $q$ USING radius_deg, catalog, NOT first_pass;
             IF first_pass THEN
-                INSERT INTO nn_pending
+                -- (CREATE TABLE AS, which runs in parallel: the anti-join reads every row)
+                DROP TABLE nn_pending;
+                CREATE UNLOGGED TABLE nn_pending AS
                 SELECT p.* FROM cat_row AS p
                 WHERE p.cat = catalog
                   AND NOT EXISTS (SELECT 1 FROM nn_found AS f WHERE f.key = p.key);

@@ -15,12 +15,15 @@
 -- xsc, xsc_reject  the same for extended sources (key XSC columns; xsc_reject_row);
 -- scan_info   the Scan Information Table row of every chosen scan (sec. 6.1).
 -- Rows are written in hpx order and each table is marked clustered on its hpx index.
+-- Designations (ASCII) have collation "C": byte order, whatever the database's locale,
+-- and an index on them builds twice as fast.
 -- coadd_key = scan_key * 1000 + coadd (no Atlas Image table exists in the working
 -- database; this keeps the key unique and stable).
 
 CREATE TABLE psc AS
 SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
-       (tmass_designation(p.ra, p.dec) || coalesce(n.suffix, ''))::char(17) AS designation,
+       (tmass_designation(p.ra, p.dec) || coalesce(n.suffix, ''))::char(17) COLLATE "C"
+           AS designation,
        p.j_m, p.j_cmsig, p.j_msigcom, p.j_snr,
        p.h_m, p.h_cmsig, p.h_msigcom, p.h_snr,
        p.k_m, p.k_cmsig, p.k_msigcom, p.k_snr,
@@ -78,7 +81,8 @@ ORDER BY p.hpx, p.scan_key, p.id;
 -- The PSC columns of a reject row, in release order; designation, ph_qual and glon/glat
 -- are functions of the stored columns, evaluated when read.
 CREATE VIEW psc_reject AS
-SELECT ra, dec, err_maj, err_min, err_ang, tmass_designation(ra, dec)::char(17) AS designation,
+SELECT ra, dec, err_maj, err_min, err_ang,
+       tmass_designation(ra, dec)::char(17) COLLATE "C" AS designation,
        j_m, j_cmsig, j_msigcom, j_snr, h_m, h_cmsig, h_msigcom, h_snr,
        k_m, k_cmsig, k_msigcom, k_snr,
        tmass_ph_qual(rd_flg, j_snr, j_cmsig, j_psfchi, h_snr, h_cmsig, h_psfchi,
@@ -96,7 +100,8 @@ FROM psc_reject_row;
 
 CREATE TABLE xsc AS
 SELECT c.key AS ext_key,
-       (tmass_designation(x.ra, x.dec) || coalesce(n.suffix, ''))::char(17) AS designation,
+       (tmass_designation(x.ra, x.dec) || coalesce(n.suffix, ''))::char(17) COLLATE "C"
+           AS designation,
        x.jdate, pc.pts_key, s.night_key, x.scan_key,
        (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
        s.hemis, s.date, s.scan, x.coadd, x.id, x.x_coadd, x.y_coadd,
@@ -141,7 +146,7 @@ WHERE x.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY x.hpx, x.scan_key, x.id;
 
 CREATE VIEW xsc_reject AS
-SELECT ext_key, tmass_designation(ra, dec)::char(17) AS designation, jdate,
+SELECT ext_key, tmass_designation(ra, dec)::char(17) COLLATE "C" AS designation, jdate,
        NULL::integer AS pts_key, night_key, scan_key, coadd_key,
        hemis, date, scan, coadd, id, x_coadd, y_coadd,
        ra, dec, sup_ra, sup_dec, tmass_glon(ra, dec)::real AS glon,
