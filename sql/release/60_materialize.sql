@@ -63,8 +63,12 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        p.h_m, p.h_cmsig, p.h_msigcom, p.h_snr,
        p.k_m, p.k_cmsig, p.k_msigcom, p.k_snr,
        p.rd_flg, p.bl_flg, p.cc_flg, p.ndet, p.mp_flg,
+       -- (the reason as a last sort key, which never decides as (hpx, scan_key, id) is
+       -- unique: so that the parallel workers compute it for their sorts; otherwise it
+       -- is computed after the numbering, in one process)
        ((SELECT count(*) FROM cat_row WHERE cat = 'P')
-        + row_number() OVER (ORDER BY p.hpx, p.scan_key, p.id))::integer AS pts_key,
+        + row_number() OVER (ORDER BY p.hpx, p.scan_key, p.id, coalesce(p.reason, f.reason))
+       )::integer AS pts_key,
        s.hemis, s.date, s.scan, p.x_scan, p.jdate,
        p.j_psfchi, p.h_psfchi, p.k_psfchi,
        p.j_m_stdap, p.j_msig_stdap, p.h_m_stdap, p.h_msig_stdap, p.k_m_stdap, p.k_msig_stdap,
