@@ -63,6 +63,7 @@ BEGIN
     EXECUTE $q$
         WITH cell AS MATERIALIZED (
             SELECT c.scan_key, c.ra, c.dec, b.radius_deg, z.zone, z.n, z.n_below, z.n_above,
+                   z.half_width,
                    sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell
             FROM chosen_scan AS c
             JOIN scan_box AS b ON b.scan_key = c.scan_key
@@ -72,7 +73,7 @@ BEGIN
         SELECT a.scan_key, b.scan_key
         FROM cell AS a
         CROSS JOIN LATERAL unnest(sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below, a.n_above,
-                                          $1, 2 * $1)) AS near
+                                          a.half_width, $1, 2 * $1)) AS near
         JOIN cell AS b ON b.cell = near
         JOIN scan_box AS ba ON ba.scan_key = a.scan_key
         JOIN scan_box AS bb ON bb.scan_key = b.scan_key

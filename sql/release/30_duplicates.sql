@@ -57,7 +57,7 @@ ALTER TABLE app_zone ADD PRIMARY KEY (zone);
 
 CREATE UNLOGGED TABLE app AS
 SELECT c.cat, c.scan_key, c.id, c.k, c.hpx, c.ra, c.dec, c.fom,
-       z.zone, z.n, z.n_below, z.n_above, sky_cell(z.zone, z.n, c.ra, g.cell_deg) AS cell
+       z.zone, z.n, z.n_below, z.n_above, z.half_width, sky_cell(z.zone, z.n, c.ra, g.cell_deg) AS cell
 FROM cand AS c
 CROSS JOIN app_grid AS g
 JOIN app_zone AS z ON z.zone = sky_zone(c.dec, g.cell_deg)
@@ -82,7 +82,7 @@ BEGIN
             SELECT $1, a.k, b.k
             FROM app AS a
             CROSS JOIN LATERAL unnest(sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below, a.n_above,
-                                              $2, $3)) AS near
+                                              a.half_width, $2, $3)) AS near
             JOIN app AS b ON b.cell = near
             WHERE a.cat = $1 AND b.cat = $1 AND b.scan_key <> a.scan_key AND a.k < b.k
               AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < $2

@@ -68,7 +68,7 @@ BEGIN
             FROM nn_pending AS p
             JOIN nn_zone AS z ON z.zone = sky_zone(p.dec, 2 * $1)
             CROSS JOIN LATERAL unnest(sky_cells_near(p.ra, p.dec, z.zone, z.n, z.n_below,
-                                                     z.n_above, $1, 2 * $1)) AS near
+                                                     z.n_above, z.half_width, $1, 2 * $1)) AS near
             WHERE near IS NOT NULL
             $q$ USING radius_deg;
             ANALYZE nn_probe;
@@ -88,7 +88,8 @@ BEGIN
                 FROM cat_row AS p
                 JOIN nn_zone AS z ON z.zone = sky_zone(p.dec, 2 * $1)
                 CROSS JOIN LATERAL unnest(sky_cells_near(p.ra, p.dec, z.zone, z.n, z.n_below,
-                                                         z.n_above, $1, 2 * $1)) AS near
+                                                         z.n_above, z.half_width, $1,
+                                                         2 * $1)) AS near
                 WHERE p.cat = $2 AND near IS NOT NULL AND NOT $3
                 UNION ALL
                 -- later passes: the pending rows
@@ -231,7 +232,7 @@ BEGIN
         CROSS JOIN spec
         JOIN inside_zone AS z ON z.zone = sky_zone(x.dec, 2 * $1)
         CROSS JOIN LATERAL unnest(sky_cells_near(x.ra, x.dec, z.zone, z.n, z.n_below, z.n_above,
-                                                 $1, 2 * $1)) AS near
+                                                 z.half_width, $1, 2 * $1)) AS near
         WHERE x.r_k20fe > spec.gal_contam_min_r_arcsec
     ), point AS (
         SELECT c.key, c.ra, c.dec, sky_cell(z.zone, z.n, c.ra, 2 * $1) AS cell

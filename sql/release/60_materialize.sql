@@ -211,7 +211,8 @@ DROP TABLE chosen_scan, scan_box, scan_pair, scan_edge, app_grid, app_zone, app,
            psc_galaxy;
 DROP FUNCTION work_key(integer, integer), sky_zones(float8), sky_zone(float8, float8),
               sky_cell(integer, integer, float8, float8),
-              sky_cells_near(float8, float8, integer, integer, integer, integer, float8, float8);
+              sky_cells_near(float8, float8, integer, integer, integer, integer, float8, float8,
+                             float8);
 
 ANALYZE psc;
 ANALYZE psc_reject_row;
