@@ -57,40 +57,39 @@ ALTER TABLE app_zone ADD PRIMARY KEY (zone);
 
 CREATE UNLOGGED TABLE app AS
 SELECT c.cat, c.scan_key, c.id, c.k, c.hpx, c.ra, c.dec, c.fom,
-       z.zone, z.n, z.n_below, z.n_above, z.half_width, sky_cell(z.zone, z.n, c.ra, g.cell_deg) AS cell
+       z.zone, z.n, z.n_below, z.n_above, z.half_width,
+       sky_cell(z.zone, z.n, c.ra, g.cell_deg) AS cell
 FROM cand AS c
 CROSS JOIN app_grid AS g
 JOIN app_zone AS z ON z.zone = sky_zone(c.dec, g.cell_deg)
 WHERE EXISTS (SELECT 1 FROM app_cover AS v WHERE v.cat = c.cat AND v.k = c.k);
 ANALYZE app;
 
--- Matches, each pair once (a.k < b.k), then both directions: every candidate probed into
--- the cells its match disc reaches, joined by hash with the candidates of those cells.
--- Radii and cell size are bound as parameters of a dynamic statement, so the planner
--- sees constants and filters the probes before the join.
-CREATE UNLOGGED TABLE app_edge (cat char(1), ka bigint, kb bigint);
+-- Matches, each pair found once (a.k < b.k) and written in both directions: every
+-- candidate probed into the cells its match disc reaches, joined by hash with the
+-- candidates of those cells. Radii and cell size are bound as parameters of a dynamic
+-- statement, so the planner sees constants and filters the probes before the join; one
+-- CREATE TABLE AS for both catalogs, so that it runs in parallel workers.
 DO $$
-DECLARE
-    cat_radius record;
 BEGIN
-    FOR cat_radius IN SELECT 'P' AS cat, psc_match_arcsec / 3600.0 AS radius_deg FROM spec
-                      UNION ALL
-                      SELECT 'X', xsc_match_arcsec / 3600.0 FROM spec
-    LOOP
-        EXECUTE $q$
-            INSERT INTO app_edge
-            SELECT $1, a.k, b.k
-            FROM app AS a
-            CROSS JOIN LATERAL unnest(sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below, a.n_above,
-                                              a.half_width, $2, $3)) AS near
-            JOIN app AS b ON b.cell = near
-            WHERE a.cat = $1 AND b.cat = $1 AND b.scan_key <> a.scan_key AND a.k < b.k
-              AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < $2
-        $q$ USING cat_radius.cat, cat_radius.radius_deg, (SELECT cell_deg FROM app_grid);
-    END LOOP;
+    EXECUTE $q$
+        CREATE UNLOGGED TABLE app_edge AS
+        SELECT a.cat, CASE WHEN d.flip THEN b.k ELSE a.k END AS ka,
+               CASE WHEN d.flip THEN a.k ELSE b.k END AS kb
+        FROM app AS a
+        CROSS JOIN LATERAL unnest(sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below,
+                                                 a.n_above, a.half_width,
+                                                 CASE a.cat WHEN 'P' THEN $1 ELSE $2 END,
+                                                 $3)) AS near
+        JOIN app AS b ON b.cell = near
+        CROSS JOIN (VALUES (false), (true)) AS d (flip)
+        WHERE b.cat = a.cat AND b.scan_key <> a.scan_key AND a.k < b.k
+          AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < CASE a.cat WHEN 'P' THEN $1 ELSE $2 END
+    $q$ USING (SELECT psc_match_arcsec / 3600.0 FROM spec),
+              (SELECT xsc_match_arcsec / 3600.0 FROM spec),
+              (SELECT cell_deg FROM app_grid);
 END
 $$;
-INSERT INTO app_edge SELECT cat, kb, ka FROM app_edge;
 -- (no indexes: every join below is a hash join, which a per-row index probe only slows)
 ANALYZE app_edge;
 

@@ -71,8 +71,15 @@ def test_designation_truncates(db_url: str) -> None:
     rng = np.random.default_rng(6)
     ra = rng.uniform(0, 360, 500)
     dec = np.degrees(np.arcsin(rng.uniform(-1, 1, 500)))
+    # Exact unit boundaries (RA k / 24000 deg, Dec k / 36000 deg) and their float
+    # neighbours: there the float product and the decimal value truncate differently.
+    edges = [(float(r) / 24000, float(d) / 36000)
+             for r, d in zip(rng.integers(1, 8640000, 40), rng.integers(-3240000, 3240000, 40),
+                             strict=True)]
+    edges += [(float(np.nextafter(r, side)), float(np.nextafter(d, side)))
+              for r, d in edges for side in (-1e9, 1e9)]
     cases = [(15.0, -0.5), ((1 + 59.999 / 3600) * 15, 0.0), (359.9999999, 89.99999),
-             (0.0, -0.00001), (83.633083, 22.014500)] + list(zip(ra, dec, strict=True))
+             (0.0, -0.00001), (83.633083, 22.014500)] + list(zip(ra, dec, strict=True)) + edges
     with psycopg.connect(db_url) as conn:
         for r, d in cases:
             got = conn.execute("SELECT tmass_designation(%s, %s)", (float(r), float(d))
