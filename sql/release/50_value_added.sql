@@ -246,7 +246,9 @@ BEGIN
     CROSS JOIN LATERAL (
         SELECT tmass_dra(p.ra, x.ra) * cosd(x.dec) * 3600 AS dx, (p.dec - x.dec) * 3600 AS dy
     ) AS o
-    WHERE (o.dx * sind(x.phi) + o.dy * cosd(x.phi)) ^ 2 / x.a ^ 2
+    -- (the cells fit the largest ellipse: most pairs fail the cheap |dy| <= a first)
+    WHERE abs(p.dec - x.dec) * 3600 <= x.a
+      AND (o.dx * sind(x.phi) + o.dy * cosd(x.phi)) ^ 2 / x.a ^ 2
           + (o.dx * cosd(x.phi) - o.dy * sind(x.phi)) ^ 2 / (x.a * greatest(x.ba, 0.01)) ^ 2
           <= 1
     $q$ USING radius_deg;
