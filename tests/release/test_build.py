@@ -48,6 +48,10 @@ def _region(wdb: Any, n_sources: int = 400, seed: int = 1) -> None:
             wdb.pts(scan, ra[i] + jr, dec[i] + jd, **columns)
             if i % 10 == 0 and scan.scan_key == 2:
                 wdb.pts(scan, ra[i] + jr, dec[i] + jd + 1.0 * ARCSEC, **columns)
+    # Two bright sources 0.4 mas apart inside scan 1: one designation, two suffixes.
+    for offset in (0.0, 1e-7):
+        wdb.pts(scans[0], 10.00012345 + offset, -0.20001234, j_snr=50.0, h_snr=50.0,
+                k_snr=50.0, j_cmsig=0.02, h_cmsig=0.02, k_cmsig=0.02)
     for scan in scans:
         for _ in range(40):
             r = rng.uniform(scan.ra - WIDTH / 2, scan.ra + WIDTH / 2)
@@ -95,7 +99,9 @@ def test_region_properties(wdb: Any) -> None:
     rows = np.array(_all(url, "SELECT ra, dec, scan_key, pts_key, prox, pxcntr FROM rel_r.psc"))
     ra, dec, scan = np.radians(rows[:, 0]), np.radians(rows[:, 1]), rows[:, 2]
     xyz = np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=1)
-    sep = np.degrees(np.arccos(np.clip(xyz @ xyz.T, -1, 1))) * 3600
+    # (from the chord, which keeps its precision for sub-milliarcsecond separations)
+    chord = np.linalg.norm(xyz[:, None, :] - xyz[None, :, :], axis=2)
+    sep = np.degrees(2 * np.arcsin(np.minimum(chord / 2, 1))) * 3600
     other = scan[:, None] != scan[None, :]
     assert not np.any((sep < 2.0) & other)
     # prox / pxcntr: the nearest other catalog row, by brute force.
@@ -107,6 +113,15 @@ def test_region_properties(wdb: Any) -> None:
     reasons = record.counts["psc_reject_reasons"]
     assert {"duplicate", "artifact", "snr", "scan_not_selected", "ndet", "edge"} <= set(reasons)
     assert _all(url, "SELECT count(*) FROM rel_r.psc WHERE dup_src >= 3")[0][0] > 0
+    # Designations: the 16 characters, plus A, B, ... in key order wherever they are
+    # shared (every row compared with every other one).
+    named = _all(url, "SELECT designation, tmass_designation(ra, dec), "
+                      "count(*) OVER (PARTITION BY tmass_designation(ra, dec)), "
+                      "row_number() OVER (PARTITION BY tmass_designation(ra, dec) "
+                      "ORDER BY pts_key) FROM rel_r.psc")
+    assert [n.strip() for n, _, _, _ in named] == [
+        base + (chr(64 + i) if shared > 1 else "") for _, base, shared, i in named]
+    assert sum(shared > 1 for _, _, shared, _ in named) == 2
     # Keys are unique across catalog and rejects; prox is set for every catalog row.
     assert _all(url, "SELECT count(*) FROM rel_r.psc WHERE prox IS NULL OR pxcntr IS NULL"
                 )[0][0] == 0
