@@ -138,10 +138,13 @@ BEGIN
         END LOOP;
         DROP TABLE nn_pending;
     END LOOP;
+    -- (an empty release: no pass ran)
+    IF to_regclass('cat_nn') IS NULL THEN
+        CREATE UNLOGGED TABLE cat_nn (cat char(1), key integer, prox real, pxpa smallint,
+                                      pxcntr integer);
+    END IF;
 END
 $$;
-CREATE UNLOGGED TABLE IF NOT EXISTS cat_nn (cat char(1), key integer, prox real,
-                                            pxpa smallint, pxcntr integer);
 ALTER TABLE cat_nn ADD PRIMARY KEY (cat, key);
 ANALYZE cat_nn;
 

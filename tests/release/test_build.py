@@ -136,6 +136,15 @@ def test_region_properties(wdb: Any) -> None:
         assert columns[f"{catalog}_reject"] == columns[catalog] + [("reject_reason", "text")]
 
 
+def test_an_empty_working_database_gives_an_empty_release(wdb: Any) -> None:
+    record = release.build(wdb.url, "e", progress=False)
+    assert {k: record.counts[k] for k in ("psc", "psc_reject", "xsc", "xsc_reject",
+                                           "scan_info", "wdb_pts")} == dict.fromkeys(
+        ("psc", "psc_reject", "xsc", "xsc_reject", "scan_info", "wdb_pts"), 0)
+    assert _all(wdb.url, "SELECT count(*) FROM psc UNION ALL SELECT count(*) FROM psc_reject"
+                ) == [(0,), (0,)]
+
+
 def test_same_spec_same_checksum_and_failed_build_leaves_nothing(
         wdb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     _region(wdb, n_sources=120, seed=2)
