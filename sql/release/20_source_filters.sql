@@ -69,7 +69,6 @@ FROM wdb.pts AS p
 CROSS JOIN spec
 LEFT JOIN chosen_scan AS c ON c.scan_key = p.scan_key;
 
-
 -- The XSC analogue (sec. 5.3/5.4): chosen scan; more than xsc_edge_arcsec (15") from the
 -- edges; cc_flg not one of xsc_artifact_flags (C halo, D spike, I in-scan duplicate,
 -- A confirmed artifact); S/N > 7 in one band from the k20fe or 7" aperture uncertainty

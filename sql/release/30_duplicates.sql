@@ -77,14 +77,14 @@ BEGIN
         SELECT a.cat, CASE WHEN d.flip THEN b.k ELSE a.k END AS ka,
                CASE WHEN d.flip THEN a.k ELSE b.k END AS kb
         FROM app AS a
+        CROSS JOIN LATERAL (SELECT CASE a.cat WHEN 'P' THEN $1 ELSE $2 END AS deg) AS radius
         CROSS JOIN LATERAL unnest(sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below,
-                                                 a.n_above, a.half_width,
-                                                 CASE a.cat WHEN 'P' THEN $1 ELSE $2 END,
+                                                 a.n_above, a.half_width, radius.deg,
                                                  $3)) AS near
         JOIN app AS b ON b.cell = near
         CROSS JOIN (VALUES (false), (true)) AS d (flip)
         WHERE b.cat = a.cat AND b.scan_key <> a.scan_key AND a.k < b.k
-          AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < CASE a.cat WHEN 'P' THEN $1 ELSE $2 END
+          AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < radius.deg
     $q$ USING (SELECT psc_match_arcsec / 3600.0 FROM spec),
               (SELECT xsc_match_arcsec / 3600.0 FROM spec),
               (SELECT cell_deg FROM app_grid);

@@ -131,7 +131,8 @@ ORDER BY c.key;
 
 CREATE TABLE xsc_reject_row AS
 SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
-        + row_number() OVER (ORDER BY x.hpx, x.scan_key, x.id))::integer AS ext_key,
+        + row_number() OVER (ORDER BY x.hpx, x.scan_key, x.id, coalesce(x.reason, f.reason))
+       )::integer AS ext_key,  -- (the reason as a last sort key: as for psc_reject_row)
        x.jdate, s.night_key, x.scan_key, (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
        s.hemis, s.date, s.scan, x.coadd, x.id, x.x_coadd, x.y_coadd,
        x.ra, x.dec, x.sup_ra, x.sup_dec, x.density, x.r_k20fe,
