@@ -21,8 +21,9 @@
 --                      when some profile-fit band (rd 2) passes tmass_ndet_ok (bright bands
 --                      need N/M >= 0.41 of their frames; UNCONFIRMED reading).
 -- A NULL comparison never lets a row pass: every rule is wrapped in coalesce(..., false).
--- The view is evaluated for every working row, twice: per-band tests on rd_flg are
--- LIKE patterns (cheaper than substr), and the artifact pattern is only matched against
+-- The view is evaluated for every working row, twice: the tests on rd_flg are LIKE
+-- patterns on the char(3) itself (several times cheaper than a regular expression or
+-- substr, which convert it to text), and the artifact pattern is only matched against
 -- a cc_flg other than the clean '000' (the test of '000' itself folds to a constant).
 -- The figure of merit of an apparition is min(dist_edge_ns, dist_edge_ew) [arcsec].
 
@@ -34,7 +35,8 @@ SELECT p.*,
                              AND p.dist_edge_ew > spec.psc_edge_arcsec, false) THEN 'edge'
            WHEN coalesce((p.cc_flg <> '000' OR '000' ~ spec.psc_artifact_pattern)
                          AND p.cc_flg ~ spec.psc_artifact_pattern, false) THEN 'artifact'
-           WHEN NOT coalesce(p.rd_flg ~ '[123]', false) THEN 'no_valid_band'
+           WHEN NOT coalesce(p.rd_flg LIKE '%1%' OR p.rd_flg LIKE '%2%' OR p.rd_flg LIKE '%3%',
+                             false) THEN 'no_valid_band'
            WHEN NOT coalesce(
                    (p.rd_flg NOT LIKE '0%'
                     AND (p.j_snr >= spec.snr_primary OR p.j_cmsig <= spec.cmsig_primary))
@@ -42,7 +44,9 @@ SELECT p.*,
                     AND (p.h_snr >= spec.snr_primary OR p.h_cmsig <= spec.cmsig_primary))
                 OR (p.rd_flg NOT LIKE '__0'
                     AND (p.k_snr >= spec.snr_primary OR p.k_cmsig <= spec.cmsig_primary))
-                OR (p.rd_flg ~ '^[123]{3}$'
+                OR ((p.rd_flg LIKE '1%' OR p.rd_flg LIKE '2%' OR p.rd_flg LIKE '3%')
+                    AND (p.rd_flg LIKE '_1%' OR p.rd_flg LIKE '_2%' OR p.rd_flg LIKE '_3%')
+                    AND (p.rd_flg LIKE '__1' OR p.rd_flg LIKE '__2' OR p.rd_flg LIKE '__3')
                     AND (p.j_snr >= spec.snr_secondary OR p.j_cmsig <= spec.cmsig_secondary
                          OR p.h_snr >= spec.snr_secondary OR p.h_cmsig <= spec.cmsig_secondary
                          OR p.k_snr >= spec.snr_secondary
@@ -50,8 +54,9 @@ SELECT p.*,
            WHEN NOT (coalesce(p.j_psfchi < spec.psfchi_max, false)
                      OR coalesce(p.h_psfchi < spec.psfchi_max, false)
                      OR coalesce(p.k_psfchi < spec.psfchi_max, false)
-                     OR (spec.psfchi_exempt_saturated AND p.rd_flg ~ '[13]')) THEN 'psfchi'
-           WHEN NOT (p.rd_flg ~ '[13]'
+                     OR (spec.psfchi_exempt_saturated
+                         AND (p.rd_flg LIKE '%1%' OR p.rd_flg LIKE '%3%'))) THEN 'psfchi'
+           WHEN NOT ((p.rd_flg LIKE '%1%' OR p.rd_flg LIKE '%3%')
                      OR (p.rd_flg LIKE '2%'
                          AND tmass_ndet_ok(substr(p.ndet, 1, 2)::char(2), p.j_snr,
                                            spec.ndet_min_ratio::real,
