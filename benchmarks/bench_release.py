@@ -7,7 +7,10 @@ database (neither is timed), then times in the same run and on the same data:
 
 - ``CREATE TABLE ... AS SELECT * FROM wdb.pts WHERE <S/N >= 7 in a band>`` (median of
   three runs), and
-- ``release.build`` (every step, no publish), with the time of each step.
+- ``release.build`` (every step, no publish), with the time of each step, and
+- the write floor: what the build must do at least whatever its rules, i.e. write every
+  working row once in hpx order (into a catalog or a reject table), index it on hpx and
+  on its key, and hash it for the content checksum; no rule evaluated.
 
 The target is build <= 5 x the single pass; two sizes show how the build, and the
 duplicate-resolution and nearest-neighbour steps in particular, grow with the rows.
@@ -39,6 +42,15 @@ WHERE (substr(rd_flg, 1, 1) <> '0' AND (j_snr >= 7.0 OR j_cmsig <= 0.1551))
    OR (substr(rd_flg, 3, 1) <> '0' AND (k_snr >= 7.0 OR k_cmsig <= 0.1551))
 """
 
+#: The write floor: every working row written, indexed and hashed once, as the release
+#: tables are.
+WRITE_FLOOR = [
+    "CREATE TABLE bench_floor AS SELECT * FROM wdb.pts ORDER BY hpx, scan_key, id",
+    "CREATE INDEX ON bench_floor (hpx)",
+    "CREATE INDEX ON bench_floor (scan_key, id)",
+    "SELECT count(*), sum(hash_record_extended(t, 0)) FROM bench_floor AS t",
+]
+
 #: The single pass is short and its time varies more from run to run than the build's:
 #: the figure is the median of this many runs.
 SINGLE_PASS_RUNS = 3
@@ -54,6 +66,19 @@ def _single_pass(url: str) -> float:
         conn.commit()
         seconds = time.perf_counter() - start
         conn.execute("DROP TABLE bench_single_pass")
+        conn.commit()
+    return seconds
+
+
+def _write_floor(url: str) -> float:
+    """Seconds of the write floor (its table is dropped afterwards)."""
+    with psycopg.connect(url) as conn:
+        start = time.perf_counter()
+        for statement in WRITE_FLOOR:
+            conn.execute(statement)
+        conn.commit()
+        seconds = time.perf_counter() - start
+        conn.execute("DROP TABLE bench_floor")
         conn.commit()
     return seconds
 
@@ -76,11 +101,13 @@ def run_size(admin_url: str, area: float, seed: int) -> dict:
             conn.execute("VACUUM ANALYZE wdb.pts")
             rows = conn.execute("SELECT count(*) FROM wdb.pts").fetchone()[0]
         single = statistics.median(_single_pass(url) for _ in range(SINGLE_PASS_RUNS))
+        floor = _write_floor(url)
         steps: dict[str, float] = {}
         start = time.perf_counter()
         release.build(url, "bench", publish_after=False, progress=False, step_seconds=steps)
         build = time.perf_counter() - start
-        return {"area": area, "rows": rows, "single": single, "build": build, "steps": steps}
+        return {"area": area, "rows": rows, "single": single, "floor": floor, "build": build,
+                "steps": steps}
     finally:
         database.drop_database(admin_url, url)
 
@@ -103,7 +130,8 @@ def main() -> None:
         results.append(r)
         print(f"{r['area']:6.0f} deg2, {r['rows']:>10,d} working rows: single pass "
               f"{r['single']:6.1f} s, release build {r['build']:6.1f} s, "
-              f"ratio {r['build'] / r['single']:5.1f}", flush=True)
+              f"ratio {r['build'] / r['single']:5.1f}; write floor {r['floor']:6.1f} s, "
+              f"ratio {r['floor'] / r['single']:4.1f}", flush=True)
         print("    steps: " + ", ".join(f"{k.split('_', 1)[0]} {v:.1f} s"
                                         for k, v in r["steps"].items()), flush=True)
     first, last = results[0], results[-1]

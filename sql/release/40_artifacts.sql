@@ -16,7 +16,12 @@
 CREATE VIEW app_final AS
 SELECT s.cat, s.scan_key, s.id, s.k, s.hpx, s.ra, s.dec, s.x, s.y, s.z, s.use_src, s.dup_src,
        CASE WHEN NOT (s.use_src = 1 OR (s.use_src = 0 AND s.dup_src = 0)) THEN 'duplicate'
-            WHEN s.cat = 'P' AND coalesce(s.cc_flg ~ spec.psc_final_artifact_pattern, false)
+            -- (the pattern only matched against a cc_flg other than the clean '000', as
+            -- in step 2)
+            WHEN s.cat = 'P' AND coalesce((s.cc_flg <> '000'
+                                           OR '000' ~ spec.psc_final_artifact_pattern)
+                                          AND s.cc_flg ~ spec.psc_final_artifact_pattern,
+                                          false)
                 THEN 'artifact_final'
             WHEN s.cat = 'X' AND strpos(spec.xsc_final_artifact_flags, s.cc_flg) > 0
                 THEN 'artifact_final'

@@ -156,13 +156,15 @@ DO $$
 DECLARE
     radius_deg float8 := 4.0;
     seqscan text := current_setting('enable_seqscan');
+    -- (every catalog row has at most one cat_nn row)
+    alone bigint := (SELECT count(*) FROM cat_row) - (SELECT count(*) FROM cat_nn);
+    found_now bigint;
 BEGIN
-    IF (SELECT count(*) FROM cat_nn) < (SELECT count(*) FROM cat_row) THEN
+    IF alone > 0 THEN
         CREATE INDEX ON cat_row (hpx);
         ANALYZE cat_row;
     END IF;
-    -- (every catalog row has at most one cat_nn row)
-    WHILE (SELECT count(*) FROM cat_nn) < (SELECT count(*) FROM cat_row) LOOP
+    WHILE alone > 0 LOOP
         PERFORM set_config('enable_seqscan', 'off', true);
         EXECUTE $q$
         INSERT INTO cat_nn
@@ -180,6 +182,8 @@ BEGIN
         ) AS nn
         WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key)
         $q$ USING radius_deg;
+        GET DIAGNOSTICS found_now = ROW_COUNT;
+        alone := alone - found_now;
         PERFORM set_config('enable_seqscan', seqscan, true);
         EXIT WHEN radius_deg >= 180;
         radius_deg := least(180.0, radius_deg * 4);
