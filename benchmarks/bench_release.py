@@ -34,21 +34,22 @@ from twomass.ingest.load import ingest_nights
 from twomass.pipeline.simulate import simulate
 from twomass.settings import Settings
 
-SINGLE_PASS = """
-CREATE TABLE bench_single_pass AS
+#: The single pass: one CREATE TABLE AS of the rows passing the S/N cut.
+SINGLE_PASS = ["""
+CREATE TABLE bench_table AS
 SELECT * FROM wdb.pts
 WHERE (substr(rd_flg, 1, 1) <> '0' AND (j_snr >= 7.0 OR j_cmsig <= 0.1551))
    OR (substr(rd_flg, 2, 1) <> '0' AND (h_snr >= 7.0 OR h_cmsig <= 0.1551))
    OR (substr(rd_flg, 3, 1) <> '0' AND (k_snr >= 7.0 OR k_cmsig <= 0.1551))
-"""
+"""]
 
 #: The write floor: every working row written, indexed and hashed once, as the release
 #: tables are.
 WRITE_FLOOR = [
-    "CREATE TABLE bench_floor AS SELECT * FROM wdb.pts ORDER BY hpx, scan_key, id",
-    "CREATE INDEX ON bench_floor (hpx)",
-    "CREATE INDEX ON bench_floor (scan_key, id)",
-    "SELECT count(*), sum(hash_record_extended(t, 0)) FROM bench_floor AS t",
+    "CREATE TABLE bench_table AS SELECT * FROM wdb.pts ORDER BY hpx, scan_key, id",
+    "CREATE INDEX ON bench_table (hpx)",
+    "CREATE INDEX ON bench_table (scan_key, id)",
+    "SELECT count(*), sum(hash_record_extended(t, 0)) FROM bench_table AS t",
 ]
 
 #: The single pass is short and its time varies more from run to run than the build's:
@@ -58,27 +59,15 @@ SINGLE_PASS_RUNS = 3
 RA, DEC = 254.5, 24.5
 
 
-def _single_pass(url: str) -> float:
-    """Seconds of one single-pass CREATE TABLE AS (its table is dropped afterwards)."""
+def _timed(url: str, statements: list[str]) -> float:
+    """Seconds of ``statements`` in one transaction; their table is dropped afterwards."""
     with psycopg.connect(url) as conn:
         start = time.perf_counter()
-        conn.execute(SINGLE_PASS)
-        conn.commit()
-        seconds = time.perf_counter() - start
-        conn.execute("DROP TABLE bench_single_pass")
-        conn.commit()
-    return seconds
-
-
-def _write_floor(url: str) -> float:
-    """Seconds of the write floor (its table is dropped afterwards)."""
-    with psycopg.connect(url) as conn:
-        start = time.perf_counter()
-        for statement in WRITE_FLOOR:
+        for statement in statements:
             conn.execute(statement)
         conn.commit()
         seconds = time.perf_counter() - start
-        conn.execute("DROP TABLE bench_floor")
+        conn.execute("DROP TABLE bench_table")
         conn.commit()
     return seconds
 
@@ -100,8 +89,8 @@ def run_size(admin_url: str, area: float, seed: int) -> dict:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE wdb.pts")
             rows = conn.execute("SELECT count(*) FROM wdb.pts").fetchone()[0]
-        single = statistics.median(_single_pass(url) for _ in range(SINGLE_PASS_RUNS))
-        floor = _write_floor(url)
+        single = statistics.median(_timed(url, SINGLE_PASS) for _ in range(SINGLE_PASS_RUNS))
+        floor = _timed(url, WRITE_FLOOR)
         steps: dict[str, float] = {}
         start = time.perf_counter()
         release.build(url, "bench", publish_after=False, progress=False, step_seconds=steps)
