@@ -20,7 +20,7 @@ Q3C comes from the Debian package ``postgresql-15-q3c`` on this machine's Postgr
 (the script installs it with apt-get when it is missing and it runs as root, and says
 what it found). Prints a table of ratios and a one-line summary.
 
-    /work/venv/bin/python benchmarks/bench_cone.py [--db URL] [--rows N] [--repeat K]
+    python benchmarks/bench_cone.py [--db URL] [--rows N] [--repeat K]
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from twomass import database, healpix
 from twomass import sql as sqlfiles
+from twomass.core import database, healpix
 
 RADII_ARCSEC = (2.0, 60.0, 600.0, 3600.0)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -15,7 +15,7 @@ Prints the times, the ratio ingest / bare binary COPY (target <= 2.0) and ingest
 second (target >= 100,000). Runs in a scratch database created and dropped on the
 server of ``--db`` / ``TWOMASS_DATABASE_URL`` (default: the embedded server).
 
-    /work/venv/bin/python benchmarks/bench_ingest.py [--rows N] [--repeat K] [--db URL]
+    python benchmarks/bench_ingest.py [--rows N] [--repeat K] [--db URL]
 
 The machine is shared: each run times bare COPY and ingest side by side, and the figure
 is the median of the per-run ratios over ``--repeat`` runs (default 5).
@@ -34,13 +34,15 @@ import pyarrow as pa
 from psycopg import sql
 from pyarrow import csv
 
-from twomass import database, revision
-from twomass.healpix import ang2hpx
+from twomass.core import database
+from twomass.core.database import Database
+from twomass.core.healpix import ang2hpx
+from twomass.core.settings import Settings
 from twomass.ingest import load, payload
 from twomass.ingest.products import read_night
 from twomass.ingest.sample import write_night
+from twomass.migrations import revision
 from twomass.schema import wdb
-from twomass.settings import Settings
 
 
 def _pts_columns(night: Path) -> tuple[pa.Table, list[payload.Column]]:
@@ -116,9 +118,10 @@ def main() -> None:
         for i in range(args.repeat):
             url = database.create_database(admin_url, "twomass_bench_ingest")
             try:
-                revision.init(url)
-                bare = bare_copies(url, night)
-                summary = load.ingest_nights(url, [night], progress=False)
+                with Database(url) as db:
+                    revision.init(db)
+                    bare = bare_copies(url, night)
+                    summary = load.ingest_nights(db, [night], progress=False)
             finally:
                 database.drop_database(admin_url, url)
             rows = summary.rows

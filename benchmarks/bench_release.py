@@ -2,7 +2,7 @@
 
 For each region size (boxes of that solid angle centred at RA 254.5, Dec 24.5: Galactic
 l 45, b +35 deg, as in the simulator benchmark),
-simulates the sky with ``twomass.pipeline.simulate`` and ingests it into a scratch
+simulates the sky with ``twomass.pipeline.sim.simulate`` and ingests it into a scratch
 database (neither is timed), then times in the same run and on the same data:
 
 - ``CREATE TABLE ... AS SELECT * FROM wdb.pts WHERE <S/N >= 7 in a band>`` (median of
@@ -29,10 +29,13 @@ from pathlib import Path
 
 import psycopg
 
-from twomass import database, release, revision
+from twomass import release
+from twomass.core import database
+from twomass.core.database import Database
+from twomass.core.settings import Settings
 from twomass.ingest.load import ingest_nights
-from twomass.pipeline.simulate import simulate
-from twomass.settings import Settings
+from twomass.migrations import revision
+from twomass.pipeline.sim.simulate import simulate
 
 #: The single pass: one CREATE TABLE AS of the rows passing the S/N cut.
 SINGLE_PASS = ["""
@@ -83,9 +86,10 @@ def run_size(admin_url: str, area: float, seed: int) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "sky"
             simulate(out, (RA - width / 2, RA + width / 2), (DEC - half, DEC + half), seed=seed)
-            revision.init(url)
             nights = sorted(p for p in out.iterdir() if p.is_dir())
-            ingest_nights(url, nights, on_warning="ignore", progress=False)
+            with Database(url) as db:
+                revision.init(db)
+                ingest_nights(db, nights, on_warning="ignore", progress=False)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE wdb.pts")
             rows = conn.execute("SELECT count(*) FROM wdb.pts").fetchone()[0]
@@ -93,7 +97,9 @@ def run_size(admin_url: str, area: float, seed: int) -> dict:
         floor = _timed(url, WRITE_FLOOR)
         steps: dict[str, float] = {}
         start = time.perf_counter()
-        release.build(url, "bench", publish_after=False, progress=False, step_seconds=steps)
+        with Database(url) as db:
+            release.build(db, "bench", publish_after=False, progress=False,
+                          step_seconds=steps)
         build = time.perf_counter() - start
         return {"area": area, "rows": rows, "single": single, "floor": floor, "build": build,
                 "steps": steps}

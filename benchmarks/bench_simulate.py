@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from twomass.pipeline.sky import galactic
+from twomass.pipeline.sim.sky import galactic
 
 CHILD = """
 import json, math, resource, sys, time
-from twomass.pipeline.simulate import simulate
+from twomass.pipeline.sim.simulate import simulate
 out, ra, dec, area = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 start = time.perf_counter()
 rows = 0

@@ -33,9 +33,9 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from tqdm import tqdm
 
-from twomass import database
-from twomass.errors import TwomassError
-from twomass.healpix import ang2hpx
+from twomass.core.database import Database
+from twomass.core.errors import TwomassError
+from twomass.core.healpix import ang2hpx
 from twomass.ingest import payload, provenance
 from twomass.ingest.products import NightProducts, read_night
 from twomass.ingest.provenance import statements
@@ -223,7 +223,7 @@ def _lock(cur: psycopg.Cursor, products: NightProducts, progress: bool) -> None:
         cur.execute(statements()["lock_night_wait"], params)
 
 
-def ingest_night(url: str, directory: Path | str, *, replace: bool = False,
+def ingest_night(db: Database, directory: Path | str, *, replace: bool = False,
                  on_warning: str = "warn", limits: Limits = DEFAULT_LIMITS,
                  progress: bool = True) -> NightResult:
     """Validate one night product directory and load it in one transaction.
@@ -249,7 +249,7 @@ def ingest_night(url: str, directory: Path | str, *, replace: bool = False,
     found = validate(products, on_warning, limits)
     phase("validate")
     label = products.night.label
-    with database.connection(url) as conn, conn.cursor() as cur:
+    with db.connection() as conn, conn.cursor() as cur:
         _lock(cur, products, progress)
         loaded = provenance.find_loaded(cur, products)
         status = "loaded"
@@ -291,7 +291,7 @@ def ingest_night(url: str, directory: Path | str, *, replace: bool = False,
                        time.perf_counter() - start, phases)
 
 
-def ingest_nights(url: str, directories: Sequence[Path | str], *, replace: bool = False,
+def ingest_nights(db: Database, directories: Sequence[Path | str], *, replace: bool = False,
                   on_warning: str = "warn", limits: Limits = DEFAULT_LIMITS,
                   progress: bool = True) -> IngestSummary:
     """Ingest night product directories in order, each in its own transaction.
@@ -302,7 +302,7 @@ def ingest_nights(url: str, directories: Sequence[Path | str], *, replace: bool 
     start = time.perf_counter()
     results = []
     for directory in directories:
-        result = ingest_night(url, directory, replace=replace, on_warning=on_warning,
+        result = ingest_night(db, directory, replace=replace, on_warning=on_warning,
                               limits=limits, progress=progress)
         results.append(result)
     return IngestSummary(results, time.perf_counter() - start)

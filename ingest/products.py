@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from twomass.errors import TwomassError
+from twomass.core.errors import TwomassError
 from twomass.schema.products import NIGHT_JSON_FIELDS, PRODUCT_TABLES, product_schema
 
 NIGHT_JSON = "night.json"

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from twomass.errors import TwomassError
+from twomass.core.errors import TwomassError
 from twomass.ingest.products import NightProducts, ProductError
 from twomass.ingest.sample import night_start_jd
 from twomass.schema.products import product_schema

@@ -1,6 +1,6 @@
 """Schema ``twomass_meta``: what the database is, frozen when it was created.
 
-The Alembic version table lives in this schema too (see ``twomass.revision``).
+The Alembic version table lives in this schema too (see ``twomass.migrations.revision``).
 """
 
 import sqlalchemy as sa

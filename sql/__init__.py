@@ -1,6 +1,16 @@
-"""SQL files shipped with the package: spatial functions, flags, release steps."""
+"""SQL files shipped with the package: spatial functions, flags, cone search, ingest
+statements and the release steps.
+
+``FUNCTION_FILES`` are the files whose functions a twomass database holds. They say what
+the functions are today; migrations never read them. A revision that changes a function
+carries a frozen copy of the new definition (``migrations/versions/``), and a test checks
+that a database migrated to head holds exactly what these files define.
+"""
 
 from importlib.resources import files
+
+#: Files of functions installed in the database, in the order they must run.
+FUNCTION_FILES = ("hpx.sql", "flags.sql", "cone.sql")
 
 
 def read(name: str) -> str:

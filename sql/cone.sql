@@ -1,94 +1,137 @@
 -- Cone search and nearest neighbours over the catalogs: psc_cone, xsc_cone, wdb_cone,
--- psc_nearest. Needs sql/hpx.sql.
+-- psc_nearest. Needs hpx.sql.
 --
--- Each function returns the rows of its table with every column of the table, plus
--- dist_arcsec, nearest first. The column list is read from the catalog when this file
--- runs, so the functions must be rebuilt whenever the published views change shape:
--- the release publish step re-runs this file in the transaction that recreates
--- public.psc and public.xsc (twomass.release.publish). Until a release is published,
--- migration 0002 makes public.psc and public.xsc views of the working tables wdb.pts
--- and wdb.ext, and runs this file once.
+-- Each function returns every column of its relation, in order, plus dist_arcsec,
+-- nearest first. The column lists are written out: the published views public.psc and
+-- public.xsc exist only once a release is published, and publishing replaces them with
+-- CREATE OR REPLACE VIEW over release tables of this same layout, so nothing that
+-- depends on them (these functions, a user's views) is ever dropped. The bodies are
+-- therefore not checked when this file runs (check_function_bodies = off, as pg_dump
+-- does); they are checked when called, and before a release is published psc_cone and
+-- xsc_cone report that public.psc / public.xsc do not exist.
 --
 -- The functions are LANGUAGE SQL, STABLE and not STRICT, so a query over
 -- psc_cone(constants) is inlined and planned like the equivalent hpx_radial_query,
 -- with the index on hpx; NULL arguments give no rows.
 
-DO $cone$
-DECLARE
-    spec record;
-    cols text;
-    relid regclass;
-BEGIN
-    FOR spec IN
-        SELECT * FROM (VALUES
-            ('psc_cone', 'public.psc', 'Point Source Catalog (published release)'),
-            ('xsc_cone', 'public.xsc', 'Extended Source Catalog (published release)'),
-            ('wdb_cone', 'wdb.pts', 'working-database point extractions (wdb.pts)')
-        ) AS s(fname, rel, what)
-    LOOP
-        EXECUTE format('DROP FUNCTION IF EXISTS public.%I(float8, float8, float8) CASCADE',
-                       spec.fname);
-        relid := to_regclass(spec.rel);
-        CONTINUE WHEN relid IS NULL;
-        -- "name type" for every column of the relation, in order.
-        SELECT string_agg(format('%I %s', attname, format_type(atttypid, atttypmod)),
-                          ', ' ORDER BY attnum)
-        INTO cols
-        FROM pg_attribute
-        WHERE attrelid = relid AND attnum > 0 AND NOT attisdropped;
-        EXECUTE format($f$
-            CREATE FUNCTION public.%1$I(ra0_deg float8, dec0_deg float8, radius_arcsec float8)
-            RETURNS TABLE (%2$s, dist_arcsec float8)
-            LANGUAGE sql STABLE PARALLEL SAFE ROWS 100 AS $body$
-                SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
-                FROM %3$s AS t
-                WHERE public.hpx_radial_query(t.hpx, t.ra, t.dec, ra0_deg, dec0_deg,
-                                              radius_arcsec / 3600)
-                ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg)
-            $body$$f$, spec.fname, cols, relid);
-        EXECUTE format($c$COMMENT ON FUNCTION public.%I(float8, float8, float8) IS %L$c$,
-            spec.fname,
-            format('Rows of the %s strictly within radius_arcsec [arcsec] of (ra0_deg, '
-                   'dec0_deg) [deg], nearest first, with dist_arcsec [arcsec], the distance '
-                   'to the centre. Built from the columns of %s when sql/cone.sql ran.',
-                   spec.what, spec.rel));
-    END LOOP;
+SET LOCAL check_function_bodies = off;
 
-    -- psc_nearest: the k nearest catalog rows, at any distance. The radius grows by 4x
-    -- from 10 arcsec until the cone holds k rows (the k nearest are then all inside),
-    -- or covers the sky.
-    DROP FUNCTION IF EXISTS public.psc_nearest(float8, float8, integer) CASCADE;
-    IF to_regclass('public.psc') IS NOT NULL THEN
-        SELECT string_agg(format('%I %s', attname, format_type(atttypid, atttypmod)),
-                          ', ' ORDER BY attnum)
-        INTO cols
-        FROM pg_attribute
-        WHERE attrelid = 'public.psc'::regclass AND attnum > 0 AND NOT attisdropped;
-        EXECUTE format($f$
-            CREATE FUNCTION public.psc_nearest(ra0_deg float8, dec0_deg float8, k integer)
-            RETURNS TABLE (%s, dist_arcsec float8)
-            LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 10 AS $body$
-            DECLARE
-                radius_arcsec float8 := 10;
-                found_rows bigint;
-            BEGIN
-                IF k < 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-                        MESSAGE = format('k must be >= 0, got %%s', k);
-                END IF;
-                LOOP
-                    SELECT count(*) INTO found_rows
-                    FROM public.psc_cone(ra0_deg, dec0_deg, radius_arcsec);
-                    EXIT WHEN found_rows >= k OR radius_arcsec >= 180 * 3600;
-                    radius_arcsec := least(radius_arcsec * 4, 180 * 3600);
-                END LOOP;
-                RETURN QUERY SELECT * FROM public.psc_cone(ra0_deg, dec0_deg, radius_arcsec)
-                             LIMIT k;
-            END
-            $body$$f$, cols);
-        COMMENT ON FUNCTION public.psc_nearest(float8, float8, integer) IS
-            'The k rows of the Point Source Catalog nearest to (ra0_deg, dec0_deg) [deg], '
-            'without a radius limit, nearest first, with dist_arcsec [arcsec].';
+CREATE OR REPLACE FUNCTION public.psc_cone(ra0_deg float8, dec0_deg float8,
+                                          radius_arcsec float8)
+RETURNS TABLE (
+    ra double precision, "dec" double precision, err_maj real, err_min real, err_ang
+    smallint, designation character(17), j_m real, j_cmsig real, j_msigcom real, j_snr
+    real, h_m real, h_cmsig real, h_msigcom real, h_snr real, k_m real, k_cmsig real,
+    k_msigcom real, k_snr real, ph_qual character(3), rd_flg character(3), bl_flg
+    character(3), cc_flg character(3), ndet character(6), prox real, pxpa smallint,
+    pxcntr integer, gal_contam smallint, mp_flg smallint, pts_key integer, hemis
+    character(1), date date, scan smallint, glon real, glat real, x_scan real, jdate
+    double precision, j_psfchi real, h_psfchi real, k_psfchi real, j_m_stdap real,
+    j_msig_stdap real, h_m_stdap real, h_msig_stdap real, k_m_stdap real, k_msig_stdap
+    real, dist_edge_ns integer, dist_edge_ew integer, dist_edge_flg character(2),
+    dup_src smallint, use_src smallint, a character(1), dist_opt real, phi_opt smallint,
+    b_m_opt real, vr_m_opt real, nopt_mchs smallint, ext_key integer, scan_key integer,
+    coadd_key integer, coadd smallint, hpx bigint, dist_arcsec double precision)
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 100 AS $$
+    SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
+    FROM public.psc AS t
+    WHERE public.hpx_radial_query(t.hpx, t.ra, t.dec, ra0_deg, dec0_deg, radius_arcsec / 3600)
+    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg)
+$$;
+COMMENT ON FUNCTION public.psc_cone(float8, float8, float8) IS
+    'Rows of the Point Source Catalog (published release) strictly within radius_arcsec [arcsec] of '
+    '(ra0_deg, dec0_deg) [deg], nearest first, with dist_arcsec [arcsec], the distance to '
+    'the centre.';
+
+CREATE OR REPLACE FUNCTION public.xsc_cone(ra0_deg float8, dec0_deg float8,
+                                          radius_arcsec float8)
+RETURNS TABLE (
+    ext_key integer, designation character(17), jdate double precision, pts_key integer,
+    night_key integer, scan_key integer, coadd_key integer, hemis character(1), date
+    date, scan smallint, coadd smallint, id integer, x_coadd real, y_coadd real, ra
+    double precision, "dec" double precision, sup_ra double precision, sup_dec double
+    precision, glon real, glat real, density real, r_k20fe real, j_m_k20fe real,
+    j_msig_k20fe real, j_flg_k20fe smallint, h_m_k20fe real, h_msig_k20fe real,
+    h_flg_k20fe smallint, k_m_k20fe real, k_msig_k20fe real, k_flg_k20fe smallint, j_m_7
+    real, j_msig_7 real, h_m_7 real, h_msig_7 real, k_m_7 real, k_msig_7 real, r_3sig
+    real, j_ba real, j_phi smallint, h_ba real, h_phi smallint, k_ba real, k_phi
+    smallint, sup_ba real, sup_phi smallint, r_ext real, j_m_ext real, j_msig_ext real,
+    h_m_ext real, h_msig_ext real, k_m_ext real, k_msig_ext real, e_score real, g_score
+    real, vc smallint, cc_flg character(1), dup_src smallint, use_src smallint, prox
+    real, pxpa smallint, pxcntr integer, dist_edge_ns integer, dist_edge_ew integer,
+    dist_edge_flg character(2), mp_flg smallint, hpx bigint, dist_arcsec double
+    precision)
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 100 AS $$
+    SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
+    FROM public.xsc AS t
+    WHERE public.hpx_radial_query(t.hpx, t.ra, t.dec, ra0_deg, dec0_deg, radius_arcsec / 3600)
+    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg)
+$$;
+COMMENT ON FUNCTION public.xsc_cone(float8, float8, float8) IS
+    'Rows of the Extended Source Catalog (published release) strictly within radius_arcsec [arcsec] of '
+    '(ra0_deg, dec0_deg) [deg], nearest first, with dist_arcsec [arcsec], the distance to '
+    'the centre.';
+
+CREATE OR REPLACE FUNCTION public.wdb_cone(ra0_deg float8, dec0_deg float8,
+                                          radius_arcsec float8)
+RETURNS TABLE (
+    scan_key integer, id integer, ra double precision, "dec" double precision, hpx
+    bigint, err_maj real, err_min real, err_ang smallint, j_m real, j_cmsig real,
+    j_msigcom real, j_snr real, h_m real, h_cmsig real, h_msigcom real, h_snr real, k_m
+    real, k_cmsig real, k_msigcom real, k_snr real, rd_flg character(3), bl_flg
+    character(3), cc_flg character(3), ndet character(6), cnf_flg character(6), mp_flg
+    smallint, x_scan real, y_scan real, jdate double precision, j_psfchi real, h_psfchi
+    real, k_psfchi real, j_m_stdap real, h_m_stdap real, k_m_stdap real, j_msig_stdap
+    real, h_msig_stdap real, k_msig_stdap real, dist_edge_ns integer, dist_edge_ew
+    integer, dist_edge_flg character(2), coadd smallint, a character(1), dist_opt real,
+    phi_opt smallint, b_m_opt real, vr_m_opt real, nopt_mchs smallint, dist_arcsec
+    double precision)
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 100 AS $$
+    SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
+    FROM wdb.pts AS t
+    WHERE public.hpx_radial_query(t.hpx, t.ra, t.dec, ra0_deg, dec0_deg, radius_arcsec / 3600)
+    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg)
+$$;
+COMMENT ON FUNCTION public.wdb_cone(float8, float8, float8) IS
+    'Rows of the working-database point extractions (wdb.pts) strictly within radius_arcsec [arcsec] of '
+    '(ra0_deg, dec0_deg) [deg], nearest first, with dist_arcsec [arcsec], the distance to '
+    'the centre.';
+
+-- psc_nearest: the k nearest catalog rows, at any distance. The radius grows by 4x from
+-- 10 arcsec until the cone holds k rows (the k nearest are then all inside), or covers
+-- the sky.
+CREATE OR REPLACE FUNCTION public.psc_nearest(ra0_deg float8, dec0_deg float8, k integer)
+RETURNS TABLE (
+    ra double precision, "dec" double precision, err_maj real, err_min real, err_ang
+    smallint, designation character(17), j_m real, j_cmsig real, j_msigcom real, j_snr
+    real, h_m real, h_cmsig real, h_msigcom real, h_snr real, k_m real, k_cmsig real,
+    k_msigcom real, k_snr real, ph_qual character(3), rd_flg character(3), bl_flg
+    character(3), cc_flg character(3), ndet character(6), prox real, pxpa smallint,
+    pxcntr integer, gal_contam smallint, mp_flg smallint, pts_key integer, hemis
+    character(1), date date, scan smallint, glon real, glat real, x_scan real, jdate
+    double precision, j_psfchi real, h_psfchi real, k_psfchi real, j_m_stdap real,
+    j_msig_stdap real, h_m_stdap real, h_msig_stdap real, k_m_stdap real, k_msig_stdap
+    real, dist_edge_ns integer, dist_edge_ew integer, dist_edge_flg character(2),
+    dup_src smallint, use_src smallint, a character(1), dist_opt real, phi_opt smallint,
+    b_m_opt real, vr_m_opt real, nopt_mchs smallint, ext_key integer, scan_key integer,
+    coadd_key integer, coadd smallint, hpx bigint, dist_arcsec double precision)
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 10 AS $$
+DECLARE
+    radius_arcsec float8 := 10;
+    found_rows bigint;
+BEGIN
+    IF k < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('k must be >= 0, got %s', k);
     END IF;
+    LOOP
+        SELECT count(*) INTO found_rows FROM public.psc_cone(ra0_deg, dec0_deg, radius_arcsec);
+        EXIT WHEN found_rows >= k OR radius_arcsec >= 180 * 3600;
+        radius_arcsec := least(radius_arcsec * 4, 180 * 3600);
+    END LOOP;
+    RETURN QUERY SELECT * FROM public.psc_cone(ra0_deg, dec0_deg, radius_arcsec) LIMIT k;
 END
-$cone$;
+$$;
+COMMENT ON FUNCTION public.psc_nearest(float8, float8, integer) IS
+    'The k rows of the Point Source Catalog nearest to (ra0_deg, dec0_deg) [deg], '
+    'without a radius limit, nearest first, with dist_arcsec [arcsec].';

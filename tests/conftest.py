@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from twomass import database, revision
+from twomass.core import database
+from twomass.core.database import Database
+from twomass.migrations import revision
 
 
 def create_database(admin_url: str, template: str | None = None) -> str:
@@ -48,7 +50,8 @@ def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def template_db(admin_url: str) -> Iterator[str]:
     """Name of a database at the head revision, cloned by ``db_url``."""
     url = create_database(admin_url)
-    revision.init(url)
+    with Database(url) as db:
+        revision.init(db)
     yield urlsplit(url).path.lstrip("/")
     drop_database(admin_url, url)
 
@@ -67,3 +70,17 @@ def db_url(admin_url: str, template_db: str) -> Iterator[str]:
     url = create_database(admin_url, template=template_db)
     yield url
     drop_database(admin_url, url)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """``db_url`` as the ``Database`` library functions take, closed afterwards."""
+    with Database(db_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def empty_db(empty_db_url: str) -> Iterator[Database]:
+    """``empty_db_url`` as a ``Database``, closed afterwards."""
+    with Database(empty_db_url) as opened:
+        yield opened

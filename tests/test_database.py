@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from twomass import database
-from twomass.errors import DatabaseUnavailable
-from twomass.settings import Settings
+from twomass.core import database
+from twomass.core.errors import DatabaseUnavailable
+from twomass.core.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_embedded_server_starts_on_demand_and_is_reused_by_later_commands(
         sys.executable,
         "-c",
         (
-            "from twomass import database; from twomass.settings import Settings\n"
+            "from twomass import database; from twomass.core.settings import Settings\n"
             "with database.connection(database.resolve_url(Settings())) as c:\n"
             "    print(c.execute('SELECT pg_postmaster_start_time(), current_database()')"
             ".fetchone())"

@@ -6,7 +6,7 @@ import healpy as hp
 import numpy as np
 import pytest
 
-from twomass import healpix
+from twomass.core import healpix
 
 
 def random_sky(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -20,12 +20,15 @@ from pathlib import Path
 from astropy.table import Table
 from psycopg import sql
 
-from twomass import cone, database, release, revision
-from twomass.errors import TwomassError
+from twomass import release
+from twomass.core.database import Database
+from twomass.core.errors import TwomassError
+from twomass.core.settings import Settings
 from twomass.ingest.load import IngestSummary, NightAlreadyLoaded, ingest_nights
+from twomass.migrations import revision
+from twomass.qa.table2 import ValidationReport, validate
+from twomass.query import cone
 from twomass.schema import metadata
-from twomass.settings import Settings
-from twomass.validate import ValidationReport, validate
 
 #: 3.9 deg^2 at Galactic latitude ~ +45 with seed 1: tile overlaps, re-observed tiles
 #: and one chosen scan pointed 6' off its planned tile (tile 36834, 1998-02-18n scan 82),
@@ -95,10 +98,10 @@ class DemoReport:
                 f"{sum(self.seconds.values()):.1f} s")
 
 
-def table_rows(url: str) -> dict[str, int]:
+def table_rows(db: Database) -> dict[str, int]:
     """Row count of every ``wdb`` table."""
     counts = {}
-    with database.connection(url) as conn:
+    with db.connection() as conn:
         for table in metadata.sorted_tables:
             if table.schema != "wdb":
                 continue
@@ -109,14 +112,14 @@ def table_rows(url: str) -> dict[str, int]:
     return counts
 
 
-def prepare(url: str) -> revision.DatabaseStatus:
+def prepare(db: Database) -> revision.DatabaseStatus:
     """Initialize an empty database or upgrade an older one; refuse other settings."""
-    current = revision.status(url)
+    current = revision.status(db)
     if current.revision is None:
-        revision.init(url)
+        revision.init(db)
     elif current.revision != current.head:
-        revision.upgrade(url)
-    return revision.require_current(url)
+        revision.upgrade(db)
+    return revision.require_current(db)
 
 
 def products(root: Path, progress: bool) -> tuple[Path, bool]:
@@ -125,7 +128,7 @@ def products(root: Path, progress: bool) -> tuple[Path, bool]:
     A directory without ``truth.parquet`` (the simulator writes it last) is an
     interrupted run and is simulated again.
     """
-    from twomass.pipeline.simulate import simulate
+    from twomass.pipeline.sim.simulate import simulate
 
     (ra_lo, ra_hi), (dec_lo, dec_hi) = REGION
     out = root / f"ra{ra_lo:g}-{ra_hi:g}_dec{dec_lo:g}-{dec_hi:g}_seed{SEED}"
@@ -136,9 +139,9 @@ def products(root: Path, progress: bool) -> tuple[Path, bool]:
     return out, True
 
 
-def release_name(url: str) -> str:
+def release_name(db: Database) -> str:
     """``demo``, or ``demo_N`` with the first N >= 2 not taken."""
-    taken = {r.name for r in release.list_releases(url)}
+    taken = {r.name for r in release.list_releases(db)}
     name, n = "demo", 1
     while name in taken:
         n += 1
@@ -146,21 +149,21 @@ def release_name(url: str) -> str:
     return name
 
 
-def cone_around_a_source(url: str, radius_arcsec: float = CONE_RADIUS_ARCSEC) -> ConeResult:
+def cone_around_a_source(db: Database, radius_arcsec: float = CONE_RADIUS_ARCSEC) -> ConeResult:
     """Cone search around the published catalog source nearest the region's centre."""
     (ra_lo, ra_hi), (dec_lo, dec_hi) = REGION
-    centre = cone.cone((ra_lo + ra_hi) / 2, (dec_lo + dec_hi) / 2, 600.0, limit=1, url=url)
+    centre = cone.cone(db, (ra_lo + ra_hi) / 2, (dec_lo + dec_hi) / 2, 600.0, limit=1)
     if len(centre) == 0:
         raise TwomassError("demo: the published catalog has no source near the region centre")
     ra, dec = float(centre["ra"][0]), float(centre["dec"][0])
-    rows = cone.cone(ra, dec, radius_arcsec, url=url)
+    rows = cone.cone(db, ra, dec, radius_arcsec)
     return ConeResult(str(centre["designation"][0]).strip(), ra, dec, radius_arcsec, rows)
 
 
-def run(url: str, home: Path | None = None, *, progress: bool = False,
+def run(db: Database, home: Path | None = None, *, progress: bool = False,
         say: Callable[[str], None] = lambda line: None,
         started: float | None = None) -> DemoReport:
-    """Run the whole path on the database at ``url``; products go under ``home/demo``
+    """Run the whole path on the database ``db``; products go under ``home/demo``
     (``home`` defaults to the configured ``TWOMASS_HOME``).
 
     ``say`` receives one line as each phase ends. ``started`` (a ``time.perf_counter``
@@ -175,7 +178,7 @@ def run(url: str, home: Path | None = None, *, progress: bool = False,
         now = time.perf_counter()
         seconds[phase], start = now - start, now
 
-    status = prepare(url)
+    status = prepare(db)
     done("database")
     out, simulated = products((home or Settings().home) / "demo", progress)
     nights = sorted(p for p in out.iterdir() if p.is_dir() and not p.name.endswith(".partial"))
@@ -183,20 +186,20 @@ def run(url: str, home: Path | None = None, *, progress: bool = False,
     say(f"simulate: {len(nights)} nights in {out}"
         + ("" if simulated else " (reused from an earlier run)"))
     try:
-        loaded = ingest_nights(url, nights, progress=progress)
+        loaded = ingest_nights(db, nights, progress=progress)
     except NightAlreadyLoaded as exc:
         raise TwomassError(f"demo: {exc}; the database holds other files for a demo night: "
                            f"use a new database or `twomass ingest --replace`") from None
     done("ingest")
     say(loaded.line())
-    record = release.build(url, release_name(url), progress=progress)
+    record = release.build(db, release_name(db), progress=progress)
     done("release")
     say(release.summary(record) + "; published")
-    found = cone_around_a_source(url)
+    found = cone_around_a_source(db)
     done("cone")
     say(f"cone: {len(found.rows)} psc sources within {found.radius_arcsec:g} arcsec of "
         f"2MASS J{found.designation} ({found.ra:.5f}, {found.dec:+.5f})")
-    report = validate(url, record.name, out / "truth.parquet")
+    report = validate(db, record.name, out / "truth.parquet")
     done("validate")
-    return DemoReport(status, out, simulated, loaded, record, found, report, table_rows(url),
+    return DemoReport(status, out, simulated, loaded, record, found, report, table_rows(db),
                       seconds)

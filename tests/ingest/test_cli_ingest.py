@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+from pathlib import Path
 
 from twomass.cli import main
 
-TWOMASS = "/work/venv/bin/twomass"
+
+def _console_script() -> list[str]:
+    """The ``twomass`` command installed with the running interpreter, or ``python -m``."""
+    script = Path(sys.executable).with_name("twomass")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "twomass"]
 
 
 def test_ingest_prints_nights_and_summary(db_url, make_night, capsys):
@@ -58,7 +64,7 @@ def test_on_warning_modes(db_url, make_night, capsys, edit_parquet, set_value):
 
 
 def test_console_script_missing_directory(db_url, tmp_path):
-    run = subprocess.run([TWOMASS, "--db", db_url, "ingest", str(tmp_path / "nope")],
+    run = subprocess.run([*_console_script(), "--db", db_url, "ingest", str(tmp_path / "nope")],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
     assert run.stderr.splitlines() == [f"twomass: error: {tmp_path / 'nope'}: not a directory"]

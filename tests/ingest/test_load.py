@@ -22,9 +22,9 @@ def fetch(url: str, query: str, params=None) -> list[tuple]:
         return conn.execute(query, params).fetchall()
 
 
-def test_night_loads_every_row_with_derived_columns(db_url, make_night):
+def test_night_loads_every_row_with_derived_columns(db, db_url, make_night):
     night = make_night(n_pts=500, n_ext=12, n_scans=4)
-    result = ingest_night(db_url, night.directory, progress=False)
+    result = ingest_night(db, night.directory, progress=False)
     assert result.status == "loaded"
     assert result.rows == {"tile": 4, "scan": 4, "ext": 12, "pts": 500}
 
@@ -67,9 +67,9 @@ def test_night_loads_every_row_with_derived_columns(db_url, make_night):
         == 12
 
 
-def test_ingest_log_records_files_rows_version_and_times(db_url, make_night):
+def test_ingest_log_records_files_rows_version_and_times(db, db_url, make_night):
     night = make_night()
-    ingest_night(db_url, night.directory, progress=False)
+    ingest_night(db, night.directory, progress=False)
     (files, read, loaded, version, start, end, directory, key), = fetch(
         db_url, "SELECT files, rows_read, rows_loaded, code_version, started_at, "
         "finished_at, directory, night_key FROM wdb.ingest_log")
@@ -83,28 +83,28 @@ def test_ingest_log_records_files_rows_version_and_times(db_url, make_night):
     assert key == fetch(db_url, "SELECT night_key FROM wdb.night")[0][0]
 
 
-def test_identical_night_again_is_a_no_op(db_url, make_night, snapshot):
+def test_identical_night_again_is_a_no_op(db, db_url, make_night, snapshot):
     night = make_night()
-    ingest_night(db_url, night.directory, progress=False)
+    ingest_night(db, night.directory, progress=False)
     before = snapshot(db_url)
     copy = make_night()  # same arguments: byte-identical files in another directory
-    summary = ingest_nights(db_url, [night.directory, copy.directory], progress=False)
+    summary = ingest_nights(db, [night.directory, copy.directory], progress=False)
     assert [n.status for n in summary.nights] == ["unchanged", "unchanged"]
     assert "identical files already ingested" in summary.nights[0].line()
     assert summary.rows == 0
     assert snapshot(db_url) == before
 
 
-def test_different_files_refused_unless_replace(db_url, make_night, snapshot):
+def test_different_files_refused_unless_replace(db, db_url, make_night, snapshot):
     old = make_night(n_pts=300, seed=1)
     new = make_night(n_pts=450, seed=2)
-    ingest_night(db_url, old.directory, progress=False)
+    ingest_night(db, old.directory, progress=False)
     before = snapshot(db_url)
     with pytest.raises(NightAlreadyLoaded, match=r"2000-06-01n .*pts.parquet.*--replace"):
-        ingest_night(db_url, new.directory, progress=False)
+        ingest_night(db, new.directory, progress=False)
     assert snapshot(db_url) == before
 
-    result = ingest_night(db_url, new.directory, replace=True, progress=False)
+    result = ingest_night(db, new.directory, replace=True, progress=False)
     assert result.status == "replaced"
     after = snapshot(db_url)
     assert (after["night"], after["scan"], after["pts"], after["ingest_log"]) == (1, 3, 450, 2)
@@ -113,10 +113,10 @@ def test_different_files_refused_unless_replace(db_url, make_night, snapshot):
     assert logs == [(True, str(old.directory)), (False, str(new.directory))]
 
 
-def test_replace_is_atomic_for_readers(db_url, make_night):
+def test_replace_is_atomic_for_readers(db, db_url, make_night):
     old = make_night(n_pts=3000, seed=1)
     new = make_night(n_pts=5000, seed=2)
-    ingest_night(db_url, old.directory, progress=False)
+    ingest_night(db, old.directory, progress=False)
     seen: set[int] = set()
     done = threading.Event()
 
@@ -130,18 +130,18 @@ def test_replace_is_atomic_for_readers(db_url, make_night):
     reader = threading.Thread(target=read)
     reader.start()
     try:
-        ingest_night(db_url, new.directory, replace=True, progress=False)
+        ingest_night(db, new.directory, replace=True, progress=False)
     finally:
         done.set()
         reader.join()
     assert seen <= {3000, 5000}
 
 
-def test_nights_share_tiles_and_conflicting_tile_is_refused(db_url, make_night, snapshot,
+def test_nights_share_tiles_and_conflicting_tile_is_refused(db, db_url, make_night, snapshot,
                                                              edit_parquet, set_value):
     first = make_night(n_scans=3, first_tile=1000)
     second = make_night(n_scans=3, first_tile=1000, date=dt.date(2000, 6, 2), seed=5)
-    summary = ingest_nights(db_url, [first.directory, second.directory], progress=False)
+    summary = ingest_nights(db, [first.directory, second.directory], progress=False)
     assert [n.rows["tile"] for n in summary.nights] == [3, 0]
     assert fetch(db_url, "SELECT count(*) FROM wdb.tile")[0][0] == 3
 
@@ -150,11 +150,11 @@ def test_nights_share_tiles_and_conflicting_tile_is_refused(db_url, make_night, 
                  lambda t: set_value(t, "dec_band", 1, 17))
     before = snapshot(db_url)
     with pytest.raises(TileConflict, match=r"tiles.parquet column dec_band: tile 1001"):
-        ingest_night(db_url, third.directory, progress=False)
+        ingest_night(db, third.directory, progress=False)
     assert snapshot(db_url) == before
 
 
-def test_empty_extraction_files_load(db_url, make_night):
+def test_empty_extraction_files_load(db, db_url, make_night):
     night = make_night(n_pts=0, n_ext=0, n_scans=2)
-    result = ingest_night(db_url, night.directory, on_warning="ignore", progress=False)
+    result = ingest_night(db, night.directory, on_warning="ignore", progress=False)
     assert result.rows == {"tile": 2, "scan": 2, "ext": 0, "pts": 0}

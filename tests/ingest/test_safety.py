@@ -13,14 +13,16 @@ import time
 import psycopg
 import pytest
 
+from twomass.core.database import Database
 from twomass.ingest import provenance
 from twomass.ingest.load import ingest_night
 
 APP = "twomass-ingest-crash-test"
 CHILD = (
     "import sys\n"
+    "from twomass.core.database import Database\n"
     "from twomass.ingest.load import ingest_night\n"
-    "ingest_night(sys.argv[1], sys.argv[2], progress=False)\n"
+    "ingest_night(Database(sys.argv[1]), sys.argv[2], progress=False)\n"
 )
 
 
@@ -51,8 +53,8 @@ def _kill_and_wait(url: str, child: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
-def test_sigkill_during_copy_leaves_no_partial_night(db_url, make_night, snapshot):
-    ingest_night(db_url, make_night(date=dt.date(2000, 5, 1)).directory, progress=False)
+def test_sigkill_during_copy_leaves_no_partial_night(db, db_url, make_night, snapshot):
+    ingest_night(db, make_night(date=dt.date(2000, 5, 1)).directory, progress=False)
     before = snapshot(db_url)
     night = make_night(n_pts=150_000, n_ext=100, n_scans=6)
     child = _start(db_url, night.directory)
@@ -67,7 +69,7 @@ def test_sigkill_during_copy_leaves_no_partial_night(db_url, make_night, snapsho
     _kill_and_wait(db_url, child)
     assert snapshot(db_url) == before
     # Nothing is left locked or half-written: the same night loads normally afterwards.
-    assert ingest_night(db_url, night.directory, progress=False).status == "loaded"
+    assert ingest_night(db, night.directory, progress=False).status == "loaded"
     assert snapshot(db_url)["pts"] == before["pts"] + 150_000
 
 
@@ -96,7 +98,8 @@ def _run_all(url: str, targets) -> tuple[list, list]:
     def run(directory) -> None:
         barrier.wait()
         try:
-            results.append(ingest_night(url, directory, progress=False))
+            with Database(url) as db:  # one pool per user, as separate processes would
+                results.append(ingest_night(db, directory, progress=False))
         except Exception as exc:  # collected and asserted on by the test
             errors.append(exc)
 
@@ -128,14 +131,14 @@ def test_same_night_twice_at_once_loads_once(db_url, make_night, snapshot):
     assert (state["night"], state["scan"], state["pts"], state["ingest_log"]) == (1, 3, 30_000, 1)
 
 
-def test_ingest_of_a_night_being_ingested_waits_for_it(db_url, make_night, capsys):
+def test_ingest_of_a_night_being_ingested_waits_for_it(db, db_url, make_night, capsys):
     night = make_night()
     key = provenance.night_lock_key("n", night.date)
     results = []
     with psycopg.connect(db_url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s, %s)", (provenance.LOCK_NAMESPACE, key))
         worker = threading.Thread(
-            target=lambda: results.append(ingest_night(db_url, night.directory))
+            target=lambda: results.append(ingest_night(db, night.directory))
         )
         worker.start()
         time.sleep(1.0)

@@ -9,7 +9,7 @@ import math
 import pyarrow as pa
 import pytest
 
-from twomass.errors import TwomassError
+from twomass.core.errors import TwomassError
 from twomass.ingest.load import ingest_night
 from twomass.ingest.products import ProductError, read_night
 from twomass.ingest.validate import (
@@ -71,35 +71,35 @@ BAD = [
 
 
 @pytest.mark.parametrize("case, file, edit, message", BAD, ids=[b[0] for b in BAD])
-def test_bad_value_names_file_row_column_and_writes_nothing(
+def test_bad_value_names_file_row_column_and_writes_nothing(db,
         case, file, edit, message, db_url, make_night, snapshot, edit_parquet, set_value):
-    ingest_night(db_url, make_night(date=dt.date(2000, 5, 1)).directory, progress=False)
+    ingest_night(db, make_night(date=dt.date(2000, 5, 1)).directory, progress=False)
     before = snapshot(db_url)
     night = make_night(n_pts=40, n_ext=5)
     edit_parquet(night.directory / file, lambda t: edit(t, set_value))
     with pytest.raises(ProductError, match=message) as caught:
-        ingest_night(db_url, night.directory, progress=False)
+        ingest_night(db, night.directory, progress=False)
     assert str(night.directory / file) in str(caught.value)
     assert isinstance(caught.value, TwomassError) and "\n" not in str(caught.value)
     assert snapshot(db_url) == before
 
 
-def test_missing_file(db_url, make_night, snapshot):
+def test_missing_file(db, db_url, make_night, snapshot):
     night = make_night()
     (night.directory / "ext.parquet").unlink()
     before = snapshot(db_url)
     with pytest.raises(ProductError, match=r"ext\.parquet: file is missing"):
-        ingest_night(db_url, night.directory, progress=False)
+        ingest_night(db, night.directory, progress=False)
     assert snapshot(db_url) == before
 
 
-def test_truncated_parquet(db_url, make_night, snapshot):
+def test_truncated_parquet(db, db_url, make_night, snapshot):
     night = make_night()
     path = night.directory / "pts.parquet"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     before = snapshot(db_url)
     with pytest.raises(ProductError, match=r"pts\.parquet: not a readable Parquet file"):
-        ingest_night(db_url, night.directory, progress=False)
+        ingest_night(db, night.directory, progress=False)
     assert snapshot(db_url) == before
 
 

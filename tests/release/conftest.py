@@ -17,7 +17,8 @@ import numpy as np
 import psycopg
 import pytest
 
-from twomass.healpix import ang2hpx
+from twomass.core.database import Database
+from twomass.core.healpix import ang2hpx
 
 ARCSEC = 1 / 3600.0
 
@@ -76,8 +77,9 @@ GOOD_SOURCE: dict[str, Any] = {
 class WdbBuilder:
     """Collects working-database rows of a scenario and inserts them in one go."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.url = db.url
         self.scans: dict[int, Scan] = {}
         self._scan_rows: list[dict[str, Any]] = []
         self._pts: list[dict[str, Any]] = []
@@ -167,6 +169,6 @@ def _insert(conn: psycopg.Connection, table: str, row: dict[str, Any],
 
 
 @pytest.fixture
-def wdb(db_url: str) -> Iterator[WdbBuilder]:
+def wdb(db: Database) -> Iterator[WdbBuilder]:
     """An empty working database at head revision and a builder for it."""
-    yield WdbBuilder(db_url)
+    yield WdbBuilder(db)

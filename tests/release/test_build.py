@@ -11,7 +11,8 @@ import pytest
 
 from twomass import release
 from twomass.cli import main
-from twomass.release_spec import ReleaseSpec, ReleaseSpecError, load_spec
+from twomass.release import builder
+from twomass.release.spec import ReleaseSpec, ReleaseSpecError, load_spec
 
 ARCSEC = 1 / 3600.0
 WIDTH = 8.5 / 60
@@ -68,7 +69,7 @@ def _all(url: str, query: str, params: tuple = ()) -> list[tuple]:
 
 def test_region_properties(wdb: Any) -> None:
     _region(wdb)
-    record = release.build(wdb.url, "r", progress=False)
+    record = release.build(wdb.db, "r", progress=False)
     url = wdb.url
     # Every working row is in exactly one of psc and psc_reject.
     working = _all(url, "SELECT scan_key, ra, dec FROM wdb.pts")
@@ -137,7 +138,7 @@ def test_region_properties(wdb: Any) -> None:
 
 
 def test_an_empty_working_database_gives_an_empty_release(wdb: Any) -> None:
-    record = release.build(wdb.url, "e", progress=False)
+    record = release.build(wdb.db, "e", progress=False)
     assert {k: record.counts[k] for k in ("psc", "psc_reject", "xsc", "xsc_reject",
                                            "scan_info", "wdb_pts")} == dict.fromkeys(
         ("psc", "psc_reject", "xsc", "xsc_reject", "scan_info", "wdb_pts"), 0)
@@ -148,42 +149,48 @@ def test_an_empty_working_database_gives_an_empty_release(wdb: Any) -> None:
 def test_same_spec_same_checksum_and_failed_build_leaves_nothing(
         wdb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     _region(wdb, n_sources=120, seed=2)
-    first = release.build(wdb.url, "a", progress=False)
-    second = release.build(wdb.url, "b", progress=False, publish_after=False)
+    first = release.build(wdb.db, "a", progress=False)
+    second = release.build(wdb.db, "b", progress=False, publish_after=False)
     assert first.content_checksum == second.content_checksum
     assert first.wdb_checksum == second.wdb_checksum
-    other = release.build(wdb.url, "c", ReleaseSpec(psc_edge_arcsec=30.0), progress=False,
+    other = release.build(wdb.db, "c", ReleaseSpec(psc_edge_arcsec=30.0), progress=False,
                           publish_after=False)
     assert other.content_checksum != first.content_checksum
     assert other.counts["psc"] < first.counts["psc"]
 
     good_steps = release.steps()
-    monkeypatch.setattr(release, "steps", lambda: good_steps[:3] + [("35_fail.sql",
+    monkeypatch.setattr(builder, "steps", lambda: good_steps[:3] + [("35_fail.sql",
                                                                      "SELECT 1 / 0;")])
     with pytest.raises(release.ReleaseError, match="35_fail.sql failed.*nothing was written"):
-        release.build(wdb.url, "d", progress=False)
+        release.build(wdb.db, "d", progress=False)
     assert _all(wdb.url, "SELECT to_regnamespace('rel_d')") == [(None,)]
-    assert [r.name for r in release.list_releases(wdb.url)] == ["a", "b", "c"]
-    assert release.show(wdb.url, "a").is_published
+    assert [r.name for r in release.list_releases(wdb.db)] == ["a", "b", "c"]
+    assert release.show(wdb.db, "a").is_published
     with pytest.raises(release.ReleaseError, match="exists"):
-        release.build(wdb.url, "a", progress=False)
+        release.build(wdb.db, "a", progress=False)
 
 
 def test_publish_switches_views(wdb: Any) -> None:
     _region(wdb, n_sources=60, seed=3)
-    release.build(wdb.url, "wide", ReleaseSpec(psc_edge_arcsec=5.0), progress=False)
-    narrow = release.build(wdb.url, "narrow", ReleaseSpec(psc_edge_arcsec=60.0),
+    release.build(wdb.db, "wide", ReleaseSpec(psc_edge_arcsec=5.0), progress=False)
+    narrow = release.build(wdb.db, "narrow", ReleaseSpec(psc_edge_arcsec=60.0),
                            progress=False, publish_after=False)
     count = "SELECT (SELECT count(*) FROM public.psc), (SELECT count(*) FROM public.scan_info)"
     wide_counts = _all(wdb.url, count)[0]
-    assert release.show(wdb.url, "wide").is_published
-    release.publish(wdb.url, "narrow")
+    assert release.show(wdb.db, "wide").is_published
+    with psycopg.connect(wdb.url) as conn:  # a user's own objects on the published views
+        conn.execute("CREATE VIEW public.my_names AS SELECT designation FROM psc")
+        conn.execute("CREATE FUNCTION public.my_count() RETURNS bigint LANGUAGE sql "
+                     "BEGIN ATOMIC SELECT count(*) FROM psc; END")
+    release.publish(wdb.db, "narrow")
     assert _all(wdb.url, count)[0] == (narrow.counts["psc"], narrow.counts["scan_info"])
+    assert _all(wdb.url, "SELECT (SELECT count(*) FROM my_names), my_count()") == \
+        [(narrow.counts["psc"], narrow.counts["psc"])]
     assert wide_counts[0] > narrow.counts["psc"]
-    assert [r.name for r in release.list_releases(wdb.url) if r.is_published] == ["narrow"]
+    assert [r.name for r in release.list_releases(wdb.db) if r.is_published] == ["narrow"]
     with pytest.raises(release.ReleaseError, match="published"):
-        release.drop(wdb.url, "narrow")
-    release.drop(wdb.url, "wide")
+        release.drop(wdb.db, "narrow")
+    release.drop(wdb.db, "wide")
     assert _all(wdb.url, "SELECT to_regnamespace('rel_wide')") == [(None,)]
 
 

@@ -48,7 +48,7 @@ def test_one_scan_per_tile(wdb: Any) -> None:
     kept = [wdb.pts(best, 10.0, 0.0), wdb.pts(deep, RA_2, 0.0)]
     lost = [wdb.pts(worse, 10.0, 0.0), wdb.pts(shallow, RA_2, 0.0)]
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     assert sorted(r[0] for r in _rows(wdb.url, "SELECT scan_key FROM rel_t.scan_info")) == [
         best.scan_key, deep.scan_key]
     assert set(_catalog(wdb.url)) == set(kept)
@@ -81,7 +81,7 @@ def test_source_filters(wdb: Any) -> None:
         ra = columns.pop("_ra", 10.0)
         keys[name] = wdb.pts(a, ra, -0.3 + i * 0.01, **columns)
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     catalog, rejects = _catalog(wdb.url), _rejects(wdb.url)
     for name, key in keys.items():
         if name.startswith("pass"):
@@ -95,7 +95,7 @@ def test_overlap_seen_twice_farthest_from_edge_wins(wdb: Any) -> None:
     in_a = wdb.pts(a, EAST_1 - 20 * ARCSEC, 0.1)                     # 20" from A's edge
     in_b = wdb.pts(b, EAST_1 - 20.5 * ARCSEC, 0.1)                   # ~40" from B's edge
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     assert _catalog(wdb.url) == {in_b: (1, 1)}
     assert _rejects(wdb.url) == {in_a: ("duplicate", 0, 1)}
 
@@ -107,7 +107,7 @@ def test_overlap_seen_once(wdb: Any) -> None:
     uncovered = wdb.pts(a, EAST_1 - 55 * ARCSEC, 0.3)      # 5" inside B: B's border
     b_only = wdb.pts(b, EAST_1 - 30 * ARCSEC, 0.4)         # A at 30" beats B at 30"? tie
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     catalog = _catalog(wdb.url)
     assert catalog[virtual_wins] == (0, 0)       # kept with caution
     assert catalog[real_wins] == (1, 0)
@@ -129,7 +129,7 @@ def test_confused_groups(wdb: Any) -> None:
     chain = [wdb.pts(a, x + 1 * ARCSEC, 0.2), wdb.pts(b, x, 0.2 + 1.5 * ARCSEC),
              wdb.pts(a, x + 1 * ARCSEC, 0.2 + 3 * ARCSEC), wdb.pts(b, x, 0.2 + 4.5 * ARCSEC)]
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     catalog, rejects = _catalog(wdb.url), _rejects(wdb.url)
     for group, dup in ((tri, 3), (both, 4), (chain, 5)):
         kept = [k for k in group if k in catalog]
@@ -149,7 +149,7 @@ def test_bright_star_artifacts(wdb: Any) -> None:
     # Upper case outside C-P is not an artifact for the [C-P] rule.
     other = wdb.pts(a, 10.02, 0.0, cc_flg="S00")
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     catalog, rejects = _catalog(wdb.url), _rejects(wdb.url)
     assert all(rejects[k][0] == "artifact" for k in upper)
     assert all(k in catalog for k in lower + [other])
@@ -161,7 +161,7 @@ def test_designation_collisions_get_suffixes(wdb: Any) -> None:
     wdb.pts(a, 10.0000020, 0.1000002)      # same truncated coordinates, same scan
     wdb.pts(a, 10.0100000, 0.1000000)
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     names = [r[0] for r in _rows(wdb.url, "SELECT designation FROM rel_t.psc ORDER BY pts_key")]
     assert sorted(n.strip() for n in names) == [
         "00400000+0006000A", "00400000+0006000B", "00400240+0006000"]
@@ -173,7 +173,7 @@ def test_prox_is_nearest_neighbour_without_radius_limit(wdb: Any) -> None:
     wdb.pts(a, 10.0, 3 * ARCSEC)
     wdb.pts(a, 10.0, 0.9)                 # isolated: its neighbour is 0.9 deg away
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     rows = _rows(wdb.url, "SELECT pts_key, dec, prox, pxpa, pxcntr FROM rel_t.psc ORDER BY dec")
     key = {r[1]: r[0] for r in rows}
     assert rows[0][2] == pytest.approx(3.0, abs=1e-3) and rows[0][3] == 0
@@ -191,7 +191,7 @@ def test_galaxy_contamination_and_ext_key(wdb: Any) -> None:
     far = wdb.pts(a, 10.0, 0.1)
     wdb.ext(a, 10.0, 0.0, pts_id=core[1], r_k20fe=15.0, k_ba=0.5, k_phi=0)
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     rows = _rows(wdb.url, "SELECT p.ra, p.dec, p.gal_contam, p.ext_key, x.ext_key "
                           "FROM rel_t.psc AS p CROSS JOIN rel_t.xsc AS x")
     by_pos = {(r[0], r[1]): r for r in rows}
@@ -219,7 +219,7 @@ def test_xsc_rules(wdb: Any) -> None:
     in_a = wdb.ext(a, EAST_1 - 20 * ARCSEC, 0.4)
     in_b = wdb.ext(b, EAST_1 - 24 * ARCSEC, 0.4)
     wdb.commit()
-    release.build(wdb.url, "t", progress=False)
+    release.build(wdb.db, "t", progress=False)
     catalog = {(r[0], r[1]): (r[2], r[3]) for r in _rows(
         wdb.url, "SELECT scan_key, id, use_src, dup_src FROM rel_t.xsc")}
     assert catalog == {kept: (1, 0), in_b: (1, 1)}

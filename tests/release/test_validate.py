@@ -17,11 +17,12 @@ from astropy.coordinates import SkyCoord
 
 from twomass import release
 from twomass.cli import main
-from twomass.crossmatch import nearest_within, pairs_within, unit_vectors
+from twomass.core.database import Database
+from twomass.core.sphere import nearest_within, pairs_within, unit_vectors
 from twomass.ingest.load import ingest_nights
-from twomass.pipeline.simulate import simulate
-from twomass.pipeline.truth import SCHEMA
-from twomass.validate import RAYLEIGH_MEDIAN, ValidationError, ValidationParams, validate
+from twomass.pipeline.sim.simulate import simulate
+from twomass.pipeline.sim.truth import SCHEMA
+from twomass.qa.table2 import RAYLEIGH_MEDIAN, ValidationError, ValidationParams, validate
 
 ARCSEC = 1 / 3600.0
 WIDTH = 8.5 / 60
@@ -82,7 +83,7 @@ def _known_sky(wdb: Any, n: int = 20) -> Sky:
 
 def test_a_complete_and_reliable_sky(wdb: Any, tmp_path: Path) -> None:
     sky = _known_sky(wdb)
-    report = validate(wdb.url, "t", sky.build(tmp_path))
+    report = validate(wdb.db, "t", sky.build(tmp_path))
     assert (report.expected, report.found) == (40, 40)
     assert (report.catalog_snr, report.reliable) == (40, 40)
     assert report.completeness == report.reliability == 1.0
@@ -102,7 +103,7 @@ def test_a_missed_star_lowers_completeness_by_one_over_n(wdb: Any, tmp_path: Pat
     sky = _known_sky(wdb)
     sky.star(sky.scan1, 10.0 + 0.02, 0.45, seen=False)  # bright, in the catalog area, missed
     sky.star(sky.scan1, 10.0 + 0.02, 0.46, mag=17.5, seen=False)  # S/N < 10: not expected
-    report = validate(wdb.url, "t", sky.build(tmp_path))
+    report = validate(wdb.db, "t", sky.build(tmp_path))
     assert (report.expected, report.found) == (41, 40)
     assert report.completeness == pytest.approx(1 - 1 / 41, abs=1e-12)
     assert not report.targets()["completeness"]
@@ -119,11 +120,11 @@ def test_stars_near_bright_stars_and_in_gaps_are_left_out(wdb: Any, tmp_path: Pa
     sky.star(sky.scan1, west, 0.1, seen=False)
     # Stars no scan covers: one above the survey's S/N = 10 requirement, one below.
     sky.truth += [_truth_row(900, 10.6, 0.0, []), _truth_row(901, 10.6, 0.1, [], mag=16.0)]
-    report = validate(wdb.url, "t", sky.build(tmp_path))
+    report = validate(wdb.db, "t", sky.build(tmp_path))
     assert (report.expected, report.found) == (40, 40)
     assert (report.in_avoidance, report.in_gaps) == (2, 2)
     # A smaller avoidance radius no longer covers the star 40" away.
-    small = validate(wdb.url, "t", tmp_path / "truth.parquet",
+    small = validate(wdb.db, "t", tmp_path / "truth.parquet",
                      ValidationParams(avoid_radius_arcsec=10.0))
     assert (small.expected, small.found, small.in_avoidance) == (41, 40, 1)
 
@@ -137,7 +138,7 @@ def test_a_spurious_source_lowers_reliability(wdb: Any, tmp_path: Path) -> None:
                     ra_rate=0.3, dec_rate=0.0)
     wdb.pts(sky.scan1, 10.0 - 0.01 + 0.003, 0.2)
     sky.truth.append(mp)
-    report = validate(wdb.url, "t", sky.build(tmp_path))
+    report = validate(wdb.db, "t", sky.build(tmp_path))
     assert (report.catalog_snr, report.reliable, report.reliable_minor_planets) == (42, 41, 1)
     assert report.reliability == pytest.approx(41 / 42, abs=1e-12)
     assert not report.targets()["reliability"]
@@ -155,7 +156,7 @@ def test_a_cross_scan_pair_is_counted_and_attributed(wdb: Any, tmp_path: Path) -
         conn.execute("UPDATE extra SET pts_key = 1000, scan_key = 2, scan = 2, "
                      "dec = dec + 1 / 3600.0")
         conn.execute("INSERT INTO rel_t.psc SELECT * FROM extra")
-    report = validate(url, "t", truth)
+    report = validate(wdb.db, "t", truth)
     assert len(report.pairs) == 1
     pair = report.pairs[0]
     assert pair.pts_keys == (first, 1000) and pair.sep_arcsec == pytest.approx(1.0, abs=1e-3)
@@ -166,7 +167,7 @@ def test_a_cross_scan_pair_is_counted_and_attributed(wdb: Any, tmp_path: Path) -
     # Tile 2 planned 300" east of where its scan went: the pair is explained.
     with psycopg.connect(url) as conn:
         conn.execute("UPDATE wdb.tile SET ra = ra + 300 / 3600.0 WHERE tile = 2")
-    report = validate(url, "t", truth)
+    report = validate(wdb.db, "t", truth)
     pair = report.pairs[0]
     assert pair.off_tile and report.targets()["pairs"]
     assert [s.off_tile_arcsec for s in pair.scans if s.scan_key == 2] == [
@@ -179,9 +180,9 @@ def test_a_truth_of_another_sky_is_refused(wdb: Any, tmp_path: Path) -> None:
     sky.build(tmp_path)
     other = _write_truth(tmp_path / "other.parquet", [_truth_row(1, 50.0, 10.0, [77])])
     with pytest.raises(ValidationError, match="no true source lies in a scan"):
-        validate(wdb.url, "t", other)
+        validate(wdb.db, "t", other)
     with pytest.raises(ValidationError, match="cannot read the truth table"):
-        validate(wdb.url, "t", tmp_path / "missing.parquet")
+        validate(wdb.db, "t", tmp_path / "missing.parquet")
 
 
 def test_sky_pairs_agree_with_brute_force() -> None:
@@ -205,17 +206,18 @@ def test_sky_pairs_agree_with_brute_force() -> None:
     assert np.all(np.isinf(dist[~has]))
 
 
-def test_a_simulated_region_meets_table_2(db_url: str, tmp_path: Path, capsys) -> None:
+def test_a_simulated_region_meets_table_2(db: Database, tmp_path: Path, capsys) -> None:
+    db_url = db.url
     out = tmp_path / "sim"
     simulate(out, (150.0, 150.6), (20.0, 20.6), seed=5)
-    ingest_nights(db_url, sorted(p for p in out.iterdir() if p.is_dir()), on_warning="ignore",
+    ingest_nights(db, sorted(p for p in out.iterdir() if p.is_dir()), on_warning="ignore",
                   progress=False)
-    release.build(db_url, "sim", progress=False)
+    release.build(db, "sim", progress=False)
     assert main(["--db", db_url, "release", "validate", "sim", "--truth",
                  str(out / "truth.parquet")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith("release validate sim: completeness ")
-    report = validate(db_url, "sim", out / "truth.parquet")
+    report = validate(db, "sim", out / "truth.parquet")
     assert report.expected > 1000 and report.catalog_snr > 1000
     assert report.completeness > 0.98
     assert report.reliability > 0.999

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from twomass import database, healpix
+from twomass.core import database, healpix
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-REFERENCE = Path("/work/shared/reference/q3c-regression")
+DATA = Path(__file__).resolve().parents[1] / "data" / "q3c"
 
 _M = 2**31
 
@@ -39,6 +39,6 @@ def gen_data(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def cones() -> list[tuple[float, float, float, int]]:
     """(ra0, dec0, radius_deg, count expected by Q3C) of Q3C's 745 regression cones."""
-    with open(REFERENCE / "cones.csv", newline="") as f:
+    with open(DATA / "cones.csv", newline="") as f:
         return [(float(r["ra0"]), float(r["dec0"]), float(r["radius_deg"]),
                  int(r["expected_count"])) for r in csv.DictReader(f)]

@@ -11,9 +11,11 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
-from twomass import sql
+from twomass import release
 from twomass.cli import main
-from twomass.cone import ConeSearchError, cone
+from twomass.core import healpix
+from twomass.core.database import Database
+from twomass.query.cone import ConeSearchError, cone
 
 from .conftest import offsets, random_sky
 
@@ -23,13 +25,15 @@ FILLERS = {"integer": 0, "smallint": 0, "real": 0.5, "double precision": 2451000
 
 @pytest.fixture(scope="module")
 def catalog(spatial_url: str) -> tuple[str, np.ndarray, np.ndarray]:
-    """wdb.pts filled with a uniform sky plus a dense patch around (10, 20)."""
+    """A published release whose psc, and wdb.pts, hold a uniform sky plus a dense patch
+    around (10, 20); row i has psc.pts_key = wdb.pts.id = i."""
     rng = np.random.default_rng(21)
     ra, dec = random_sky(rng, 20_000)
     pra, pdec = offsets(10.0, 20.0, rng.uniform(0, 120, 3000) / 3600, rng.uniform(0, 360, 3000))
     ra, dec = np.concatenate([ra, pra, pra[:50]]), np.concatenate([dec, pdec, pdec[:50]])
-    from twomass import healpix
     hpx = healpix.ang2hpx(ra, dec)
+    with Database(spatial_url) as db:
+        release.build(db, "cones", progress=False)  # empty, published: the psc layout
     with psycopg.connect(spatial_url) as conn:
         cols = conn.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
@@ -42,7 +46,12 @@ def catalog(spatial_url: str) -> tuple[str, np.ndarray, np.ndarray]:
                 values = {"scan_key": 1, "id": i, "ra": float(ra[i]), "dec": float(dec[i]),
                           "hpx": int(hpx[i])}
                 copy.write_row([values.get(c, FILLERS[t]) for c, t in cols])
+        with conn.cursor() as cur, cur.copy(
+                "COPY rel_cones.psc (pts_key, ra, dec, hpx, designation) FROM STDIN") as copy:
+            for i in range(ra.size):
+                copy.write_row([i, float(ra[i]), float(dec[i]), int(hpx[i]), f"row{i}"])
         conn.execute("ANALYZE wdb.pts")
+        conn.execute("ANALYZE rel_cones.psc")
     return spatial_url, ra, dec
 
 
@@ -51,13 +60,14 @@ def brute(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float) -> np.ndarra
         SkyCoord(ra0 * u.deg, dec0 * u.deg)).to_value(u.arcsec)
 
 
-@pytest.mark.parametrize("function", ["psc_cone", "wdb_cone"])
-def test_cone_functions_return_rows_nearest_first(catalog: tuple, function: str) -> None:
+@pytest.mark.parametrize(("function", "key"), [("psc_cone", "pts_key"), ("wdb_cone", "id")])
+def test_cone_functions_return_rows_nearest_first(catalog: tuple, function: str,
+                                                   key: str) -> None:
     url, ra, dec = catalog
     with psycopg.connect(url) as conn:
         for ra0, dec0, radius in [(10.0, 20.0, 30.0), (10.01, 20.0, 100.0), (200, -89.9, 3600),
                                   (359.9, 0.0, 1800.0)]:
-            rows = conn.execute(f"SELECT id, dist_arcsec FROM {function}(%s, %s, %s)",
+            rows = conn.execute(f"SELECT {key}, dist_arcsec FROM {function}(%s, %s, %s)",
                                 (ra0, dec0, radius)).fetchall()
             sep = brute(ra, dec, ra0, dec0)
             assert {r[0] for r in rows} == set(np.nonzero(sep < radius)[0].tolist())
@@ -71,14 +81,14 @@ def test_cone_query_is_inlined_and_uses_the_hpx_index(catalog: tuple) -> None:
     with psycopg.connect(url) as conn:
         plan = "\n".join(r[0] for r in conn.execute(
             "EXPLAIN SELECT * FROM psc_cone(10, 20, 5)"))
-    assert "ix_pts_hpx" in plan and "Seq Scan" not in plan, plan
+    assert "psc_hpx_idx" in plan and "Seq Scan" not in plan, plan
 
 
 def test_psc_nearest_returns_the_k_nearest_at_any_distance(catalog: tuple) -> None:
     url, ra, dec = catalog
     with psycopg.connect(url) as conn:
         for ra0, dec0, k in [(10.0, 20.0, 7), (100.0, -30.0, 3), (0.0, 90.0, 12), (10, 20, 0)]:
-            rows = conn.execute("SELECT id, dist_arcsec FROM psc_nearest(%s, %s, %s)",
+            rows = conn.execute("SELECT pts_key, dist_arcsec FROM psc_nearest(%s, %s, %s)",
                                 (ra0, dec0, k)).fetchall()
             sep = brute(ra, dec, ra0, dec0)
             assert [r[0] for r in rows] == np.argsort(sep, kind="stable")[:k].tolist() or \
@@ -94,29 +104,33 @@ def test_xsc_cone_searches_the_extended_catalog(catalog: tuple) -> None:
     assert cur.fetchall() == [] and names[-1] == "dist_arcsec" and "r_k20fe" in names
 
 
-def test_cone_functions_follow_a_republished_view(catalog: tuple) -> None:
-    url, ra, dec = catalog
+def test_cone_functions_return_the_columns_of_the_published_views(catalog: tuple) -> None:
+    url, _, _ = catalog
     with psycopg.connect(url) as conn:
-        conn.execute("DROP VIEW public.psc CASCADE")
-        conn.execute("CREATE VIEW public.psc AS SELECT id AS pts_key, ra, dec, hpx FROM wdb.pts")
-        conn.execute(sql.read("cone.sql"))
-        cur = conn.execute("SELECT * FROM psc_cone(10, 20, 30)")
-        names = [d.name for d in cur.description]
-        rows = cur.fetchall()
-        conn.rollback()
-    assert names == ["pts_key", "ra", "dec", "hpx", "dist_arcsec"]
-    assert len(rows) == int((brute(ra, dec, 10, 20) < 30).sum())
+        for view, function in [("psc", "psc_cone(10, 20, 30)"), ("xsc", "xsc_cone(10, 20, 30)"),
+                               ("psc", "psc_nearest(10, 20, 2)")]:
+            expected = [d.name for d in conn.execute(f"SELECT * FROM {view} LIMIT 0").description]
+            found = [d.name for d in conn.execute(f"SELECT * FROM {function}").description]
+            assert found == expected + ["dist_arcsec"], function
+
+
+def test_before_any_release_is_published_psc_is_refused(db: Database) -> None:
+    with pytest.raises(ConeSearchError, match="no release is published.*--catalog wdb"):
+        cone(db, 10.0, 20.0, 30.0)
+    assert len(cone(db, 10.0, 20.0, 30.0, catalog="wdb")) == 0
 
 
 def test_python_api_returns_a_table_with_units(catalog: tuple) -> None:
     url, ra, dec = catalog
-    table = cone(10.0, 20.0, 30.0, url=url)
+    with Database(url) as db:
+        table = cone(db, 10.0, 20.0, 30.0)
+        wdb_rows = cone(db, 10.0, 20.0, 30.0, catalog="wdb", limit=3)
+        empty = cone(db, 10.0, 20.0, 0.0)
     assert isinstance(table, Table)
     assert len(table) == int((brute(ra, dec, 10, 20) < 30).sum()) > 10
     assert table["dist_arcsec"].unit == u.arcsec and table["ra"].unit == u.deg
-    assert list(cone(10.0, 20.0, 30.0, catalog="wdb", limit=3, url=url)["id"]) == \
-        list(table["id"][:3])
-    assert len(cone(10.0, 20.0, 0.0, url=url)) == 0
+    assert list(wdb_rows["id"]) == list(table["pts_key"][:3])
+    assert len(empty) == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -125,10 +139,11 @@ def test_python_api_returns_a_table_with_units(catalog: tuple) -> None:
     ((float("nan"), 20.0, 1.0), "RA must be a finite number of degrees"),
 ])
 def test_python_api_rejects_impossible_arguments(args: tuple, message: str) -> None:
+    nowhere = Database("postgresql://nobody@127.0.0.1:1/none")  # never connected to
     with pytest.raises(ConeSearchError, match=message.replace("[", r"\[").replace("(", r"\(")):
-        cone(*args, url="postgresql://nobody@127.0.0.1:1/none")
+        cone(nowhere, *args)
     with pytest.raises(ConeSearchError, match="unknown catalog 'foo'"):
-        cone(1.0, 2.0, 3.0, catalog="foo", url="postgresql://nobody@127.0.0.1:1/none")
+        cone(nowhere, 1.0, 2.0, 3.0, catalog="foo")
 
 
 def test_cli_cone_writes_every_format(catalog: tuple, capsys: pytest.CaptureFixture) -> None:
@@ -136,7 +151,7 @@ def test_cli_cone_writes_every_format(catalog: tuple, capsys: pytest.CaptureFixt
     expected = int((brute(ra, dec, 10, 20) < 30).sum())
     assert main(["--db", url, "cone", "10", "20", "30", "--format", "csv"]) == 0
     out, err = capsys.readouterr()
-    assert len(out.strip().splitlines()) == expected + 1 and out.startswith("scan_key,id,ra,dec")
+    assert len(out.strip().splitlines()) == expected + 1 and out.startswith("ra,dec,err_maj")
     assert f"cone: {expected} psc rows within 30 arcsec of (10, 20)" in err
     assert main(["--db", url, "cone", "10", "20", "30", "--format", "json", "--limit", "2",
                  "--catalog", "wdb"]) == 0

@@ -9,7 +9,7 @@ import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-from twomass import healpix
+from twomass.core import healpix
 
 from .conftest import random_sky
 

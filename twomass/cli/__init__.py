@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import twomass
 from twomass.cli.context import Context
-from twomass.errors import TwomassError
-from twomass.settings import Settings
+from twomass.core.errors import TwomassError
+from twomass.core.settings import Settings
 
 #: Command modules, in the order ``twomass --help`` lists them.
 COMMAND_MODULES = ["demo", "db", "ingest", "simulate", "release", "cone"]
@@ -44,12 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if args.db:
         settings = settings.model_copy(update={"database_url": args.db})
+    ctx = Context(settings)
     try:
-        return int(args.handler(args, Context(settings)) or 0)
+        return int(args.handler(args, ctx) or 0)
     except TwomassError as exc:
         print(f"twomass: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("twomass: interrupted; nothing was committed", file=sys.stderr)
         return 130
+    finally:
+        ctx.close()
 

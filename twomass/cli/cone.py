@@ -10,8 +10,8 @@ import time
 
 from astropy.table import Table
 
-from twomass import cone
 from twomass.cli.context import Context
+from twomass.query import cone
 
 FORMATS = ("table", "csv", "json", "votable")
 
@@ -57,8 +57,8 @@ def _plain(value: object) -> object:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     start = time.perf_counter()
     cone.check_arguments(args.ra, args.dec, args.radius_arcsec, args.catalog, args.limit)
-    table = cone.cone(args.ra, args.dec, args.radius_arcsec, args.catalog, args.limit,
-                      url=ctx.current_url())
+    table = cone.cone(ctx.current_db(), args.ra, args.dec, args.radius_arcsec, args.catalog,
+                      args.limit)
     sys.stdout.write(render(table, args.fmt))
     print(f"cone: {len(table)} {args.catalog} rows within {args.radius_arcsec:g} arcsec of "
           f"({args.ra:g}, {args.dec:g}) in {time.perf_counter() - start:.2f} s",

@@ -1,28 +1,35 @@
-"""What every command handler receives: settings and the database URL, resolved lazily."""
+"""What every command handler receives: settings and the database, opened once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from twomass import database, revision
-from twomass.settings import Settings
+from twomass.core.database import Database
+from twomass.core.settings import Settings
+from twomass.migrations import revision
 
 
 @dataclass
 class Context:
-    """Per-invocation state. The database is located (or started) only when asked for."""
+    """Per-invocation state. The database is located (or started) only when asked for,
+    opened once and closed when the command ends."""
 
     settings: Settings
-    _url: str | None = field(default=None, init=False, repr=False)
+    _db: Database | None = field(default=None, init=False, repr=False)
 
     @property
-    def url(self) -> str:
-        """Database URL; starts the embedded server when no URL is configured."""
-        if self._url is None:
-            self._url = database.resolve_url(self.settings)
-        return self._url
+    def db(self) -> Database:
+        """The database; starts the embedded server when no URL is configured."""
+        if self._db is None:
+            self._db = Database.from_settings(self.settings)
+        return self._db
 
-    def current_url(self) -> str:
-        """Database URL after checking the schema revision and frozen settings."""
-        revision.require_current(self.url)
-        return self.url
+    def current_db(self) -> Database:
+        """The database, after checking its schema revision and frozen settings."""
+        revision.require_current(self.db)
+        return self.db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

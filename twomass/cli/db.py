@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from twomass import revision
 from twomass.cli.context import Context
+from twomass.migrations import revision
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def describe(status: revision.DatabaseStatus) -> str:
 
 
 def init(args: argparse.Namespace, ctx: Context) -> int:
-    before, after = revision.init(ctx.url)
+    before, after = revision.init(ctx.db)
     print(describe(after))
     if before.revision == after.revision:
         print(f"db init: {after.url} already at revision {after.revision}; nothing to do")
@@ -45,7 +45,7 @@ def init(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def upgrade(args: argparse.Namespace, ctx: Context) -> int:
-    before, after = revision.upgrade(ctx.url)
+    before, after = revision.upgrade(ctx.db)
     print(describe(after))
     if before.revision == after.revision:
         print(f"db upgrade: already at revision {after.revision}; nothing to do")
@@ -55,7 +55,7 @@ def upgrade(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def check(args: argparse.Namespace, ctx: Context) -> int:
-    status = revision.status(ctx.url)
+    status = revision.status(ctx.db)
     print(describe(status))
     if status.problem:
         print(f"db check: FAILED: {status.problem}")

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("always", IngestWarning)
         warnings.showwarning = _print_warning
-        report = demo.run(ctx.url, ctx.settings.home, progress=True, say=print, started=started)
+        report = demo.run(ctx.db, ctx.settings.home, progress=True, say=print, started=started)
     cone = report.cone
     for row in cone.rows[:5]:
         print(f"  {row['designation']:<17} {row['dist_arcsec']:6.2f} arcsec  "

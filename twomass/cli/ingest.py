@@ -30,11 +30,11 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    url = ctx.current_url()
+    db = ctx.current_db()
     with warnings.catch_warnings():
         warnings.simplefilter("always", IngestWarning)
         warnings.showwarning = _print_warning
-        summary = ingest_nights(url, args.directories, replace=args.replace,
+        summary = ingest_nights(db, args.directories, replace=args.replace,
                                 on_warning=args.on_warning)
     for night in summary.nights:
         print(night.line())

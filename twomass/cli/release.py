@@ -9,8 +9,8 @@ from pathlib import Path
 
 from twomass import release
 from twomass.cli.context import Context
-from twomass.release_spec import load_spec
-from twomass.validate import ValidationParams, validate
+from twomass.qa.table2 import ValidationParams, validate
+from twomass.release.spec import load_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_build(args: argparse.Namespace, ctx: Context) -> int:
     start = time.perf_counter()
     spec = load_spec(args.spec)
-    record = release.build(ctx.current_url(), args.name, spec, publish_after=not args.no_publish)
+    record = release.build(ctx.current_db(), args.name, spec, publish_after=not args.no_publish)
     _print_counts(record)
     state = "published" if record.is_published else "not published"
     print(f"{release.summary(record)}; {state}; built in {time.perf_counter() - start:.1f} s")
@@ -65,7 +65,7 @@ def run_build(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
-    records = release.list_releases(ctx.current_url())
+    records = release.list_releases(ctx.current_db())
     for r in records:
         mark = "*" if r.is_published else " "
         print(f"{mark} {r.name:<20} {r.counts.get('psc', 0):>12,d} psc "
@@ -77,7 +77,7 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
-    record = release.show(ctx.current_url(), args.name)
+    record = release.show(ctx.current_db(), args.name)
     print(f"name              {record.name}")
     print(f"schema            {record.schema_name}")
     print(f"code version      {record.code_version}")
@@ -94,13 +94,13 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_publish(args: argparse.Namespace, ctx: Context) -> int:
-    record = release.publish(ctx.current_url(), args.name)
+    record = release.publish(ctx.current_db(), args.name)
     print(f"release publish: public views now show {record.name} ({record.schema_name})")
     return 0
 
 
 def run_drop(args: argparse.Namespace, ctx: Context) -> int:
-    release.drop(ctx.current_url(), args.name)
+    release.drop(ctx.current_db(), args.name)
     print(f"release drop: removed {args.name}")
     return 0
 
@@ -108,7 +108,7 @@ def run_drop(args: argparse.Namespace, ctx: Context) -> int:
 def run_validate(args: argparse.Namespace, ctx: Context) -> int:
     params = ValidationParams(match_arcsec=args.match_arcsec,
                               avoid_radius_arcsec=args.avoid_radius_arcsec)
-    report = validate(ctx.current_url(), args.name, args.truth, params)
+    report = validate(ctx.current_db(), args.name, args.truth, params)
     for line in report.lines():
         print(line)
     print(report.summary())

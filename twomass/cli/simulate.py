@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from twomass.pipeline.simulate import simulate
+    from twomass.pipeline.sim.simulate import simulate
 
     s = simulate(args.out_dir, tuple(args.ra), tuple(args.dec), seed=args.seed,
                  min_qual=args.min_qual, progress=True)

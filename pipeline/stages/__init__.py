@@ -1,0 +1,1 @@
+"""The 2MAPPS pixel pipeline stages: raw frames to night products."""

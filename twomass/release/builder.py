@@ -1,0 +1,133 @@
+"""Release builds: run the release rules (``sql/release/NN_*.sql``) into ``rel_<name>``.
+
+The rules are SQL; this module only drives them. A build runs in ONE transaction: it
+creates the schema, writes the spec as a one-row table ``spec`` the SQL reads its
+thresholds from, runs the steps in file-name order with ``search_path`` set to the new
+schema, and records the release in ``twomass_meta.release``. A build that fails or is
+interrupted therefore leaves no schema behind and the published release untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import time
+from collections.abc import Iterator
+from importlib.resources import files
+
+import psycopg
+from psycopg import sql
+from tqdm import tqdm
+
+import twomass
+from twomass import sql as sql_files
+from twomass.core.database import Database
+from twomass.release.publish import publish
+from twomass.release.registry import (
+    ReleaseError,
+    ReleaseRecord,
+    _lock,
+    _registry_row,
+    _schema_exists,
+    schema_for,
+    show,
+)
+from twomass.release.spec import ReleaseSpec
+
+#: Memory for the sorts and hashes of a build (per operation, session-local).
+BUILD_WORK_MEM = "1GB"
+
+
+def steps() -> list[tuple[str, str]]:
+    """``(file name, SQL text)`` of every release step, in execution order."""
+    folder = files("twomass.sql").joinpath("release")
+    names = sorted(p.name for p in folder.iterdir() if re.match(r"^\d\d_\w+\.sql$", p.name))
+    return [(n, folder.joinpath(n).read_text(encoding="utf-8")) for n in names]
+
+
+def code_version() -> str:
+    """twomass version plus a digest of the release and flag SQL the build runs."""
+    digest = hashlib.sha256()
+    for name, text in steps() + [("flags.sql", sql_files.read("flags.sql"))]:
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return f"{twomass.__version__}+sql.{digest.hexdigest()[:12]}"
+
+
+def build(db: Database, name: str, spec: ReleaseSpec | None = None, *, publish_after: bool = True,
+          progress: bool = True, step_seconds: dict[str, float] | None = None) -> ReleaseRecord:
+    """Build release ``name`` from the working database; publish it unless told not to.
+
+    ``step_seconds``, when given, receives the duration of every step by file name.
+
+    Raises
+    ------
+    ReleaseError
+        If the name is invalid or a release of that name exists.
+    """
+    spec = spec or ReleaseSpec()
+    schema = schema_for(name)
+    start = time.perf_counter()
+    with db.connection() as conn:
+        _lock(conn)
+        if _schema_exists(conn, schema) or _registry_row(conn, name):
+            raise ReleaseError(f"release {name!r} exists (schema {schema}); choose another name")
+        # Ingest must not change the working database while the build reads it.
+        conn.execute("LOCK TABLE wdb.scan, wdb.pts, wdb.ext IN SHARE MODE")
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("SET LOCAL search_path = {}, public").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(BUILD_WORK_MEM)))
+        # The index-driven joins run with sequential scans disabled, which inflates cost
+        # estimates past the JIT thresholds; compiling those plans costs more than it saves.
+        conn.execute("SET LOCAL jit = off")
+        # Every join of the build is an equality join of unsorted tables: hash joins (in
+        # parallel) beat the merge joins the planner otherwise picks for the bigger ones,
+        # which sort both sides in every worker.
+        conn.execute("SET LOCAL enable_mergejoin = off")
+        # The rules and flag functions cost far more per row than the planner estimates:
+        # passing rows back from parallel workers pays even when most rows come back.
+        conn.execute("SET LOCAL parallel_tuple_cost = 0.01")
+        _write_spec(conn, spec)
+        for step, text in _progress(steps(), progress):
+            step_start = time.perf_counter()
+            try:
+                conn.execute(text)
+            except psycopg.Error as exc:
+                reason = " ".join(str(exc).split())
+                raise ReleaseError(f"release step {step} failed: {reason}; "
+                                   f"nothing was written") from None
+            if step_seconds is not None:
+                step_seconds[step] = time.perf_counter() - step_start
+        counts, wdb_checksum, content_checksum = conn.execute(
+            "SELECT counts, wdb_checksum, content_checksum FROM meta").fetchone()
+        conn.execute(
+            "INSERT INTO twomass_meta.release (name, schema_name, spec, code_version, "
+            "wdb_checksum, content_checksum, counts, build_seconds) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (name, schema, json.dumps(spec.as_dict()), code_version(), wdb_checksum,
+             content_checksum, json.dumps(counts), time.perf_counter() - start),
+        )
+    if publish_after:
+        publish(db, name)
+    return show(db, name)
+
+
+def _progress(items: list[tuple[str, str]], enabled: bool) -> Iterator[tuple[str, str]]:
+    bar = tqdm(items, desc="release", unit="step", file=sys.stderr, disable=not enabled)
+    for item in bar:
+        bar.set_postfix_str(item[0])
+        yield item
+
+
+def _write_spec(conn: psycopg.Connection, spec: ReleaseSpec) -> None:
+    """Create the one-row view ``spec`` (one typed constant per field) in the new schema.
+
+    A view of constants rather than a table: the planner substitutes the values into the
+    release queries, so that they filter on constants and run in parallel workers.
+    """
+    conn.execute(sql.SQL("CREATE VIEW spec AS SELECT {}").format(sql.SQL(", ").join(
+        sql.SQL("{}::{} AS {}").format(sql.Literal(value), sql.SQL(kind), sql.Identifier(name))
+        for name, kind, value in spec.sql_columns())))
+
+
