@@ -8,11 +8,14 @@ import sys
 import warnings
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from twomass.core import database
-from twomass.core.errors import DatabaseUnavailable
+from twomass.core.database import Database
+from twomass.core.errors import DatabaseNotReady, DatabaseUnavailable
 from twomass.core.settings import Settings
+from twomass.migrations import revision
 
 
 @pytest.mark.parametrize(
@@ -75,8 +78,9 @@ def test_embedded_server_starts_on_demand_and_is_reused_by_later_commands(
         sys.executable,
         "-c",
         (
-            "from twomass import database; from twomass.core.settings import Settings\n"
-            "with database.connection(database.resolve_url(Settings())) as c:\n"
+            "from twomass.core.database import Database\n"
+            "from twomass.core.settings import Settings\n"
+            "with Database.from_settings(Settings()) as db, db.connection() as c:\n"
             "    print(c.execute('SELECT pg_postmaster_start_time(), current_database()')"
             ".fetchone())"
         ),
@@ -96,3 +100,35 @@ def test_embedded_server_starts_on_demand_and_is_reused_by_later_commands(
             warnings.simplefilter("ignore")
             import pgserver
         pgserver.get_server(home / "pgdata", cleanup_mode="delete").cleanup()
+
+
+def test_database_pools_connections_and_resets_sessions(db_url: str) -> None:
+    with Database(db_url, max_size=2) as db:
+        with db.connection() as conn:
+            first_pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            conn.execute("SET work_mem = '77MB'")
+        with db.connection() as conn:  # the same server session, its settings reset
+            assert conn.execute("SELECT pg_backend_pid()").fetchone()[0] == first_pid
+            assert conn.execute("SHOW work_mem").fetchone()[0] != "77MB"
+        with db.connection(autocommit=True) as conn:
+            assert conn.autocommit
+        with db.connection() as conn:
+            assert not conn.autocommit
+
+
+def test_revision_is_checked_once_per_database(db_url: str) -> None:
+    with Database(db_url) as db:
+        assert revision.require_current(db).problem is None
+        with psycopg.connect(db_url, autocommit=True) as other:
+            other.execute("UPDATE twomass_meta.database SET healpix_order = 12")
+        assert revision.require_current(db) is db.status  # not read again
+    with Database(db_url) as fresh, pytest.raises(DatabaseNotReady, match="order 12"):
+        revision.require_current(fresh)
+
+
+def test_an_unreachable_database_is_one_line() -> None:
+    with Database("postgresql://nobody@127.0.0.1:1/none") as db:
+        with pytest.raises(DatabaseUnavailable, match="cannot connect to") as failure:
+            with db.connection():
+                pass
+    assert "\n" not in str(failure.value)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from twomass.core.sphere import close_pairs
 from twomass.pipeline.sim import photometry, scanframe
 from twomass.pipeline.sim.artifacts import PARENT_KS
 from twomass.pipeline.sim.extraction import ScanRows, _scan_to_radec
 from twomass.pipeline.sim.footprint import COADD_STEP_ARCSEC, SCAN_RATE_ARCSEC_S, Footprint
-from twomass.pipeline.sim.neighbours import close_pairs
 from twomass.pipeline.sim.sky import KIND_GALAXY, KIND_STAR, Sources
 
 EXTENDED_DEPTH_OFFSET = 1.2
@@ -51,7 +51,7 @@ def extract_ext(fp: Footprint, src: Sources, pts: ScanRows, rng: np.random.Gener
     stars = pts.kind == KIND_STAR
     sx, sy = pts.columns["x_scan"][stars], pts.columns["y_scan"][stars]
     sk = pts.columns["k_m"][stars]
-    i, j = close_pairs(sx, sy, 4.0)
+    i, j, _ = close_pairs(scanframe.frame_vectors(sx, sy), 4.0)
     pick = (np.nan_to_num(sk[i], nan=99.0) < 14.0) & (np.nan_to_num(sk[j], nan=99.0) < 14.0)
     pick &= rng.random(len(i)) < 0.5
     i, j = i[pick], j[pick]

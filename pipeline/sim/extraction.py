@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twomass.core.sphere import neighbour_counts
 from twomass.pipeline.sim import artifacts, photometry, scanframe
 from twomass.pipeline.sim.footprint import COADD_STEP_ARCSEC, SCAN_RATE_ARCSEC_S, Footprint
-from twomass.pipeline.sim.neighbours import neighbour_counts
 from twomass.pipeline.sim.sky import KIND_GALAXY, KIND_MINOR_PLANET, KIND_STAR, Sources
 
 KNOWN_MINOR_PLANET = 0.85
@@ -77,14 +77,15 @@ def extract(fp: Footprint, src: Sources, rng: np.random.Generator,
     kind = np.concatenate([src.kind[real], spur.kind[keep]])
     n = len(ra)
 
-    near3 = neighbour_counts(xx, yy, 3.0)
-    blends = neighbour_counts(xx, yy, 5.0)
+    frame = scanframe.frame_vectors(xx, yy)
+    near3 = neighbour_counts(frame, 3.0)
+    blends = neighbour_counts(frame, 5.0)
     floor = rng.uniform(0.018, 0.026, 3)
     ph = photometry.measure(rng, mag_all, det_all, cov_all, msnr10, shape, near3 > 0, floor,
                             exact=kind == artifacts.KIND_NOISE)
     rd = ph["rd"]
 
-    confused = (neighbour_counts(xx, yy, 2.5) > 0) & (rng.random(n) < 0.5)
+    confused = (neighbour_counts(frame, 2.5) > 0) & (rng.random(n) < 0.5)
     letter = np.concatenate([artifacts.contamination(xx[:n_real], yy[:n_real], parents,
                                                      confused[:n_real]), spur.letter[keep]])
     band_ok = (rd != 0)

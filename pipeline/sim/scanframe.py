@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from twomass.core import sphere
+
 
 def to_scan(ra0: np.ndarray | float, ra: np.ndarray, dec: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
@@ -35,17 +37,13 @@ def to_radec(ra0: np.ndarray | float, xi: np.ndarray | float, phi: np.ndarray | 
     return ra, dec
 
 
-def unit_vectors(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    """Unit vectors, shape (..., 3), of positions in degrees."""
-    a, d = np.radians(ra), np.radians(dec)
-    return np.stack([np.cos(d) * np.cos(a), np.cos(d) * np.sin(a), np.sin(d)], axis=-1)
+def frame_vectors(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Unit vectors of U-scan positions (x, y) [arcsec], for neighbour searches.
 
-
-def great_circle_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angular distance [deg] from unit vectors ``points`` to the great circle through a, b."""
-    normal = np.cross(a, b)
-    normal = normal / np.linalg.norm(normal, axis=-1, keepdims=True)
-    return np.degrees(np.abs(np.arcsin(np.clip(points @ normal, -1.0, 1.0))))
+    ``y`` runs along the equator and ``x`` is the latitude, so separations equal those
+    of the flat frame to a relative ``1 - cos(x)`` (< 1e-6 for |x| < 300").
+    """
+    return sphere.unit_vectors(np.asarray(y) / 3600.0, np.asarray(x) / 3600.0)
 
 
 def edge_distances(ra: np.ndarray, dec: np.ndarray, corners: dict[str, float], sd: str
@@ -62,13 +60,11 @@ def edge_distances(ra: np.ndarray, dec: np.ndarray, corners: dict[str, float], s
     flg
         Two characters: ``n``/``s`` then ``e``/``w``, the nearer edges.
     """
-    c = {i: unit_vectors(np.float64(corners[f"ra_{i}"]), np.float64(corners[f"dec_{i}"]))
-         for i in (1, 2, 3, 4)}
-    p = unit_vectors(ra, dec)
-    start = great_circle_distance(p, c[1], c[2])
-    end = great_circle_distance(p, c[3], c[4])
-    east = great_circle_distance(p, c[1], c[3])
-    west = great_circle_distance(p, c[2], c[4])
+    normals = sphere.edge_normals(np.array([corners[f"ra_{i}"] for i in (1, 2, 3, 4)]),
+                                  np.array([corners[f"dec_{i}"] for i in (1, 2, 3, 4)]))
+    p = sphere.unit_vectors(ra, dec)
+    start, end, east, west = (np.degrees(np.abs(np.arcsin(np.clip(p @ n, -1.0, 1.0))))
+                              for n in normals)
     # Northbound scans start at their southern edge.
     south, north = (start, end) if sd == "n" else (end, start)
     ns = np.minimum(south, north)
