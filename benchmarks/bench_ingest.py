@@ -1,7 +1,8 @@
 """Ingest of one large night against a bare binary COPY of the same rows.
 
-Writes a synthetic night of ``--rows`` point extractions (default 1,000,000) with
-``twomass.ingest.sample``, then, in one run and on one server:
+Writes a synthetic night of ``--rows`` point extractions (default 1,000,000) with the
+tests' sample-night generator (``tests/ingest/sample.py``), then, in one run and on one
+server:
 
 1. bare COPY: the night's ``wdb.pts`` rows, already encoded (encoding not timed), copied
    into an unindexed table with the same columns, in the binary format ingest uses and,
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,9 +42,11 @@ from twomass.core.healpix import ang2hpx
 from twomass.core.settings import Settings
 from twomass.ingest import load, payload
 from twomass.ingest.products import read_night
-from twomass.ingest.sample import write_night
 from twomass.migrations import revision
 from twomass.schema import wdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ingest"))
+from sample import write_night  # noqa: E402  (the tests' sample-night generator)
 
 
 def _pts_columns(night: Path) -> tuple[pa.Table, list[payload.Column]]:

@@ -1,9 +1,11 @@
-"""Reading one night product directory: files present, readable, with the exact schema.
+"""Reading one night product directory: files present, readable, with the contract's schema.
 
 A night directory holds ``night.json`` and the four Parquet files of
-``twomass.schema.products``. Each file is read once into memory; its SHA-256 is
-computed from the same bytes the Parquet reader parses, so the provenance recorded in
-``wdb.ingest_log`` describes exactly what was loaded.
+``twomass.schema.products``. Columns stored in another Arrow type that converts without
+loss (a large string, a narrower integer, ...) are cast to the contract's type. Each
+file is read once into memory; its SHA-256 is computed from the same bytes the Parquet
+reader parses, so the provenance recorded in ``wdb.ingest_log`` describes exactly what
+was loaded.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twomass.core.errors import TwomassError
-from twomass.schema.products import NIGHT_JSON_FIELDS, PRODUCT_TABLES, product_schema
+from twomass.schema.products import (
+    NIGHT_JSON_FIELDS,
+    PRODUCT_TABLES,
+    converts_losslessly,
+    product_schema,
+)
 
 NIGHT_JSON = "night.json"
 #: Every file of a night product directory, in the order ingest reads them.
@@ -128,7 +135,8 @@ def read_night_json(path: Path, data: bytes) -> NightInfo:
 
 
 def check_schema(path: Path, actual: pa.Schema, expected: pa.Schema) -> None:
-    """Require exactly the expected column names and types (nullability is checked later).
+    """Require exactly the expected column names, each of the expected type or of one
+    that converts to it without loss (nullability is checked later).
 
     Raises
     ------
@@ -145,7 +153,7 @@ def check_schema(path: Path, actual: pa.Schema, expected: pa.Schema) -> None:
             raise ProductError(path, "unexpected column (not in the night product format)",
                                column=field.name)
         want = expected.field(field.name).type
-        if field.type != want:
+        if not converts_losslessly(field.type, want):
             raise ProductError(path, f"wrong type {field.type}, expected {want}",
                                column=field.name)
 
@@ -161,6 +169,9 @@ def read_parquet(path: Path, data: bytes) -> pa.Table:
         raise ProductError(path, f"not a readable Parquet file ({reason})") from None
     check_schema(path, table.schema, expected)
     table = table.select(expected.names)
+    if table.schema.types != expected.types:
+        table = table.cast(pa.schema([f.with_type(expected.field(f.name).type)
+                                      for f in table.schema]))
     if any(column.num_chunks > 1 for column in table.columns):
         table = table.combine_chunks()
     return table

@@ -23,8 +23,7 @@ import pyarrow.compute as pc
 
 from twomass.core.errors import TwomassError
 from twomass.ingest.products import NightProducts, ProductError
-from twomass.ingest.sample import night_start_jd
-from twomass.schema.products import product_schema
+from twomass.schema.products import night_start_jd, product_schema
 
 ON_WARNING = ("ignore", "warn", "error")
 

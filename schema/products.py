@@ -11,6 +11,8 @@ scan number, ``scan``.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 import sqlalchemy as sa
 
@@ -38,6 +40,18 @@ SCAN_NUMBER = sa.Column("scan", sa.SmallInteger, nullable=False,
 
 NIGHT_JSON_FIELDS = ("date", "hemis", "pipeline", "pipeline_version")
 
+#: Julian Date of 0001-01-01T00:00 UT minus one day (``date.toordinal()`` counts from 1).
+JD_ORDINAL_OFFSET = 1721424.5
+
+#: Arrow types that hold the same values with other offsets or storage.
+_SAME_VALUES = (frozenset({pa.string(), pa.large_string()}),
+                frozenset({pa.binary(), pa.large_binary()}))
+
+
+def night_start_jd(date: dt.date) -> float:
+    """Julian Date at 00:00 UT of ``date``, a night's reference date (``night.json``)."""
+    return date.toordinal() + JD_ORDINAL_OFFSET
+
 
 def arrow_type(sql_type: sa.types.TypeEngine) -> pa.DataType:
     """The Arrow type that carries a working-database column type without loss."""
@@ -58,6 +72,29 @@ def arrow_type(sql_type: sa.types.TypeEngine) -> pa.DataType:
     if isinstance(sql_type, sa.String):
         return pa.string()
     raise TypeError(f"no Arrow type for {sql_type!r}")
+
+
+def converts_losslessly(source: pa.DataType, target: pa.DataType) -> bool:
+    """Whether every value of Arrow type ``source`` has an equal value of type ``target``.
+
+    Other writers (pandas, for one) store the contract's values in other Arrow types:
+    large strings, narrower integers, single-precision floats, dictionary encoding. A
+    reader accepts those and casts them; a type that could lose values is refused.
+    """
+    if source == target:
+        return True
+    types = pa.types
+    if types.is_dictionary(source):
+        return converts_losslessly(source.value_type, target)
+    if types.is_integer(source) and types.is_integer(target):
+        if types.is_signed_integer(source) == types.is_signed_integer(target):
+            return source.bit_width <= target.bit_width
+        return types.is_unsigned_integer(source) and source.bit_width < target.bit_width
+    if types.is_floating(source) and types.is_floating(target):
+        return source.bit_width <= target.bit_width
+    if types.is_timestamp(source) and types.is_timestamp(target):
+        return source.unit == target.unit
+    return any(source in same and target in same for same in _SAME_VALUES)
 
 
 def product_columns(table: sa.Table) -> list[sa.Column]:

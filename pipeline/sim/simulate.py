@@ -30,6 +30,7 @@ from twomass.pipeline.sim.footprint import Footprint
 from twomass.pipeline.sim.region import Region, SimulationError
 from twomass.pipeline.sim.schedule import Night, plan
 from twomass.pipeline.sim.truth import TruthWriter
+from twomass.schema.truth import FILE_NAME as TRUTH_FILE
 
 CELL_CACHE = 256
 SAMPLE_STEP_DEG = 0.05
@@ -165,7 +166,8 @@ def simulate(out_dir: str | Path, ra_range, dec_range, seed: int = 0, *, min_qua
 
 def _write_truth(out: Path, seed: int, region, cell_scans, refs, footprints, moving_parts) -> int:
     """Write ``truth.parquet``: sky cells in index order, then the minor planets."""
-    writer = TruthWriter(out / "truth.parquet.partial", [r[0] for r in refs],
+    partial = out / f"{TRUTH_FILE}.partial"
+    writer = TruthWriter(partial, [r[0] for r in refs],
                          [r[1] for r in refs], [r[2] for r in refs])
     cache = SkyCache(seed, region)
     cells = sorted(cell_scans)
@@ -184,6 +186,6 @@ def _write_truth(out: Path, seed: int, region, cell_scans, refs, footprints, mov
     for moving, rows, scans in moving_parts:
         writer.write(moving.at(moving.jd0), rows, scans, moving)
     writer.close()
-    (out / "truth.parquet.partial").rename(out / "truth.parquet")
+    partial.rename(out / TRUTH_FILE)
     shutil.rmtree(out / ".partial", ignore_errors=True)
     return writer.rows

@@ -1,9 +1,8 @@
-"""``truth.parquet``: every true source of the simulated sky and the scans that covered it.
+"""Writing ``truth.parquet`` (its columns: ``twomass.schema.truth``).
 
 Written in sky-cell batches (the sky is regenerated cell by cell from the seed, and
 each cell's candidate scans are re-placed geometrically exactly as the extraction
-placed them), so memory does not grow with the region. Columns are documented in
-``docs/night-products.md``.
+placed them), so memory does not grow with the region.
 """
 
 from __future__ import annotations
@@ -18,35 +17,22 @@ from twomass.pipeline.sim.artifacts import PARENT_KS
 from twomass.pipeline.sim.minorplanets import MovingSources
 from twomass.pipeline.sim.products import WRITE_OPTIONS
 from twomass.pipeline.sim.sky import KIND_GALAXY, KIND_MINOR_PLANET, KIND_STAR, Sources
-
-SCAN_REF = pa.struct([pa.field("hemis", pa.string(), nullable=False),
-                      pa.field("date", pa.date32(), nullable=False),
-                      pa.field("scan", pa.int16(), nullable=False)])
-
-SCHEMA = pa.schema([
-    pa.field("id", pa.int64(), nullable=False),
-    pa.field("type", pa.string(), nullable=False),
-    pa.field("ra", pa.float64(), nullable=False),
-    pa.field("dec", pa.float64(), nullable=False),
-    pa.field("j_m", pa.float32(), nullable=False),
-    pa.field("h_m", pa.float32(), nullable=False),
-    pa.field("k_m", pa.float32(), nullable=False),
-    pa.field("r_k20fe", pa.float32()),
-    pa.field("ba", pa.float32()),
-    pa.field("pa", pa.float32()),
-    pa.field("epoch_jd", pa.float64()),
-    pa.field("ra_rate", pa.float64()),
-    pa.field("dec_rate", pa.float64()),
-    pa.field("scans", pa.list_(pa.field("item", SCAN_REF, nullable=False)), nullable=False),
-])
+from twomass.schema.truth import (
+    ARTIFACT_PARENT,
+    GALAXY,
+    MINOR_PLANET,
+    SCAN_REF,
+    SCHEMA,
+    STAR,
+)
 
 
 def type_names(src: Sources) -> np.ndarray:
-    """star / galaxy / minor_planet / artifact_parent (stars with Ks < PARENT_KS)."""
-    names = np.full(len(src), "star", dtype=object)
-    names[(src.kind == KIND_STAR) & (src.mag[:, 2] < PARENT_KS)] = "artifact_parent"
-    names[src.kind == KIND_GALAXY] = "galaxy"
-    names[src.kind == KIND_MINOR_PLANET] = "minor_planet"
+    """The ``type`` of each source; artifact parents are stars with Ks < PARENT_KS."""
+    names = np.full(len(src), STAR, dtype=object)
+    names[(src.kind == KIND_STAR) & (src.mag[:, 2] < PARENT_KS)] = ARTIFACT_PARENT
+    names[src.kind == KIND_GALAXY] = GALAXY
+    names[src.kind == KIND_MINOR_PLANET] = MINOR_PLANET
     return names
 
 

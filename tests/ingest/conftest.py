@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from twomass.ingest.sample import SampleNight, write_night
+from .sample import SampleNight, write_night
 
 WDB_TABLES = ("night", "tile", "scan", "pts", "ext", "ingest_log")
 

@@ -7,22 +7,18 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from astropy import units as u
-from astropy.coordinates import SkyCoord
 
 from twomass import release
 from twomass.cli import main
 from twomass.core.database import Database
-from twomass.core.sphere import nearest_within, pairs_within, unit_vectors
 from twomass.ingest.load import ingest_nights
 from twomass.pipeline.sim.simulate import simulate
-from twomass.pipeline.sim.truth import SCHEMA
 from twomass.qa.table2 import RAYLEIGH_MEDIAN, ValidationError, ValidationParams, validate
+from twomass.schema.truth import SCHEMA
 
 ARCSEC = 1 / 3600.0
 WIDTH = 8.5 / 60
@@ -67,7 +63,7 @@ class Sky:
 
     def build(self, tmp_path: Path) -> Path:
         self.wdb.commit()
-        release.build(self.wdb.url, "t", progress=False)
+        release.build(self.wdb.db, "t", progress=False)
         return _write_truth(tmp_path / "truth.parquet", self.truth)
 
 
@@ -183,27 +179,11 @@ def test_a_truth_of_another_sky_is_refused(wdb: Any, tmp_path: Path) -> None:
         validate(wdb.db, "t", other)
     with pytest.raises(ValidationError, match="cannot read the truth table"):
         validate(wdb.db, "t", tmp_path / "missing.parquet")
-
-
-def test_sky_pairs_agree_with_brute_force() -> None:
-    rng = np.random.default_rng(3)
-    # A patch across RA 0 and a patch near the pole, dense enough for many pairs.
-    ra = np.concatenate([rng.uniform(-0.02, 0.02, 1500) % 360, rng.uniform(0, 360, 1500)])
-    dec = np.concatenate([rng.uniform(-0.02, 0.02, 1500), rng.uniform(89.98, 90, 1500)])
-    a, b = unit_vectors(ra[::2], dec[::2]), unit_vectors(ra[1::2], dec[1::2])
-    i, j, sep = pairs_within(a, b, 5.0, chunk_rows=97)
-    ca = SkyCoord(ra[::2] * u.deg, dec[::2] * u.deg)
-    cb = SkyCoord(ra[1::2] * u.deg, dec[1::2] * u.deg)
-    full = ca[:, None].separation(cb[None, :]).arcsec
-    want = set(zip(*np.nonzero(full < 5.0), strict=True))
-    assert len(want) > 50
-    assert set(zip(i.tolist(), j.tolist(), strict=True)) == want
-    assert np.allclose(sep, full[i, j], atol=1e-6)
-    best, dist = nearest_within(a, b, 5.0)
-    has = full.min(axis=1) < 5.0
-    assert np.array_equal(best >= 0, has)
-    assert np.array_equal(best[has], full.argmin(axis=1)[has])
-    assert np.all(np.isinf(dist[~has]))
+    narrow = pa.Table.from_pylist(sky.truth, schema=SCHEMA)
+    narrow = narrow.set_column(2, "ra", narrow.column("ra").cast(pa.float32()))
+    pq.write_table(narrow, tmp_path / "narrow.parquet")
+    with pytest.raises(ValidationError, match="column ra is float, expected double"):
+        validate(wdb.db, "t", tmp_path / "narrow.parquet")
 
 
 def test_a_simulated_region_meets_table_2(db: Database, tmp_path: Path, capsys) -> None:

@@ -144,7 +144,20 @@ def close_pairs(xyz: np.ndarray, radius_arcsec: float) -> Pairs:
 
 
 def neighbour_counts(xyz: np.ndarray, radius_arcsec: float) -> np.ndarray:
-    """Number of other rows of ``xyz`` closer than ``radius_arcsec`` to each row."""
+    """Number of other rows of ``xyz`` closer than ``radius_arcsec`` to each row.
+
+    Parameters
+    ----------
+    xyz
+        Unit vectors, shape (n, 3).
+    radius_arcsec
+        Radius [arcsec]; rows exactly at the radius are not counted.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` counts (int64); a repeated position counts its copies.
+    """
     xyz = _points(xyz)
     i, j, _ = close_pairs(xyz, radius_arcsec)
     return np.bincount(i, minlength=len(xyz)) + np.bincount(j, minlength=len(xyz))

@@ -1,6 +1,6 @@
 """Validation against truth: the survey paper's Table 2 measured on a simulated sky.
 
-``validate(url, name, truth_path)`` matches release ``name``'s Point Source Catalog to
+``validate(db, name, truth_path)`` matches release ``name``'s Point Source Catalog to
 the simulator's ``truth.parquet`` (true positions and magnitudes, and the scans that
 covered each source) and measures what Skrutskie et al. (2006) Table 2 and sec. 5.2
 state for the real catalog:
@@ -27,8 +27,7 @@ state for the real catalog:
 Only chosen scans that the truth file lists are validated, so a working database
 holding other data too can be checked against one simulated region. Memory grows with
 the rows kept (about 100 bytes per catalog row and per true source covered by the
-release), never with the columns of the tables; matching is a grid hash of unit
-vectors processed in chunks.
+release), never with the columns of the tables.
 """
 
 from __future__ import annotations
@@ -38,18 +37,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from psycopg import sql
 
 from twomass import release
-from twomass.core import sphere
 from twomass.core.database import Database
-from twomass.core.errors import TwomassError
-from twomass.core.sphere import nearest_within, pairs_within, unit_vectors
+from twomass.core.sphere import nearest_within, unit_vectors
+from twomass.qa import ValidationError
+from twomass.qa.catalog import ScanRef, read_catalog, read_scans
+from twomass.qa.matching import (
+    CrossScanPair,
+    cross_scan_pairs,
+    in_avoidance,
+    minor_planet_matches,
+)
+from twomass.qa.truth import BANDS, read_truth
 
-ARCSEC = math.pi / 180.0 / 3600.0  # radians
-BANDS = "jhk"
+__all__ = ["CrossScanPair", "ScanRef", "ValidationError", "ValidationParams",
+           "ValidationReport", "robust_sigma", "validate"]
+
 #: Table 2 targets: completeness and reliability for S/N > 10 in any band, photometric
 #: precision for bright stars [mag], astrometric accuracy for Ks < 14 [arcsec].
 COMPLETENESS_TARGET = 0.99
@@ -58,18 +62,6 @@ PHOTOMETRY_TARGET_MAG = 0.03
 ASTROMETRY_TARGET_ARCSEC = 0.100
 RAYLEIGH_MEDIAN = math.sqrt(2.0 * math.log(2.0))
 MAD_TO_SIGMA = 1.4826
-#: The survey's S/N = 10 requirement, J H Ks [mag] (Skrutskie et al. 2006, sec. 5.2.7):
-#: a star no chosen scan covers counts as a coverage-gap star when brighter in one band.
-REQUIRED_SNR10_MAG = np.array([15.8, 15.1, 14.3], np.float32)
-TRUTH_BATCH_ROWS = 50_000
-CATALOG_FETCH_ROWS = 20_000
-
-STATIC_TYPES = ("star", "artifact_parent", "galaxy")
-STAR_TYPES = ("star", "artifact_parent")
-
-
-class ValidationError(TwomassError):
-    """The truth file or the release cannot be compared."""
 
 
 @dataclass(frozen=True)
@@ -116,25 +108,6 @@ class ValidationParams:
         """Avoidance radius [arcsec] around stars of true magnitude ``ks``."""
         return self.avoid_radius_arcsec * 10.0 ** (self.avoid_radius_per_mag
                                                    * (self.avoid_ks - ks))
-
-
-@dataclass(frozen=True)
-class ScanRef:
-    """A chosen scan: its name and how far its centre lies from its planned tile's."""
-
-    scan_key: int
-    label: str  # YYMMDD + hemis + scan number, as 2MASS names scans
-    off_tile_arcsec: float
-
-
-@dataclass(frozen=True)
-class CrossScanPair:
-    """Two catalog sources from different scans closer than ``pair_arcsec``."""
-
-    pts_keys: tuple[int, int]
-    sep_arcsec: float
-    scans: tuple[ScanRef, ScanRef]
-    off_tile: bool  # one of the scans lies off its planned tile
 
 
 @dataclass(frozen=True)
@@ -256,240 +229,6 @@ def robust_sigma(values: np.ndarray) -> float:
     return float(MAD_TO_SIGMA * np.median(np.abs(values - np.median(values))))
 
 
-# --- the release's scans ----------------------------------------------------------------
-
-@dataclass
-class _Scans:
-    """Chosen scans, indexed 0..S-1 in ``scan_key`` order."""
-
-    key: np.ndarray  # scan_key
-    code: np.ndarray  # _scan_code of (hemis, date, scan)
-    jdate: np.ndarray
-    msnr10: np.ndarray  # (S, 3) J H Ks S/N = 10 magnitudes
-    normals: np.ndarray  # (S, 4, 3) inward unit normals of the four edges
-    refs: list[ScanRef]
-
-    def index_of_codes(self, codes: np.ndarray) -> np.ndarray:
-        """Scan index of each code, -1 for scans the release did not choose."""
-        order = np.argsort(self.code)
-        pos = np.minimum(np.searchsorted(self.code[order], codes), len(order) - 1)
-        return np.where(self.code[order][pos] == codes, order[pos], -1)
-
-    def inside_arcsec(self, scan: np.ndarray, xyz: np.ndarray) -> np.ndarray:
-        """Distance [arcsec] inside the edges of ``scan`` (negative outside), per row."""
-        dots = np.einsum("pkc,pc->pk", self.normals[scan], xyz)
-        return np.degrees(np.arcsin(np.clip(dots.min(axis=1), -1, 1))) * 3600.0
-
-
-def _scan_code(days: np.ndarray, south: np.ndarray, number: np.ndarray) -> np.ndarray:
-    """One integer per (date [days since 1970], hemisphere, nightly scan number)."""
-    return ((days.astype(np.int64) * 2 + south.astype(np.int64)) << 16) + number.astype(np.int64)
-
-
-def _edge_normals(corners: np.ndarray) -> np.ndarray:
-    """(S, 4, 3) inward normals of the great circles through the 3-band corners.
-
-    Corners are 1 east/start, 2 west/start, 3 east/end, 4 west/end; the edges are the
-    start (1-2), end (3-4), east (1-3) and west (2-4) sides.
-    """
-    c = [unit_vectors(corners[:, 2 * k], corners[:, 2 * k + 1]) for k in range(4)]
-    centre = c[0] + c[1] + c[2] + c[3]
-    normals = []
-    for a, b in ((0, 1), (2, 3), (0, 2), (1, 3)):
-        n = np.cross(c[a], c[b])
-        n /= np.linalg.norm(n, axis=1, keepdims=True)
-        n *= np.sign(np.sum(n * centre, axis=1))[:, None]
-        normals.append(n)
-    return np.stack(normals, axis=1)
-
-
-def _read_scans(conn, schema: str) -> _Scans:
-    corners = sql.SQL(", ").join(sql.Identifier("s", f"{c}_{k}")
-                                 for k in range(1, 5) for c in ("ra", "dec"))
-    rows = conn.execute(sql.SQL(
-        "SELECT s.scan_key, s.hemis, s.date - DATE '1970-01-01', s.scan, s.jdate, "
-        "s.j_msnr10, s.h_msnr10, s.k_msnr10, "
-        "degrees(acos(least(1, sin(radians(s.dec)) * sin(radians(t.dec)) + "
-        "cos(radians(s.dec)) * cos(radians(t.dec)) * cos(radians(s.ra - t.ra))))) * 3600, "
-        "to_char(s.date, 'YYMMDD'), {corners} "
-        "FROM {scan_info} AS s LEFT JOIN wdb.tile AS t ON t.tile = s.tile "
-        "ORDER BY s.scan_key").format(
-            corners=corners, scan_info=sql.Identifier(schema, "scan_info"))).fetchall()
-    if not rows:
-        raise ValidationError(f"release schema {schema} has no chosen scans")
-    key = np.array([r[0] for r in rows], np.int64)
-    code = _scan_code(np.array([r[2] for r in rows]), np.array([r[1] == "s" for r in rows]),
-                      np.array([r[3] for r in rows]))
-    offset = np.array([np.nan if r[8] is None else r[8] for r in rows], float)
-    refs = [ScanRef(int(r[0]), f"{r[9]}{r[1]} scan {r[3]}", float(off))
-            for r, off in zip(rows, offset, strict=True)]
-    return _Scans(key, code, np.array([r[4] for r in rows], float),
-                  np.array([r[5:8] for r in rows], float),
-                  _edge_normals(np.array([r[10:18] for r in rows], float)), refs)
-
-
-# --- the truth --------------------------------------------------------------------------
-
-@dataclass
-class _Truth:
-    """True sources covered by chosen scans (static ones, minor planets) and bright stars."""
-
-    rows: int = 0
-    uncovered_bright: int = 0  # stars no chosen scan covers, brighter than the requirement
-    xyz: list = field(default_factory=list)
-    mag: list = field(default_factory=list)  # float32 (n, 3)
-    star: list = field(default_factory=list)  # bool: star, not galaxy
-    scan: list = field(default_factory=list)  # chosen scan the source lies farthest inside
-    inside: list = field(default_factory=list)  # how far inside it [arcsec]
-    parents_xyz: list = field(default_factory=list)
-    parents_ks: list = field(default_factory=list)
-    mp: list = field(default_factory=list)  # (ra, dec, epoch_jd, ra_rate, dec_rate, scan)
-
-    def concat(self) -> None:
-        for name in ("xyz", "mag", "star", "scan", "inside", "parents_xyz", "parents_ks", "mp"):
-            parts = getattr(self, name)
-            width = {"xyz": (0, 3), "mag": (0, 3), "parents_xyz": (0, 3), "mp": (0, 6)}
-            setattr(self, name, np.concatenate(parts) if parts
-                    else np.zeros(width.get(name, (0,))))
-
-
-TRUTH_COLUMNS = ["type", "ra", "dec", "j_m", "h_m", "k_m", "epoch_jd", "ra_rate", "dec_rate",
-                 "scans"]
-
-
-def _read_truth(path: Path, scans: _Scans, params: ValidationParams) -> _Truth:
-    try:
-        file = pq.ParquetFile(path)
-    except (OSError, ValueError) as exc:
-        raise ValidationError(f"{path}: cannot read the truth table: {exc}") from None
-    missing = set(TRUTH_COLUMNS) - set(file.schema_arrow.names)
-    if missing:
-        raise ValidationError(f"{path}: not a truth table, no column {', '.join(sorted(missing))}")
-    truth = _Truth()
-    for batch in file.iter_batches(TRUTH_BATCH_ROWS, columns=TRUTH_COLUMNS):
-        n = batch.num_rows
-        truth.rows += n
-        kind = batch.column("type").to_numpy(zero_copy_only=False)
-        mag = np.column_stack([batch.column(f"{b}_m").to_numpy(zero_copy_only=False)
-                               for b in BANDS]).astype(np.float32)
-        xyz = unit_vectors(batch.column("ra").to_numpy(), batch.column("dec").to_numpy())
-        is_star = np.isin(kind, STAR_TYPES)
-        bright = is_star & (mag[:, 2] < params.avoid_ks)
-        truth.parents_xyz.append(xyz[bright])
-        truth.parents_ks.append(mag[bright, 2].astype(float))
-        # (row, chosen scan) for every scan listed as covering the row.
-        refs = batch.column("scans")
-        parent = pc.list_parent_indices(refs).to_numpy()
-        flat = pc.list_flatten(refs)
-        codes = _scan_code(flat.field("date").cast("int32").to_numpy(zero_copy_only=False),
-                           pc.equal(flat.field("hemis"), "s").to_numpy(zero_copy_only=False),
-                           flat.field("scan").to_numpy(zero_copy_only=False))
-        chosen = scans.index_of_codes(codes)
-        row, scan = parent[chosen >= 0], chosen[chosen >= 0]
-        uncovered = np.ones(n, bool)
-        uncovered[row] = False
-        truth.uncovered_bright += int((uncovered & is_star
-                                       & (mag < REQUIRED_SNR10_MAG).any(axis=1)).sum())
-        static = np.isin(kind, STATIC_TYPES)
-        keep = static[row]
-        r, s = row[keep], scan[keep]
-        inside = scans.inside_arcsec(s, xyz[r])
-        order = np.lexsort((-inside, r))
-        first = np.ones(len(order), bool)
-        first[1:] = r[order][1:] != r[order][:-1]
-        best = order[first]
-        rows = r[best]
-        truth.xyz.append(xyz[rows])
-        truth.mag.append(mag[rows])
-        truth.star.append(is_star[rows])
-        truth.scan.append(s[best])
-        truth.inside.append(inside[best].astype(np.float32))
-        moving = ~keep & (kind[row] == "minor_planet")
-        if moving.any():
-            m = row[moving]
-            truth.mp.append(np.column_stack(
-                [batch.column(c).to_numpy(zero_copy_only=False)[m].astype(float)
-                 for c in ("ra", "dec", "epoch_jd", "ra_rate", "dec_rate")]
-                + [scan[moving].astype(float)]))
-    truth.concat()
-    return truth
-
-
-# --- the catalog ------------------------------------------------------------------------
-
-CATALOG_COLUMNS = ("pts_key", "scan_key", "ra", "dec", "j_m", "h_m", "k_m", "j_snr", "h_snr",
-                   "k_snr", "err_maj", "jdate", "rd_flg")
-
-
-def _read_catalog(conn, schema: str, scan_keys: np.ndarray) -> dict[str, np.ndarray]:
-    """The catalog columns the comparison needs, of the validated scans, in chunks."""
-    parts: dict[str, list] = {c: [] for c in CATALOG_COLUMNS}
-    query = sql.SQL("SELECT {} FROM {} WHERE scan_key = ANY(%s)").format(
-        sql.SQL(", ").join(map(sql.Identifier, CATALOG_COLUMNS)),
-        sql.Identifier(schema, "psc"))
-    with conn.cursor(name="validate_psc") as cur:
-        cur.execute(query, ([int(k) for k in scan_keys],))
-        while rows := cur.fetchmany(CATALOG_FETCH_ROWS):
-            for i, name in enumerate(CATALOG_COLUMNS):
-                values = [r[i] for r in rows]
-                parts[name].append(np.array(values, dtype="U3" if name == "rd_flg" else float))
-    cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
-    cat["pts_key"] = cat["pts_key"].astype(np.int64)
-    cat["scan_key"] = cat["scan_key"].astype(np.int64)
-    # One read flag character per band: (n, 3).
-    cat["rd_flg"] = np.asarray(cat["rd_flg"], "U3").view("U1").reshape(-1, 3)
-    return cat
-
-
-# --- the comparison ---------------------------------------------------------------------
-
-def _in_avoidance(xyz: np.ndarray, parents_xyz: np.ndarray, parents_ks: np.ndarray,
-                  params: ValidationParams) -> np.ndarray:
-    """Rows of ``xyz`` inside some bright star's avoidance disc.
-
-    Parents are matched in tiers of doubling radius, so that a few very bright stars do
-    not make the grid cells of every other search huge.
-    """
-    hit = np.zeros(len(xyz), bool)
-    if len(parents_xyz) == 0:
-        return hit
-    radius = params.avoid_radius(parents_ks)
-    tier = np.floor(np.log2(np.maximum(radius / params.avoid_radius_arcsec, 1.0)))
-    for t in np.unique(tier):
-        group = np.flatnonzero(tier == t)
-        i, j, sep = pairs_within(xyz, parents_xyz[group], float(radius[group].max()))
-        hit[i[sep < radius[group][j]]] = True
-    return hit
-
-
-def _minor_planet_matches(cat: dict[str, np.ndarray], rows: np.ndarray, xyz: np.ndarray,
-                          scan_of_row: np.ndarray, mp: np.ndarray,
-                          params: ValidationParams) -> np.ndarray:
-    """Catalog ``rows`` within the match radius of a minor planet's path during the scan.
-
-    The path runs from the scan's start (its first catalog row's time) to its end.
-    """
-    hit = np.zeros(len(rows), bool)
-    by_scan: dict[int, np.ndarray] = {}
-    for s in np.unique(scan_of_row[rows]):
-        by_scan[int(s)] = np.flatnonzero(scan_of_row[rows] == s)
-    jd = cat["jdate"]
-    for ra, dec, epoch, ra_rate, dec_rate, s in mp:
-        mine = by_scan.get(int(s))
-        if mine is None:
-            continue
-        in_scan = scan_of_row == int(s)
-        t0, t1 = float(np.nanmin(jd[in_scan])), float(np.nanmax(jd[in_scan]))
-        ends = unit_vectors(ra + ra_rate * (np.array([t0, t1]) - epoch),
-                            dec + dec_rate * (np.array([t0, t1]) - epoch))
-        q = xyz[rows[mine]]
-        step = ends[1] - ends[0]
-        u = np.clip((q - ends[0]) @ step / max(float(step @ step), 1e-300), 0.0, 1.0)
-        chord = np.linalg.norm(q - (ends[0] + u[:, None] * step), axis=1)
-        hit[mine[chord < sphere.chord_length(params.match_arcsec)]] = True
-    return hit
-
-
 def validate(db: Database, name: str, truth_path: str | Path,
              params: ValidationParams | None = None) -> ValidationReport:
     """Measure Table 2 of release ``name`` against the simulator's truth table.
@@ -506,13 +245,13 @@ def validate(db: Database, name: str, truth_path: str | Path,
     schema = record.schema_name
     edge = float(record.spec.get("psc_edge_arcsec", 10.0))
     with db.connection() as conn:
-        scans = _read_scans(conn, schema)
-        truth = _read_truth(Path(truth_path), scans, params)
+        scans = read_scans(conn, schema)
+        truth = read_truth(Path(truth_path), scans, params.avoid_ks)
         used = np.unique(np.concatenate([truth.scan, truth.mp[:, 5].astype(np.int64)]))
         if len(used) == 0:
             raise ValidationError(f"{truth_path}: no true source lies in a scan release "
                                   f"{name} chose; is it the truth of this working database?")
-        cat = _read_catalog(conn, schema, scans.key[used])
+        cat = read_catalog(conn, schema, scans.key[used])
     cat_xyz = unit_vectors(cat["ra"], cat["dec"])
     scan_of_row = np.searchsorted(scans.key, cat["scan_key"])
 
@@ -521,8 +260,9 @@ def validate(db: Database, name: str, truth_path: str | Path,
     bright = truth.star & (snr > params.snr_min).any(axis=1)
     in_area = truth.inside >= edge + params.edge_margin_arcsec
     avoided = np.zeros(len(truth.xyz), bool)
-    avoided[bright & in_area] = _in_avoidance(truth.xyz[bright & in_area], truth.parents_xyz,
-                                              truth.parents_ks, params)
+    avoided[bright & in_area] = in_avoidance(truth.xyz[bright & in_area], truth.parents_xyz,
+                                             params.avoid_radius(truth.parents_ks),
+                                             params.avoid_radius_arcsec)
     expected = np.flatnonzero(bright & in_area & ~avoided)
     match, _ = nearest_within(truth.xyz[expected], cat_xyz, params.match_arcsec)
     found = int((match >= 0).sum())
@@ -536,7 +276,8 @@ def validate(db: Database, name: str, truth_path: str | Path,
                                    float(radius.max()) if len(radius) else params.match_arcsec)
     real = (truth_of >= 0) & (sep < radius)
     lost = strong[~real[strong]]
-    moving = _minor_planet_matches(cat, lost, cat_xyz, scan_of_row, truth.mp, params)
+    moving = minor_planet_matches(cat["jdate"], lost, cat_xyz, scan_of_row, truth.mp,
+                                  params.match_arcsec)
     reliable = int(real[strong].sum() + moving.sum())
 
     # Photometric and astrometric scatter of matched stars.
@@ -553,17 +294,8 @@ def validate(db: Database, name: str, truth_path: str | Path,
     astro_sigma = float(np.median(astro) / RAYLEIGH_MEDIAN) if len(astro) else float("nan")
 
     # Catalog pairs from different scans.
-    i, j, pair_sep = pairs_within(cat_xyz, cat_xyz, params.pair_arcsec)
-    cross = (i < j) & (cat["scan_key"][i] != cat["scan_key"][j])
-    first = np.where(cat["pts_key"][i] < cat["pts_key"][j], i, j)[cross]
-    second = np.where(cat["pts_key"][i] < cat["pts_key"][j], j, i)[cross]
-    pairs = []
-    for a, b, s in sorted(zip(first, second, pair_sep[cross], strict=True),
-                          key=lambda p: (cat["pts_key"][p[0]], cat["pts_key"][p[1]])):
-        ref_a, ref_b = scans.refs[scan_of_row[a]], scans.refs[scan_of_row[b]]
-        off = any(r.off_tile_arcsec > params.off_tile_arcsec for r in (ref_a, ref_b))
-        pairs.append(CrossScanPair((int(cat["pts_key"][a]), int(cat["pts_key"][b])), float(s),
-                                   (ref_a, ref_b), off))
+    pairs = cross_scan_pairs(cat_xyz, cat["pts_key"], scan_of_row, scans.refs,
+                             params.pair_arcsec, params.off_tile_arcsec)
     off_tile = [scans.refs[s] for s in used
                 if scans.refs[s].off_tile_arcsec > params.off_tile_arcsec]
 

@@ -17,15 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from twomass.schema.products import PRODUCT_TABLES, product_schema
-
-#: Julian Date of 0001-01-01T00:00 UT minus one day (``date.toordinal()`` counts from 1).
-JD_ORDINAL_OFFSET = 1721424.5
-
-
-def night_start_jd(date: dt.date) -> float:
-    """Julian Date at 00:00 UT of ``date``."""
-    return date.toordinal() + JD_ORDINAL_OFFSET
+from twomass.schema.products import PRODUCT_TABLES, night_start_jd, product_schema
 
 
 @dataclass(frozen=True)
