@@ -12,7 +12,8 @@ In one run, on one server, in a scratch database (created and dropped):
 3. a self cross-match at 2" of the first ``--xmatch-rows`` points (default 1,000,000):
    the first ``--xmatch-sample`` of them (default 50,000) as centres against all of them,
    with ``hpx_radial_query`` and with ``q3c_join``, times scaled to all centres; and
-   ``q3c_join`` on all centres, measured;
+   ``q3c_join`` on all centres, measured; then ``hpx_xmatch`` and ``q3c_join`` on all
+   rows at 2", 10" and 60", and those rows against the whole table at 2";
 4. with ``--q3c-regression``: Q3C's 745 regression cones on its regenerated 1,000,000
    row table, counts compared with Q3C's expected output.
 
@@ -42,6 +43,7 @@ from twomass import sql as sqlfiles
 from twomass.core import database, healpix
 
 RADII_ARCSEC = (2.0, 60.0, 600.0, 3600.0)
+XMATCH_RADII_ARCSEC = (2.0, 10.0, 60.0)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -137,8 +139,8 @@ def cone_latencies(conn: psycopg.Connection, repeat: int, with_q3c: bool
 def cross_match(conn: psycopg.Connection, rows: int, sample: int, with_q3c: bool
                 ) -> dict[str, float]:
     """Seconds for the 2" self cross-match of the first ``rows`` points (scaled if sampled)."""
-    conn.execute(sql.SQL("CREATE TABLE xm AS SELECT * FROM pts LIMIT {}").format(
-        sql.Literal(int(rows))))
+    conn.execute(sql.SQL("CREATE TABLE xm AS SELECT row_number() OVER () AS id, * "
+                         "FROM (SELECT * FROM pts LIMIT {}) AS p").format(sql.Literal(int(rows))))
     conn.execute("CREATE INDEX ON xm (hpx)")
     if with_q3c:
         conn.execute("CREATE INDEX ON xm (q3c_ang2ipix(ra, dec))")
@@ -172,6 +174,22 @@ def cross_match(conn: psycopg.Connection, rows: int, sample: int, with_q3c: bool
             "ON q3c_join(a.ra, a.dec, b.ra, b.dec, 2.0 / 3600)").fetchone()
         out["q3c_full"] = time.perf_counter() - start
         out["q3c_pairs_full"] = pairs_full
+    # hpx_xmatch on all rows against q3c_join on all rows, alternately, at each radius.
+    for radius in XMATCH_RADII_ARCSEC:
+        queries = {"xmatch": "SELECT count(*) FROM hpx_xmatch('xm', 'xm', %s)"}
+        if with_q3c:
+            queries["q3c"] = "SELECT count(*) FROM xm a JOIN xm b " \
+                             "ON q3c_join(a.ra, a.dec, b.ra, b.dec, %s)"
+        for method, query in queries.items():
+            out[f"{method}_{radius:g}"], out[f"{method}_{radius:g}_pairs"] = timed(
+                conn, query, (radius / 3600,))
+    # The same rows against the whole table at 2" (pts has no id column: its hpx is the key).
+    queries = {"xmatch": "SELECT count(*) FROM hpx_xmatch('xm', 'pts', %s, key_b => 'hpx')"}
+    if with_q3c:
+        queries["q3c"] = "SELECT count(*) FROM xm a JOIN pts b " \
+                         "ON q3c_join(a.ra, a.dec, b.ra, b.dec, %s)"
+    for method, query in queries.items():
+        out[f"{method}_big"], out[f"{method}_big_pairs"] = timed(conn, query, (2.0 / 3600,))
     return out
 
 
@@ -210,6 +228,7 @@ def main() -> int:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("SET jit = off")
             conn.execute(sqlfiles.read("hpx.sql"))
+            conn.execute(sqlfiles.read("xmatch.sql"))
             with_q3c, note = q3c_available(conn)
             print(f"q3c: {note}")
             rng = np.random.default_rng(1)
@@ -243,13 +262,30 @@ def main() -> int:
               f"measured on all rows ({xm['q3c_pairs_full']:,d} pairs)")
         print(f"  pairs in the sample: hpx {xm['hpx_pairs_sample']:,d}, "
               f"q3c {xm['q3c_pairs_sample']:,d}; hpx/q3c time {xm['hpx'] / xm['q3c']:.1f}")
+    print(f"\nSelf cross-match of all {n_xm:,d} points, hpx_xmatch against q3c_join")
+    for radius in XMATCH_RADII_ARCSEC:
+        t, n = xm[f"xmatch_{radius:g}"], xm[f"xmatch_{radius:g}_pairs"]
+        line = f"  {radius:>4g}\": hpx_xmatch {t:6.1f} s ({n:,d} pairs)"
+        if with_q3c:
+            tq, nq = xm[f"q3c_{radius:g}"], xm[f"q3c_{radius:g}_pairs"]
+            line += f", q3c_join {tq:6.1f} s ({nq:,d} pairs), ratio {t / tq:.2f}"
+        print(line)
+    n_pts = args.rows
+    line = (f"  {n_xm:,d} x {n_pts:,d} at 2\": hpx_xmatch {xm['xmatch_big']:6.1f} s "
+            f"({xm['xmatch_big_pairs']:,d} pairs)")
+    if with_q3c:
+        line += (f", q3c_join {xm['q3c_big']:6.1f} s ({xm['q3c_big_pairs']:,d} pairs), "
+                 f"ratio {xm['xmatch_big'] / xm['q3c_big']:.2f}")
+    print(line)
     if regression:
         print(f"\nQ3C regression cones: {regression[0]} of {regression[1]} counts equal")
     worst = max(t["hpx"] / t.get("q3c", math.nan) for t in lat.values()) if with_q3c else None
     print(f"\nbench_cone: 2\" cone {lat[2.0]['scan'] / lat[2.0]['hpx']:.0f}x faster than a "
           f"full scan (target >= 100)"
           + (f"; hpx/q3c latency worst {worst:.2f} (target <= 1)" if with_q3c else "")
-          + (f"; cross-match hpx/q3c {xm['hpx'] / xm['q3c']:.1f}" if with_q3c else ""))
+          + (f"; hpx_radial_query join/q3c {xm['hpx'] / xm['q3c']:.1f}" if with_q3c else "")
+          + (f"; hpx_xmatch/q3c_join at 2\" {xm['xmatch_2'] / xm['q3c_2']:.2f}"
+             if with_q3c else ""))
     return 0
 
 

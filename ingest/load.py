@@ -19,10 +19,14 @@ within a night, since nights get increasing keys.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,11 +37,12 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from tqdm import tqdm
 
+from twomass.core import locks
 from twomass.core.database import Database
 from twomass.core.errors import TwomassError
 from twomass.core.healpix import ang2hpx
 from twomass.ingest import payload, provenance
-from twomass.ingest.products import NightProducts, read_night
+from twomass.ingest.products import NightProducts, night_directories, printable, read_night
 from twomass.ingest.provenance import statements
 from twomass.ingest.validate import DEFAULT_LIMITS, Limits, ProductWarning, validate
 from twomass.schema import wdb
@@ -85,11 +90,11 @@ class NightResult:
 
     def line(self) -> str:
         """One line for the user."""
+        directory = printable(self.directory)
         if self.status == "unchanged":
-            return (f"{self.night}: unchanged, identical files already ingested "
-                    f"({self.directory})")
+            return f"{self.night}: unchanged, identical files already ingested ({directory})"
         counts = ", ".join(f"{n:,d} {t}" for t, n in self.rows.items())
-        return f"{self.night}: {self.status} {counts} from {self.directory}"
+        return f"{self.night}: {self.status} {counts} from {directory}"
 
 
 @dataclass(frozen=True)
@@ -167,8 +172,9 @@ def _load_tiles(cur: psycopg.Cursor, products: NightProducts) -> int:
         staged, loaded = conflict
         column = next(k for k in staged if staged[k] != loaded[k])
         raise TileConflict(
-            f"{products.path('tiles.parquet')} column {column}: tile {staged['tile']} has "
-            f"{column} = {staged[column]!r} but the loaded tile has {loaded[column]!r}; "
+            f"{printable(products.path('tiles.parquet'))} column {column}: tile "
+            f"{staged['tile']} has {column} = {staged[column]!r} but the loaded tile has "
+            f"{loaded[column]!r}; "
             "a tile's definition never changes")
     cur.execute(statements()["insert_tiles"])
     return cur.rowcount if n else 0
@@ -213,6 +219,16 @@ def _load_night(cur: psycopg.Cursor, products: NightProducts, bar: tqdm,
 
 
 def _lock(cur: psycopg.Cursor, products: NightProducts, progress: bool) -> None:
+    """Take the night's lock, then the working tables'; say whom a wait is for.
+
+    The session is named after the night, so that whoever waits for it is told, and
+    stops on the server when its client dies, so that it never holds the locks of a
+    killed ingest. A release build holds the extraction tables in SHARE mode while it
+    reads them: the wait for it is announced with the build's name and pid.
+    """
+    conn = cur.connection
+    locks.name_session(conn, f"ingest {products.night.label}")
+    locks.end_with_client(conn)
     params = {"namespace": provenance.LOCK_NAMESPACE,
               "night_lock": provenance.night_lock_key(products.night.hemis,
                                                       products.night.date)}
@@ -221,12 +237,44 @@ def _lock(cur: psycopg.Cursor, products: NightProducts, progress: bool) -> None:
             tqdm.write(f"{products.night.label}: another session is ingesting this night; "
                        "waiting for it to finish", file=sys.stderr)
         cur.execute(statements()["lock_night_wait"], params)
+    notify = ((lambda message: tqdm.write(f"twomass: {message}", file=sys.stderr))
+              if progress else (lambda message: None))
+    locks.lock_tables(conn, ("wdb.scan", "wdb.pts", "wdb.ext"), "ROW EXCLUSIVE", notify)
+
+
+@contextmanager
+def _interrupt_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block ends.
+
+    A night's commit and its report to ``on_night`` happen together, so that whoever
+    reports an interruption knows exactly which nights were committed. Only the main
+    thread receives signals, and only Python's own handler raises ``KeyboardInterrupt``:
+    elsewhere, or under another handler (SIGINT ignored, say), this does nothing.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if (threading.current_thread() is not threading.main_thread()
+            or previous is not signal.default_int_handler):
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
 
 
 def ingest_night(db: Database, directory: Path | str, *, replace: bool = False,
                  on_warning: str = "warn", limits: Limits = DEFAULT_LIMITS,
-                 progress: bool = True) -> NightResult:
+                 progress: bool = True,
+                 on_night: Callable[[NightResult], None] | None = None) -> NightResult:
     """Validate one night product directory and load it in one transaction.
+
+    ``on_night``, when given, receives the result as soon as it is final: right after
+    the commit (before the statistics are refreshed), or once the night is found
+    unchanged. A Ctrl-C arriving during the commit waits until ``on_night`` returns.
 
     Raises
     ------
@@ -257,14 +305,17 @@ def ingest_night(db: Database, directory: Path | str, *, replace: bool = False,
             changed = provenance.changed_files(loaded, products)
             if not changed:
                 conn.rollback()
-                return NightResult(Path(directory), label, "unchanged",
-                                   dict.fromkeys(("tile", "scan", "ext", "pts"), 0), found,
-                                   time.perf_counter() - start, phases)
+                result = NightResult(Path(directory), label, "unchanged",
+                                     dict.fromkeys(("tile", "scan", "ext", "pts"), 0), found,
+                                     time.perf_counter() - start, phases)
+                if on_night:
+                    on_night(result)
+                return result
             if not replace:
                 raise NightAlreadyLoaded(
                     f"night {label} is already loaded from different files "
                     f"({', '.join(changed)} differ); use --replace to swap it for "
-                    f"{products.directory}")
+                    f"{printable(products.directory)}")
             for name in ("delete_night_pts", "delete_night_ext", "delete_night"):
                 cur.execute(statements()[name], {"night_key": loaded.night_key})
             status = "replaced"
@@ -278,8 +329,13 @@ def ingest_night(db: Database, directory: Path | str, *, replace: bool = False,
                 raise NightAlreadyLoaded(f"night {label} was loaded by another session "
                                          f"meanwhile: {exc.diag.message_primary}") from None
         phase("write")
-        conn.commit()
-        phase("commit")
+        with _interrupt_held():
+            conn.commit()
+            phase("commit")
+            result = NightResult(Path(directory), label, status, rows, found,
+                                 time.perf_counter() - start, phases)
+            if on_night:
+                on_night(result)
         big = [t for t in (wdb.pts, wdb.ext) if rows[t.name] >= ANALYZE_MIN_ROWS]
         for table in big:
             cur.execute(sql.SQL("ANALYZE {} ({})").format(
@@ -287,22 +343,26 @@ def ingest_night(db: Database, directory: Path | str, *, replace: bool = False,
                 sql.SQL(", ").join(map(sql.Identifier, ANALYZE_COLUMNS))))
         conn.commit()
         phase("analyze")
-    return NightResult(Path(directory), label, status, rows, found,
-                       time.perf_counter() - start, phases)
+    return dataclasses.replace(result, seconds=time.perf_counter() - start)
 
 
 def ingest_nights(db: Database, directories: Sequence[Path | str], *, replace: bool = False,
                   on_warning: str = "warn", limits: Limits = DEFAULT_LIMITS,
-                  progress: bool = True) -> IngestSummary:
+                  progress: bool = True,
+                  on_night: Callable[[NightResult], None] | None = None) -> IngestSummary:
     """Ingest night product directories in order, each in its own transaction.
 
-    A bad night stops the run with its error; nights before it stay loaded (each is
-    complete), nights after it are not attempted.
+    A directory of night directories (``twomass simulate``'s output) stands for its
+    nights in name order (``night_directories``). A bad night stops the run with its
+    error; nights before it stay loaded (each is complete), nights after it are not
+    attempted. ``on_night`` receives each night's result as soon as it is committed (see
+    ``ingest_night``), so a caller can report progress truthfully when a later night
+    fails or the run is interrupted.
     """
     start = time.perf_counter()
     results = []
-    for directory in directories:
+    for directory in night_directories(directories):
         result = ingest_night(db, directory, replace=replace, on_warning=on_warning,
-                              limits=limits, progress=progress)
+                              limits=limits, progress=progress, on_night=on_night)
         results.append(result)
     return IngestSummary(results, time.perf_counter() - start)

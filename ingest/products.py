@@ -5,14 +5,26 @@ A night directory holds ``night.json`` and the four Parquet files of
 loss (a large string, a narrower integer, ...) are cast to the contract's type. Each
 file is read once into memory; its SHA-256 is computed from the same bytes the Parquet
 reader parses, so the provenance recorded in ``wdb.ingest_log`` describes exactly what
-was loaded.
+was loaded, and page checksums are verified where the writer stored them, so a file
+corrupted since it was written is refused rather than loaded with wrong values.
+
+Whatever is in a product's place (a FIFO, a directory, a symbolic-link loop, a file
+without read permission, a ``night.json`` of hostile strings) ends as one
+``ProductError`` naming the file and what is wrong with it, never as a traceback or a
+hang.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
+import os
+import reprlib
+import stat
+import unicodedata
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +43,24 @@ from twomass.schema.products import (
 NIGHT_JSON = "night.json"
 #: Every file of a night product directory, in the order ingest reads them.
 PRODUCT_FILES = (NIGHT_JSON, *PRODUCT_TABLES)
+#: ``night.json`` holds four short fields; anything bigger is not one.
+MAX_NIGHT_JSON_BYTES = 65_536
+#: Longest ``pipeline`` / ``pipeline_version`` accepted [characters].
+MAX_FIELD_CHARS = 200
+PARQUET_MAGIC = b"PAR1"
+#: Suffix of a night directory still being written (``twomass simulate``).
+PARTIAL_SUFFIX = ".partial"
+
+
+def printable(path: Path | str) -> str:
+    """A path as text any terminal and PostgreSQL take: bytes of a file name that are not
+    UTF-8 (which Python keeps as lone surrogates) are written as ``\\xNN``."""
+    text = str(path)
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 class ProductError(TwomassError):
@@ -49,7 +79,7 @@ class ProductError(TwomassError):
     def __init__(self, file: Path | str, message: str, *, row: int | None = None,
                  column: str | None = None) -> None:
         self.file, self.row, self.column = Path(file), row, column
-        where = str(file)
+        where = printable(file)
         if row is not None:
             where += f" row {row}"
         if column is not None:
@@ -103,19 +133,82 @@ class NightProducts:
         return {PRODUCT_TABLES[f].name: t.num_rows for f, t in self.tables.items()}
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise ProductError(path, "file is missing (a night product directory holds "
-                           + ", ".join(PRODUCT_FILES) + ")")
-    return path.read_bytes()
+def _kind(mode: int) -> str:
+    """What a non-regular file is, for messages."""
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))
+    return next((text for test, text in kinds if test(mode)), "not a regular file")
 
 
-def read_night_json(path: Path, data: bytes) -> NightInfo:
-    """Parse and check ``night.json``: every field of ``NIGHT_JSON_FIELDS``, typed."""
+def _unreadable(path: Path, exc: OSError) -> ProductError:
+    if exc.errno == errno.ELOOP:
+        return ProductError(path, "cannot be read: a symbolic link loop (too many levels "
+                            "of symbolic links)")
+    reason = (exc.strerror or type(exc).__name__).lower()
+    return ProductError(path, f"cannot be read: {reason}")
+
+
+def _read_bytes(path: Path) -> pa.Buffer:
+    """The bytes of a regular file; anything else is a ``ProductError`` saying what it is.
+
+    The file is opened non-blocking and checked on the open descriptor, so a FIFO put in
+    a product's place is reported instead of blocking the ingest forever. The bytes go
+    into Arrow-owned memory: an Arrow reader over Python ``bytes`` may be released by a
+    worker thread during interpreter exit, which must then take the GIL and aborts the
+    process (exit 134) after an error that was already reported.
+    """
     try:
-        fields = json.loads(data)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        what = ("is a symbolic link to a missing file" if _exists(path) else
+                "file is missing")
+        raise ProductError(path, f"{what} (a night product directory holds "
+                           + ", ".join(PRODUCT_FILES) + ")") from None
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ProductError(path, f"is {_kind(mode)}, not a regular file")
+        buffer = pa.allocate_buffer(os.fstat(fd).st_size)
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            size = file.readinto(memoryview(buffer))
+        return buffer if size == buffer.size else buffer.slice(0, size)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    finally:
+        os.close(fd)
+
+
+def _check_text(path: Path, name: str, value: str) -> None:
+    """A ``night.json`` string the database and a terminal can take as it is."""
+    if len(value) > MAX_FIELD_CHARS:
+        raise ProductError(path, f"field {name!r} has {len(value):,d} characters, more "
+                           f"than {MAX_FIELD_CHARS}")
+    for position, char in enumerate(value):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs"):
+            what = "a control character" if category == "Cc" else "an unpaired surrogate"
+            raise ProductError(path, f"field {name!r} contains {what} "
+                               f"(U+{ord(char):04X} at character {position})")
+
+
+def read_night_json(path: Path, data: bytes | pa.Buffer) -> NightInfo:
+    """Parse and check ``night.json``: every field of ``NIGHT_JSON_FIELDS``, typed.
+
+    Strings are checked for what PostgreSQL ``text`` cannot hold (NUL), what a terminal
+    should not receive (control characters) and for their length.
+    """
+    if len(data) > MAX_NIGHT_JSON_BYTES:
+        raise ProductError(path, f"{len(data):,d} bytes, more than {MAX_NIGHT_JSON_BYTES:,d}: "
+                           "not a night.json (four short fields)")
+    try:
+        fields = json.loads(data if isinstance(data, bytes) else data.to_pybytes())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProductError(path, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProductError(path, "not valid JSON: nested too deeply") from None
     if not isinstance(fields, dict):
         raise ProductError(path, "expected a JSON object")
     for name in NIGHT_JSON_FIELDS:
@@ -123,14 +216,17 @@ def read_night_json(path: Path, data: bytes) -> NightInfo:
             raise ProductError(path, f"field {name!r} is missing", column=None)
         if not isinstance(fields[name], str):
             raise ProductError(path, f"field {name!r} must be a string, "
-                               f"got {fields[name]!r}")
+                               f"got {reprlib.repr(fields[name])}")
+        _check_text(path, name, fields[name])
     if fields["hemis"] not in ("n", "s"):
         raise ProductError(path, f"field 'hemis' must be 'n' or 's', got {fields['hemis']!r}")
     try:
         date = dt.date.fromisoformat(fields["date"])
     except ValueError:
+        date = None
+    if date is None or date.isoformat() != fields["date"]:
         raise ProductError(path, f"field 'date' must be YYYY-MM-DD, "
-                           f"got {fields['date']!r}") from None
+                           f"got {fields['date']!r}")
     return NightInfo(fields["hemis"], date, fields["pipeline"], fields["pipeline_version"])
 
 
@@ -158,30 +254,42 @@ def check_schema(path: Path, actual: pa.Schema, expected: pa.Schema) -> None:
                                column=field.name)
 
 
-def read_parquet(path: Path, data: bytes) -> pa.Table:
+def read_parquet(path: Path, data: bytes | pa.Buffer) -> pa.Table:
     """Read one product Parquet file and return it with the contract's column order."""
     expected = product_schema(path.name)
+    if bytes(memoryview(data)[:4]) != PARQUET_MAGIC:  # the reader checks only the last 4
+        raise ProductError(path, "not a readable Parquet file (it does not start with "
+                           "the Parquet magic bytes PAR1)")
     try:
         # ParquetFile.read yields one chunk per row group (read_table splits further).
-        table = pq.ParquetFile(pa.BufferReader(data)).read()
-    except (pa.ArrowException, OSError) as exc:
+        # Page CRCs are verified where the writer stored them (the simulator does).
+        table = pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True).read()
+        check_schema(path, table.schema, expected)
+        table = table.select(expected.names)
+        if table.schema.types != expected.types:
+            table = table.cast(pa.schema([f.with_type(expected.field(f.name).type)
+                                          for f in table.schema]))
+        if any(column.num_chunks > 1 for column in table.columns):
+            table = table.combine_chunks()
+    except (pa.ArrowException, OSError, MemoryError) as exc:
         reason = " ".join(str(exc).split())
+        if "checksum" in reason.lower():
+            raise ProductError(path, "corrupted: a page's checksum does not match its data "
+                               f"({reason})") from None
         raise ProductError(path, f"not a readable Parquet file ({reason})") from None
-    check_schema(path, table.schema, expected)
-    table = table.select(expected.names)
-    if table.schema.types != expected.types:
-        table = table.cast(pa.schema([f.with_type(expected.field(f.name).type)
-                                      for f in table.schema]))
-    if any(column.num_chunks > 1 for column in table.columns):
-        table = table.combine_chunks()
     return table
 
 
 def read_night(directory: Path | str) -> NightProducts:
     """Read a night product directory; raise ``ProductError`` for a missing or bad file."""
     directory = Path(directory)
-    if not directory.is_dir():
-        raise ProductError(directory, "not a directory")
+    try:
+        if not stat.S_ISDIR(directory.stat().st_mode):
+            raise ProductError(directory, "not a directory")
+    except FileNotFoundError:
+        raise ProductError(directory, "not a directory") from None
+    except OSError as exc:
+        raise _unreadable(directory, exc) from None
     data = {file: _read_bytes(directory / file) for file in PRODUCT_FILES}
     # hashlib releases the GIL: hash on a worker thread while Arrow decodes.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -191,3 +299,38 @@ def read_night(directory: Path | str) -> NightProducts:
                   for file in PRODUCT_FILES if file != NIGHT_JSON}
         sha256 = dict(zip(data, digests, strict=True))
     return NightProducts(directory, night, tables, sha256)
+
+
+def _exists(path: Path) -> bool:
+    """Whether anything, even a broken symbolic link, is at ``path``; False if unreadable."""
+    try:
+        os.lstat(path)
+    except OSError:
+        return False
+    return True
+
+
+def _child_nights(directory: Path) -> list[Path]:
+    """Subdirectories holding ``night.json``, in name order, ``.partial`` ones left out."""
+    try:
+        children = sorted(c for c in directory.iterdir()
+                          if not c.name.endswith(PARTIAL_SUFFIX) and c.is_dir())
+    except OSError:  # not a directory, unreadable: read_night says what it is
+        return []
+    return [c for c in children if _exists(c / NIGHT_JSON)]
+
+
+def night_directories(paths: Iterable[Path | str]) -> list[Path]:
+    """The night directories a command line names, in the order to ingest them.
+
+    A directory holding ``night.json`` is one night. A directory without one that holds
+    night directories (as ``twomass simulate OUT`` writes them) stands for those nights in
+    name order, which for ``YYYY-MM-DDh`` names is the order they were observed; a
+    ``.partial`` directory (a night still being written) is left out. Anything else is
+    returned as given, for ``read_night`` to say what is wrong with it.
+    """
+    nights: list[Path] = []
+    for path in map(Path, paths):
+        found = [] if _exists(path / NIGHT_JSON) else _child_nights(path)
+        nights.extend(found or [path])
+    return nights

@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 import twomass
 from twomass import sql as sql_files
-from twomass.ingest.products import NightProducts
+from twomass.ingest.products import NightProducts, printable
 
 #: First key of the advisory locks ingest takes: "2M" (0x324D), distinct from other users.
 LOCK_NAMESPACE = 0x324D
@@ -67,7 +67,7 @@ def write_log(cur: psycopg.Cursor, products: NightProducts, night_key: int,
         "night_key": night_key,
         "hemis": products.night.hemis,
         "date": products.night.date,
-        "directory": str(products.directory),
+        "directory": printable(products.directory),
         "files": Jsonb(products.sha256),
         "rows_read": Jsonb(products.rows),
         "rows_loaded": Jsonb(rows_loaded),

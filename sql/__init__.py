@@ -10,7 +10,7 @@ that a database migrated to head holds exactly what these files define.
 from importlib.resources import files
 
 #: Files of functions installed in the database, in the order they must run.
-FUNCTION_FILES = ("hpx.sql", "flags.sql", "cone.sql")
+FUNCTION_FILES = ("hpx.sql", "xmatch.sql", "flags.sql", "cone.sql")
 
 
 def read(name: str) -> str:

@@ -2,19 +2,21 @@
 -- index-driven radial, ellipse and polygon queries (Q3C's argument order and units).
 --
 -- Plain SQL and PL/pgSQL only, so the functions run on any PostgreSQL >= 15 without an
--- extension. Installed into schema public by migration 0002; re-running this file is
+-- extension. Installed into schema public by the migrations; re-running this file is
 -- harmless (every statement is CREATE OR REPLACE).
 --
 -- Conventions: angles in degrees (ICRS), pixel numbers are NESTED order 29 (the value
 -- healpy.ang2pix(2**29, ra, dec, nest=True, lonlat=True) returns). Functions whose name
--- starts with "_hpx_" are private building blocks of the public ones.
+-- starts with "_hpx_" are private building blocks of the public ones. Sections: pixel
+-- math, distances, disc cover, queries.
 
--- ---------------------------------------------------------------------------------
--- Errors
--- ---------------------------------------------------------------------------------
+-- =================================================================================
+-- Pixel math
+-- =================================================================================
 
 -- Raises an error with the given message. Called only from the branch of a CASE whose
--- condition detected an impossible argument, so valid calls never pay for a PL/pgSQL call. Declared IMMUTABLE so the functions that use it stay IMMUTABLE.
+-- condition detected an impossible argument, so valid calls never pay for a PL/pgSQL
+-- call. Declared IMMUTABLE so the functions that use it stay IMMUTABLE.
 CREATE OR REPLACE FUNCTION public._hpx_raise(message text, result_type anyelement)
 RETURNS anyelement LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
@@ -25,15 +27,115 @@ COMMENT ON FUNCTION public._hpx_raise(text, anyelement) IS
     'Private: raise invalid_parameter_value with MESSAGE; result_type (a typed NULL) only '
     'gives the result type of the expression the call stands in.';
 
--- ---------------------------------------------------------------------------------
--- Pixel index
--- ---------------------------------------------------------------------------------
+-- A NESTED pixel number is the face number above the Morton interleave of the pixel's
+-- face-local cell (x, y): bit i of x is bit 2i, bit i of y bit 2i + 1. The interleave
+-- and its inverse go a byte at a time through two tables of 256 constants: inlined into
+-- their PL/pgSQL callers, the lookups cost less than rounds of shifts and masks run as
+-- separate statements. (The tables are functions of the byte, not constant functions:
+-- the planner would run those through the SQL executor instead of inlining them.)
+
+-- The byte interleaving the nibbles of xy = xn | yn << 4: xn to its even bits, yn to its
+-- odd bits.
+CREATE OR REPLACE FUNCTION public._hpx_morton_byte(xy bigint)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT ('{  0,   1,   4,   5,  16,  17,  20,  21,  64,  65,  68,  69,  80,  81,  84,  85,
+            2,   3,   6,   7,  18,  19,  22,  23,  66,  67,  70,  71,  82,  83,  86,  87,
+            8,   9,  12,  13,  24,  25,  28,  29,  72,  73,  76,  77,  88,  89,  92,  93,
+           10,  11,  14,  15,  26,  27,  30,  31,  74,  75,  78,  79,  90,  91,  94,  95,
+           32,  33,  36,  37,  48,  49,  52,  53,  96,  97, 100, 101, 112, 113, 116, 117,
+           34,  35,  38,  39,  50,  51,  54,  55,  98,  99, 102, 103, 114, 115, 118, 119,
+           40,  41,  44,  45,  56,  57,  60,  61, 104, 105, 108, 109, 120, 121, 124, 125,
+           42,  43,  46,  47,  58,  59,  62,  63, 106, 107, 110, 111, 122, 123, 126, 127,
+          128, 129, 132, 133, 144, 145, 148, 149, 192, 193, 196, 197, 208, 209, 212, 213,
+          130, 131, 134, 135, 146, 147, 150, 151, 194, 195, 198, 199, 210, 211, 214, 215,
+          136, 137, 140, 141, 152, 153, 156, 157, 200, 201, 204, 205, 216, 217, 220, 221,
+          138, 139, 142, 143, 154, 155, 158, 159, 202, 203, 206, 207, 218, 219, 222, 223,
+          160, 161, 164, 165, 176, 177, 180, 181, 224, 225, 228, 229, 240, 241, 244, 245,
+          162, 163, 166, 167, 178, 179, 182, 183, 226, 227, 230, 231, 242, 243, 246, 247,
+          168, 169, 172, 173, 184, 185, 188, 189, 232, 233, 236, 237, 248, 249, 252, 253,
+          170, 171, 174, 175, 186, 187, 190, 191, 234, 235, 238, 239, 250, 251, 254, 255}'::bigint[])[xy + 1]
+$$;
+COMMENT ON FUNCTION public._hpx_morton_byte(bigint) IS
+    'Private: the byte with the bits of nibble xy & 15 at its even and those of xy >> 4 at '
+    'its odd positions (xy in [0, 256)).';
+
+-- xn | yn << 32: the even bits of the byte b packed into xn, its odd bits into yn.
+CREATE OR REPLACE FUNCTION public._hpx_unmorton_byte(b bigint)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT ('{          0,           1,  4294967296,  4294967297,           2,           3,  4294967298,  4294967299,
+           8589934592,  8589934593, 12884901888, 12884901889,  8589934594,  8589934595, 12884901890, 12884901891,
+                    4,           5,  4294967300,  4294967301,           6,           7,  4294967302,  4294967303,
+           8589934596,  8589934597, 12884901892, 12884901893,  8589934598,  8589934599, 12884901894, 12884901895,
+          17179869184, 17179869185, 21474836480, 21474836481, 17179869186, 17179869187, 21474836482, 21474836483,
+          25769803776, 25769803777, 30064771072, 30064771073, 25769803778, 25769803779, 30064771074, 30064771075,
+          17179869188, 17179869189, 21474836484, 21474836485, 17179869190, 17179869191, 21474836486, 21474836487,
+          25769803780, 25769803781, 30064771076, 30064771077, 25769803782, 25769803783, 30064771078, 30064771079,
+                    8,           9,  4294967304,  4294967305,          10,          11,  4294967306,  4294967307,
+           8589934600,  8589934601, 12884901896, 12884901897,  8589934602,  8589934603, 12884901898, 12884901899,
+                   12,          13,  4294967308,  4294967309,          14,          15,  4294967310,  4294967311,
+           8589934604,  8589934605, 12884901900, 12884901901,  8589934606,  8589934607, 12884901902, 12884901903,
+          17179869192, 17179869193, 21474836488, 21474836489, 17179869194, 17179869195, 21474836490, 21474836491,
+          25769803784, 25769803785, 30064771080, 30064771081, 25769803786, 25769803787, 30064771082, 30064771083,
+          17179869196, 17179869197, 21474836492, 21474836493, 17179869198, 17179869199, 21474836494, 21474836495,
+          25769803788, 25769803789, 30064771084, 30064771085, 25769803790, 25769803791, 30064771086, 30064771087,
+          34359738368, 34359738369, 38654705664, 38654705665, 34359738370, 34359738371, 38654705666, 38654705667,
+          42949672960, 42949672961, 47244640256, 47244640257, 42949672962, 42949672963, 47244640258, 47244640259,
+          34359738372, 34359738373, 38654705668, 38654705669, 34359738374, 34359738375, 38654705670, 38654705671,
+          42949672964, 42949672965, 47244640260, 47244640261, 42949672966, 42949672967, 47244640262, 47244640263,
+          51539607552, 51539607553, 55834574848, 55834574849, 51539607554, 51539607555, 55834574850, 55834574851,
+          60129542144, 60129542145, 64424509440, 64424509441, 60129542146, 60129542147, 64424509442, 64424509443,
+          51539607556, 51539607557, 55834574852, 55834574853, 51539607558, 51539607559, 55834574854, 55834574855,
+          60129542148, 60129542149, 64424509444, 64424509445, 60129542150, 60129542151, 64424509446, 64424509447,
+          34359738376, 34359738377, 38654705672, 38654705673, 34359738378, 34359738379, 38654705674, 38654705675,
+          42949672968, 42949672969, 47244640264, 47244640265, 42949672970, 42949672971, 47244640266, 47244640267,
+          34359738380, 34359738381, 38654705676, 38654705677, 34359738382, 34359738383, 38654705678, 38654705679,
+          42949672972, 42949672973, 47244640268, 47244640269, 42949672974, 42949672975, 47244640270, 47244640271,
+          51539607560, 51539607561, 55834574856, 55834574857, 51539607562, 51539607563, 55834574858, 55834574859,
+          60129542152, 60129542153, 64424509448, 64424509449, 60129542154, 60129542155, 64424509450, 64424509451,
+          51539607564, 51539607565, 55834574860, 55834574861, 51539607566, 51539607567, 55834574862, 55834574863,
+          60129542156, 60129542157, 64424509452, 64424509453, 60129542158, 60129542159, 64424509454, 64424509455}'::bigint[])[b + 1]
+$$;
+COMMENT ON FUNCTION public._hpx_unmorton_byte(bigint) IS
+    'Private: xn | yn << 32, the even bits of the byte b packed into xn and its odd bits '
+    'into yn (b in [0, 256)).';
+
+-- Morton interleave of the face-local cell (x, y), x and y < 2^29.
+CREATE OR REPLACE FUNCTION public._hpx_morton(x bigint, y bigint)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT public._hpx_morton_byte((x & 15) | ((y & 15) << 4))
+       | (public._hpx_morton_byte((x >> 4 & 15) | ((y >> 4 & 15) << 4)) << 8)
+       | (public._hpx_morton_byte((x >> 8 & 15) | ((y >> 8 & 15) << 4)) << 16)
+       | (public._hpx_morton_byte((x >> 12 & 15) | ((y >> 12 & 15) << 4)) << 24)
+       | (public._hpx_morton_byte((x >> 16 & 15) | ((y >> 16 & 15) << 4)) << 32)
+       | (public._hpx_morton_byte((x >> 20 & 15) | ((y >> 20 & 15) << 4)) << 40)
+       | (public._hpx_morton_byte((x >> 24 & 15) | ((y >> 24 & 15) << 4)) << 48)
+       | (public._hpx_morton_byte((x >> 28 & 15) | ((y >> 28 & 15) << 4)) << 56)
+$$;
+COMMENT ON FUNCTION public._hpx_morton(bigint, bigint) IS
+    'Private: Morton interleave of the face-local cell (x, y): bit i of x to bit 2i, bit i '
+    'of y to bit 2i + 1.';
+
+-- The inverse, x | y << 32, of the bits of an order-29 pixel number below its face.
+CREATE OR REPLACE FUNCTION public._hpx_unmorton(ipix bigint)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT public._hpx_unmorton_byte(ipix & 255)
+       | (public._hpx_unmorton_byte(ipix >> 8 & 255) << 4)
+       | (public._hpx_unmorton_byte(ipix >> 16 & 255) << 8)
+       | (public._hpx_unmorton_byte(ipix >> 24 & 255) << 12)
+       | (public._hpx_unmorton_byte(ipix >> 32 & 255) << 16)
+       | (public._hpx_unmorton_byte(ipix >> 40 & 255) << 20)
+       | (public._hpx_unmorton_byte(ipix >> 48 & 255) << 24)
+       | (public._hpx_unmorton_byte(ipix >> 56 & 3) << 28)
+$$;
+COMMENT ON FUNCTION public._hpx_unmorton(bigint) IS
+    'Private: face-local cell x | y << 32 of an order-29 NESTED pixel number (the inverse '
+    'of _hpx_morton, below the face number).';
 
 -- Position (degrees) -> NESTED order-29 pixel, the same arithmetic, in the same order,
 -- as HEALPix C++ T_Healpix_Base::loc2pix behind healpy.ang2pix(nest=True, lonlat=True),
 -- so the result equals healpy's bit for bit: theta = pi/2 - radians(dec), z = cos(theta),
 -- tt = phi / (pi/2) modulo 4, then the equatorial (|z| <= 2/3) or polar-cap formulas
--- give the face and the (x, y) cell, whose bits are interleaved (Morton order).
+-- give the face and the (x, y) cell.
 -- PL/pgSQL rather than one SQL statement: its simple expressions run without planning.
 CREATE OR REPLACE FUNCTION public.hpx_ang2ipix(ra_deg float8, dec_deg float8)
 RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -103,18 +205,7 @@ BEGIN
             y := jm;
         END IF;
     END IF;
-    -- Morton interleave: x to the even bits, y to the odd bits.
-    x := (x | (x << 16)) & 281470681808895;
-    y := (y | (y << 16)) & 281470681808895;
-    x := (x | (x << 8)) & 71777214294589695;
-    y := (y | (y << 8)) & 71777214294589695;
-    x := (x | (x << 4)) & 1085102592571150095;
-    y := (y | (y << 4)) & 1085102592571150095;
-    x := (x | (x << 2)) & 3689348814741910323;
-    y := (y | (y << 2)) & 3689348814741910323;
-    x := (x | (x << 1)) & 6148914691236517205;
-    y := (y | (y << 1)) & 6148914691236517205;
-    RETURN (face << 58) + x + (y << 1);
+    RETURN (face << 58) + public._hpx_morton(x, y);
 END
 $$;
 COMMENT ON FUNCTION public.hpx_ang2ipix(float8, float8) IS
@@ -142,19 +233,9 @@ BEGIN
             MESSAGE = format('ipix must be in [0, 12 * 4^29 - 1], got %s', ipix);
     END IF;
     face := (ipix >> 58)::int;
-    -- Inverse Morton: even bits -> x, odd bits -> y.
-    x := ipix & 6148914691236517205;
-    y := (ipix >> 1) & 6148914691236517205;
-    x := (x | (x >> 1)) & 3689348814741910323;
-    y := (y | (y >> 1)) & 3689348814741910323;
-    x := (x | (x >> 2)) & 1085102592571150095;
-    y := (y | (y >> 2)) & 1085102592571150095;
-    x := (x | (x >> 4)) & 71777214294589695;
-    y := (y | (y >> 4)) & 71777214294589695;
-    x := (x | (x >> 8)) & 281470681808895;
-    y := (y | (y >> 8)) & 281470681808895;
-    x := (x | (x >> 16)) & 536870911;
-    y := (y | (y >> 16)) & 536870911;
+    x := public._hpx_unmorton(ipix);
+    y := x >> 32;
+    x := x & 536870911;
     jr := ((ARRAY[2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4])[face + 1]::bigint << 29) - x - y - 1;
     IF jr < nside THEN
         nr := jr;
@@ -184,95 +265,6 @@ $$;
 COMMENT ON FUNCTION public.hpx_ipix2ang(bigint) IS
     'Centre {ra, dec} in degrees of a NESTED HEALPix order-29 pixel (as healpy.pix2ang(2**29, '
     'ipix, nest=True, lonlat=True)); ipix outside [0, 12*4^29) is an error.';
-
--- ---------------------------------------------------------------------------------
--- Distances
--- ---------------------------------------------------------------------------------
-
--- Great-circle distance by the Vincenty formula (atan2 of the cross and dot products):
--- full double precision from milliarcseconds to 180 degrees, unlike acos (poor near 0)
--- or the haversine (poor near 180).
-CREATE OR REPLACE FUNCTION public.hpx_dist(ra1_deg float8, dec1_deg float8,
-                                           ra2_deg float8, dec2_deg float8)
-RETURNS float8 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-SELECT degrees(atan2(
-    sqrt(power(cos(radians(dec2_deg)) * sin(radians(ra2_deg - ra1_deg)), 2)
-         + power(cos(radians(dec1_deg)) * sin(radians(dec2_deg))
-                 - sin(radians(dec1_deg)) * cos(radians(dec2_deg)) * cos(radians(ra2_deg - ra1_deg)), 2)),
-    sin(radians(dec1_deg)) * sin(radians(dec2_deg))
-        + cos(radians(dec1_deg)) * cos(radians(dec2_deg)) * cos(radians(ra2_deg - ra1_deg))))
-$$;
-COMMENT ON FUNCTION public.hpx_dist(float8, float8, float8, float8) IS
-    'Great-circle distance [deg] between (ra1_deg, dec1_deg) and (ra2_deg, dec2_deg) [deg].';
-
--- sin^2(d/2) of the distance d between two positions, as Q3C's q3c_sindist evaluates it
--- (haversine x*(z-y)+y with x = sin^2(dra/2), y = sin^2(ddec/2), z = cos^2(mean dec)),
--- operation for operation, so that points exactly on a search circle fall on the same
--- side as in Q3C. Symmetric in its two positions bit for bit (sin is odd).
-CREATE OR REPLACE FUNCTION public._hpx_sindist(ra1 float8, dec1 float8, ra2 float8, dec2 float8)
-RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT sin((ra1 - ra2) / 2 * 0.017453292519943295::float8)
-       * sin((ra1 - ra2) / 2 * 0.017453292519943295::float8)
-       * (cos((dec1 + dec2) / 2 * 0.017453292519943295::float8)
-          * cos((dec1 + dec2) / 2 * 0.017453292519943295::float8)
-          - sin((dec1 - dec2) / 2 * 0.017453292519943295::float8)
-            * sin((dec1 - dec2) / 2 * 0.017453292519943295::float8))
-       + sin((dec1 - dec2) / 2 * 0.017453292519943295::float8)
-         * sin((dec1 - dec2) / 2 * 0.017453292519943295::float8)
-$$;
-COMMENT ON FUNCTION public._hpx_sindist(float8, float8, float8, float8) IS
-    'Private: sin^2(d/2) of the great-circle distance d between two positions [deg], '
-    'evaluated as Q3C does.';
-
--- ---------------------------------------------------------------------------------
--- Near cover: at most four pixels, for small discs and cross-matches
--- ---------------------------------------------------------------------------------
---
--- A disc of radius r moves a point's continuous face coordinates (x, y) at order k by at
--- most J * 2^k * r (r in radians) on each axis, with J = 2.5 (equatorial zone: 1.61; polar
--- caps at polar distance >= 2r: 2.44). At the order k where that margin e is at most 1/8
--- of a pixel, the disc lies in the centre's pixel, its neighbour across the x edge and/or
--- the y edge the centre is within e of, and the diagonal neighbour between them (absent
--- where only three pixels meet, and then not needed). Within 2r of a pole the disc lies
--- in the four pixels around the pole. Each of the four slots is one such pixel or empty
--- (NULL bounds). Slot 0 is the centre's pixel (_hpx_near_bound0: hpx_ang2ipix shifted);
--- slots 1..3 are _hpx_near_bound calls that a pure-SQL test of the centre's distance to
--- its pixel's edges (_hpx_near_gate) answers without computing a pixel for most
--- centres, so a cross-match probes at most four ranges, and mostly one.
-
--- Order of the near cover: the finest k with 2^k * 2.5 * r <= 1/8; -1 = whole sky.
-CREATE OR REPLACE FUNCTION public._hpx_near_order(radius_deg float8)
-RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT CASE WHEN radius_deg <= 0 THEN 29
-            WHEN radius_deg >= degrees(0.05::float8) THEN -1
-            ELSE least(29, floor(ln(0.05::float8 / radians(radius_deg)) / ln(2::float8))::int)
-       END
-$$;
-COMMENT ON FUNCTION public._hpx_near_order(float8) IS
-    'Private: HEALPix order of the near cover of a disc of radius_deg [deg]; -1 = whole sky.';
-
--- Errors of an impossible disc; true otherwise.
-CREATE OR REPLACE FUNCTION public._hpx_check_disc(ra0 float8, dec0 float8, radius_deg float8)
-RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-BEGIN
-    IF radius_deg < 0 OR radius_deg IN ('NaN'::float8, 'Infinity'::float8) THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('radius must be a finite number >= 0 degrees, got %s', radius_deg);
-    END IF;
-    IF NOT dec0 BETWEEN -90 AND 90 THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('dec must be in [-90, 90] degrees, got %s', dec0);
-    END IF;
-    IF ra0 = 'NaN'::float8 OR ra0 IN ('Infinity'::float8, '-Infinity'::float8) THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('ra must be a finite number of degrees, got %s', ra0);
-    END IF;
-    RETURN true;
-END
-$$;
-COMMENT ON FUNCTION public._hpx_check_disc(float8, float8, float8) IS
-    'Private: true for a possible disc (ra0, dec0, radius_deg [deg]), else an error saying '
-    'what is wrong.';
 
 -- NESTED pixel at order k of the face-local cell (ix, iy) of `face`, moved by (dx, dy)
 -- cells, across face edges as HEALPix C++ T_Healpix_Base::neighbors does; -1 where no
@@ -329,23 +321,111 @@ BEGIN
         x := y;
         y := t;
     END IF;
-    -- Morton interleave: x to the even bits, y to the odd bits.
-    x := (x | (x << 16)) & 281470681808895;
-    y := (y | (y << 16)) & 281470681808895;
-    x := (x | (x << 8)) & 71777214294589695;
-    y := (y | (y << 8)) & 71777214294589695;
-    x := (x | (x << 4)) & 1085102592571150095;
-    y := (y | (y << 4)) & 1085102592571150095;
-    x := (x | (x << 2)) & 3689348814741910323;
-    y := (y | (y << 2)) & 3689348814741910323;
-    x := (x | (x << 1)) & 6148914691236517205;
-    y := (y | (y << 1)) & 6148914691236517205;
-    RETURN (f::bigint << (2 * k)) + x + (y << 1);
+    RETURN (f::bigint << (2 * k)) + public._hpx_morton(x, y);
 END
 $$;
 COMMENT ON FUNCTION public._hpx_xyf_step(int, bigint, bigint, int, int, int) IS
     'Private: NESTED pixel at order k reached from cell (ix, iy) of face by (dx, dy) cells, '
     'across face edges as HEALPix neighbours are; -1 where none exists.';
+
+-- =================================================================================
+-- Distances
+-- =================================================================================
+
+-- Great-circle distance by the Vincenty formula (atan2 of the cross and dot products):
+-- full double precision from milliarcseconds to 180 degrees, unlike acos (poor near 0)
+-- or the haversine (poor near 180).
+CREATE OR REPLACE FUNCTION public.hpx_dist(ra1_deg float8, dec1_deg float8,
+                                           ra2_deg float8, dec2_deg float8)
+RETURNS float8 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+SELECT degrees(atan2(
+    sqrt(power(cos(radians(dec2_deg)) * sin(radians(ra2_deg - ra1_deg)), 2)
+         + power(cos(radians(dec1_deg)) * sin(radians(dec2_deg))
+                 - sin(radians(dec1_deg)) * cos(radians(dec2_deg)) * cos(radians(ra2_deg - ra1_deg)), 2)),
+    sin(radians(dec1_deg)) * sin(radians(dec2_deg))
+        + cos(radians(dec1_deg)) * cos(radians(dec2_deg)) * cos(radians(ra2_deg - ra1_deg))))
+$$;
+COMMENT ON FUNCTION public.hpx_dist(float8, float8, float8, float8) IS
+    'Great-circle distance [deg] between (ra1_deg, dec1_deg) and (ra2_deg, dec2_deg) [deg].';
+
+-- sin^2(d/2) of the distance d between two positions, as Q3C's q3c_sindist evaluates it
+-- (haversine x*(z-y)+y with x = sin^2(dra/2), y = sin^2(ddec/2), z = cos^2(mean dec)),
+-- operation for operation, so that points exactly on a search circle fall on the same
+-- side as in Q3C. Symmetric in its two positions bit for bit (sin is odd).
+CREATE OR REPLACE FUNCTION public._hpx_sindist(ra1 float8, dec1 float8, ra2 float8, dec2 float8)
+RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT sin((ra1 - ra2) / 2 * 0.017453292519943295::float8)
+       * sin((ra1 - ra2) / 2 * 0.017453292519943295::float8)
+       * (cos((dec1 + dec2) / 2 * 0.017453292519943295::float8)
+          * cos((dec1 + dec2) / 2 * 0.017453292519943295::float8)
+          - sin((dec1 - dec2) / 2 * 0.017453292519943295::float8)
+            * sin((dec1 - dec2) / 2 * 0.017453292519943295::float8))
+       + sin((dec1 - dec2) / 2 * 0.017453292519943295::float8)
+         * sin((dec1 - dec2) / 2 * 0.017453292519943295::float8)
+$$;
+COMMENT ON FUNCTION public._hpx_sindist(float8, float8, float8, float8) IS
+    'Private: sin^2(d/2) of the great-circle distance d between two positions [deg], '
+    'evaluated as Q3C does.';
+
+-- =================================================================================
+-- Disc cover: the hpx ranges that hold a disc
+-- =================================================================================
+--
+-- Near cover, at most four pixels, for small discs and cross-matches. A disc of radius r
+-- moves a point's continuous face coordinates (x, y) at order k by at most J * 2^k * r
+-- (r in radians) on each axis, with J = 2.5 (equatorial zone: 1.61; polar caps at polar
+-- distance >= 2r: 2.44). At the order k where that margin e is at most 1/8 of a pixel,
+-- the disc lies in the centre's pixel, its neighbour across the x edge and/or the y edge
+-- the centre is within e of, and the diagonal neighbour between them (absent where only
+-- three pixels meet, and then not needed). Within 2r of a pole the disc lies in the four
+-- pixels around the pole. Each of the four slots is one such pixel or empty (NULL
+-- bounds). Slot 0 is the centre's pixel (_hpx_near_bound0: hpx_ang2ipix shifted); slots
+-- 1..3 are _hpx_near_bound calls that a pure-SQL test of the centre's distance to its
+-- pixel's edges (_hpx_near_gate) answers without computing a pixel for most centres, so
+-- a cross-match probes at most four ranges, and mostly one.
+--
+-- Fine cover, up to 40 ranges close to the disc, for larger cones (_hpx_disc_cover).
+
+-- True for a possible disc (ra0, dec0, radius_deg), else an error saying what is wrong.
+-- Inlined into its callers, so the messages are built with immutable text casts (format()
+-- is only stable, which would keep the planner from inlining the function).
+CREATE OR REPLACE FUNCTION public._hpx_check_disc(ra0 float8, dec0 float8, radius_deg float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN NOT (radius_deg >= 0 AND radius_deg < 'Infinity'::float8) THEN public._hpx_raise(
+        'radius must be a finite number >= 0 degrees, got ' || radius_deg::text, NULL::boolean)
+    WHEN NOT dec0 BETWEEN -90 AND 90 THEN public._hpx_raise(
+        'dec must be in [-90, 90] degrees, got ' || dec0::text, NULL::boolean)
+    WHEN NOT (ra0 > '-Infinity'::float8 AND ra0 < 'Infinity'::float8) THEN public._hpx_raise(
+        'ra must be a finite number of degrees, got ' || ra0::text, NULL::boolean)
+    ELSE true
+END
+$$;
+COMMENT ON FUNCTION public._hpx_check_disc(float8, float8, float8) IS
+    'Private: true for a possible disc (ra0, dec0, radius_deg [deg]), else an error saying '
+    'what is wrong.';
+
+-- Order of the near cover: the finest k with 2^k * 2.5 * r <= 1/8; -1 = whole sky.
+CREATE OR REPLACE FUNCTION public._hpx_near_order(radius_deg float8)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN radius_deg <= 0 THEN 29
+            WHEN radius_deg >= degrees(0.05::float8) THEN -1
+            ELSE least(29, floor(ln(0.05::float8 / radians(radius_deg)) / ln(2::float8))::int)
+       END
+$$;
+COMMENT ON FUNCTION public._hpx_near_order(float8) IS
+    'Private: HEALPix order of the near cover of a disc of radius_deg [deg]; -1 = whole sky.';
+
+-- Bits below the near order in an order-29 pixel number: 2 (29 - k). PL/pgSQL, so a
+-- constant radius folds it at plan time without a body to inline.
+CREATE OR REPLACE FUNCTION public._hpx_near_shift(radius_deg float8)
+RETURNS int LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN 58 - 2 * public._hpx_near_order(radius_deg);
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_shift(float8) IS
+    'Private: 2 (29 - k) for the near order k of a disc of radius_deg [deg].';
 
 -- Order-k pixel of near slot `slot` (0..3) of a disc, or -1 for an empty slot.
 CREATE OR REPLACE FUNCTION public._hpx_near_pixel(ra0 float8, dec0 float8, radius_deg float8,
@@ -375,19 +455,9 @@ BEGIN
     IF slot = 0 THEN
         RETURN p >> (2 * s);
     END IF;
-    -- Inverse Morton of the order-29 pixel: even bits -> x, odd bits -> y.
-    x := p & 6148914691236517205;
-    y := (p >> 1) & 6148914691236517205;
-    x := (x | (x >> 1)) & 3689348814741910323;
-    y := (y | (y >> 1)) & 3689348814741910323;
-    x := (x | (x >> 2)) & 1085102592571150095;
-    y := (y | (y >> 2)) & 1085102592571150095;
-    x := (x | (x >> 4)) & 71777214294589695;
-    y := (y | (y >> 4)) & 71777214294589695;
-    x := (x | (x >> 8)) & 281470681808895;
-    y := (y | (y >> 8)) & 281470681808895;
-    x := (x | (x >> 16)) & 536870911;
-    y := (y | (y >> 16)) & 536870911;
+    x := public._hpx_unmorton(p);
+    y := x >> 32;
+    x := x & 536870911;
     -- Position in the order-k cell, and the margin, in cells (plus rounding room).
     fx := ((x & ((1::bigint << s) - 1)) + 0.5::float8) / (1::bigint << s);
     fy := ((y & ((1::bigint << s) - 1)) + 0.5::float8) / (1::bigint << s);
@@ -405,81 +475,6 @@ $$;
 COMMENT ON FUNCTION public._hpx_near_pixel(float8, float8, float8, int, int) IS
     'Private: NESTED order-k pixel of near-cover slot SLOT (0..3) of the disc (ra0, dec0, '
     'radius_deg [deg]), or -1 when the slot is empty.';
-
--- Lower (upper = false) or upper hpx bound of near slot `slot`; NULL when the slot is
--- empty: with constant arguments the range then folds to NULL and leaves the WHERE
--- clause, and in a join an index probe with a NULL bound reads nothing.
--- The argument checks and the order are written out here rather than called: this runs
--- once per range bound and outer row of a cross-match.
-CREATE OR REPLACE FUNCTION public._hpx_near_bound(ra0 float8, dec0 float8, radius_deg float8,
-                                                  slot int, upper boolean)
-RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-    k int;
-    p bigint;
-BEGIN
-    IF NOT (radius_deg >= 0 AND radius_deg < 'Infinity'::float8 AND dec0 BETWEEN -90 AND 90
-            AND ra0 > '-Infinity'::float8 AND ra0 < 'Infinity'::float8) THEN
-        RETURN public._hpx_check_disc(ra0, dec0, radius_deg)::int;  -- raises
-    END IF;
-    -- _hpx_near_order(radius_deg)
-    IF radius_deg >= degrees(0.05::float8) THEN
-        RETURN CASE WHEN slot > 0 THEN NULL WHEN upper THEN 3458764513820540927 ELSE 0 END;
-    END IF;
-    k := CASE WHEN radius_deg = 0 THEN 29
-              ELSE least(29, floor(ln(0.05::float8 / radians(radius_deg)) / ln(2::float8))::int) END;
-    IF slot > 0 AND NOT public._hpx_near_gate(ra0, dec0, radius_deg, k, slot) THEN
-        RETURN NULL;
-    END IF;
-    IF slot = 0 AND NOT 90 - abs(dec0) < 2 * radius_deg THEN
-        p := public.hpx_ang2ipix(ra0, dec0) >> (2 * (29 - k));  -- the centre's pixel
-    ELSE
-        p := public._hpx_near_pixel(ra0, dec0, radius_deg, k, slot);
-    END IF;
-    IF p < 0 THEN
-        RETURN NULL;
-    END IF;
-    RETURN CASE WHEN upper THEN ((p + 1) << (2 * (29 - k))) - 1 ELSE p << (2 * (29 - k)) END;
-END
-$$;
-COMMENT ON FUNCTION public._hpx_near_bound(float8, float8, float8, int, boolean) IS
-    'Private: lower (upper = false) or upper hpx bound of near-cover slot SLOT (0..3) of the '
-    'disc (ra0, dec0 [deg], radius_deg [deg]); NULL for an empty slot. Errors on an '
-    'impossible disc.';
-
--- Bits below the near order in an order-29 pixel number: 2 (29 - k). PL/pgSQL, so a
--- constant radius folds it at plan time without a body to inline.
-CREATE OR REPLACE FUNCTION public._hpx_near_shift(radius_deg float8)
-RETURNS int LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-BEGIN
-    RETURN 58 - 2 * public._hpx_near_order(radius_deg);
-END
-$$;
-COMMENT ON FUNCTION public._hpx_near_shift(float8) IS
-    'Private: 2 (29 - k) for the near order k of a disc of radius_deg [deg].';
-
--- Lower (upper = false) or upper hpx bound of near slot 0, the centre's pixel: for a
--- possible disc of at most 0.03 deg away from the poles, the order-29 pixel of the centre
--- shifted to the near order, with no PL/pgSQL call but hpx_ang2ipix's, as a cross-match
--- evaluates it for every outer row; otherwise _hpx_near_bound (which also raises the
--- errors of an impossible disc).
-CREATE OR REPLACE FUNCTION public._hpx_near_bound0(ra0 float8, dec0 float8, radius_deg float8,
-                                                   upper boolean)
-RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT CASE
-    WHEN radius_deg >= 0 AND radius_deg <= 0.03 AND dec0 BETWEEN -90 AND 90
-         AND NOT 90 - abs(dec0) < 2 * radius_deg
-         AND ra0 > '-Infinity'::float8 AND ra0 < 'Infinity'::float8
-    THEN ((public.hpx_ang2ipix(ra0, dec0) >> public._hpx_near_shift(radius_deg))
-          << public._hpx_near_shift(radius_deg))
-         + CASE WHEN upper THEN (1::bigint << public._hpx_near_shift(radius_deg)) - 1
-                ELSE 0 END
-    ELSE public._hpx_near_bound(ra0, dec0, radius_deg, 0, upper)
-END
-$$;
-COMMENT ON FUNCTION public._hpx_near_bound0(float8, float8, float8, boolean) IS
-    'Private: lower (upper = false) or upper hpx bound of near-cover slot 0 of the disc '
-    '(ra0, dec0 [deg], radius_deg [deg]). Errors on an impossible disc.';
 
 -- False only when near slot `slot` (1..3) at order k is certainly empty: slot 1 needs
 -- the centre close to an x edge of its order-k pixel, slot 2 to a y edge, slot 3 to both.
@@ -523,20 +518,70 @@ COMMENT ON FUNCTION public._hpx_near_gate(float8, float8, float8, int, int) IS
     'Private: false only when near-cover slot SLOT (1..3) at order K of the disc (ra0, dec0 '
     '[deg], radius_deg [deg]) is empty.';
 
+-- Lower (upper = false) or upper hpx bound of near slot `slot`; NULL when the slot is
+-- empty: with constant arguments the range then folds to NULL and leaves the WHERE
+-- clause, and in a join an index probe with a NULL bound reads nothing. Slot 0 away
+-- from the poles is the centre's pixel, computed here without calling _hpx_near_pixel:
+-- this runs once per range bound and outer row of a cross-match.
+CREATE OR REPLACE FUNCTION public._hpx_near_bound(ra0 float8, dec0 float8, radius_deg float8,
+                                                  slot int, upper boolean)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    k int := CASE WHEN public._hpx_check_disc(ra0, dec0, radius_deg)
+                  THEN public._hpx_near_order(radius_deg) END;
+    p bigint;
+BEGIN
+    IF k < 0 THEN
+        RETURN CASE WHEN slot > 0 THEN NULL WHEN upper THEN 3458764513820540927 ELSE 0 END;
+    END IF;
+    IF slot > 0 AND NOT public._hpx_near_gate(ra0, dec0, radius_deg, k, slot) THEN
+        RETURN NULL;
+    END IF;
+    IF slot = 0 AND NOT 90 - abs(dec0) < 2 * radius_deg THEN
+        p := public.hpx_ang2ipix(ra0, dec0) >> (2 * (29 - k));
+    ELSE
+        p := public._hpx_near_pixel(ra0, dec0, radius_deg, k, slot);
+    END IF;
+    RETURN CASE WHEN p < 0 THEN NULL
+                WHEN upper THEN ((p + 1) << (2 * (29 - k))) - 1
+                ELSE p << (2 * (29 - k)) END;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_bound(float8, float8, float8, int, boolean) IS
+    'Private: lower (upper = false) or upper hpx bound of near-cover slot SLOT (0..3) of the '
+    'disc (ra0, dec0 [deg], radius_deg [deg]); NULL for an empty slot. Errors on an '
+    'impossible disc.';
 
--- ---------------------------------------------------------------------------------
--- Fine cover: up to 40 ranges close to the disc, for larger cones
--- ---------------------------------------------------------------------------------
---
--- The near pixels are split down to the order whose pixels are about half the radius
--- across: a pixel whose centre is farther than the radius plus the pixel's radius is
--- dropped, one whose centre is nearer than the radius minus the pixel's radius is kept
--- whole, the others are split (kept whole at the last order). HEALPix pixel radii are
--- at most 61.25 deg / 2^order; 62 deg is used, plus two order-29 pixels because the
+-- Lower (upper = false) or upper hpx bound of near slot 0, the centre's pixel: for a
+-- possible disc of at most 0.03 deg away from the poles, the order-29 pixel of the centre
+-- shifted to the near order, with no PL/pgSQL call but hpx_ang2ipix's, as a cross-match
+-- evaluates it for every outer row; otherwise _hpx_near_bound (which also raises the
+-- errors of an impossible disc).
+CREATE OR REPLACE FUNCTION public._hpx_near_bound0(ra0 float8, dec0 float8, radius_deg float8,
+                                                   upper boolean)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN radius_deg >= 0 AND radius_deg <= 0.03 AND dec0 BETWEEN -90 AND 90
+         AND NOT 90 - abs(dec0) < 2 * radius_deg
+         AND ra0 > '-Infinity'::float8 AND ra0 < 'Infinity'::float8
+    THEN ((public.hpx_ang2ipix(ra0, dec0) >> public._hpx_near_shift(radius_deg))
+          << public._hpx_near_shift(radius_deg))
+         + CASE WHEN upper THEN (1::bigint << public._hpx_near_shift(radius_deg)) - 1
+                ELSE 0 END
+    ELSE public._hpx_near_bound(ra0, dec0, radius_deg, 0, upper)
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_bound0(float8, float8, float8, boolean) IS
+    'Private: lower (upper = false) or upper hpx bound of near-cover slot 0 of the disc '
+    '(ra0, dec0 [deg], radius_deg [deg]). Errors on an impossible disc.';
+
+-- Fine cover: the near pixels are split down to the order whose pixels are about half
+-- the radius across: a pixel whose centre is farther than the radius plus the pixel's
+-- radius is dropped, one whose centre is nearer than the radius minus the pixel's radius
+-- is kept whole, the others are split (kept whole at the last order). HEALPix pixel radii
+-- are at most 61.25 deg / 2^order; 62 deg is used, plus two order-29 pixels because the
 -- centre is taken from the order-29 descendant at the middle of the pixel. Adjacent
 -- ranges are joined, then the smallest gaps until at most 40 ranges remain.
-
--- Sorted, merged hpx ranges [lo1, hi1, lo2, hi2, ...] covering the disc.
 CREATE OR REPLACE FUNCTION public._hpx_disc_cover(ra0 float8, dec0 float8, radius_deg float8)
 RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 10000 AS $$
 DECLARE
@@ -629,56 +674,27 @@ COMMENT ON FUNCTION public._hpx_disc_cover(float8, float8, float8) IS
 -- leaves the WHERE clause.
 CREATE OR REPLACE FUNCTION public._hpx_in_ranges(hpx bigint, c bigint[])
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT hpx BETWEEN c[1] AND c[2]
-        OR hpx BETWEEN c[3] AND c[4]
-        OR hpx BETWEEN c[5] AND c[6]
-        OR hpx BETWEEN c[7] AND c[8]
-        OR hpx BETWEEN c[9] AND c[10]
-        OR hpx BETWEEN c[11] AND c[12]
-        OR hpx BETWEEN c[13] AND c[14]
-        OR hpx BETWEEN c[15] AND c[16]
-        OR hpx BETWEEN c[17] AND c[18]
-        OR hpx BETWEEN c[19] AND c[20]
-        OR hpx BETWEEN c[21] AND c[22]
-        OR hpx BETWEEN c[23] AND c[24]
-        OR hpx BETWEEN c[25] AND c[26]
-        OR hpx BETWEEN c[27] AND c[28]
-        OR hpx BETWEEN c[29] AND c[30]
-        OR hpx BETWEEN c[31] AND c[32]
-        OR hpx BETWEEN c[33] AND c[34]
-        OR hpx BETWEEN c[35] AND c[36]
-        OR hpx BETWEEN c[37] AND c[38]
-        OR hpx BETWEEN c[39] AND c[40]
-        OR hpx BETWEEN c[41] AND c[42]
-        OR hpx BETWEEN c[43] AND c[44]
-        OR hpx BETWEEN c[45] AND c[46]
-        OR hpx BETWEEN c[47] AND c[48]
-        OR hpx BETWEEN c[49] AND c[50]
-        OR hpx BETWEEN c[51] AND c[52]
-        OR hpx BETWEEN c[53] AND c[54]
-        OR hpx BETWEEN c[55] AND c[56]
-        OR hpx BETWEEN c[57] AND c[58]
-        OR hpx BETWEEN c[59] AND c[60]
-        OR hpx BETWEEN c[61] AND c[62]
-        OR hpx BETWEEN c[63] AND c[64]
-        OR hpx BETWEEN c[65] AND c[66]
-        OR hpx BETWEEN c[67] AND c[68]
-        OR hpx BETWEEN c[69] AND c[70]
-        OR hpx BETWEEN c[71] AND c[72]
-        OR hpx BETWEEN c[73] AND c[74]
-        OR hpx BETWEEN c[75] AND c[76]
-        OR hpx BETWEEN c[77] AND c[78]
-        OR hpx BETWEEN c[79] AND c[80]
+SELECT hpx BETWEEN c[1] AND c[2] OR hpx BETWEEN c[3] AND c[4] OR hpx BETWEEN c[5] AND c[6]
+    OR hpx BETWEEN c[7] AND c[8] OR hpx BETWEEN c[9] AND c[10] OR hpx BETWEEN c[11] AND c[12]
+    OR hpx BETWEEN c[13] AND c[14] OR hpx BETWEEN c[15] AND c[16] OR hpx BETWEEN c[17] AND c[18]
+    OR hpx BETWEEN c[19] AND c[20] OR hpx BETWEEN c[21] AND c[22] OR hpx BETWEEN c[23] AND c[24]
+    OR hpx BETWEEN c[25] AND c[26] OR hpx BETWEEN c[27] AND c[28] OR hpx BETWEEN c[29] AND c[30]
+    OR hpx BETWEEN c[31] AND c[32] OR hpx BETWEEN c[33] AND c[34] OR hpx BETWEEN c[35] AND c[36]
+    OR hpx BETWEEN c[37] AND c[38] OR hpx BETWEEN c[39] AND c[40] OR hpx BETWEEN c[41] AND c[42]
+    OR hpx BETWEEN c[43] AND c[44] OR hpx BETWEEN c[45] AND c[46] OR hpx BETWEEN c[47] AND c[48]
+    OR hpx BETWEEN c[49] AND c[50] OR hpx BETWEEN c[51] AND c[52] OR hpx BETWEEN c[53] AND c[54]
+    OR hpx BETWEEN c[55] AND c[56] OR hpx BETWEEN c[57] AND c[58] OR hpx BETWEEN c[59] AND c[60]
+    OR hpx BETWEEN c[61] AND c[62] OR hpx BETWEEN c[63] AND c[64] OR hpx BETWEEN c[65] AND c[66]
+    OR hpx BETWEEN c[67] AND c[68] OR hpx BETWEEN c[69] AND c[70] OR hpx BETWEEN c[71] AND c[72]
+    OR hpx BETWEEN c[73] AND c[74] OR hpx BETWEEN c[75] AND c[76] OR hpx BETWEEN c[77] AND c[78]
+    OR hpx BETWEEN c[79] AND c[80]
 $$;
 COMMENT ON FUNCTION public._hpx_in_ranges(bigint, bigint[]) IS
     'Private: true when hpx lies in one of the ranges {lo1, hi1, lo2, hi2, ...} (at most 40).';
 
--- ---------------------------------------------------------------------------------
--- Searches (inlinable: the planner sees the hpx ranges and uses the B-tree on hpx)
--- ---------------------------------------------------------------------------------
-
 -- hpx inside one of the four near ranges of the disc (ra0, dec0, radius_deg). Each range
--- also carries two always-true conditions hpx > (x IS NULL)::int - n: with a constant
+-- also carries two always-true conditions hpx > (x IS NULL)::int - n, n differing from
+-- range to range so that the planner cannot pull them out of the OR: with a constant
 -- centre they fold to hpx > -n and change nothing; with a column as centre (a join) the
 -- planner, which cannot see how narrow the ranges are, estimates each at 1/3, so it
 -- prices the index probe below a scan of the inner table (Q3C ships a C selectivity
@@ -708,28 +724,40 @@ COMMENT ON FUNCTION public._hpx_in_near_ranges(bigint, float8, float8, float8, b
     'Private: true when hpx lies in one of the four near-cover ranges of the disc (ra0, '
     'dec0 [deg], radius_deg [deg]).';
 
+-- hpx inside the cover of the disc: its near ranges, and for radii over 0.03 deg (108")
+-- the fine cover too. With a constant disc the fine cover is computed once at plan time
+-- (the array argument of _hpx_in_ranges is folded before that function is inlined) and
+-- its up to 40 ranges drive the index, the near ranges only narrowing them. With a
+-- column as centre, the cover's COST keeps _hpx_in_ranges from being inlined: the near
+-- ranges drive the probe, and the cover is computed only for the rows that pass the
+-- caller's exact test (the cheaper filter comes first), not for every range bound of
+-- every outer row.
+CREATE OR REPLACE FUNCTION public._hpx_in_disc_cover(hpx bigint, ra0 float8, dec0 float8,
+                                                     radius_deg float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT (radius_deg <= 0.03 AND public._hpx_in_near_ranges(hpx, ra0, dec0, radius_deg, true))
+    OR (NOT radius_deg <= 0.03
+        AND public._hpx_in_near_ranges(hpx, ra0, dec0, radius_deg, false)
+        AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0, dec0, radius_deg)))
+$$;
+COMMENT ON FUNCTION public._hpx_in_disc_cover(bigint, float8, float8, float8) IS
+    'Private: true when hpx lies in the cover of the disc (ra0, dec0 [deg], radius_deg '
+    '[deg]); inlined, its ranges are index conditions on hpx.';
+
+-- =================================================================================
+-- Queries (inlinable: the planner sees the hpx ranges and uses the B-tree on hpx)
+-- =================================================================================
+
 -- Radial (cone) query, Q3C's q3c_radial_query with the stored pixel column first.
--- Not STRICT, so the planner can inline it. Every search has the near cover's four
--- ranges, whose bounds are separate calls: with a column as centre (the cross-match
--- join, q3c_join's role) they are the inner table's index conditions, evaluated once per
--- outer row; an empty range has NULL bounds, so it folds away with a constant centre and
--- reads nothing in a join. Radii over 0.03 deg (108") add the fine cover: with a
--- constant disc it is computed once at plan time (the array argument of _hpx_in_ranges
--- is folded before that function is inlined) and its up to 40 ranges drive the index,
--- the near ranges only narrowing them. With a column as centre, the cover's COST keeps
--- _hpx_in_ranges from being inlined: the near ranges drive the probe, and the cover is
--- computed only for the rows that pass the exact test (the cheaper filter comes first),
--- not for every range bound of every outer row.
+-- Not STRICT, so the planner can inline it. With a column as centre it is the
+-- cross-match join (q3c_join's role): the near ranges' bounds are then the inner
+-- table's index conditions, evaluated once per outer row; an empty range has NULL
+-- bounds, so it folds away with a constant centre and reads nothing in a join.
 CREATE OR REPLACE FUNCTION public.hpx_radial_query(hpx bigint, ra_deg float8, dec_deg float8,
                                                    ra0_deg float8, dec0_deg float8,
                                                    radius_deg float8)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT ((radius_deg <= 0.03
-         AND public._hpx_in_near_ranges(hpx, ra0_deg, dec0_deg, radius_deg, true))
-        OR (NOT radius_deg <= 0.03
-            AND public._hpx_in_near_ranges(hpx, ra0_deg, dec0_deg, radius_deg, false)
-            AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg,
-                                                                 radius_deg))))
+SELECT public._hpx_in_disc_cover(hpx, ra0_deg, dec0_deg, radius_deg)
        AND public._hpx_sindist(ra_deg, dec_deg, ra0_deg, dec0_deg)
            < power(sin(radians(radius_deg) / 2), 2)
 $$;
@@ -771,14 +799,15 @@ COMMENT ON FUNCTION public._hpx_in_ellipse(float8, float8, float8, float8, float
     'Private: exact ellipse membership of (ra_deg, dec_deg) [deg] (tangent-plane ellipse, '
     'semi-major axis [deg], axis ratio, position angle east of north [deg]).';
 
--- Argument check of hpx_ellipse_query; folds to true for valid constants.
+-- Argument check of hpx_ellipse_query, inlined as _hpx_check_disc is; folds to true for
+-- valid constants.
 CREATE OR REPLACE FUNCTION public._hpx_check_ellipse(semi_major_deg float8, axis_ratio float8)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT CASE
     WHEN NOT semi_major_deg < 90 THEN public._hpx_raise(
-        format('semi-major axis must be < 90 degrees, got %s', semi_major_deg), NULL::boolean)
+        'semi-major axis must be < 90 degrees, got ' || semi_major_deg::text, NULL::boolean)
     WHEN NOT (axis_ratio > 0 AND axis_ratio <= 1) THEN public._hpx_raise(
-        format('axis ratio must be in (0, 1], got %s', axis_ratio), NULL::boolean)
+        'axis ratio must be in (0, 1], got ' || axis_ratio::text, NULL::boolean)
     ELSE true
 END
 $$;
@@ -793,12 +822,7 @@ CREATE OR REPLACE FUNCTION public.hpx_ellipse_query(hpx bigint, ra_deg float8, d
                                                     pa_deg float8)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT public._hpx_check_ellipse(semi_major_deg, axis_ratio)
-       AND ((semi_major_deg <= 0.03
-             AND public._hpx_in_near_ranges(hpx, ra0_deg, dec0_deg, semi_major_deg, true))
-            OR (NOT semi_major_deg <= 0.03
-                AND public._hpx_in_near_ranges(hpx, ra0_deg, dec0_deg, semi_major_deg, false)
-                AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0_deg, dec0_deg,
-                                                                     semi_major_deg))))
+       AND public._hpx_in_disc_cover(hpx, ra0_deg, dec0_deg, semi_major_deg)
        AND public._hpx_in_ellipse(ra_deg, dec_deg, ra0_deg, dec0_deg, semi_major_deg,
                                   axis_ratio, pa_deg)
 $$;
@@ -882,8 +906,6 @@ DECLARE
     a0 float8 := radians(d[1]);
     d0 float8 := radians(d[2]);
     n int := array_length(poly, 1) / 2;
-    px float8;
-    py float8;
     xs float8[];
     ys float8[];
     inside boolean := false;
@@ -892,30 +914,21 @@ DECLARE
     dd float8;
     w float8;
 BEGIN
+    -- Gnomonic coordinates (xs, ys) of the point (index 0) and of the vertices (1..n).
     FOR i IN 0 .. n LOOP
-        IF i = 0 THEN
-            da := radians(ra_deg) - a0;
-            dd := radians(dec_deg);
-        ELSE
-            da := radians(poly[2 * i - 1]) - a0;
-            dd := radians(poly[2 * i]);
-        END IF;
+        da := radians(CASE WHEN i = 0 THEN ra_deg ELSE poly[2 * i - 1] END) - a0;
+        dd := radians(CASE WHEN i = 0 THEN dec_deg ELSE poly[2 * i] END);
         w := sin(dd) * sin(d0) + cos(dd) * cos(d0) * cos(da);
-        IF i = 0 THEN
-            IF w <= 0 THEN
-                RETURN false;
-            END IF;
-            px := cos(dd) * sin(da) / w;
-            py := (sin(dd) * cos(d0) - cos(dd) * sin(d0) * cos(da)) / w;
-        ELSE
-            xs[i] := cos(dd) * sin(da) / w;
-            ys[i] := (sin(dd) * cos(d0) - cos(dd) * sin(d0) * cos(da)) / w;
+        IF i = 0 AND w <= 0 THEN
+            RETURN false;  -- the point is at least 90 degrees from the centre
         END IF;
+        xs[i] := cos(dd) * sin(da) / w;
+        ys[i] := (sin(dd) * cos(d0) - cos(dd) * sin(d0) * cos(da)) / w;
     END LOOP;
     j := n;
     FOR i IN 1 .. n LOOP
-        IF (ys[i] > py) <> (ys[j] > py)
-           AND px < (xs[j] - xs[i]) * (py - ys[i]) / (ys[j] - ys[i]) + xs[i] THEN
+        IF (ys[i] > ys[0]) <> (ys[j] > ys[0])
+           AND xs[0] < (xs[j] - xs[i]) * (ys[0] - ys[i]) / (ys[j] - ys[i]) + xs[i] THEN
             inside := NOT inside;
         END IF;
         j := i;

@@ -62,3 +62,52 @@ INSERT INTO wdb.ingest_log (night_key, hemis, date, directory, files, rows_read,
                             rows_loaded, code_version, started_at, finished_at)
 VALUES (%(night_key)s, %(hemis)s, %(date)s, %(directory)s, %(files)s, %(rows_read)s,
         %(rows_loaded)s, %(code_version)s, %(started_at)s, clock_timestamp());
+
+-- name: list_nights
+-- `twomass nights list`: every loaded night with what its last ingest wrote and read from.
+SELECT n.hemis, n.date, n.pipeline_version, n.ingested_at, l.rows_loaded, l.directory
+FROM wdb.night AS n
+LEFT JOIN LATERAL (
+    SELECT rows_loaded, directory FROM wdb.ingest_log AS g
+    WHERE g.hemis = n.hemis AND g.date = n.date AND g.night_key = n.night_key
+    ORDER BY g.ingest_id DESC
+    LIMIT 1
+) AS l ON true
+ORDER BY n.date, n.hemis;
+
+-- name: lock_tables_for_drop
+-- `twomass nights drop`: refuse at once, rather than wait behind it, while a release
+-- build reads the working tables (it holds them in SHARE mode) or an ingest is writing
+-- tiles; SHARE ROW EXCLUSIVE on wdb.tile keeps another night's ingest from referring to
+-- a tile this drop removes.
+LOCK TABLE wdb.night, wdb.scan, wdb.pts, wdb.ext IN ROW EXCLUSIVE MODE NOWAIT;
+LOCK TABLE wdb.tile IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+
+-- name: lock_holders
+-- Sessions holding locks on the working tables, for the message of a refused drop.
+SELECT DISTINCT a.pid, l.mode, a.xact_start, a.application_name
+FROM pg_locks AS l
+JOIN pg_stat_activity AS a USING (pid)
+WHERE l.granted AND l.pid <> pg_backend_pid()
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.relation IN ('wdb.night'::regclass, 'wdb.scan'::regclass, 'wdb.pts'::regclass,
+                     'wdb.ext'::regclass, 'wdb.tile'::regclass)
+  AND l.mode IN ('ShareLock', 'RowExclusiveLock', 'ShareRowExclusiveLock',
+                 'ExclusiveLock', 'AccessExclusiveLock')
+ORDER BY a.pid;
+
+-- name: night_tiles
+SELECT DISTINCT tile FROM wdb.scan WHERE night_key = %(night_key)s;
+
+-- name: delete_night_scans
+DELETE FROM wdb.scan WHERE night_key = %(night_key)s;
+
+-- name: delete_unused_tiles
+-- Tiles of a dropped night that no scan of another night observed.
+DELETE FROM wdb.tile AS t
+WHERE t.tile = ANY(%(tiles)s)
+  AND NOT EXISTS (SELECT 1 FROM wdb.scan AS s WHERE s.tile = t.tile);
+
+-- name: delete_night_log
+-- A dropped night's provenance: every ingest of it, including versions it replaced.
+DELETE FROM wdb.ingest_log WHERE hemis = %(hemis)s AND date = %(date)s;

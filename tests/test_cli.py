@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -105,3 +107,47 @@ def test_commands_refuse_a_database_with_other_settings(db_url: str, capsys) -> 
         assert conn.execute("SELECT healpix_scheme FROM twomass_meta.database").fetchone() == (
             "RING",
         )
+
+
+@pytest.mark.parametrize("under", ["/proc", "FILE"])
+def test_simulate_into_an_impossible_directory_exits_2_with_one_line(
+        under: str, tmp_path: Path) -> None:
+    parent = Path(under)
+    if under == "FILE":
+        parent = tmp_path / "a-file"
+        parent.write_text("not a directory\n")
+    result = run_cli("simulate", str(parent / "x"), "--ra", "10", "10.1", "--dec", "0", "0.1")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"twomass: error: {parent / 'x'}: cannot create the output directory: "
+        + ("No such file or directory" if under == "/proc" else "Not a directory")]
+
+
+# Stands still while importing the command modules' libraries, after saying so.
+_SLOW_IMPORT = """
+import sys, time
+from importlib.abc import MetaPathFinder
+
+class Slow(MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "twomass.cli.context":
+            print("importing", flush=True)
+            time.sleep(60)
+
+sys.meta_path.insert(0, Slow())
+from twomass.cli import main
+sys.exit(main(["db", "check"]))
+"""
+
+
+def test_ctrl_c_while_importing_exits_130_with_one_line() -> None:
+    child = subprocess.Popen([sys.executable, "-c", _SLOW_IMPORT], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd="/")
+    try:
+        assert child.stdout.readline() == "importing\n"
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130
+    assert err == "twomass: interrupted; nothing was committed\n"

@@ -4,7 +4,8 @@ Every table is built against :func:`twomass.schema.products.product_schema`, so 
 column that is missing, extra, of another type, or NULL where the schema forbids it
 fails here rather than at ingest. Inside the simulator a NULL is NaN in a float
 column and -1 in a nullable integer column. Files carry no timestamps or
-writer-specific metadata, so the same content gives the same bytes.
+writer-specific metadata, so the same content gives the same bytes, and a CRC per page,
+which ingest verifies, so a file corrupted after it was written is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 from twomass.schema.products import product_schema
 
 PIPELINE = "twomass-simulate"
-WRITE_OPTIONS = {"compression": "zstd", "write_statistics": True}
+WRITE_OPTIONS = {"compression": "zstd", "write_statistics": True, "write_page_checksum": True}
 
 
 def to_table(columns: dict[str, np.ndarray], file_name: str) -> pa.Table:

@@ -109,9 +109,7 @@ def simulate(out_dir: str | Path, ra_range, dec_range, seed: int = 0, *, min_qua
     """
     start = time.perf_counter()
     region = Region.from_ranges(ra_range, dec_range)
-    out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise SimulationError(f"{out}: output directory exists and is not empty")
+    out = _output_dir(Path(out_dir))
     geometry = geometry or tiling.SurveyGeometry()
     tiles = tiling.full_sky(geometry)
     wanted = tiling.in_box(tiles, region.ra_range, region.dec_range, margin_deg=0.05)
@@ -121,7 +119,32 @@ def simulate(out_dir: str | Path, ra_range, dec_range, seed: int = 0, *, min_qua
                  and _touches(Footprint(s, tiles.half_width), region)]
         if scans:
             nights.append(Night(night.hemis, night.date, scans))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write(out, seed, region, tiles, nights, progress, start)
+    except OSError as exc:  # a full disk, a directory made read-only meanwhile, ...
+        raise SimulationError(f"{exc.filename or out}: cannot write the night products: "
+                              f"{exc.strerror or exc}") from None
+
+
+def _output_dir(out: Path) -> Path:
+    """Create the output directory (new or empty) before any work, so that a path which
+    cannot be one (under ``/proc``, under a file, without permission) fails at once
+    with one line rather than after the simulation."""
+    try:
+        if out.exists() and not out.is_dir():
+            raise SimulationError(f"{out}: exists and is not a directory")
+        if out.exists() and any(out.iterdir()):
+            raise SimulationError(f"{out}: output directory exists and is not empty")
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SimulationError(f"{out}: cannot create the output directory: "
+                              f"{exc.strerror or exc}") from None
+    return out
+
+
+def _write(out: Path, seed: int, region: Region, tiles: tiling.Tiles, nights: list[Night],
+           progress: bool, start: float) -> SimulationSummary:
+    """Write every night's products, then ``truth.parquet``."""
     cache = SkyCache(seed, region)
     cell_scans: dict[int, list[int]] = {}
     refs: list[tuple[str, object, int]] = []

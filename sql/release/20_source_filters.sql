@@ -98,19 +98,9 @@ FROM wdb.ext AS x
 CROSS JOIN spec
 LEFT JOIN chosen_scan AS c ON c.scan_key = x.scan_key;
 
--- The key of a working row in the joins of the build: f(scan_key) * 2^32 + id, f a
--- bijection of [0, 2^31) (multiplication by an odd constant). PostgreSQL hashes a
--- bigint by folding its two halves together, so plain scan_key * 2^32 + id keys would
--- collide by the thousand in every hash join and hash aggregate. Joining a working
--- table on this one expression of wdb's (scan_key, id) also makes the planner hash the
--- smaller build table, not the wide working rows.
-CREATE FUNCTION work_key(scan_key integer, id integer)
-RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT (scan_key::bigint * 2654435761 % 2147483648) * 4294967296 + id
-$$;
-
 -- The candidates of both catalogs (cat 'P' point, 'X' extended), the input of step 3:
--- position, unit vector (x, y, z), figure of merit fom, and node key k = work_key.
+-- position, unit vector (x, y, z), figure of merit fom, and node key k = work_key
+-- (sql/lib/build_helpers.sql).
 CREATE UNLOGGED TABLE cand AS
 SELECT c.*, work_key(c.scan_key, c.id) AS k,
        cosd(c.dec) * cosd(c.ra) AS x, cosd(c.dec) * sind(c.ra) AS y, sind(c.dec) AS z

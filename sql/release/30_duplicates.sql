@@ -4,15 +4,14 @@
 --
 -- 1. Every candidate (table cand: the working rows that passed step 2, artifacts already
 --    excluded, of both catalogs) is tested against the edges of the other chosen scans
---    whose areas can overlap its own
---    (scan_pair and scan_edge, step 1): "app_cover" lists the other scans that cover it
---    deeper than their safety border less the match radius (and 2" for rounding). Only
---    these candidates, in table "app", can have another apparition: its partner lies
---    beyond that scan's border and within the match radius. Every other candidate is a
---    single apparition (use_src = 1, dup_src = 0) without further work.
+--    whose areas can overlap its own (scan_pair and scan_edge, step 1): "app_cover"
+--    lists the other scans that cover it deeper than their safety border less the match
+--    radius (and 2" for rounding). Only these candidates, in table "app", can have
+--    another apparition: its partner lies beyond that scan's border and within the match
+--    radius. Every other candidate is a single apparition (use_src = 1, dup_src = 0)
+--    without further work.
 -- 2. Apparitions in different chosen scans closer than psc_match_arcsec (2") for point
---    sources / xsc_match_arcsec (5") for extended ones are matches (a hash join on sky
---    cells, step 05: linear in the number of candidates).
+--    sources / xsc_match_arcsec (5") for extended ones are matches.
 -- 3. Matches are grouped into connected components (a source split in one scan links
 --    several apparitions). dup_src of every member of a group:
 --      1 simple match: no scan has more than one apparition in the group;
@@ -50,48 +49,10 @@ WHERE d.depth > CASE c.cat WHEN 'P' THEN spec.psc_edge_arcsec - spec.psc_match_a
                            ELSE spec.xsc_edge_arcsec - spec.xsc_match_arcsec END - 2;
 ANALYZE app_cover;
 
-CREATE UNLOGGED TABLE app_grid AS
-SELECT 2 * greatest(psc_match_arcsec, xsc_match_arcsec) / 3600.0 AS cell_deg FROM spec;
-CREATE UNLOGGED TABLE app_zone AS SELECT z.* FROM app_grid AS g, sky_zones(g.cell_deg) AS z;
-ALTER TABLE app_zone ADD PRIMARY KEY (zone);
-
-CREATE UNLOGGED TABLE app AS
-SELECT c.cat, c.scan_key, c.id, c.k, c.hpx, c.ra, c.dec, c.fom,
-       z.zone, z.n, z.n_below, z.n_above, z.half_width,
-       sky_cell(z.zone, z.n, c.ra, g.cell_deg) AS cell
-FROM cand AS c
-CROSS JOIN app_grid AS g
-JOIN app_zone AS z ON z.zone = sky_zone(c.dec, g.cell_deg)
-WHERE EXISTS (SELECT 1 FROM app_cover AS v WHERE v.cat = c.cat AND v.k = c.k);
-ANALYZE app;
-
--- Matches, each pair found once (a.k < b.k) and written in both directions: every
--- candidate probed into the cells its match disc reaches, joined by hash with the
--- candidates of those cells. Radii and cell size are bound as parameters of a dynamic
--- statement, so the planner sees constants and filters the probes before the join; one
--- CREATE TABLE AS for both catalogs, so that it runs in parallel workers.
-DO $$
-BEGIN
-    EXECUTE $q$
-        CREATE UNLOGGED TABLE app_edge AS
-        SELECT a.cat, CASE WHEN d.flip THEN b.k ELSE a.k END AS ka,
-               CASE WHEN d.flip THEN a.k ELSE b.k END AS kb
-        FROM app AS a
-        CROSS JOIN LATERAL (SELECT CASE a.cat WHEN 'P' THEN $1 ELSE $2 END AS deg) AS radius
-        CROSS JOIN LATERAL unnest(sky_cells_near(a.ra, a.dec, a.zone, a.n, a.n_below,
-                                                 a.n_above, a.half_width, radius.deg,
-                                                 $3)) AS near
-        JOIN app AS b ON b.cell = near
-        CROSS JOIN (VALUES (false), (true)) AS d (flip)
-        WHERE b.cat = a.cat AND b.scan_key <> a.scan_key AND a.k < b.k
-          AND hpx_dist(a.ra, a.dec, b.ra, b.dec) < radius.deg
-    $q$ USING (SELECT psc_match_arcsec / 3600.0 FROM spec),
-              (SELECT xsc_match_arcsec / 3600.0 FROM spec),
-              (SELECT cell_deg FROM app_grid);
-END
-$$;
--- (no indexes: every join below is a hash join, which a per-row index probe only slows)
-ANALYZE app_edge;
+-- The candidates that can have another apparition (table app) and their matches
+-- (app_edge: pairs of one catalog in different chosen scans closer than psc_match_arcsec
+-- or xsc_match_arcsec), by a sky-cell hash join (sql/lib/cross_matches.sql).
+CALL match_apparitions();
 
 -- Connected components: the label of a node is the smallest key it reaches through
 -- matches (a recursive closure). Its size is the sum of the squares of the group sizes,

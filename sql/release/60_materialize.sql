@@ -204,16 +204,13 @@ ALTER TABLE scan_info ADD CONSTRAINT scan_info_pkey PRIMARY KEY (scan_key);
 CREATE INDEX scan_info_hpx_idx ON scan_info (hpx);
 ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
 
--- The working tables of the build are not part of the release.
+-- The working tables and the functions of the build (sql/lib) are not part of the
+-- release.
 DROP VIEW pts_filter, ext_filter, app_final, app_status;
-DROP TABLE chosen_scan, scan_box, scan_pair, scan_edge, app_grid, app_zone, app, cand,
-           app_cover, app_edge, app_label, group_dup, virtual_apparition, group_member,
-           cand_reject, cat_row, cat_nn, cat_suffix, xsc_shape, xsc_point, psc_inside,
-           psc_galaxy;
-DROP FUNCTION work_key(integer, integer), sky_zones(float8), sky_zone(float8, float8),
-              sky_cell(integer, integer, float8, float8),
-              sky_cells_near(float8, float8, integer, integer, integer, integer, float8, float8,
-                             float8);
+DROP TABLE chosen_scan, scan_pair, scan_edge, app, cand, app_cover, app_edge, app_label,
+           group_dup, virtual_apparition, group_member, cand_reject, cat_row, cat_nn,
+           cat_suffix, xsc_shape, gal_ellipse, xsc_point, psc_inside, psc_galaxy;
+CALL drop_build_routines();
 
 ANALYZE psc;
 ANALYZE psc_reject_row;

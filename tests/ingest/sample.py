@@ -69,6 +69,8 @@ def _column(name: str, type_: pa.DataType, n: int, rng: np.random.Generator,
             return pa.array(rng.integers(4, 11, n).astype(np.int16))
         if name in ("hgl", "cld", "xph", "anom", "mp_flg", "hry"):
             return pa.array((rng.random(n) < 0.05).astype(type_.to_pandas_dtype()))
+        if name == "err_ang":
+            return pa.array(rng.integers(0, 180, n).astype(np.int16))
         return pa.array(rng.integers(0, 300, n).astype(type_.to_pandas_dtype()))
     raise TypeError(f"no sample values for {file} column {name} of type {type_}")
 
@@ -77,7 +79,7 @@ def _table(file: str, n: int, rng: np.random.Generator, jd0: float,
            given: dict[str, np.ndarray]) -> pa.Table:
     schema = product_schema(file)
     arrays = [
-        pa.array(given[f.name], type=f.type) if f.name in given
+        pa.array(given[f.name], type=f.type, from_pandas=True) if f.name in given
         else _column(f.name, f.type, n, rng, jd0, file)
         for f in schema
     ]
@@ -119,10 +121,14 @@ def write_night(directory: Path, *, n_pts: int = 1000, n_ext: int = 20, n_scans:
         given = {"scan": (scan_index + 1).astype(np.int16), "id": ids.astype(np.int32),
                  "ra": ra, "dec": dec}
         if file == "ext.parquet":
-            given |= {"sup_ra": ra, "sup_dec": dec}
+            # An extended source's point extraction: the same id in the same scan, if any.
+            pts_per_scan = np.bincount(np.repeat(np.arange(n_scans), -(-n_pts // n_scans))
+                                       [:n_pts], minlength=n_scans)
+            given |= {"sup_ra": ra, "sup_dec": dec,
+                      "pts_id": np.where(ids <= pts_per_scan[scan_index], ids, np.nan)}
         tables[file] = _table(file, n, rng, jd0, given)
     for file, table in tables.items():
-        pq.write_table(table, directory / file)
+        pq.write_table(table, directory / file, write_page_checksum=True)
     night = {"date": date.isoformat(), "hemis": hemis, "pipeline": "sample",
              "pipeline_version": "1.0"}
     (directory / "night.json").write_text(json.dumps(night, indent=2) + "\n")

@@ -29,7 +29,9 @@ CHILD = (
 def _backend_state(url: str) -> list[tuple[str, str]]:
     with psycopg.connect(url, autocommit=True) as conn:
         return conn.execute(
-            "SELECT state, query FROM pg_stat_activity WHERE application_name = %s", (APP,)
+            # An ingest names its session after the night once its transaction starts.
+            "SELECT state, query FROM pg_stat_activity WHERE datname = current_database() "
+            "AND (application_name = %s OR application_name LIKE 'twomass ingest %%')", (APP,)
         ).fetchall()
 
 
@@ -150,3 +152,21 @@ def test_ingest_of_a_night_being_ingested_waits_for_it(db, db_url, make_night, c
         "2000-06-01n: another session is ingesting this night; waiting for it to finish"
         in capsys.readouterr().err
     )
+
+
+def test_ingest_behind_a_release_build_names_the_build(db, db_url, make_night, capsys):
+    night = make_night(date=dt.date(2000, 6, 2))
+    with psycopg.connect(db_url) as build:  # what a build holds while it reads wdb
+        build.execute("SET application_name = 'twomass release build dr9'")
+        build.execute("LOCK TABLE wdb.scan, wdb.pts, wdb.ext IN SHARE MODE")
+        results = []
+        worker = threading.Thread(
+            target=lambda: results.append(ingest_night(db, night.directory)))
+        worker.start()
+        time.sleep(2.0)
+        assert worker.is_alive() and results == []
+        build.rollback()
+        worker.join(timeout=60)
+    assert [r.status for r in results] == ["loaded"]
+    err = capsys.readouterr().err
+    assert "waiting for twomass release build dr9 (pid" in err and "wdb.scan" in err

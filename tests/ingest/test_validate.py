@@ -7,6 +7,7 @@ import json
 import math
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from twomass.core.errors import TwomassError
@@ -18,6 +19,8 @@ from twomass.ingest.validate import (
     W03,
     W04,
     W05,
+    W06,
+    W07,
     IngestWarning,
     InvalidWarning,
     validate,
@@ -67,6 +70,19 @@ BAD = [
      r"scans\.parquet row 2 column tile: tile 7 is not in tiles\.parquet"),
     ("QA score out of range", "scans.parquet", lambda t, sv: sv(t, "qual", 0, 11),
      r"scans\.parquet row 0 column qual: QA score 11 outside \[0, 10\]"),
+    ("scan number below 1", "scans.parquet", lambda t, sv: sv(t, "scan", 0, -1),
+     r"scans\.parquet row 0 column scan: scan number -1 below 1"),
+    ("source id below 1", "pts.parquet", lambda t, sv: sv(t, "id", 4, -5),
+     r"pts\.parquet row 4 column id: source id -5 below 1"),
+    ("error-ellipse angle 400", "pts.parquet", lambda t, sv: sv(t, "err_ang", 2, 400),
+     r"pts\.parquet row 2 column err_ang: position angle 400 outside \[0, 180\]"),
+    ("mp_flg 7", "ext.parquet", lambda t, sv: sv(t, "mp_flg", 1, 7),
+     r"ext\.parquet row 1 column mp_flg: 0/1 flag 7 outside \[0, 1\]"),
+    ("dangling pts_id", "ext.parquet", lambda t, sv: sv(t, "pts_id", 0, 999),
+     r"ext\.parquet row 0 column pts_id: point extraction \(scan, id\) = \(1, 999\) is "
+     r"not in pts\.parquet"),
+    ("non-ASCII flag", "pts.parquet", lambda t, sv: sv(t, "cc_flg", 3, "\u00e900"),
+     r"pts\.parquet row 3 column cc_flg: flag '\u00e900' does not match"),
 ]
 
 
@@ -128,29 +144,48 @@ def test_unexpected_column(make_night, edit_parquet):
 
 def test_warning_classes(make_night, edit_parquet, set_value):
     night = make_night(n_pts=40, n_scans=4)
-    edit_parquet(night.directory / "pts.parquet", lambda t: set_value(
-        set_value(set_value(t, "j_snr", 3, 2e5), "k_m", 8, 31.0), "jdate", 12, 2451700.0))
-    # Scan 4's extractions move to scan 1 (ids stay unique): scan 4 has none.
-    edit_parquet(night.directory / "pts.parquet", lambda t: t.set_column(
-        0, t.schema.field(0), pa.array([1 if s == 4 else s for s in t.column(0).to_pylist()],
-                                       pa.int16())).set_column(
-        1, t.schema.field(1), pa.array(range(1, t.num_rows + 1), pa.int32())))
+    edit_parquet(night.directory / "pts.parquet", lambda t: set_value(set_value(set_value(
+        set_value(set_value(t, "j_snr", 3, 2e9), "k_m", 8, 31.0), "jdate", 12, 1e300),
+        "err_maj", 14, 3e38), "dec", 20, -80.0))
+    # Scan 4 loses its extractions.
+    for file in ("pts.parquet", "ext.parquet"):
+        edit_parquet(night.directory / file, lambda t: t.filter(pc.not_equal(t["scan"], 4)))
     edit_parquet(night.directory / "scans.parquet", lambda t: set_value(t, "qual", 2, 3))
     products = read_night(night.directory)
     found = validate(products, "ignore")
     assert [(w.category, w.file, w.row, w.column) for w in found] == [
+        (W06, "pts.parquet", 14, "err_maj"),
         (W01, "pts.parquet", 3, "j_snr"),
         (W02, "pts.parquet", 8, "k_m"),
         (W04, "pts.parquet", 12, "jdate"),
         (W03, "scans.parquet", 2, "qual"),
         (W05, "scans.parquet", 3, "scan"),
+        (W07, "pts.parquet", 20, "ra"),
     ]
-    assert str(found[0]).startswith("W01: pts.parquet row 3 column j_snr: S/N 200000 above")
+    messages = [str(w) for w in found]
+    assert messages[0] == ("W06: pts.parquet row 14 column err_maj: position error 3e+38 "
+                           "arcsec above 10")
+    assert messages[1] == "W01: pts.parquet row 3 column j_snr: S/N 2e+09 above 1e+09"
+    # Huge values are written compactly, not as 300 digits.
+    assert messages[3].startswith("W04: pts.parquet row 12 column jdate: Julian Date 1e+300 "
+                                  "outside the night 2000-06-01n")
+    # 88.5 deg: from dec -80 to the scan's southern edge at dec 8.5.
+    assert messages[6] == ("W07: pts.parquet row 20 column ra: extraction 318600 arcsec "
+                           "outside scan 3 (more than 60)")
+    assert max(map(len, messages)) < 200
     with pytest.warns(IngestWarning) as record:
         validate(products, "warn")
-    assert [w.category for w in record] == [W01, W02, W04, W03, W05]
+    assert [w.category for w in record] == [W06, W01, W02, W04, W03, W05, W07]
     assert "W02: pts.parquet row 8 column k_m: magnitude 31 outside [-5, 25]" in str(
-        record[1].message)
-    with pytest.raises(InvalidWarning, match=r"W01: pts\.parquet row 3 .*--on-warning error"):
+        record[2].message)
+    with pytest.raises(InvalidWarning, match=r"W06: pts\.parquet row 14 .*--on-warning error"):
         validate(products, "error")
 
+
+def test_a_night_under_another_date_is_refused(make_night):
+    night = make_night(date=dt.date(2000, 6, 1))
+    path = night.directory / "night.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"date": "2001-06-01"}))
+    with pytest.raises(ProductError, match=r"night\.json: field 'date' is 2001-06-01 but its "
+                       r"scans were observed -364\.\d days from it"):
+        validate(read_night(night.directory), "ignore")

@@ -12,7 +12,7 @@ import pytest
 from twomass import release
 from twomass.cli import main
 from twomass.release import builder
-from twomass.release.spec import ReleaseSpec, ReleaseSpecError, load_spec
+from twomass.release.spec import ReleaseSpec
 
 ARCSEC = 1 / 3600.0
 WIDTH = 8.5 / 60
@@ -166,8 +166,13 @@ def test_same_spec_same_checksum_and_failed_build_leaves_nothing(
     assert _all(wdb.url, "SELECT to_regnamespace('rel_d')") == [(None,)]
     assert [r.name for r in release.list_releases(wdb.db)] == ["a", "b", "c"]
     assert release.show(wdb.db, "a").is_published
-    with pytest.raises(release.ReleaseError, match="exists"):
+    with pytest.raises(release.ReleaseError, match="release 'a' exists .*choose another name"):
         release.build(wdb.db, "a", progress=False)
+    # Built, never published (as after a kill between the build's commit and its publish):
+    # building again is refused with the command that publishes it.
+    with pytest.raises(release.ReleaseError, match=r"release 'b' exists unpublished \(built at "
+                       r".*\): `twomass release publish b` publishes it"):
+        release.build(wdb.db, "b", progress=False)
 
 
 def test_publish_switches_views(wdb: Any) -> None:
@@ -215,18 +220,20 @@ def test_cli(wdb: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["--db", wdb.url, "release", "show", "nope"]) == 2
 
 
-def test_spec_validation(tmp_path: Path) -> None:
-    assert load_spec(None) == ReleaseSpec()
-    path = tmp_path / "s.toml"
-    path.write_text("psc_match_arcsec = 3\nscan_sensitivity = 'psp'\n")
-    spec = load_spec(path)
-    assert spec.psc_match_arcsec == 3.0 and spec.scan_sensitivity == "psp"
-    path.write_text("scan_sensitivity = 'luck'\n")
-    with pytest.raises(ReleaseSpecError, match="s.toml: scan_sensitivity"):
-        load_spec(path)
-    path.write_text("psc_artifact_pattern = '[C-'\n")
-    with pytest.raises(ReleaseSpecError, match="not a regular expression"):
-        load_spec(path)
-    path.write_text("= broken")
-    with pytest.raises(ReleaseSpecError, match="not valid TOML"):
-        load_spec(path)
+def test_cli_interrupted_before_publishing_says_how_to_publish(
+        wdb: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _region(wdb, n_sources=20, seed=5)
+
+    def interrupt(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(release, "publish", interrupt)
+    assert main(["--db", wdb.url, "release", "build", "half"]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "twomass: interrupted; release half is built but not published: "
+        "`twomass release publish half` publishes it")
+    monkeypatch.undo()
+    assert main(["--db", wdb.url, "release", "build", "half"]) == 2
+    assert "`twomass release publish half` publishes it" in capsys.readouterr().err
+    assert main(["--db", wdb.url, "release", "publish", "half"]) == 0
+    assert release.show(wdb.db, "half").is_published

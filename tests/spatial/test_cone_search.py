@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+from collections.abc import Callable
 
 import numpy as np
 import psycopg
 import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
+from astropy.io.votable import parse_single_table
 from astropy.table import Table
 
 from twomass import release
+from twomass.cli import cone as cone_cli
 from twomass.cli import main
 from twomass.core import healpix
 from twomass.core.database import Database
 from twomass.query.cone import ConeSearchError, cone
+from twomass.schema import catalogs
 
 from .conftest import offsets, random_sky
 
@@ -169,3 +176,89 @@ def test_cli_cone_rejects_bad_input_without_traceback(catalog: tuple,
     assert main(["--db", url, "cone", "10", "-95", "30"]) == 2
     err = capsys.readouterr().err
     assert "Dec must be in [-90, 90] degrees, got -95.0" in err and "Traceback" not in err
+
+
+def _read_table(text: str) -> list[dict[str, object]]:
+    """Rows of the ``table`` format: columns are the runs of the dashes line."""
+    lines = text.splitlines()
+    rule = next(i for i, line in enumerate(lines) if set(line) <= {"-", " "})
+    spans = [(m.start(), m.end()) for m in re.finditer(r"-+", lines[rule])]
+    names = [lines[0][a:b].strip() for a, b in spans]
+    return [{n: (None if (cell := line[a:b].strip()) == "--" else cell)
+             for n, (a, b) in zip(names, spans, strict=True)} for line in lines[rule + 1:]]
+
+
+def _read_csv(text: str) -> list[dict[str, object]]:
+    return [{k: v or None for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+
+
+def _read_votable(text: str) -> list[dict[str, object]]:
+    table = parse_single_table(io.BytesIO(text.encode())).to_table()
+    columns = {n: [None if v == "" else v for v in table[n].tolist()] for n in table.colnames}
+    return [{n: values[i] for n, values in columns.items()} for i in range(len(table))]
+
+
+#: How each output format of ``twomass cone`` is read back: rows, NULL as None.
+READERS: dict[str, Callable[[str], list[dict[str, object]]]] = {
+    "table": _read_table, "csv": _read_csv, "json": json.loads, "votable": _read_votable}
+
+#: A non-NULL value of every column type of the catalogs, never 0.
+VALUES = {"integer": 7, "smallint": 7, "bigint": 7, "real": 1.5, "double precision": 2.5,
+          "character": "A", "text": "A", "date": "2000-01-02"}
+
+
+def test_nulls_round_trip_in_every_output_format(db: Database,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    """A row with every nullable column NULL comes back NULL (or empty) in every format,
+    never 0; a row without NULLs comes back without any."""
+    assert set(READERS) == set(cone_cli.FORMATS)
+    release.build(db, "nulls", progress=False)
+    nullable = {}
+    with psycopg.connect(db.url) as conn:
+        for catalog in ("psc", "xsc"):
+            cols = conn.execute(
+                "SELECT column_name, data_type, is_nullable = 'YES' "
+                "FROM information_schema.columns WHERE table_schema = 'rel_nulls' "
+                "AND table_name = %s ORDER BY ordinal_position", (catalog,)).fetchall()
+            nullable[catalog] = {c for c, _, can in cols if can} - {"ra", "dec", "hpx"}
+            assert len(nullable[catalog]) > 20
+            for key, dec in ((1, 20.0), (2, 20.001)):  # the full row, then the NULL row
+                row = {c: None if key == 2 and c in nullable[catalog] else VALUES[t]
+                       for c, t, _ in cols}
+                row.update({c: key for c, t, _ in cols if t == "integer" and row[c]})
+                row.update(ra=10.0, dec=dec, hpx=int(healpix.ang2hpx(10.0, dec)))
+                conn.execute(f"INSERT INTO rel_nulls.{catalog} ({', '.join(row)}) "
+                             f"VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))
+    for catalog in ("psc", "xsc"):
+        for fmt, read in READERS.items():
+            assert main(["--db", db.url, "cone", "10", "20", "10", "--catalog", catalog,
+                         "--format", fmt]) == 0
+            full, empty = read(capsys.readouterr().out)
+            assert [k for k, v in full.items() if v is None] == [], (catalog, fmt)
+            assert {k for k, v in empty.items() if v is None} == nullable[catalog], (catalog, fmt)
+
+
+@pytest.mark.parametrize(("name", "columns"), [
+    ("psc", catalogs.PSC), ("xsc", catalogs.XSC), ("wdb", catalogs.WDB_PTS)])
+def test_votable_gives_every_column_its_unit_ucd_and_description(
+        catalog: tuple, capsys: pytest.CaptureFixture, name: str,
+        columns: tuple[catalogs.CatalogColumn, ...]) -> None:
+    """Each FIELD has the unit (none when dimensionless), UCD and description of
+    ``twomass.schema.catalogs``; the text table shows the units under the names."""
+    url, _, _ = catalog
+    assert main(["--db", url, "cone", "10", "20", "30", "--catalog", name,
+                 "--format", "votable"]) == 0
+    fields = parse_single_table(io.BytesIO(capsys.readouterr().out.encode())).fields
+    expected = (*columns, catalogs.DIST_ARCSEC)
+    assert [f.name for f in fields] == [c.name for c in expected]
+    for field, column in zip(fields, expected, strict=True):
+        # (the writer wraps long descriptions over lines)
+        assert field.ucd == column.ucd, field
+        assert " ".join(field.description.split()) == column.description, field
+        if column.unit:
+            assert field.unit == u.Unit(column.unit), field
+        else:
+            assert field.unit is None, field
+    assert main(["--db", url, "cone", "10", "20", "30", "--catalog", name]) == 0
+    units = capsys.readouterr().out.splitlines()[1].split()
+    assert "deg" in units and "arcsec" in units

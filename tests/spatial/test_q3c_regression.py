@@ -1,5 +1,7 @@
 """Q3C's own cone regression counts, on its regenerated 1,000,000-row test table.
 
+Also Q3C's five joins (its second table test1 against test), by hpx_xmatch.
+
 The 401 cones of radius <= 0.8 deg and the four 0.2 / 3.2 deg cones with a point
 exactly on the circle (where only the floating-point test decides) run here; the full
 745-cone list, with the 6.4 to 90 deg cones that scan most of the table, runs in
@@ -39,3 +41,17 @@ def test_cone_counts_equal_q3c(q3c_table: str) -> None:
             if got != expected:
                 wrong.append((ra0, dec0, radius, got, expected))
     assert not wrong and np.isfinite(len(chosen))
+
+
+# Q3C's join regression (sql/join.sql, expected/join.expected at the same tag): table
+# test1 = gen_data 2 1000000 against test, at these radii [deg], and the counts.
+JOINS = ((0.002, 1343), (0.004, 1462), (0.0100115, 9233), (0.0200015, 29516), (0.042, 137000))
+
+
+def test_join_counts_equal_q3c(q3c_table: str) -> None:
+    ra, dec = gen_data(2, 1_000_000)
+    with psycopg.connect(q3c_table) as conn:
+        load_points(conn, "test1", ra, dec)
+        got = [conn.execute("SELECT count(*) FROM hpx_xmatch('test1', 'test', %s)",
+                            (radius,)).fetchone()[0] for radius, _ in JOINS]
+    assert got == [count for _, count in JOINS]

@@ -3,6 +3,10 @@
 Each command lives in its own module exposing ``register(subparsers)``; the handler
 it sets receives the parsed arguments and a ``Context``. Errors a user can act on
 (``TwomassError``) print one line and exit 2, never a traceback.
+
+This module imports only the standard library: the libraries behind the commands take
+seconds to load, and Ctrl-C while they load must end as it does anywhere else (one
+line, status 130), which only code inside ``main`` can arrange.
 """
 
 from __future__ import annotations
@@ -12,16 +16,16 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-import twomass
-from twomass.cli.context import Context
-from twomass.core.errors import TwomassError
-from twomass.core.settings import Settings
-
 #: Command modules, in the order ``twomass --help`` lists them.
-COMMAND_MODULES = ["demo", "db", "ingest", "simulate", "release", "cone"]
+COMMAND_MODULES = ["demo", "db", "ingest", "nights", "simulate", "release", "cone", "qa"]
+
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import twomass
+
     parser = argparse.ArgumentParser(
         prog="twomass",
         description="2MASS-style catalog system: working database, releases, cone search.",
@@ -40,6 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("twomass: interrupted; nothing was committed", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    """Parse the arguments and run the command: everything ``main`` guards."""
+    from twomass.cli.context import Context
+    from twomass.core.errors import TwomassError
+    from twomass.core.settings import Settings
+
     args = build_parser().parse_args(argv)
     settings = Settings()
     if args.db:
@@ -50,9 +67,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TwomassError as exc:
         print(f"twomass: error: {exc}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
-        print("twomass: interrupted; nothing was committed", file=sys.stderr)
-        return 130
     finally:
         ctx.close()
-

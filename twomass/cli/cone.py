@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import sys
 import time
 
-from astropy.table import Table
+from astropy.table import Column, Table
 
 from twomass.cli.context import Context
 from twomass.query import cone
@@ -40,18 +41,24 @@ def render(table: Table, fmt: str) -> str:
         table.write(out, format="ascii.csv")
         return out.getvalue()
     if fmt == "json":
-        records = [{name: _plain(row[name]) for name in table.colnames} for row in table]
-        return json.dumps(records, indent=1) + "\n"
+        columns = {name: _json_values(table[name]) for name in table.colnames}
+        records = [{name: values[i] for name, values in columns.items()}
+                   for i in range(len(table))]
+        return json.dumps(records, indent=1, allow_nan=False) + "\n"
     out_bytes = io.BytesIO()
     table.write(out_bytes, format="votable")
     return out_bytes.getvalue().decode("utf-8")
 
 
-def _plain(value: object) -> object:
-    if value is None or getattr(value, "mask", False) is True:
-        return None
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
+def _json_values(column: Column) -> list[object]:
+    """The column as Python values, NULL (masked) as None.
+
+    ``tolist`` is what turns a masked entry into None: reading entries one by one gives
+    NumPy's masked constant, whose value is the fill (0). JSON has no NaN or infinity,
+    so those are written as null too.
+    """
+    return [None if isinstance(v, float) and not math.isfinite(v) else v
+            for v in column.tolist()]
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 from twomass import release
+from twomass.cli import INTERRUPTED
 from twomass.cli.context import Context
 from twomass.qa.table2 import ValidationParams, validate
 from twomass.release.spec import load_spec
@@ -24,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="TOML release spec (default: the 2MASS All-Sky values)")
     build.add_argument("--no-publish", action="store_true",
                        help="build only; leave the public views as they are")
+    build.add_argument("--report", type=Path, metavar="OUT.html",
+                       help="then write the release's QA report (`twomass qa release`)")
     build.set_defaults(handler=run_build)
 
     commands.add_parser("list", help="list the releases").set_defaults(handler=run_list)
@@ -57,10 +61,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_build(args: argparse.Namespace, ctx: Context) -> int:
     start = time.perf_counter()
     spec = load_spec(args.spec)
-    record = release.build(ctx.current_db(), args.name, spec, publish_after=not args.no_publish)
+    db = ctx.current_db()
+    record = release.build(db, args.name, spec, publish_after=False)
+    if not args.no_publish:
+        # The build is committed: an interrupt now leaves it built and unpublished.
+        try:
+            record = release.publish(db, args.name)
+        except KeyboardInterrupt:
+            print(f"twomass: interrupted; release {args.name} is built but not published: "
+                  f"`twomass release publish {args.name}` publishes it", file=sys.stderr)
+            return INTERRUPTED
     _print_counts(record)
     state = "published" if record.is_published else "not published"
     print(f"{release.summary(record)}; {state}; built in {time.perf_counter() - start:.1f} s")
+    if args.report:
+        from twomass.qa.release_report import write_release_report  # matplotlib: load on use
+
+        print(write_release_report(db, args.name, args.report).line())
     return 0
 
 

@@ -94,3 +94,66 @@ def disc_ranges(
         if order >= start + 2:
             break
     return best
+
+
+def project_map(pixels: npt.ArrayLike, values: npt.ArrayLike, order: int, *,
+                xsize: int = 800, lonra_deg: tuple[float, float] | None = None,
+                latra_deg: tuple[float, float] | None = None,
+                rot_deg: float = 0.0) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Image of a sparse NESTED map, projected by healpy, for ``imshow(origin="lower")``.
+
+    Only the pixels that hold a value are given, so a map of a small region costs what
+    the region holds, not the 12 * 4**order pixels of the whole sky.
+
+    Parameters
+    ----------
+    pixels, values
+        Pixel indices at ``order`` and their values; pixels not listed are NaN.
+    order
+        HEALPix order of ``pixels``.
+    xsize
+        Image width [pixels].
+    lonra_deg, latra_deg
+        Both given: a cartesian (plate carrée) view of that longitude range, relative to
+        ``rot_deg``, and latitude range [deg]; otherwise the whole sky in Mollweide.
+    rot_deg
+        Longitude of the image centre [deg]. Longitude grows to the left (east), as on
+        the sky.
+
+    Returns
+    -------
+    image, extent
+        The image (NaN where no pixel or outside the projection) and its extent in the
+        projection's plane, for ``imshow``.
+    """
+    pixels = np.asarray(pixels, dtype=np.int64)
+    order_of = np.argsort(pixels)
+    sorted_pixels = pixels[order_of]
+    lookup = np.append(np.asarray(values, dtype=np.float64)[order_of], np.nan)
+
+    def vec2index(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        pix = hp.vec2pix(1 << order, x, y, z, nest=True)
+        pos = np.minimum(np.searchsorted(sorted_pixels, pix), max(len(sorted_pixels) - 1, 0))
+        found = (sorted_pixels[pos] == pix) if len(sorted_pixels) else np.zeros(pix.shape, bool)
+        return np.where(found, pos, len(sorted_pixels))
+
+    if lonra_deg is not None and latra_deg is not None:
+        proj = hp.projector.CartesianProj(rot=(rot_deg, 0.0, 0.0), xsize=xsize,
+                                          lonra=list(lonra_deg), latra=list(latra_deg),
+                                          flipconv="astro")
+    else:
+        proj = hp.projector.MollweideProj(rot=(rot_deg, 0.0, 0.0), xsize=xsize,
+                                          flipconv="astro")
+    image = np.asarray(proj.projmap(lookup, vec2index), dtype=np.float64)
+    image[~np.isfinite(image)] = np.nan
+    return image, tuple(float(e) for e in proj.get_extent())
+
+
+def mollweide_xy(ra_deg: npt.ArrayLike, dec_deg: npt.ArrayLike, *,
+                 rot_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Positions [deg] in the plane of ``project_map``'s Mollweide image, for overlays
+    (graticules, outlines) drawn on it."""
+    proj = hp.projector.MollweideProj(rot=(rot_deg, 0.0, 0.0), flipconv="astro")
+    x, y = proj.ang2xy(np.asarray(ra_deg, np.float64), np.asarray(dec_deg, np.float64),
+                       lonlat=True)
+    return np.asarray(x), np.asarray(y)

@@ -24,6 +24,9 @@ state for the real catalog:
   ``off_tile_arcsec`` from the tile centre) or not. 2MASS found 19 such pairs, all
   from two mispointed scans.
 
+``compare`` gives the same figures with the matches behind them, which the release QA
+report plots against magnitude (``twomass.qa.truth_figures``).
+
 Only chosen scans that the truth file lists are validated, so a working database
 holding other data too can be checked against one simulated region. Memory grows with
 the rows kept (about 100 bytes per catalog row and per true source covered by the
@@ -51,8 +54,8 @@ from twomass.qa.matching import (
 )
 from twomass.qa.truth import BANDS, read_truth
 
-__all__ = ["CrossScanPair", "ScanRef", "ValidationError", "ValidationParams",
-           "ValidationReport", "robust_sigma", "validate"]
+__all__ = ["Comparison", "CrossScanPair", "ScanRef", "ValidationError", "ValidationParams",
+           "ValidationReport", "compare", "robust_sigma", "validate"]
 
 #: Table 2 targets: completeness and reliability for S/N > 10 in any band, photometric
 #: precision for bright stars [mag], astrometric accuracy for Ks < 14 [arcsec].
@@ -229,6 +232,36 @@ def robust_sigma(values: np.ndarray) -> float:
     return float(MAD_TO_SIGMA * np.median(np.abs(values - np.median(values))))
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """A release and its truth matched row by row: what Table 2 counts, and what its
+    figures (completeness and reliability against magnitude, offsets from the truth)
+    plot.
+
+    Attributes
+    ----------
+    report
+        The Table 2 figures.
+    expected_mag, found
+        True J H Ks [mag] (n, 3) of the stars completeness expects, and whether each has
+        a catalog source within ``match_arcsec``.
+    strong_mag, reliable
+        Catalog J H Ks [mag] (m, 3) of the sources with S/N > ``snr_min`` in some band,
+        and whether each matches a true source or a minor planet's path.
+    star_ks, star_offset_arcsec
+        True Ks [mag] of the matched stars and their catalog - true position offsets
+        (RA x cos Dec, Dec) [arcsec], shape (k, 2).
+    """
+
+    report: ValidationReport
+    expected_mag: np.ndarray
+    found: np.ndarray
+    strong_mag: np.ndarray
+    reliable: np.ndarray
+    star_ks: np.ndarray
+    star_offset_arcsec: np.ndarray
+
+
 def validate(db: Database, name: str, truth_path: str | Path,
              params: ValidationParams | None = None) -> ValidationReport:
     """Measure Table 2 of release ``name`` against the simulator's truth table.
@@ -240,6 +273,13 @@ def validate(db: Database, name: str, truth_path: str | Path,
     ValidationError
         The truth file cannot be read or shares no scan with the release.
     """
+    return compare(db, name, truth_path, params).report
+
+
+def compare(db: Database, name: str, truth_path: str | Path,
+            params: ValidationParams | None = None) -> Comparison:
+    """Match release ``name`` to the simulator's truth table: Table 2 and the matches
+    behind it (raises as ``validate`` does)."""
     params = params or ValidationParams()
     record = release.show(db, name)
     schema = record.schema_name
@@ -279,6 +319,8 @@ def validate(db: Database, name: str, truth_path: str | Path,
     moving = minor_planet_matches(cat["jdate"], lost, cat_xyz, scan_of_row, truth.mp,
                                   params.match_arcsec)
     reliable = int(real[strong].sum() + moving.sum())
+    strong_reliable = real[strong].copy()
+    strong_reliable[~real[strong]] = moving
 
     # Photometric and astrometric scatter of matched stars.
     star_row = np.flatnonzero(real & (sep < params.match_arcsec))
@@ -291,6 +333,12 @@ def validate(db: Database, name: str, truth_path: str | Path,
         diff = cat[f"{band}_m"][star_row[use]] - true_mag[use, k]
         photometry[band] = (robust_sigma(diff[np.isfinite(diff)]), int(use.sum()))
     astro = sep[star_row[true_mag[:, 2] < params.astrometry_ks_max]]
+    true_xyz = truth.xyz[truth_of[star_row]]
+    true_ra = np.degrees(np.arctan2(true_xyz[:, 1], true_xyz[:, 0]))
+    true_dec = np.degrees(np.arcsin(np.clip(true_xyz[:, 2], -1, 1)))
+    d_ra = (cat["ra"][star_row] - true_ra + 180.0) % 360.0 - 180.0
+    offsets = np.column_stack([d_ra * np.cos(np.radians(true_dec)),
+                               cat["dec"][star_row] - true_dec]) * 3600.0
     astro_sigma = float(np.median(astro) / RAYLEIGH_MEDIAN) if len(astro) else float("nan")
 
     # Catalog pairs from different scans.
@@ -299,7 +347,7 @@ def validate(db: Database, name: str, truth_path: str | Path,
     off_tile = [scans.refs[s] for s in used
                 if scans.refs[s].off_tile_arcsec > params.off_tile_arcsec]
 
-    return ValidationReport(
+    report = ValidationReport(
         name=name, params=params, scans=len(used), truth_rows=truth.rows,
         truth_covered=len(truth.xyz) + len(np.unique(truth.mp[:, :3], axis=0)),
         catalog_rows=len(cat_xyz), expected=len(expected), found=found,
@@ -309,3 +357,7 @@ def validate(db: Database, name: str, truth_path: str | Path,
         reliable_minor_planets=int(moving.sum()), photometry_sigma_mag=photometry,
         astrometry_sigma_arcsec=astro_sigma, astrometry_stars=len(astro), pairs=pairs,
         off_tile_scans=off_tile)
+    return Comparison(
+        report=report, expected_mag=truth.mag[expected].astype(float), found=match >= 0,
+        strong_mag=np.column_stack([cat[f"{b}_m"] for b in BANDS])[strong],
+        reliable=strong_reliable, star_ks=true_mag[:, 2], star_offset_arcsec=offsets)

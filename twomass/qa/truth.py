@@ -31,6 +31,8 @@ STAR_TYPES = (STAR, ARTIFACT_PARENT)
 #: The survey's S/N = 10 requirement, J H Ks [mag] (Skrutskie et al. 2006, sec. 5.2.7):
 #: a star no chosen scan covers counts as a coverage-gap star when brighter in one band.
 REQUIRED_SNR10_MAG = np.array([15.8, 15.1, 14.3], np.float32)
+#: The same per band, as the reports print and compare it [mag].
+REQUIRED_MAG = {"j": 15.8, "h": 15.1, "k": 14.3}
 
 
 @dataclass

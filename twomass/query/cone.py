@@ -3,7 +3,8 @@
 A thin layer over the SQL functions ``psc_cone``, ``xsc_cone`` and ``wdb_cone``
 (``sql/cone.sql``): the database does the index-driven search and sorts by distance;
 this module validates the arguments, so a mistake gets a one-line error naming the bad
-value, and turns the rows into a Table with units.
+value, and turns the rows into a Table whose columns carry the unit, UCD and description
+of ``twomass.schema.catalogs`` (the VOTable writer takes the UCD from ``meta['ucd']``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from psycopg import sql
 from twomass.core.database import Database
 from twomass.core.errors import TwomassError
 from twomass.migrations import revision
+from twomass.schema import catalogs
 
 #: Catalog name -> SQL function that searches it.
 CATALOGS = {"psc": "psc_cone", "xsc": "xsc_cone", "wdb": "wdb_cone"}
 
-#: Units of the columns whose unit the name alone does not give.
-_UNITS = {"ra": "deg", "dec": "deg", "glon": "deg", "glat": "deg", "dist_arcsec": "arcsec"}
+#: Catalog name -> the columns its search returns, by name.
+_COLUMNS = {catalog: {c.name: c for c in (*columns, catalogs.DIST_ARCSEC)}
+            for catalog, columns in (("psc", catalogs.PSC), ("xsc", catalogs.XSC),
+                                     ("wdb", catalogs.WDB_PTS))}
 
 
 class ConeSearchError(TwomassError):
@@ -88,11 +92,13 @@ def cone(db: Database, ra: float, dec: float, radius_arcsec: float, catalog: str
         cur.execute(query, params)
         names = [d.name for d in cur.description or []]
         rows = cur.fetchall()
-    return _table(names, rows)
+    return _table(names, rows, _COLUMNS[catalog])
 
 
-def _table(names: list[str], rows: list[tuple]) -> Table:
-    """Column-wise Table; NULLs become masked entries, units from ``_UNITS``."""
+def _table(names: list[str], rows: list[tuple],
+           described: dict[str, catalogs.CatalogColumn]) -> Table:
+    """Column-wise Table; NULLs become masked entries, and each column takes the unit,
+    description and UCD ``described`` gives it."""
     table = Table()
     for i, name in enumerate(names):
         values = [row[i] for row in rows]
@@ -108,5 +114,11 @@ def _table(names: list[str], rows: list[tuple]) -> Table:
             data = np.array([str(v) if v is not None else "" for v in values], dtype=str)
         if not rows:
             data = np.zeros(0, dtype=float)
-        table[name] = MaskedColumn(data, mask=mask, unit=_UNITS.get(name))
+        column = MaskedColumn(data, mask=mask)
+        if name in described:
+            info = described[name]
+            column.unit = info.unit or None
+            column.description = info.description
+            column.meta["ucd"] = info.ucd
+        table[name] = column
     return table

@@ -23,13 +23,14 @@ from tqdm import tqdm
 
 import twomass
 from twomass import sql as sql_files
+from twomass.core import locks
 from twomass.core.database import Database
+from twomass.release.metadata import describe_release
 from twomass.release.publish import publish
 from twomass.release.registry import (
     ReleaseError,
     ReleaseRecord,
     _lock,
-    _registry_row,
     _schema_exists,
     schema_for,
     show,
@@ -39,16 +40,30 @@ from twomass.release.spec import ReleaseSpec
 #: Memory for the sorts and hashes of a build (per operation, session-local).
 BUILD_WORK_MEM = "1GB"
 
+#: The working tables a build reads; ingest must not change them meanwhile.
+WDB_TABLES = ("wdb.scan", "wdb.pts", "wdb.ext")
+
 
 def steps() -> list[tuple[str, str]]:
-    """``(file name, SQL text)`` of every release step, in execution order."""
-    folder = files("twomass.sql").joinpath("release")
-    names = sorted(p.name for p in folder.iterdir() if re.match(r"^\d\d_\w+\.sql$", p.name))
-    return [(n, folder.joinpath(n).read_text(encoding="utf-8")) for n in names]
+    """``(file name, SQL text)`` of every build step, in execution order.
+
+    First the library (``lib/*.sql``: the functions and procedures the rules call, created
+    in the release schema), then the release rules (``release/NN_*.sql``).
+    """
+    return (_sql_files("lib", r"^\w+\.sql$", prefix="lib/")
+            + _sql_files("release", r"^\d\d_\w+\.sql$"))
+
+
+def _sql_files(folder: str, pattern: str, prefix: str = "") -> list[tuple[str, str]]:
+    """``(prefix + name, text)`` of the files of ``twomass.sql/folder`` matching
+    ``pattern``, in name order."""
+    path = files("twomass.sql").joinpath(folder)
+    names = sorted(p.name for p in path.iterdir() if re.match(pattern, p.name))
+    return [(prefix + n, path.joinpath(n).read_text(encoding="utf-8")) for n in names]
 
 
 def code_version() -> str:
-    """twomass version plus a digest of the release and flag SQL the build runs."""
+    """twomass version plus a digest of the library, release and flag SQL the build runs."""
     digest = hashlib.sha256()
     for name, text in steps() + [("flags.sql", sql_files.read("flags.sql"))]:
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
@@ -60,6 +75,8 @@ def build(db: Database, name: str, spec: ReleaseSpec | None = None, *, publish_a
     """Build release ``name`` from the working database; publish it unless told not to.
 
     ``step_seconds``, when given, receives the duration of every step by file name.
+    A build waits for the release lock and for ingests writing the working tables, and
+    says on standard error whom it waits for; the server stops it if this process dies.
 
     Raises
     ------
@@ -70,11 +87,10 @@ def build(db: Database, name: str, spec: ReleaseSpec | None = None, *, publish_a
     schema = schema_for(name)
     start = time.perf_counter()
     with db.connection() as conn:
-        _lock(conn)
-        if _schema_exists(conn, schema) or _registry_row(conn, name):
-            raise ReleaseError(f"release {name!r} exists (schema {schema}); choose another name")
+        _lock(conn, f"build {name}")
+        _refuse_existing(conn, name, schema)
         # Ingest must not change the working database while the build reads it.
-        conn.execute("LOCK TABLE wdb.scan, wdb.pts, wdb.ext IN SHARE MODE")
+        locks.lock_tables(conn, WDB_TABLES, "SHARE")
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("SET LOCAL search_path = {}, public").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(BUILD_WORK_MEM)))
@@ -108,9 +124,27 @@ def build(db: Database, name: str, spec: ReleaseSpec | None = None, *, publish_a
             (name, schema, json.dumps(spec.as_dict()), code_version(), wdb_checksum,
              content_checksum, json.dumps(counts), time.perf_counter() - start),
         )
+        describe_release(conn, schema)
     if publish_after:
         publish(db, name)
     return show(db, name)
+
+
+def _refuse_existing(conn: psycopg.Connection, name: str, schema: str) -> None:
+    """Raise ``ReleaseError`` if release ``name`` exists, saying how to go on.
+
+    A build whose command was killed between its commit and its publish leaves the
+    release built and never published: rerunning the build cannot help, publishing can.
+    """
+    row = conn.execute("SELECT built_at, published_at FROM twomass_meta.release "
+                       "WHERE name = %s", (name,)).fetchone()
+    if row is not None and row[1] is None:
+        raise ReleaseError(
+            f"release {name!r} exists unpublished (built at {row[0]:%Y-%m-%d %H:%M:%S}): "
+            f"`twomass release publish {name}` publishes it, `twomass release drop {name}` "
+            "removes it")
+    if row is not None or _schema_exists(conn, schema):
+        raise ReleaseError(f"release {name!r} exists (schema {schema}); choose another name")
 
 
 def _progress(items: list[tuple[str, str]], enabled: bool) -> Iterator[tuple[str, str]]:

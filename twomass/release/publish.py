@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 
 from twomass.core.database import Database
+from twomass.release.metadata import copy_column_comments
 from twomass.release.registry import (
     ReleaseError,
     ReleaseRecord,
@@ -29,6 +30,8 @@ PUBLIC_VIEWS = ("psc", "xsc", "scan_info", "psc_reject", "xsc_reject")
 def publish(db: Database, name: str) -> ReleaseRecord:
     """Point the public views at release ``name`` in one transaction.
 
+    The views take the column comments (unit, UCD, description) of the release tables.
+
     Raises
     ------
     ReleaseError
@@ -37,7 +40,7 @@ def publish(db: Database, name: str) -> ReleaseRecord:
     """
     schema = schema_for(name)
     with db.connection() as conn:
-        _lock(conn)
+        _lock(conn, f"publish {name}")
         if not _registry_row(conn, name) or not _schema_exists(conn, schema):
             raise ReleaseError(f"no release {name!r}: build it with `twomass release build {name}`")
         for view in PUBLIC_VIEWS:
@@ -58,6 +61,7 @@ def publish(db: Database, name: str) -> ReleaseRecord:
             conn.execute(sql.SQL("COMMENT ON VIEW {} IS {}").format(
                 sql.Identifier("public", view),
                 sql.Literal(f"Published release {name}: {schema}.{view}.")))
+            copy_column_comments(conn, (schema, view), ("public", view))
         conn.execute("UPDATE twomass_meta.release SET published_at = clock_timestamp() "
                      "WHERE name = %s", (name,))
     return show(db, name)

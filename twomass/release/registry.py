@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from twomass.core import locks
 from twomass.core.database import Database
 from twomass.core.errors import TwomassError
 
@@ -22,6 +23,7 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 #: Serializes release builds and publishes on one database.
 _RELEASE_LOCK = 0x2_4D_41_53_53 + 6
+
 
 class ReleaseError(TwomassError):
     """A release cannot be built, found or published as asked."""
@@ -97,7 +99,7 @@ def drop(db: Database, name: str) -> None:
     if record.is_published:
         raise ReleaseError(f"release {name!r} is published; publish another one first")
     with db.connection() as conn:
-        _lock(conn)
+        _lock(conn, f"drop {name}")
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
             sql.Identifier(record.schema_name)))
         conn.execute("DELETE FROM twomass_meta.release WHERE name = %s", (name,))
@@ -116,8 +118,15 @@ def _record(row: tuple) -> ReleaseRecord:
     return ReleaseRecord(*row)
 
 
-def _lock(conn: psycopg.Connection) -> None:
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_RELEASE_LOCK,))
+def _lock(conn: psycopg.Connection, action: str) -> None:
+    """Take the release lock for ``action`` (``build dr2``), saying whom it waits for.
+
+    The session is named ``twomass release <action>`` for those who wait in turn, and
+    the server stops it if its client dies, so a killed command never keeps the lock.
+    """
+    locks.name_session(conn, f"release {action}")
+    locks.end_with_client(conn)
+    locks.advisory_xact_lock(conn, _RELEASE_LOCK, "the release lock")
 
 
 def _schema_exists(conn: psycopg.Connection, schema: str) -> bool:

@@ -12,8 +12,10 @@ inconsistent; ``docs/release-rules.md`` explains each one.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,9 @@ class ReleaseSpec:
         Safety border: a catalog source lies more than this from every tile edge.
     psc_artifact_pattern
         Regular expression on ``cc_flg``: rows matching it are artifacts, excluded
-        before duplicate matching (``[C-P]``: upper-case letters C to P).
+        before duplicate matching (``[C-P]``: upper-case letters C to P). Written with
+        letters, digits and ``[ ] ^ $ | ( ) * + ? . -``, read alike by Python and
+        PostgreSQL; it must not match ``000``, the flag of a clean source.
     psc_final_artifact_pattern
         Final artifact rejection after duplicate resolution (the database-wide bright
         star clean-up); the working database carries one ``cc_flg``, so by default it
@@ -77,7 +81,8 @@ class ReleaseSpec:
     xsc_score_max
         UNCONFIRMED for All-Sky: e_score or g_score at most this is extended.
     xsc_artifact_flags, xsc_final_artifact_flags
-        XSC ``cc_flg`` letters that eliminate a source before matching / at the end.
+        XSC ``cc_flg`` letters that eliminate a source before matching / at the end
+        (empty: none).
     prox_start_arcsec
         First radius of the nearest-neighbour search; it doubles for the sources still
         without a neighbour, so ``prox`` has no radius limit. It only sets the build's
@@ -117,35 +122,43 @@ class ReleaseSpec:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type == "float" and isinstance(value, int) and not isinstance(value, bool):
-                object.__setattr__(self, f.name, float(value))
+                try:
+                    value = float(value)
+                except OverflowError:  # beyond any double: infinite, refused below
+                    value = math.inf if value > 0 else -math.inf
+                object.__setattr__(self, f.name, value)
         problems = self.problems()
         if problems:
             raise ReleaseSpecError("; ".join(problems))
 
     def problems(self) -> list[str]:
-        """Values no release can be built with, as messages naming the field."""
+        """Values no release can be built with, as messages naming the field.
+
+        Everything is checked here, before any SQL runs: a value out of range would
+        otherwise fail deep in the build, never finish, or select nothing at all.
+        """
         out = []
         for f in fields(self):
             value = getattr(self, f.name)
             want = _PY_TYPES[f.type]
             if type(value) is not want:
-                out.append(f"{f.name} must be a {want.__name__}, got {value!r}")
-            elif want is float and value < 0:
-                out.append(f"{f.name} must not be negative, got {value!r}")
+                out.append(f"{f.name} must be {_TYPE_NAMES[want]}, got {_show(value)}")
+            elif f.name in RANGES and value not in RANGES[f.name]:
+                finite = "a finite number " if want is float else ""
+                out.append(f"{f.name} must be {finite}in {RANGES[f.name]}, got {_show(value)}")
+            elif want is str and "\0" in value:
+                out.append(f"{f.name} must not contain a NUL character")
         if out:
             return out
         if self.scan_sensitivity not in SCAN_SENSITIVITY:
             out.append(f"scan_sensitivity must be one of {', '.join(SCAN_SENSITIVITY)}, "
                        f"got {self.scan_sensitivity!r}")
         for name in ("psc_artifact_pattern", "psc_final_artifact_pattern"):
-            try:
-                re.compile(getattr(self, name))
-            except re.error as exc:
-                out.append(f"{name} is not a regular expression: {exc}")
-        if not 0 < self.psc_match_arcsec <= 60 or not 0 < self.xsc_match_arcsec <= 60:
-            out.append("match radii must be in (0, 60] arcsec")
-        if self.prox_start_arcsec < 0:
-            out.append("prox_start_arcsec must be 0 (automatic) or positive")
+            out += _pattern_problems(name, getattr(self, name))
+        for name in ("xsc_artifact_flags", "xsc_final_artifact_flags"):
+            if not re.fullmatch(r"[A-Za-z]*", getattr(self, name)):
+                out.append(f"{name} must be XSC cc_flg letters (A-Z, a-z), "
+                           f"got {getattr(self, name)!r}")
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -159,6 +172,98 @@ class ReleaseSpec:
 
 
 _PY_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number field may take: finite, in [low, high] ((low, high] when
+    ``open_low``)."""
+
+    low: float
+    high: float
+    unit: str = ""
+    open_low: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        above = self.low < value if self.open_low else self.low <= value
+        finite = not isinstance(value, float) or math.isfinite(value)
+        return finite and above and value <= self.high
+
+    def __str__(self) -> str:
+        text = f"{'(' if self.open_low else '['}{self.low:g}, {self.high:g}]"
+        return f"{text} {self.unit}" if self.unit else text
+
+
+#: The range of every number field. Beyond it a build fails in SQL, never ends, or
+#: selects nothing; the reasons come from the 2MASS facts (catalog rules document).
+RANGES = {
+    # QA scores are integers 0-10.
+    "min_scan_qual": Range(0, 10),
+    # Half the 8.5' tile width: a wider border leaves no source in any tile.
+    "psc_edge_arcsec": Range(0, 255, "arcsec"),
+    "xsc_edge_arcsec": Range(0, 255, "arcsec"),
+    # S/N thresholds, far above any measured S/N at the top (and within SQL real).
+    "snr_primary": Range(0, 1e5),
+    "snr_secondary": Range(0, 1e5),
+    "ndet_bright_snr": Range(0, 1e5),
+    # Uncertainties: sigma = 1.0857 / (S/N), so 1.0857 mag is S/N 1.
+    "cmsig_primary": Range(0, 1.0857, "mag"),
+    "cmsig_secondary": Range(0, 1.0857, "mag"),
+    "xsc_msig_max": Range(0, 1.0857, "mag"),
+    # Reduced chi-squared; the rule is psfchi < psfchi_max, so 0 passes nothing.
+    "psfchi_max": Range(0, 1e6, open_low=True),
+    # N/M, a fraction of the frames.
+    "ndet_min_ratio": Range(0, 1),
+    # Apparitions of one source lie within 2" (points) or 5" (extended).
+    "psc_match_arcsec": Range(0, 60, "arcsec", open_low=True),
+    "xsc_match_arcsec": Range(0, 60, "arcsec", open_low=True),
+    # e_score and g_score run from 1 (extended) to 2 (point-like).
+    "xsc_score_max": Range(1, 2),
+    # 0 is automatic; the search's cell passes end at 1 deg.
+    "prox_start_arcsec": Range(0, 3600, "arcsec"),
+    # Large galaxies have r_k20fe of arcminutes; the ellipses are searched within 1 deg.
+    "gal_contam_min_r_arcsec": Range(0, 3600, "arcsec"),
+    "gal_contam_scale": Range(0, 10, open_low=True),
+}
+
+#: cc_flg of a source no artifact or confusion touched.
+CLEAN_CC_FLG = "000"
+
+#: What an artifact pattern may be written with: cc_flg letters and digits and the
+#: regular-expression operators that Python and PostgreSQL read alike (no backslash
+#: escapes, whose meanings differ, no ``(?`` extensions).
+_PATTERN_ALPHABET = re.compile(r"[A-Za-z0-9\[\]^$|()*+?.-]+")
+
+
+def _pattern_problems(name: str, pattern: str) -> list[str]:
+    """Why ``pattern`` cannot be a cc_flg artifact pattern, if it cannot.
+
+    An empty pattern, or one matching a clean ``000``, would call every source an
+    artifact and build an empty catalog.
+    """
+    if not pattern:
+        return [f"{name} is empty: it would match every cc_flg and reject every source"]
+    if not _PATTERN_ALPHABET.fullmatch(pattern) or "(?" in pattern:
+        return [f"{name} must be a regular expression of cc_flg letters, digits and "
+                f"[ ] ^ $ | ( ) * + ? . -, got {pattern!r}"]
+    try:
+        # Python warns that "[[" may one day open a nested set; today both read a "[".
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compiled = re.compile(pattern)
+    except re.error as exc:
+        return [f"{name} is not a regular expression: {exc}"]
+    if compiled.search(CLEAN_CC_FLG):
+        return [f"{name} {pattern!r} matches {CLEAN_CC_FLG!r}, the flag of a clean source: "
+                "every source would be an artifact"]
+    return []
+
+
+def _show(value: object) -> str:
+    """``repr`` of a value, shortened: a 400-digit number is not worth printing."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
 def load_spec(path: Path | None) -> ReleaseSpec:
@@ -175,6 +280,8 @@ def load_spec(path: Path | None) -> ReleaseSpec:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ReleaseSpecError(f"{path}: cannot read the release spec: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ReleaseSpecError(f"{path}: not valid TOML: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ReleaseSpecError(f"{path}: not valid TOML: {exc}") from None
     known = {f.name for f in fields(ReleaseSpec)}
