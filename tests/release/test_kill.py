@@ -56,9 +56,15 @@ def _backend(url: str, application_name: str, sleeping: bool = False) -> int | N
 
 def test_a_killed_build_stops_and_those_waiting_are_told(
         db: Database, capfd: pytest.CaptureFixture[str]) -> None:
-    child = subprocess.Popen([sys.executable, "-c", CHILD, db.url], stderr=subprocess.PIPE)
+    # Started outside the checkout, so that it imports the installed package.
+    child = subprocess.Popen([sys.executable, "-c", CHILD, db.url], stderr=subprocess.PIPE,
+                             cwd="/")
     try:
-        pid = _poll(lambda: _backend(db.url, "twomass release build killed", sleeping=True), 120)
+        def sleeping() -> int | None:
+            assert child.poll() is None, child.stderr.read().decode()
+            return _backend(db.url, "twomass release build killed", sleeping=True)
+
+        pid = _poll(sleeping, 120)
         # An ingest-like writer and a second build both wait for it, and say so.
         waits: list[str] = []
         with psycopg.connect(db.url) as writer:
