@@ -227,8 +227,8 @@ def main() -> int:
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("SET jit = off")
-            conn.execute(sqlfiles.read("hpx.sql"))
-            conn.execute(sqlfiles.read("xmatch.sql"))
+            for name in sqlfiles.FUNCTION_FILES[:4]:  # the hpx files and xmatch.sql
+                conn.execute(sqlfiles.read(name))
             with_q3c, note = q3c_available(conn)
             print(f"q3c: {note}")
             rng = np.random.default_rng(1)

@@ -10,11 +10,13 @@ that a database migrated to head holds exactly what these files define.
 from importlib.resources import files
 
 #: Files of functions installed in the database, in the order they must run.
-FUNCTION_FILES = ("hpx.sql", "xmatch.sql", "flags.sql", "cone.sql")
+FUNCTION_FILES = (
+    "hpx/pixels.sql", "hpx/cover.sql", "hpx/queries.sql", "xmatch.sql", "flags.sql", "cone.sql",
+)
 
 
 def read(name: str) -> str:
-    """Text of the SQL file ``name`` (a path relative to this package, e.g. ``hpx.sql``)."""
+    """Text of the SQL file ``name`` (a path relative to this package, e.g. ``flags.sql``)."""
     return files(__name__).joinpath(name).read_text(encoding="utf-8")
 
 

@@ -1,5 +1,5 @@
 -- Cone search and nearest neighbours over the catalogs: psc_cone, xsc_cone, wdb_cone,
--- psc_nearest. Needs hpx.sql.
+-- psc_nearest. Needs the functions of sql/hpx/
 --
 -- Each function returns every column of its relation, in order, plus dist_arcsec,
 -- nearest first. The column lists are written out: the published views public.psc and

@@ -1,0 +1,387 @@
+-- HEALPix disc cover: the hpx ranges that hold a disc, computed for the planner.
+--
+-- Plain SQL and PL/pgSQL only, so the functions run on any PostgreSQL >= 15 without an
+-- extension. Installed into schema public by the migrations; re-running this file is
+-- harmless (every statement is CREATE OR REPLACE).
+--
+-- Conventions: angles in degrees (ICRS), pixel numbers are NESTED order 29 (the value
+-- healpy.ang2pix(2**29, ra, dec, nest=True, lonlat=True) returns). Functions whose name
+-- starts with "_hpx_" are private building blocks of the public ones. The files of
+-- sql/hpx/ run in the order pixels.sql, cover.sql, queries.sql.
+
+-- =================================================================================
+-- Disc cover: the hpx ranges that hold a disc
+-- =================================================================================
+--
+-- Near cover, at most four pixels, for small discs and cross-matches. A disc of radius r
+-- moves a point's continuous face coordinates (x, y) at order k by at most J * 2^k * r
+-- (r in radians) on each axis, with J = 2.5 (equatorial zone: 1.61; polar caps at polar
+-- distance >= 2r: 2.44). At the order k where that margin e is at most 1/8 of a pixel,
+-- the disc lies in the centre's pixel, its neighbour across the x edge and/or the y edge
+-- the centre is within e of, and the diagonal neighbour between them (absent where only
+-- three pixels meet, and then not needed). Within 2r of a pole the disc lies in the four
+-- pixels around the pole. Each of the four slots is one such pixel or empty (NULL
+-- bounds). Slot 0 is the centre's pixel (_hpx_near_bound0: hpx_ang2ipix shifted); slots
+-- 1..3 are _hpx_near_bound calls that a pure-SQL test of the centre's distance to its
+-- pixel's edges (_hpx_near_gate) answers without computing a pixel for most centres, so
+-- a cross-match probes at most four ranges, and mostly one.
+--
+-- Fine cover, up to 40 ranges close to the disc, for larger cones (_hpx_disc_cover).
+
+-- True for a possible disc (ra0, dec0, radius_deg), else an error saying what is wrong.
+-- Inlined into its callers, so the messages are built with immutable text casts (format()
+-- is only stable, which would keep the planner from inlining the function).
+CREATE OR REPLACE FUNCTION public._hpx_check_disc(ra0 float8, dec0 float8, radius_deg float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN NOT (radius_deg >= 0 AND radius_deg < 'Infinity'::float8) THEN public._hpx_raise(
+        'radius must be a finite number >= 0 degrees, got ' || radius_deg::text, NULL::boolean)
+    WHEN NOT dec0 BETWEEN -90 AND 90 THEN public._hpx_raise(
+        'dec must be in [-90, 90] degrees, got ' || dec0::text, NULL::boolean)
+    WHEN NOT (ra0 > '-Infinity'::float8 AND ra0 < 'Infinity'::float8) THEN public._hpx_raise(
+        'ra must be a finite number of degrees, got ' || ra0::text, NULL::boolean)
+    ELSE true
+END
+$$;
+COMMENT ON FUNCTION public._hpx_check_disc(float8, float8, float8) IS
+    'Private: true for a possible disc (ra0, dec0, radius_deg [deg]), else an error saying '
+    'what is wrong.';
+
+-- Order of the near cover: the finest k with 2^k * 2.5 * r <= 1/8; -1 = whole sky.
+CREATE OR REPLACE FUNCTION public._hpx_near_order(radius_deg float8)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN radius_deg <= 0 THEN 29
+            WHEN radius_deg >= degrees(0.05::float8) THEN -1
+            ELSE least(29, floor(ln(0.05::float8 / radians(radius_deg)) / ln(2::float8))::int)
+       END
+$$;
+COMMENT ON FUNCTION public._hpx_near_order(float8) IS
+    'Private: HEALPix order of the near cover of a disc of radius_deg [deg]; -1 = whole sky.';
+
+-- Bits below the near order in an order-29 pixel number: 2 (29 - k). PL/pgSQL, so a
+-- constant radius folds it at plan time without a body to inline.
+CREATE OR REPLACE FUNCTION public._hpx_near_shift(radius_deg float8)
+RETURNS int LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN 58 - 2 * public._hpx_near_order(radius_deg);
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_shift(float8) IS
+    'Private: 2 (29 - k) for the near order k of a disc of radius_deg [deg].';
+
+-- Order-k pixel of near slot `slot` (0..3) of a disc, or -1 for an empty slot.
+CREATE OR REPLACE FUNCTION public._hpx_near_pixel(ra0 float8, dec0 float8, radius_deg float8,
+                                                  k int, slot int)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    s int := 29 - k;
+    p bigint;
+    x bigint;
+    y bigint;
+    e float8;
+    fx float8;
+    fy float8;
+    dx int := 0;
+    dy int := 0;
+BEGIN
+    IF k < 0 THEN
+        RETURN CASE WHEN slot = 0 THEN 0 ELSE -1 END;
+    END IF;
+    IF 90 - abs(dec0) < 2 * radius_deg THEN
+        -- The four pixels around the pole: corner (nside-1, nside-1) of faces 0..3 in the
+        -- north, corner (0, 0) of faces 8..11 in the south.
+        RETURN CASE WHEN dec0 > 0 THEN ((slot + 1)::bigint << (2 * k)) - 1
+                    ELSE (slot + 8)::bigint << (2 * k) END;
+    END IF;
+    p := public.hpx_ang2ipix(ra0, dec0);
+    IF slot = 0 THEN
+        RETURN p >> (2 * s);
+    END IF;
+    x := public._hpx_unmorton(p);
+    y := x >> 32;
+    x := x & 536870911;
+    -- Position in the order-k cell, and the margin, in cells (plus rounding room).
+    fx := ((x & ((1::bigint << s) - 1)) + 0.5::float8) / (1::bigint << s);
+    fy := ((y & ((1::bigint << s) - 1)) + 0.5::float8) / (1::bigint << s);
+    e := (1::bigint << k) * 2.5::float8 * radians(radius_deg) + 1e-7;
+    dx := CASE WHEN fx < e THEN -1 WHEN fx > 1 - e THEN 1 ELSE 0 END;
+    dy := CASE WHEN fy < e THEN -1 WHEN fy > 1 - e THEN 1 ELSE 0 END;
+    IF (slot = 1 AND dx = 0) OR (slot = 2 AND dy = 0) OR (slot = 3 AND (dx = 0 OR dy = 0)) THEN
+        RETURN -1;
+    END IF;
+    RETURN public._hpx_xyf_step((p >> 58)::int, x >> s, y >> s,
+                                CASE WHEN slot = 2 THEN 0 ELSE dx END,
+                                CASE WHEN slot = 1 THEN 0 ELSE dy END, k);
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_pixel(float8, float8, float8, int, int) IS
+    'Private: NESTED order-k pixel of near-cover slot SLOT (0..3) of the disc (ra0, dec0, '
+    'radius_deg [deg]), or -1 when the slot is empty.';
+
+-- False only when near slot `slot` (1..3) at order k is certainly empty: slot 1 needs
+-- the centre close to an x edge of its order-k pixel, slot 2 to a y edge, slot 3 to both.
+-- One expression on the centre's continuous face coordinates (equatorial zone: u, v =
+-- 2^k (1/2 + ra/90 -+ 3/4 sin dec) for y and x; polar caps: t c and (1 - t) c with
+-- t = frac(ra/90), c = 2^k sqrt(6) sin(polar distance / 2), for either axis), so that
+-- _hpx_near_bound answers most neighbour slots of a cross-match without computing the
+-- centre's pixel. The margin adds to _hpx_near_pixel's one order-29 pixel (its
+-- coordinates come from the centre's order-29 pixel) and rounding room; near the zone
+-- boundary and the poles the gate is always open.
+CREATE OR REPLACE FUNCTION public._hpx_near_gate(ra0 float8, dec0 float8, radius_deg float8,
+                                                 k int, slot int)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN k < 0 OR 90 - abs(dec0) < 2 * radius_deg
+         OR abs(sin(radians(dec0))) BETWEEN 0.666 AND 0.6675 THEN true
+    WHEN abs(sin(radians(dec0))) < 0.666 THEN
+        (slot = 2 OR abs(power(2::float8, k) * (0.5 + ra0 / 90 + 0.75 * sin(radians(dec0)))
+                         - round(power(2::float8, k)
+                                 * (0.5 + ra0 / 90 + 0.75 * sin(radians(dec0)))))
+                     < power(2::float8, k) * (2.5 * radians(radius_deg) + 2::float8 ^ -29) + 1e-6)
+        AND (slot = 1 OR abs(power(2::float8, k) * (0.5 + ra0 / 90 - 0.75 * sin(radians(dec0)))
+                             - round(power(2::float8, k)
+                                     * (0.5 + ra0 / 90 - 0.75 * sin(radians(dec0)))))
+                         < power(2::float8, k) * (2.5 * radians(radius_deg) + 2::float8 ^ -29)
+                           + 1e-6)
+    ELSE
+        abs((ra0 / 90 - floor(ra0 / 90)) * power(2::float8, k)
+            * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)
+            - round((ra0 / 90 - floor(ra0 / 90)) * power(2::float8, k)
+                    * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)))
+        < power(2::float8, k) * (2.5 * radians(radius_deg) + 2::float8 ^ -29) + 1e-6
+        OR abs((1 - (ra0 / 90 - floor(ra0 / 90))) * power(2::float8, k)
+               * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)
+               - round((1 - (ra0 / 90 - floor(ra0 / 90))) * power(2::float8, k)
+                       * 2.449489742783178::float8 * sin(radians(90 - abs(dec0)) / 2)))
+           < power(2::float8, k) * (2.5 * radians(radius_deg) + 2::float8 ^ -29) + 1e-6
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_gate(float8, float8, float8, int, int) IS
+    'Private: false only when near-cover slot SLOT (1..3) at order K of the disc (ra0, dec0 '
+    '[deg], radius_deg [deg]) is empty.';
+
+-- Lower (upper = false) or upper hpx bound of near slot `slot`; NULL when the slot is
+-- empty: with constant arguments the range then folds to NULL and leaves the WHERE
+-- clause, and in a join an index probe with a NULL bound reads nothing. Slot 0 away
+-- from the poles is the centre's pixel, computed here without calling _hpx_near_pixel:
+-- this runs once per range bound and outer row of a cross-match.
+CREATE OR REPLACE FUNCTION public._hpx_near_bound(ra0 float8, dec0 float8, radius_deg float8,
+                                                  slot int, upper boolean)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    k int := CASE WHEN public._hpx_check_disc(ra0, dec0, radius_deg)
+                  THEN public._hpx_near_order(radius_deg) END;
+    p bigint;
+BEGIN
+    IF k < 0 THEN
+        RETURN CASE WHEN slot > 0 THEN NULL WHEN upper THEN 3458764513820540927 ELSE 0 END;
+    END IF;
+    IF slot > 0 AND NOT public._hpx_near_gate(ra0, dec0, radius_deg, k, slot) THEN
+        RETURN NULL;
+    END IF;
+    IF slot = 0 AND NOT 90 - abs(dec0) < 2 * radius_deg THEN
+        p := public.hpx_ang2ipix(ra0, dec0) >> (2 * (29 - k));
+    ELSE
+        p := public._hpx_near_pixel(ra0, dec0, radius_deg, k, slot);
+    END IF;
+    RETURN CASE WHEN p < 0 THEN NULL
+                WHEN upper THEN ((p + 1) << (2 * (29 - k))) - 1
+                ELSE p << (2 * (29 - k)) END;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_bound(float8, float8, float8, int, boolean) IS
+    'Private: lower (upper = false) or upper hpx bound of near-cover slot SLOT (0..3) of the '
+    'disc (ra0, dec0 [deg], radius_deg [deg]); NULL for an empty slot. Errors on an '
+    'impossible disc.';
+
+-- Lower (upper = false) or upper hpx bound of near slot 0, the centre's pixel: for a
+-- possible disc of at most 0.03 deg away from the poles, the order-29 pixel of the centre
+-- shifted to the near order, with no PL/pgSQL call but hpx_ang2ipix's, as a cross-match
+-- evaluates it for every outer row; otherwise _hpx_near_bound (which also raises the
+-- errors of an impossible disc).
+CREATE OR REPLACE FUNCTION public._hpx_near_bound0(ra0 float8, dec0 float8, radius_deg float8,
+                                                   upper boolean)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN radius_deg >= 0 AND radius_deg <= 0.03 AND dec0 BETWEEN -90 AND 90
+         AND NOT 90 - abs(dec0) < 2 * radius_deg
+         AND ra0 > '-Infinity'::float8 AND ra0 < 'Infinity'::float8
+    THEN ((public.hpx_ang2ipix(ra0, dec0) >> public._hpx_near_shift(radius_deg))
+          << public._hpx_near_shift(radius_deg))
+         + CASE WHEN upper THEN (1::bigint << public._hpx_near_shift(radius_deg)) - 1
+                ELSE 0 END
+    ELSE public._hpx_near_bound(ra0, dec0, radius_deg, 0, upper)
+END
+$$;
+COMMENT ON FUNCTION public._hpx_near_bound0(float8, float8, float8, boolean) IS
+    'Private: lower (upper = false) or upper hpx bound of near-cover slot 0 of the disc '
+    '(ra0, dec0 [deg], radius_deg [deg]). Errors on an impossible disc.';
+
+-- Fine cover: the near pixels are split down to the order whose pixels are about half
+-- the radius across: a pixel whose centre is farther than the radius plus the pixel's
+-- radius is dropped, one whose centre is nearer than the radius minus the pixel's radius
+-- is kept whole, the others are split (kept whole at the last order). HEALPix pixel radii
+-- are at most 61.25 deg / 2^order; 62 deg is used, plus two order-29 pixels because the
+-- centre is taken from the order-29 descendant at the middle of the pixel. Adjacent
+-- ranges are joined, then the smallest gaps until at most 40 ranges remain.
+CREATE OR REPLACE FUNCTION public._hpx_disc_cover(ra0 float8, dec0 float8, radius_deg float8)
+RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 10000 AS $$
+DECLARE
+    max_ranges CONSTANT int := 40;
+    k int;
+    last_order int;
+    m int;
+    cur bigint[] := '{}';
+    nxt bigint[];
+    out_lo bigint[] := '{}';
+    out_hi bigint[] := '{}';
+    p bigint;
+    s int;
+    q float8[];
+    d float8;
+    pixrad float8;
+    cut bigint;
+    lo bigint[];
+    hi bigint[];
+    result bigint[] := '{}';
+BEGIN
+    PERFORM public._hpx_check_disc(ra0, dec0, radius_deg);
+    k := public._hpx_near_order(radius_deg);
+    IF k < 0 THEN
+        k := 0;
+        cur := ARRAY[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    ELSE
+        FOR slot IN 0 .. 3 LOOP
+            p := public._hpx_near_pixel(ra0, dec0, radius_deg, k, slot);
+            IF p >= 0 AND NOT p = ANY (cur) THEN
+                cur := cur || p;
+            END IF;
+        END LOOP;
+    END IF;
+    last_order := least(29, greatest(k, ceil(ln(2 * 58.6::float8 / greatest(radius_deg, 1e-12))
+                                               / ln(2::float8))::int));
+    m := k;
+    LOOP
+        nxt := '{}';
+        pixrad := 62::float8 / (1::bigint << m) + 2 * 62::float8 / 536870912;
+        s := 29 - m;
+        FOREACH p IN ARRAY cur LOOP
+            IF s = 0 THEN
+                q := public.hpx_ipix2ang(p);
+            ELSE
+                q := public.hpx_ipix2ang((p << (2 * s)) + 3 * (1::bigint << (2 * (s - 1))));
+            END IF;
+            d := public.hpx_dist(ra0, dec0, q[1], q[2]);
+            CONTINUE WHEN d >= radius_deg + pixrad;
+            IF d + pixrad < radius_deg OR m >= last_order THEN
+                out_lo := out_lo || (p << (2 * s));
+                out_hi := out_hi || (((p + 1) << (2 * s)) - 1);
+            ELSE
+                nxt := nxt || ARRAY[4 * p, 4 * p + 1, 4 * p + 2, 4 * p + 3];
+            END IF;
+        END LOOP;
+        EXIT WHEN cardinality(nxt) = 0;
+        cur := nxt;
+        m := m + 1;
+    END LOOP;
+    IF cardinality(out_lo) = 0 THEN
+        RETURN result;
+    END IF;
+    -- Sort, then join ranges whose gap is at most `cut` (0: adjacent ones only), `cut`
+    -- being the largest gap that still has to go for max_ranges ranges to remain.
+    SELECT array_agg(l ORDER BY l), array_agg(h ORDER BY l) INTO lo, hi
+    FROM unnest(out_lo, out_hi) AS r(l, h);
+    SELECT coalesce(max(g), 0) INTO cut FROM (
+        SELECT lo[i + 1] - hi[i] - 1 AS g FROM generate_subscripts(lo, 1) AS i
+        WHERE i < cardinality(lo) ORDER BY 1 LIMIT greatest(0, cardinality(lo) - max_ranges)
+    ) AS gaps;
+    result := ARRAY[lo[1], hi[1]];
+    FOR i IN 2 .. cardinality(lo) LOOP
+        IF lo[i] - result[cardinality(result)] - 1 <= cut THEN
+            result[cardinality(result)] := hi[i];
+        ELSE
+            result := result || ARRAY[lo[i], hi[i]];
+        END IF;
+    END LOOP;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_disc_cover(float8, float8, float8) IS
+    'Private: sorted hpx ranges {lo1, hi1, lo2, hi2, ...} (at most 40) covering the disc '
+    '(ra0, dec0 [deg], radius_deg [deg]). Its high COST keeps _hpx_in_ranges from being '
+    'inlined around it when the disc is not constant (a join).';
+
+-- hpx inside one of the ranges c = {lo1, hi1, lo2, hi2, ...} (at most 40). Inlined
+-- with a constant array, each range past its end compares with NULL, folds to NULL and
+-- leaves the WHERE clause.
+CREATE OR REPLACE FUNCTION public._hpx_in_ranges(hpx bigint, c bigint[])
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT hpx BETWEEN c[1] AND c[2] OR hpx BETWEEN c[3] AND c[4] OR hpx BETWEEN c[5] AND c[6]
+    OR hpx BETWEEN c[7] AND c[8] OR hpx BETWEEN c[9] AND c[10] OR hpx BETWEEN c[11] AND c[12]
+    OR hpx BETWEEN c[13] AND c[14] OR hpx BETWEEN c[15] AND c[16] OR hpx BETWEEN c[17] AND c[18]
+    OR hpx BETWEEN c[19] AND c[20] OR hpx BETWEEN c[21] AND c[22] OR hpx BETWEEN c[23] AND c[24]
+    OR hpx BETWEEN c[25] AND c[26] OR hpx BETWEEN c[27] AND c[28] OR hpx BETWEEN c[29] AND c[30]
+    OR hpx BETWEEN c[31] AND c[32] OR hpx BETWEEN c[33] AND c[34] OR hpx BETWEEN c[35] AND c[36]
+    OR hpx BETWEEN c[37] AND c[38] OR hpx BETWEEN c[39] AND c[40] OR hpx BETWEEN c[41] AND c[42]
+    OR hpx BETWEEN c[43] AND c[44] OR hpx BETWEEN c[45] AND c[46] OR hpx BETWEEN c[47] AND c[48]
+    OR hpx BETWEEN c[49] AND c[50] OR hpx BETWEEN c[51] AND c[52] OR hpx BETWEEN c[53] AND c[54]
+    OR hpx BETWEEN c[55] AND c[56] OR hpx BETWEEN c[57] AND c[58] OR hpx BETWEEN c[59] AND c[60]
+    OR hpx BETWEEN c[61] AND c[62] OR hpx BETWEEN c[63] AND c[64] OR hpx BETWEEN c[65] AND c[66]
+    OR hpx BETWEEN c[67] AND c[68] OR hpx BETWEEN c[69] AND c[70] OR hpx BETWEEN c[71] AND c[72]
+    OR hpx BETWEEN c[73] AND c[74] OR hpx BETWEEN c[75] AND c[76] OR hpx BETWEEN c[77] AND c[78]
+    OR hpx BETWEEN c[79] AND c[80]
+$$;
+COMMENT ON FUNCTION public._hpx_in_ranges(bigint, bigint[]) IS
+    'Private: true when hpx lies in one of the ranges {lo1, hi1, lo2, hi2, ...} (at most 40).';
+
+-- hpx inside one of the four near ranges of the disc (ra0, dec0, radius_deg). Each range
+-- also carries two always-true conditions hpx > (x IS NULL)::int - n, n differing from
+-- range to range so that the planner cannot pull them out of the OR: with a constant
+-- centre they fold to hpx > -n and change nothing; with a column as centre (a join) the
+-- planner, which cannot see how narrow the ranges are, estimates each at 1/3, so it
+-- prices the index probe below a scan of the inner table (Q3C ships a C selectivity
+-- function for this). Inlined, so the bounds are index conditions. Slot 0 is
+-- _hpx_near_bound0, the cheaper per outer row, for radii up to 0.03 deg (small = true);
+-- larger radii call _hpx_near_bound, which plans faster (a constant disc then takes its
+-- index ranges from the fine cover, and the near ranges only narrow them).
+CREATE OR REPLACE FUNCTION public._hpx_in_near_ranges(hpx bigint, ra0 float8, dec0 float8,
+                                                      radius_deg float8, small boolean)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT (hpx BETWEEN CASE WHEN small THEN public._hpx_near_bound0(ra0, dec0, radius_deg, false)
+                         ELSE public._hpx_near_bound(ra0, dec0, radius_deg, 0, false) END
+            AND CASE WHEN small THEN public._hpx_near_bound0(ra0, dec0, radius_deg, true)
+                     ELSE public._hpx_near_bound(ra0, dec0, radius_deg, 0, true) END
+        AND hpx > (ra0 IS NULL)::int - 2 AND hpx > (dec0 IS NULL)::int - 2)
+    OR (hpx BETWEEN public._hpx_near_bound(ra0, dec0, radius_deg, 1, false)
+            AND public._hpx_near_bound(ra0, dec0, radius_deg, 1, true)
+        AND hpx > (ra0 IS NULL)::int - 3 AND hpx > (dec0 IS NULL)::int - 3)
+    OR (hpx BETWEEN public._hpx_near_bound(ra0, dec0, radius_deg, 2, false)
+            AND public._hpx_near_bound(ra0, dec0, radius_deg, 2, true)
+        AND hpx > (ra0 IS NULL)::int - 4 AND hpx > (dec0 IS NULL)::int - 4)
+    OR (hpx BETWEEN public._hpx_near_bound(ra0, dec0, radius_deg, 3, false)
+            AND public._hpx_near_bound(ra0, dec0, radius_deg, 3, true)
+        AND hpx > (ra0 IS NULL)::int - 5 AND hpx > (dec0 IS NULL)::int - 5)
+$$;
+COMMENT ON FUNCTION public._hpx_in_near_ranges(bigint, float8, float8, float8, boolean) IS
+    'Private: true when hpx lies in one of the four near-cover ranges of the disc (ra0, '
+    'dec0 [deg], radius_deg [deg]).';
+
+-- hpx inside the cover of the disc: its near ranges, and for radii over 0.03 deg (108")
+-- the fine cover too. With a constant disc the fine cover is computed once at plan time
+-- (the array argument of _hpx_in_ranges is folded before that function is inlined) and
+-- its up to 40 ranges drive the index, the near ranges only narrowing them. With a
+-- column as centre, the cover's COST keeps _hpx_in_ranges from being inlined: the near
+-- ranges drive the probe, and the cover is computed only for the rows that pass the
+-- caller's exact test (the cheaper filter comes first), not for every range bound of
+-- every outer row.
+CREATE OR REPLACE FUNCTION public._hpx_in_disc_cover(hpx bigint, ra0 float8, dec0 float8,
+                                                     radius_deg float8)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT (radius_deg <= 0.03 AND public._hpx_in_near_ranges(hpx, ra0, dec0, radius_deg, true))
+    OR (NOT radius_deg <= 0.03
+        AND public._hpx_in_near_ranges(hpx, ra0, dec0, radius_deg, false)
+        AND public._hpx_in_ranges(hpx, public._hpx_disc_cover(ra0, dec0, radius_deg)))
+$$;
+COMMENT ON FUNCTION public._hpx_in_disc_cover(bigint, float8, float8, float8) IS
+    'Private: true when hpx lies in the cover of the disc (ra0, dec0 [deg], radius_deg '
+    '[deg]); inlined, its ranges are index conditions on hpx.';
