@@ -12,4 +12,13 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["Catalog", "__version__"]
+
+
+def __getattr__(name: str):
+    """``twomass.Catalog`` imported on first use, so ``import twomass`` stays light."""
+    if name == "Catalog":
+        from twomass.access.catalog import Catalog
+
+        return Catalog
+    raise AttributeError(f"module 'twomass' has no attribute {name!r}")
