@@ -152,7 +152,7 @@ def export(db: Database, catalog: str, fmt: str, out: Path | str, *,
     if fmt == "psv" and not columns:
         columns = _bulk_columns(catalog)
     start = time.perf_counter()
-    partial = out.with_name(out.name + ".partial")
+    partial = out.with_name(f".partial-{out.name}")  # keeps the .gz that compresses
     try:
         with db.connection() as conn:
             source = resolve(conn, catalog, release, columns)

@@ -126,7 +126,7 @@ class FitsWriter:
         for i, f in enumerate(schema, start=1):
             info = described.get(f.name)
             if info is not None:
-                hdu.header[f"TCOMM{i}"] = info.description[:68]
+                hdu.header[f"TCOMM{i}"] = info.description
                 hdu.header[f"TUCD{i}"] = info.ucd
         self.header = hdu.header
         self.dtype = hdu.data.dtype.newbyteorder(">")

@@ -8,6 +8,7 @@ impossible one gets a one-line error naming the value instead of a database erro
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -38,9 +39,9 @@ class Selection:
 
     def where(self) -> sql.Composable:
         """The condition with its arguments as literals (valid in any client's query)."""
-        return sql.SQL(_condition(self.kind)).format() if not self.params else sql.SQL(
-            _condition(self.kind).replace("%(", "{").replace(")s", "}")).format(
-            **{k: sql.Literal(v) for k, v in self.params.items()})
+        parts = re.split(r"%\((\w+)\)s", _condition(self.kind))
+        return sql.Composed([sql.Literal(self.params[p]) if i % 2 else sql.SQL(p)
+                             for i, p in enumerate(parts)])
 
     def describe(self) -> str:
         """The selection in words, for summaries."""
