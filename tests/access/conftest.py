@@ -23,6 +23,7 @@ from twomass.core.database import Database
 DATA = Path(__file__).parent.parent / "data" / "access"
 REAL_LINE = (DATA / "psc_aaa_line1.psv").read_text().rstrip("\n")
 #: Columns never NULL in the scene (positions, keys, names).
+ALPHABET = string.ascii_lowercase + string.digits
 NOT_NULL = {"ra", "dec", "hpx", "pts_key", "ext_key", "designation"}
 
 
@@ -74,7 +75,7 @@ def random_value(rng: np.random.Generator, name: str, kind: str) -> object:
         return dt.date(1997, 6, 1) + dt.timedelta(days=int(rng.integers(0, 1500)))
     if kind.startswith("character"):
         width = int(kind[kind.index("(") + 1:-1])
-        return "".join(rng.choice(list(string.ascii_lowercase + "0123456789"), width))
+        return "".join(ALPHABET[i] for i in rng.integers(0, len(ALPHABET), width))
     raise AssertionError(f"no generator for {kind}")
 
 
@@ -100,7 +101,7 @@ def create(conn: psycopg.Connection, table: str, columns: list[tuple[str, str]])
                            for n, k in columns)))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scene(admin_url: str, template_db: str) -> Iterator[Scene]:
     url = database.create_database(admin_url, "twomass_access", template_db)
     rng = np.random.default_rng(18)

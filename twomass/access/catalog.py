@@ -89,16 +89,17 @@ class Catalog:
     def xmatch(self, table: Table | str | Path, radius: float | None = None,
                nearest: bool = False, *, columns: Sequence[str] | None = None,
                catalog: str | None = None, ra: str = "ra", dec: str = "dec",
-               radius_column: str | None = None) -> Table:
+               radius_column: str | None = None, origin: str | None = None) -> Table:
         """Cross-match ``table`` (a Table, or a CSV, VOTable, FITS or Parquet file) with
         the catalog: every catalog row strictly within ``radius`` [arcsec] (or each row's
         ``radius_column``) of each row, or only the nearest with ``nearest=True``.
 
         Returns the user's columns, repeated per match, then the catalog's (a name the
         user's table has already gets the catalog's name as prefix, ``psc_ra``) and
-        ``dist_arcsec``; rows without a match are left out.
+        ``dist_arcsec``; rows without a match are left out. ``origin`` names the table
+        in error messages (default: its file name).
         """
-        origin = str(table) if isinstance(table, str | Path) else "table"
+        origin = origin or (str(table) if isinstance(table, str | Path) else "table")
         if isinstance(table, str | Path):
             table = xmatch.read_upload(table)
         upload = xmatch.prepare_upload(table, radius, ra=ra, dec=dec,

@@ -98,7 +98,7 @@ def _numbers(table: Table, column: str, origin: str) -> np.ndarray:
             try:
                 float(v)
             except (TypeError, ValueError):
-                raise XmatchError(f"{origin}: row {i + 1}, column {column!r}: {v!r} is not "
+                raise XmatchError(f"{origin}: row {i + 1}, column {column!r}: {str(v)!r} is not "
                                   "a number") from None
         raise
     bad = ~np.isfinite(numbers)

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     catalog = Catalog(ctx.current_db(), args.catalog, args.release)
     result = catalog.xmatch(table, args.radius, args.nearest, columns=columns,
                             ra=args.ra_column, dec=args.dec_column,
-                            radius_column=args.radius_column)
+                            radius_column=args.radius_column, origin=args.table)
     result.meta.clear()
     if args.output:
         result.write(args.output, format=out_format, overwrite=True)
