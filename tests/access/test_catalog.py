@@ -3,10 +3,6 @@ and the ``export`` / ``xmatch`` commands run as a user runs them."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -158,26 +154,17 @@ def test_xmatch_bad_uploads(scene, tmp_path):
     assert isinstance(XmatchError("x"), twomass.core.errors.TwomassError)
 
 
-def run_cli(scene, tmp_path, *args: str) -> subprocess.CompletedProcess:
-    """``twomass`` as a user runs it: its own process, outside the checkout."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWOMASS_")}
-    return subprocess.run([sys.executable, "-m", "twomass", "--db", scene.url, *args],
-                          cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300)
-
-
-def test_commands(scene, psc_rows, tmp_path):
+def test_xmatch_command(scene, psc_rows, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     upload = make_upload(psc_rows, 30, 5, seed=5)
     upload.write(tmp_path / "targets.csv", format="ascii.csv")
-    done = run_cli(scene, tmp_path, "xmatch", "targets.csv", "--radius", "2",
-                   "--ra-column", "RA", "--dec-column", "Dec", "--nearest", "-o", "out.vot")
-    assert done.returncode == 0, done.stderr
+    assert main(["--db", scene.url, "xmatch", "targets.csv", "--radius", "2", "--ra-column",
+                 "RA", "--dec-column", "Dec", "--nearest", "-o", "out.vot"]) == 0
     result = Table.read(tmp_path / "out.vot", format="votable")
     dist = distances_arcsec(upload["RA"], upload["Dec"], psc_rows)
     assert len(result) == int((dist.min(axis=1) < 2).sum())
-    assert done.stderr.strip().splitlines()[-1].startswith(
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
         f"xmatch: 35 rows of targets.csv, {len(result)} nearest psc matches within 2 arcsec")
-
 
 
 def test_export_command_in_process(scene, psc_rows, tmp_path, capsys, monkeypatch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,9 +65,11 @@ def export_hats(db: Database, catalog: str, out: Path, *, release: str | None = 
     from twomass.access.export import ExportSummary, _table_metadata, stream_arrow
 
     try:
-        from dask.distributed import Client
-        from hats_import.catalog.arguments import ImportArguments
-        from hats_import.pipeline import pipeline_with_client
+        with warnings.catch_warnings():  # a pandas option pandas 3.1 deprecates
+            warnings.filterwarnings("ignore", message="The 'mode.chained_assignment'")
+            from dask.distributed import Client
+            from hats_import.catalog.arguments import ImportArguments
+            from hats_import.pipeline import pipeline_with_client
     except ImportError:
         raise HatsUnavailable('HATS export needs the optional packages: pip install '
                               '"twomass[hats]"') from None
