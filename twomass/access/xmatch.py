@@ -35,6 +35,8 @@ KEYS = {"psc": "pts_key", "xsc": "ext_key", "psc_reject": "pts_key",
 MAX_RADIUS_ARCSEC = 3600.0
 
 UPLOAD_TABLE = "twomass_upload"
+#: Memory of the cross-match session's sorts: 100,000 matches of full PSC rows sort in it.
+WORK_MEM = "256MB"
 
 
 class XmatchError(TwomassError):
@@ -171,6 +173,7 @@ def run_xmatch(url: str, query_text: str, upload: pa.Table) -> pa.Table:
     with adbc.connect(url) as conn, conn.cursor() as cur:
         cur.adbc_ingest(UPLOAD_TABLE, upload, mode="create", temporary=True)
         cur.execute(f"ANALYZE pg_temp.{UPLOAD_TABLE}")
+        cur.execute(f"SET work_mem = '{WORK_MEM}'")  # the final sort stays in memory
         cur.execute(query_text)
         result = cur.fetch_arrow_table()
         conn.rollback()
