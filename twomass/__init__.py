@@ -5,6 +5,7 @@ release rules, written in SQL, materialize catalogs from it; users query them wi
 SQL, cone-search functions and the Python API.
 """
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -16,9 +17,8 @@ __all__ = ["Catalog", "__version__"]
 
 
 def __getattr__(name: str):
-    """``twomass.Catalog`` imported on first use, so ``import twomass`` stays light."""
+    """``twomass.Catalog`` imported on first use, so ``import twomass`` stays light (and
+    the modules that read ``twomass.__version__`` do not depend on the access layer)."""
     if name == "Catalog":
-        from twomass.access.catalog import Catalog
-
-        return Catalog
+        return importlib.import_module("twomass.access.catalog").Catalog
     raise AttributeError(f"module 'twomass' has no attribute {name!r}")

@@ -187,3 +187,15 @@ def test_export_command_in_process(scene, psc_rows, tmp_path, capsys, monkeypatc
     assert capsys.readouterr().err.strip() == (
         "twomass: error: t.csv: no Dec column 'dec'; its columns are RA")
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_import_twomass_stays_light(tmp_path):
+    """``twomass.Catalog`` is there, yet ``import twomass`` loads no table library."""
+    import subprocess
+    import sys
+
+    code = ("import sys, twomass; heavy = [m for m in ('astropy', 'pyarrow', 'psycopg', "
+            "'twomass.access') if m in sys.modules]; print(heavy, twomass.Catalog.__name__)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.strip() == "[] Catalog", done.stderr
