@@ -123,5 +123,5 @@ def _strings(array: pa.Array) -> np.ndarray:
     values = array.fill_null("").to_numpy(zero_copy_only=False)
     if len(values) == 0:
         return np.zeros(0, dtype="U1")
-    return np.array([str(v) for v in values], dtype=str)
+    return np.asarray(values, dtype=object).astype(str)
 
