@@ -90,6 +90,8 @@ def test_xmatch_all_nearest_and_per_row_radius_against_brute_force(scene, psc_ro
     want = {(upload["name"][i], int(keys[j])) for i, j in zip(*np.nonzero(dist < 2.0),
                                                                strict=True)}
     assert pairs_of(result) == want and len(want) > 80
+    order = list(zip([int(n[3:]) for n in result["name"]], result["dist_arcsec"], strict=True))
+    assert order == sorted(order)  # upload order, each row's matches nearest first
     assert result.colnames[:5] == upload.colnames  # the user's columns first, unchanged
     assert "psc_ra" not in result.colnames  # RA/Dec were the user's names, not ra/dec
     got = {(n, k): d for n, k, d in zip(result["name"], result["pts_key"],

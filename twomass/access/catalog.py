@@ -108,7 +108,7 @@ class Catalog:
         query = xmatch.xmatch_query(source, xmatch.max_radius(upload), nearest)
         with self.db.connection() as conn:
             text = query.as_string(conn)
-        result = xmatch.run_xmatch(self.db.url, text, upload)
+        result = xmatch.run_xmatch(self.db.url, text, upload, "_key")
         return xmatch.join_upload(table, result, source)
 
     def close(self) -> None:

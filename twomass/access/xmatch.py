@@ -35,8 +35,6 @@ KEYS = {"psc": "pts_key", "xsc": "ext_key", "psc_reject": "pts_key",
 MAX_RADIUS_ARCSEC = 3600.0
 
 UPLOAD_TABLE = "twomass_upload"
-#: Memory of the cross-match session's sorts: 100,000 matches of full PSC rows sort in it.
-WORK_MEM = "256MB"
 
 
 class XmatchError(TwomassError):
@@ -160,24 +158,27 @@ def xmatch_query(source: Source, max_radius_arcsec: float, nearest: bool) -> sql
             KEYS[source.catalog]))
     columns = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c))
                                  for c in source.columns)
+    columns += sql.SQL(", c.{} AS _key").format(sql.Identifier(KEYS[source.catalog]))
     return sql.SQL(_query_template()).format(
         pairs=pairs, upload=sql.Identifier(UPLOAD_TABLE), relation=source.relation,
         key=sql.Identifier(KEYS[source.catalog]), columns=columns)
 
 
-def run_xmatch(url: str, query_text: str, upload: pa.Table) -> pa.Table:
+def run_xmatch(url: str, query_text: str, upload: pa.Table, key: str) -> pa.Table:
     """Ingest ``upload`` into a temporary table and run the cross-match, on one ADBC
-    connection (the temporary table is that session's)."""
+    connection (the temporary table is that session's); rows in upload order, each
+    row's matches nearest first (ties by the catalog ``key``)."""
     import adbc_driver_postgresql.dbapi as adbc
 
     with adbc.connect(url) as conn, conn.cursor() as cur:
         cur.adbc_ingest(UPLOAD_TABLE, upload, mode="create", temporary=True)
         cur.execute(f"ANALYZE pg_temp.{UPLOAD_TABLE}")
-        cur.execute(f"SET work_mem = '{WORK_MEM}'")  # the final sort stays in memory
         cur.execute(query_text)
         result = cur.fetch_arrow_table()
         conn.rollback()
-    return result
+    order = pc.sort_indices(result, sort_keys=[
+        ("row_id", "ascending"), ("dist_arcsec", "ascending"), (key, "ascending")])
+    return result.take(order)
 
 
 def join_upload(table: Table, result: pa.Table, source: Source) -> Table:
@@ -186,7 +187,7 @@ def join_upload(table: Table, result: pa.Table, source: Source) -> Table:
     name as prefix (``psc_ra``)."""
     row_ids = result.column("row_id").to_numpy(zero_copy_only=False).astype(np.int64)
     left = table[row_ids] if len(row_ids) else table[:0]
-    names = [n for n in result.column_names if n != "row_id"]
+    names = [n for n in result.column_names if n not in ("row_id", "_key")]
     right = catalog_table(names, result.select(names), source.catalog)
     for name in list(right.colnames):
         if name in left.colnames:
