@@ -23,6 +23,7 @@ from tqdm import tqdm
 from twomass.access import formats
 from twomass.access.selections import EVERYTHING, Selection
 from twomass.access.source import Source, resolve
+from twomass.access.tables import CATALOG_COLUMNS, described_columns
 from twomass.core.database import Database
 from twomass.core.errors import TwomassError
 from twomass.migrations import revision
@@ -113,7 +114,6 @@ def psv_query(source: Source, selection: Selection, types: dict[str, int]) -> sq
 
 def _bulk_columns(catalog: str) -> list[str]:
     """The bulk files' columns: the catalog's without our ``hpx``."""
-    from twomass.access.tables import CATALOG_COLUMNS
     return [c.name for c in CATALOG_COLUMNS[catalog] if c.name != "hpx"]
 
 
@@ -149,6 +149,7 @@ def export(db: Database, catalog: str, fmt: str, out: Path | str, *,
         return hats.export_hats(db, catalog, out, release=release, selection=selection,
                                 columns=columns, progress=progress)
     revision.require_current(db)
+    described_columns(catalog)  # an unknown catalog is named before anything else
     if fmt == "psv" and not columns:
         columns = _bulk_columns(catalog)
     start = time.perf_counter()

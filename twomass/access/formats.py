@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -280,7 +279,3 @@ def arrow_writer(fmt: str, path: Path, schema: pa.Schema, *, widths: dict[str, i
     if fmt == "ipac":
         return IpacWriter(path, schema, widths, described, table_metadata)
     raise ValueError(f"no Arrow writer for {fmt!r}")
-
-
-def names_of(schema: pa.Schema) -> Sequence[str]:
-    return [f.name for f in schema]
