@@ -107,7 +107,7 @@ def export_hats(db: Database, catalog: str, out: Path, *, release: str | None = 
             tmp_dir=str(staging / "tmp"), progress_bar=progress, simple_progress_bar=True,
             expected_total_rows=rows, resume=False)
         with Client(processes=False, n_workers=1, threads_per_worker=2,
-                    dashboard_address=None) as client:
+                    dashboard_address=None, local_directory=str(staging / "dask")) as client:
             pipeline_with_client(arguments, client)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
