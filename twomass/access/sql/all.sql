@@ -1,0 +1,2 @@
+-- Every row of the relation.
+true
