@@ -1,0 +1,1 @@
+"""Catalog access for users: tables with their column metadata."""
