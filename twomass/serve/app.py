@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from html import escape
+from urllib.parse import parse_qsl
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -30,6 +31,9 @@ from twomass.serve import scs, votable
 log = logging.getLogger("twomass.serve")
 
 
+_FORM = "application/x-www-form-urlencoded"
+
+
 def _votable(body: bytes, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type=votable.MEDIA_TYPE)
 
@@ -39,7 +43,9 @@ async def _parameters(request: Request) -> dict[str, list[str]]:
     params: dict[str, list[str]] = defaultdict(list)
     pairs = list(request.query_params.multi_items())
     if request.method == "POST":
-        pairs += [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
+        if not request.headers.get("content-type", "").startswith(_FORM):
+            raise scs.RequestError(f"a POST request sends its parameters as {_FORM}")
+        pairs += parse_qsl((await request.body()).decode("utf-8", "replace"))
     for name, value in pairs:
         params[name.upper()].append(value)
     return params
