@@ -31,15 +31,19 @@ def brute(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float) -> np.ndarra
         SkyCoord(ra0 * u.deg, dec0 * u.deg)).to_value(u.deg)
 
 
-def votlint(document: bytes, tmp_path) -> str:
-    """STILTS votlint's report on ``document`` ('' when it finds nothing to say)."""
+def votlint(documents: dict[str, bytes], tmp_path) -> dict[str, str]:
+    """STILTS votlint's report on each document ('' when it finds nothing to say); the
+    checks run side by side, as each starts a Java virtual machine."""
     stilts = shutil.which("stilts")
     assert stilts, "STILTS is missing: apt-get install stilts"
-    path = tmp_path / "answer.xml"
-    path.write_bytes(document)
-    done = subprocess.run([stilts, "votlint", "ucd=true", "unit=true", f"votable={path}"],
-                          capture_output=True, text=True, timeout=120, check=False)
-    return (done.stdout + done.stderr).strip()
+    running = {}
+    for i, (name, document) in enumerate(documents.items()):
+        path = tmp_path / f"answer{i}.xml"
+        path.write_bytes(document)
+        running[name] = subprocess.Popen(
+            [stilts, "votlint", "ucd=true", "unit=true", f"votable={path}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return {name: child.communicate(timeout=180)[0].strip() for name, child in running.items()}
 
 
 def status_infos(document: bytes) -> dict[str, str]:
@@ -83,12 +87,13 @@ def test_verbosity_chooses_the_columns_and_all_carry_their_metadata(service: Ser
     assert list(every.fieldnames) == [c.name for c in catalogs.PSC] + ["dist_arcsec"]
     described = {c.name: c for c in (*catalogs.PSC, catalogs.DIST_ARCSEC)}
     ucd1 = {"designation": "ID_MAIN", "ra": "POS_EQ_RA_MAIN", "dec": "POS_EQ_DEC_MAIN"}
-    for field in every.votable.get_first_table().fields:
+    fields = every.votable.get_first_table().fields
+    for field in fields:
         info = described[field.name]
         assert field.ucd == ucd1.get(field.name, info.ucd)
         assert field.unit == (u.Unit(info.unit, format="vounit") if info.unit else None)
         assert field.description == info.description
-    assert {f.name: f.datatype for f in every.votable.get_first_table().fields if f.name in ucd1} == {
+    assert {f.name: f.datatype for f in fields if f.name in ucd1} == {
         "designation": "char", "ra": "double", "dec": "double"}
     # Values as loaded: j_m (float32) exactly, NULL masked; strings and dates as text.
     table = every.to_table()
@@ -187,17 +192,14 @@ def test_names_are_case_blind_and_post_works(service: Service) -> None:
 
 
 def test_answers_pass_votlint(service: Service, tmp_path) -> None:
-    documents = {
-        "all columns": _get(service, "psc", RA=CENTRE[0], DEC=CENTRE[1], SR=0.01, VERB=3),
+    documents = {  # every kind of answer: all columns and overflow, none, an error
+        "psc": _get(service, "psc", RA=CENTRE[0], DEC=CENTRE[1], SR=0.01, VERB=3, MAXREC=20),
         "xsc": _get(service, "xsc", RA=CENTRE[0], DEC=CENTRE[1], SR=0.05, VERB=3),
-        "overflow": _get(service, "psc", RA=CENTRE[0], DEC=CENTRE[1], SR=0.01, MAXREC=5),
         "no rows": _get(service, "psc", RA=10, DEC=-30, SR=0.01),
         "error": _get(service, "psc", RA=150, DEC=2, SR=5),
-        "unknown catalog": _get(service, "nosuch", 404, RA=150, DEC=2, SR=0.01),
     }
-    assert parse(io.BytesIO(documents["all columns"])).get_first_table().nrows > 20
-    reports = {name: votlint(document, tmp_path) for name, document in documents.items()}
-    assert reports == dict.fromkeys(documents, "")
+    assert parse(io.BytesIO(documents["psc"])).get_first_table().nrows == 20
+    assert votlint(documents, tmp_path) == dict.fromkeys(documents, "")
 
 
 def test_votlint_reports_a_broken_votable(tmp_path) -> None:
@@ -206,7 +208,7 @@ def test_votlint_reports_a_broken_votable(tmp_path) -> None:
               b'xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>'
               b'<FIELD name="a" datatype="int"/><DATA><TABLEDATA><TR><TD>x</TD></TR>'
               b'</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
-    assert "Bad integer string 'x'" in votlint(broken, tmp_path)
+    assert "Bad integer string 'x'" in votlint({"broken": broken}, tmp_path)["broken"]
 
 
 def test_root_page_capabilities_and_availability(service: Service) -> None:
