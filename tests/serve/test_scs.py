@@ -4,7 +4,9 @@ and the VOTables against STILTS votlint."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import math
 import re
 import shutil
 import subprocess
@@ -21,6 +23,7 @@ from pyvo.dal import DALQueryError
 from pyvo.io.vosi import parse_capabilities
 
 from twomass.schema import catalogs
+from twomass.serve import votable
 
 from .conftest import CENTRE, Service, Sky, psc_designation, xsc_designation
 
@@ -197,9 +200,36 @@ def test_answers_pass_votlint(service: Service, tmp_path) -> None:
         "xsc": _get(service, "xsc", RA=CENTRE[0], DEC=CENTRE[1], SR=0.05, VERB=3),
         "no rows": _get(service, "psc", RA=10, DEC=-30, SR=0.01),
         "error": _get(service, "psc", RA=150, DEC=2, SR=5),
+        "edge values": votable.results(EDGE_FIELDS, EDGE_ROWS, description="edge values"),
     }
     assert parse(io.BytesIO(documents["psc"])).get_first_table().nrows == 20
     assert votlint(documents, tmp_path) == dict.fromkeys(documents, "")
+
+
+EDGE_FIELDS = [votable.Field("d", "double", None, "deg", "pos.eq.ra", "a double"),
+               votable.Field("f", "float", None, "mag", "phot.mag", "a float"),
+               votable.Field("n", "long", None, "", "meta.id", "a long"),
+               votable.Field("s", "char", "*", "", "meta.note", "a <string> & more"),
+               votable.Field("t", "char", "*", "", "time.epoch", "a date", xtype="timestamp"),
+               votable.Field("b", "boolean", None, "", "meta.code", "a boolean")]
+EDGE_ROWS = [(1.0000000000000002, 12.345000267028809, 2**62, "<a & b>  ", dt.date(2000, 5, 1),
+              True),
+             (math.nan, math.inf, None, None, None, False),
+             (-math.inf, None, -1, "", None, None)]
+
+
+def test_values_read_back_as_written() -> None:
+    """Every value type, NULL, NaN, infinities and characters XML must escape."""
+    table = parse(io.BytesIO(votable.results(EDGE_FIELDS, EDGE_ROWS, description="x"))
+                  ).get_first_table().to_table()
+    assert table["d"][0] == 1.0000000000000002 and table["d"][2] == -np.inf
+    assert table["d"].mask.tolist() == [False, True, False]  # NaN reads as NULL
+    assert table["f"].dtype == np.float32 and table["f"][0] == np.float32(12.345)
+    assert table["f"][1] == np.inf and table["f"].mask.tolist() == [False, False, True]
+    assert table["n"][0] == 2**62 and table["n"].mask.tolist() == [False, True, False]
+    assert table["s"].tolist()[:2] == ["<a & b>", ""]  # an empty string is NULL
+    assert table["t"][0] == "2000-05-01"
+    assert table["b"].tolist()[:2] == [True, False] and table["b"].mask.tolist()[2]
 
 
 def test_votlint_reports_a_broken_votable(tmp_path) -> None:
