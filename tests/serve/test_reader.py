@@ -115,3 +115,18 @@ def test_commands(db: Database, role: str, capsys: pytest.CaptureFixture) -> Non
     err = capsys.readouterr().err
     assert err.startswith("twomass: error: ") and "is a superuser" in err
     assert len(err.splitlines()) == 1
+
+
+def test_a_user_who_may_not_create_roles_is_told_what_to_run(db: Database, role: str,
+                                                             admin_url: str) -> None:
+    plain = f"{role}_plain"
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEROLE").format(sql.Identifier(plain)))
+    try:
+        with Database(reader.login_url(db.url, plain)) as as_plain, pytest.raises(
+                reader.ReaderRoleError, match=f"^user {plain} cannot make the read-only role "
+                f"{role} .*: run `twomass db grant-reader` as the database owner"):
+            reader.grant_reader(as_plain, role)
+        assert not reader.role_exists(db, role)
+    finally:
+        drop_role(admin_url, plain)

@@ -48,9 +48,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                                 statement_timeout_s=args.statement_timeout)
     else:
         role = args.role or reader.READER_ROLE
-        created = reader.grant_reader(ctx.current_db(), role)
-        print(f"serve: {'created' if created else 'refreshed'} the read-only role {role}",
-              file=sys.stderr)
+        try:
+            created = reader.grant_reader(ctx.current_db(), role)
+            print(f"serve: {'created' if created else 'refreshed'} the read-only role {role}",
+                  file=sys.stderr)
+        except reader.ReaderRoleError as exc:
+            if not reader.role_exists(ctx.db, role):
+                raise
+            # An administrator made the role; this user may only use it as it is.
+            print(f"serve: note: {exc}; using role {role} as it is", file=sys.stderr)
         url = reader.reader_url(ctx.db.url, role, statement_timeout_s=args.statement_timeout)
     db = Database(url, max_size=8)
     try:

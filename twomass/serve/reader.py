@@ -16,7 +16,7 @@ from psycopg import sql
 
 from twomass import sql as sqlfiles
 from twomass.core.database import Database, normalize_url
-from twomass.core.errors import TwomassError
+from twomass.core.errors import DatabaseUnavailable, TwomassError
 
 #: The role's default name.
 READER_ROLE = "twomass_reader"
@@ -71,25 +71,34 @@ def _create_role(conn: psycopg.Connection, role: str) -> bool:
     return True
 
 
-def reader_url(url: str, role: str = READER_ROLE, *, statement_timeout_s: float = 10.0) -> str:
-    """``url`` logging in as ``role`` (no password: trust, peer or a .pgpass entry), with
-    read-only transactions and the statement timeout set for the whole session.
+def role_exists(db: Database, role: str) -> bool:
+    with db.connection() as conn:
+        return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                            (role,)).fetchone() is not None
 
-    A URL that already names the reader (``--reader-url``) keeps its user and password.
-    The settings go in libpq's ``options``, so they are the session's defaults: a pooled
-    connection's ``RESET ALL`` returns to them.
-    """
+
+def login_url(url: str, role: str) -> str:
+    """``url`` logging in as ``role`` with no password (trust, peer or a .pgpass entry)."""
     parts = urlsplit(normalize_url(url))
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("options",)]
-    netloc = parts.netloc
-    if role:
-        query = [(k, v) for k, v in query if k not in ("user", "password")]
-        host = netloc.rpartition("@")[2]
-        netloc = f"{quote(role, safe='')}@{host}"
-    timeout_ms = max(1, round(statement_timeout_s * 1000))
-    options = (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}")
-    query.append(("options", options))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("user", "password")]
+    netloc = f"{quote(role, safe='')}@{parts.netloc.rpartition('@')[2]}"
     return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, quote_via=quote)))
+
+
+def reader_url(url: str, role: str = READER_ROLE, *, statement_timeout_s: float = 10.0) -> str:
+    """``url`` logging in as ``role`` (see ``login_url``), with read-only transactions and
+    the statement timeout set for the whole session.
+
+    With ``role=''`` the URL keeps its user and password (``--reader-url``, a URL that
+    already names the reader). The settings go in libpq's ``options``, so they are the
+    session's defaults: a pooled connection's ``RESET ALL`` returns to them.
+    """
+    parts = urlsplit(login_url(url, role) if role else normalize_url(url))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"]
+    timeout_ms = max(1, round(statement_timeout_s * 1000))
+    query.append(("options", f"-c default_transaction_read_only=on "
+                             f"-c statement_timeout={timeout_ms}"))
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 
 def check_reader(db: Database) -> str:
@@ -100,9 +109,11 @@ def check_reader(db: Database) -> str:
             user, superuser, read_only = conn.execute(
                 "SELECT current_user, rolsuper, current_setting('transaction_read_only') "
                 "FROM pg_roles WHERE rolname = current_user").fetchone()
-    except psycopg.Error as exc:
+    except (psycopg.Error, DatabaseUnavailable) as exc:
         reason = " ".join(str(exc).split())
-        raise ReaderRoleError(f"the read-only role cannot use {db.masked_url}: {reason}") from None
+        raise ReaderRoleError(
+            f"cannot log in as the read-only role: {reason}; where the server asks for a "
+            "password, give the role one and pass --reader-url with it") from None
     if superuser:
         raise ReaderRoleError(f"{user} is a superuser: the service connects as a read-only "
                               "role (`twomass db grant-reader` makes one)")

@@ -158,12 +158,22 @@ def fields(catalog: str, names: tuple[str, ...], type_names: tuple[str, ...]
         datatype, arraysize = votable.DATATYPES[type_name]
         result.append(votable.Field(
             name=name, datatype=datatype, arraysize=arraysize,
-            unit=str(column.unit or "") if column.unit is not None else "",
+            unit=_vounit(column.unit),
             ucd=SCS_UCDS.get(name, column.meta.get("ucd", "")),
             description=column.description or "",
             xtype="timestamp" if type_name == "date" else None,
             ref="icrs" if name in ("ra", "dec") else None))
     return tuple(result)
+
+
+def _vounit(unit: object) -> str:
+    """A column's unit as a VOUnit string ('' for none)."""
+    if unit is None:
+        return ""
+    try:
+        return unit.to_string(format="vounit")
+    except (AttributeError, ValueError):
+        return str(unit)
 
 
 def search(db: Database, catalog: str, request: ConeRequest) -> bytes:
