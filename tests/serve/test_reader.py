@@ -5,6 +5,7 @@ commands that make and use it."""
 from __future__ import annotations
 
 import io
+import socket
 import uuid
 from collections.abc import Iterator
 
@@ -115,6 +116,12 @@ def test_commands(db: Database, role: str, capsys: pytest.CaptureFixture) -> Non
     err = capsys.readouterr().err
     assert err.startswith("twomass: error: ") and "is a superuser" in err
     assert len(err.splitlines()) == 1
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        assert main(["--db", db.url, "serve", "--role", role, "--port", str(port)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"serve: refreshed the read-only role {role}",
+                   f"twomass: error: cannot listen on 127.0.0.1:{port}: Address already in use"]
 
 
 def test_a_user_who_may_not_create_roles_is_told_what_to_run(db: Database, role: str,

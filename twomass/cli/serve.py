@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import socket
 import sys
@@ -73,7 +74,8 @@ def _serve(app, args: argparse.Namespace, user: str) -> int:
     try:
         sock = socket.create_server((args.host, args.port))
     except OSError as exc:
-        raise TwomassError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise TwomassError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
     host, port = sock.getsockname()[:2]
     class Server(uvicorn.Server):
         @contextlib.contextmanager
