@@ -77,6 +77,7 @@ def _serve(app, args: argparse.Namespace, user: str) -> int:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise TwomassError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
     host, port = sock.getsockname()[:2]
+
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self):
