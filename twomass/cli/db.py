@@ -20,6 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions.add_parser(
         "check", help="exit 0 only if the database is at this code's revision and settings"
     ).set_defaults(handler=check)
+    grant = actions.add_parser(
+        "grant-reader", help="create or refresh the read-only role the cone search service "
+                             "logs in as")
+    grant.add_argument("--role", default="twomass_reader", metavar="NAME",
+                       help="role name (default twomass_reader)")
+    grant.set_defaults(handler=grant_reader)
 
 
 def describe(status: revision.DatabaseStatus) -> str:
@@ -62,4 +68,14 @@ def check(args: argparse.Namespace, ctx: Context) -> int:
         return 1
     print(f"db check: ok, revision {status.revision}, HEALPix order {status.healpix_order} "
           f"{status.healpix_scheme}")
+    return 0
+
+
+def grant_reader(args: argparse.Namespace, ctx: Context) -> int:
+    from twomass.serve import reader
+
+    created = reader.grant_reader(ctx.current_db(), args.role)
+    print(f"db grant-reader: {'created' if created else 'refreshed'} role {args.role}: "
+          "LOGIN, read-only transactions, SELECT on the published psc and xsc (and on "
+          "views published later) and the revision tables, nothing else")
     return 0
