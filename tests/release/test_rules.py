@@ -117,28 +117,44 @@ def test_overlap_seen_once(wdb: Any) -> None:
 
 
 def test_confused_groups(wdb: Any) -> None:
+    """Confused groups keep every apparition of the winning scan (docs/release-rules.md).
+
+    B's apparitions lie 30" inside B and 29" inside A, so B wins, except in the triangle
+    ``tri_a``, which lies 40" inside A and 20" inside B.
+    """
     a, b = wdb.scan(1, 10.0, 0.0), wdb.scan(2, RA_2, 0.0)
     x = EAST_1 - 30 * ARCSEC
-    # dup_src 3: B splits the source in two (b1, b2 1.2" apart), A sees one.
-    tri = [wdb.pts(a, x + 1 * ARCSEC, -0.2), wdb.pts(b, x, -0.2 + 0.6 * ARCSEC),
-           wdb.pts(b, x, -0.2 - 0.6 * ARCSEC)]
-    # dup_src 4: both scans split, every cross pair within 2".
+    # dup_src 3: B splits the source in two (b1, b2 1.2" apart), A sees one; B wins.
+    tri_b = [wdb.pts(a, x + 1 * ARCSEC, -0.2), wdb.pts(b, x, -0.2 + 0.6 * ARCSEC),
+             wdb.pts(b, x, -0.2 - 0.6 * ARCSEC)]
+    # dup_src 3 again, but A's single apparition is farther from its edges: A wins.
+    xa = EAST_1 - 40 * ARCSEC
+    tri_a = [wdb.pts(a, xa, -0.1), wdb.pts(b, xa - 1 * ARCSEC, -0.1 + 0.6 * ARCSEC),
+             wdb.pts(b, xa - 1 * ARCSEC, -0.1 - 0.6 * ARCSEC)]
+    # dup_src 4: both scans split, every cross pair within 2"; B wins.
     both = [wdb.pts(a, x + 1 * ARCSEC, 0.0), wdb.pts(a, x + 1 * ARCSEC, 0.0 + 0.8 * ARCSEC),
             wdb.pts(b, x, 0.0), wdb.pts(b, x, 0.0 + 0.8 * ARCSEC)]
-    # dup_src 5: a chain a1 - b1 - a2 - b2, 1.5" steps along Dec.
+    # dup_src 5: a chain a1 - b1 - a2 - b2, 1.5" steps along Dec; B wins.
     chain = [wdb.pts(a, x + 1 * ARCSEC, 0.2), wdb.pts(b, x, 0.2 + 1.5 * ARCSEC),
              wdb.pts(a, x + 1 * ARCSEC, 0.2 + 3 * ARCSEC), wdb.pts(b, x, 0.2 + 4.5 * ARCSEC)]
     wdb.commit()
     release.build(wdb.db, "t", progress=False)
     catalog, rejects = _catalog(wdb.url), _rejects(wdb.url)
-    for group, dup in ((tri, 3), (both, 4), (chain, 5)):
-        kept = [k for k in group if k in catalog]
-        assert len(kept) == 1, group
-        assert catalog[kept[0]] == (1, dup)
-        assert kept[0][0] == b.scan_key          # B's apparitions are farther from edges
+    expected = {  # group, its dup_src, the apparitions kept
+        "tri_b": (tri_b, 3, tri_b[1:]), "tri_a": (tri_a, 3, tri_a[:1]),
+        "both": (both, 4, both[2:]), "chain": (chain, 5, chain[1::2]),
+    }
+    for name, (group, dup, kept) in expected.items():
+        assert sorted(k for k in group if k in catalog) == sorted(kept), name
         for k in group:
-            if k not in catalog:
-                assert rejects[k] == ("duplicate", 0, dup)
+            if k in kept:
+                assert catalog[k] == (1, dup), name
+            else:
+                assert rejects[k] == ("duplicate", 0, dup), name
+    # No two released sources of different scans closer than 2" (spec 2.4).
+    assert _rows(wdb.url, "SELECT count(*) FROM rel_t.psc AS p JOIN rel_t.psc AS q "
+                          "ON p.scan_key < q.scan_key "
+                          "AND hpx_dist(p.ra, p.dec, q.ra, q.dec) < 2 / 3600.0") == [(0,)]
 
 
 def test_bright_star_artifacts(wdb: Any) -> None:
