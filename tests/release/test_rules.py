@@ -171,6 +171,62 @@ def test_bright_star_artifacts(wdb: Any) -> None:
     assert all(k in catalog for k in lower + [other])
 
 
+def test_final_artifact_pass(wdb: Any) -> None:
+    """DB_MAPCOR: spikes and halos of very bright parents off the scan, from another scan
+    and from the bright-star list (zones and thresholds: sql/release/40_artifacts.sql).
+
+    Scan A (tile 1) holds the candidates, all more than 60" from scan B (tile 2). Parent
+    ``listed`` (Ks 3.5, bright-star list only) lies 30" west of A: spikes 120" x
+    10**(0.2 x 2.5) = 379" long, halo 40" x 10**0.5 = 126"; parent ``in_b`` (Ks 4, seen
+    by B only) 100" east of A: spikes 301". A candidate in a zone is an artifact when
+    fainter than Ks + 6 + 2.5 log10(r / 20").
+    """
+    a, b = wdb.scan(1, 10.0, 0.0), wdb.scan(2, RA_2, 0.0)
+    west = 10 - WIDTH / 2
+    wdb.bright_star(1, west - 30 * ARCSEC, -0.2, 3.5)
+    wdb.bright_star(2, west - 30 * ARCSEC, -0.3, 7.0)        # not very bright: no parent
+    wdb.pts(b, EAST_1 + 100 * ARCSEC, 0.3, rd_flg="111", cc_flg="000",
+            j_m=4.3, h_m=4.1, k_m=4.0)
+    wdb.pts(b, EAST_1 + 100 * ARCSEC, 0.4, rd_flg="100", j_m=5.0, h_m=None, k_m=None)
+    faint = {"j_m": 15.0, "h_m": 15.0, "k_m": 15.0}
+    cases = {  # name: (position, columns, expected cc_flg, rejected)
+        # halo: r = 53.9", threshold 10.58 mag
+        "halo_artifact": ((west + 20 * ARCSEC, -0.2 + 20 * ARCSEC), faint, "CCC", True),
+        "halo_real": ((west + 20 * ARCSEC, -0.2 - 20 * ARCSEC),
+                      {"j_m": 9.3, "h_m": 9.1, "k_m": 9.0}, "ccc", False),
+        # spike (east-west arm): r = 180", beyond the halo; threshold 11.89 mag
+        "spike_artifact": ((west + 150 * ARCSEC, -0.2 + 1 * ARCSEC), faint, "DDD", True),
+        "spike_two_bands": ((west + 150 * ARCSEC, -0.2 - 1 * ARCSEC),
+                            dict(faint, rd_flg="220", k_m=None, k_snr=None, k_cmsig=None,
+                                 k_psfchi=None), "DD0", True),
+        # p and c outrank d and stay; s is below d and is raised
+        "spike_real_never_lowered": ((west + 150 * ARCSEC, -0.2 + 2 * ARCSEC),
+                                     {"j_m": 11.0, "h_m": 11.0, "k_m": 11.0,
+                                      "cc_flg": "pcs"}, "pcd", False),
+        "off_spike": ((west + 150 * ARCSEC, -0.2 + 10 * ARCSEC), faint, "000", False),
+        # no parent: the listed Ks 7 star
+        "not_very_bright": ((west + 20 * ARCSEC, -0.3 + 20 * ARCSEC), faint, "000", False),
+        # spike of the star only scan B saw, r = 200": threshold 12.5 mag
+        "spike_of_other_scan": ((EAST_1 - 100 * ARCSEC, 0.3 + 0.5 * ARCSEC), faint, "DDD",
+                                True),
+        # the single-band detection in B is no parent
+        "near_one_band_star": ((EAST_1 - 100 * ARCSEC, 0.4 + 0.5 * ARCSEC), faint, "000",
+                               False),
+    }
+    keys = {name: wdb.pts(a, pos[0], pos[1], **cols)
+            for name, (pos, cols, _, _) in cases.items()}
+    wdb.commit()
+    release.build(wdb.db, "t", progress=False)
+    flags = {(r[0], r[1]): (r[2], r[3]) for r in _rows(
+        wdb.url, "SELECT p.scan_key, w.id, p.cc_flg, NULL FROM rel_t.psc AS p "
+                 "JOIN wdb.pts AS w ON w.scan_key = p.scan_key AND w.hpx = p.hpx "
+                 "UNION ALL SELECT p.scan_key, w.id, p.cc_flg, p.reject_reason "
+                 "FROM rel_t.psc_reject AS p "
+                 "JOIN wdb.pts AS w ON w.scan_key = p.scan_key AND w.hpx = p.hpx")}
+    for name, (_, _, cc_flg, rejected) in cases.items():
+        assert flags[keys[name]] == (cc_flg, "artifact_final" if rejected else None), name
+
+
 def test_designation_collisions_get_suffixes(wdb: Any) -> None:
     a = wdb.scan(1, 10.0, 0.0)
     wdb.pts(a, 10.0000010, 0.1000001)
