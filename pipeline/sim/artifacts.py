@@ -30,10 +30,11 @@ pass): very bright stars (true Ks < ``DB_PARENT_KS``) throw diffraction spikes a
 ghosts farther than the scan's own flagging reaches, and stars just off a scan throw
 them onto it with no parent on the scan at all. These artifacts carry ``cc_flg`` '0'
 and pass the source filters; only a search around the very bright stars of other scans
-and of the bright-star list (``bright_stars.parquet``) finds them. Their brightness
-falls with the distance from the parent: ``Ks_parent + DB_ARTIFACT_DM + 2.5
-log10(r / 20")`` (scatter 0.3 mag), always fainter than the release's threshold one
-magnitude brighter (sql/release/40_artifacts.sql). Spikes run along the arrays' rows and
+and of the bright-star list (``bright_stars.parquet``) finds them. They are the
+parent's light, so they have its colours, and their brightness falls with the distance
+from it: in each band ``m_parent + DB_ARTIFACT_DM + 2.5 log10(r / 20")`` (scatter 0.2
+mag, 0.03 mag between bands), which the release tests within 0.7 mag and its colours
+within 0.2 mag (sql/release/40_artifacts.sql). Spikes run along the arrays' rows and
 columns up to ``DB_SPIKE_ARCSEC x 10**(0.2 (DB_PARENT_KS - Ks))`` (from beyond the
 in-scan reach of a parent on the scan, from 20" of a parent off it); halo ghosts of off-scan
 parents lie within ``DB_HALO_ARCSEC x 10**(0.2 (DB_PARENT_KS - Ks))``.
@@ -61,7 +62,7 @@ PRECEDENCE = "pcdsb"
 #: "<= 5-6 mag"), their spike length and halo radius at Ks = DB_PARENT_KS [arcsec]
 #: (growing as the square root of the flux), and the artifacts' magnitude offset.
 DB_PARENT_KS = 6.0
-DB_SPIKE_ARCSEC, DB_HALO_ARCSEC = 120.0, 40.0
+DB_SPIKE_ARCSEC, DB_HALO_ARCSEC = 120.0, 25.0
 DB_ARTIFACT_DM = 7.0
 
 
@@ -97,8 +98,8 @@ def spurious(rng: np.random.Generator, area_deg2: float, length_arcsec: float,
     """Noise peaks, cosmic rays, meteor trails and bright-star artifacts of one scan.
 
     ``parents`` is an (m, 3) array of (x_scan, y_scan, Ks) of bright stars the scan
-    detected; ``very_bright`` an (k, 4) array of (x_scan, y_scan, Ks, on_scan) of the
-    stars brighter than ``DB_PARENT_KS`` on or near the scan.
+    detected; ``very_bright`` an (k, 6) array of (x_scan, y_scan, J, H, Ks, on_scan) of
+    the stars brighter than ``DB_PARENT_KS`` on or near the scan.
     """
     parts = []
     n = rng.poisson(NOISE_PER_DEG2 * area_deg2)
@@ -125,8 +126,8 @@ def spurious(rng: np.random.Generator, area_deg2: float, length_arcsec: float,
                            rng.uniform(30.0, 100.0, k), "0", KIND_METEOR))
     for px, py, ks in parents:
         parts.extend(_parent_artifacts(rng, px, py, ks))
-    for px, py, ks, on_scan in (very_bright if very_bright is not None else ()):
-        parts.extend(_far_artifacts(rng, px, py, ks, bool(on_scan)))
+    for px, py, j, h, ks, on_scan in (very_bright if very_bright is not None else ()):
+        parts.extend(_far_artifacts(rng, px, py, np.array([j, h, ks]), bool(on_scan)))
     return Spurious(*[np.concatenate([getattr(p, f) for p in parts])
                       for f in Spurious.__dataclass_fields__])
 
@@ -168,13 +169,16 @@ def db_reach(ks: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     return DB_SPIKE_ARCSEC * scale, DB_HALO_ARCSEC * scale
 
 
-def _far_artifacts(rng: np.random.Generator, px: float, py: float, ks: float,
+def _far_artifacts(rng: np.random.Generator, px: float, py: float, parent: np.ndarray,
                    on_scan: bool) -> list[Spurious]:
-    """Artifacts of a very bright parent that the in-scan flags miss (cc_flg '0')."""
+    """Artifacts of a very bright parent (J, H, Ks ``parent``) that the in-scan flags
+    miss (cc_flg '0')."""
+    ks = float(parent[2])
     spike, halo = db_reach(ks)
     three = lambda k: np.ones((k, 3), bool)  # noqa: E731
-    mag = lambda r: np.repeat((ks + DB_ARTIFACT_DM + 2.5 * np.log10(r / 20.0)  # noqa: E731
-                               + rng.normal(0.0, 0.3, len(r)))[:, None], 3, axis=1)
+    mag = lambda r: (parent[None, :] + (DB_ARTIFACT_DM + 2.5 * np.log10(r / 20.0)  # noqa: E731
+                                        + rng.normal(0.0, 0.2, len(r)))[:, None]
+                     + rng.normal(0.0, 0.03, (len(r), 3)))
     # (on the scan, the in-scan 'D' spikes reach 30 + 20 (PARENT_KS - Ks) arcsec)
     start = 30.0 + 20.0 * (PARENT_KS - ks) if on_scan else 20.0
     out = []

@@ -50,7 +50,7 @@ def extract(fp: Footprint, src: Sources, rng: np.random.Generator,
     shape = np.array([scan.columns[f"{b}_shape_avg"] for b in "jhk"])
     x, y, covered = fp.place(src.ra, src.dec)
     very = (src.kind == KIND_STAR) & (src.mag[:, 2] < artifacts.DB_PARENT_KS)
-    very_bright = np.column_stack([x[very], y[very], src.mag[very, 2], covered[very].any(axis=1)])
+    very_bright = np.column_stack([x[very], y[very], src.mag[very], covered[very].any(axis=1)])
     on = covered.any(axis=1)
     src, x, y, covered = src.take(on), x[on], y[on], covered[on]
     mag = point_mag(src)

@@ -329,9 +329,9 @@ BEGIN
 END
 $$;
 
--- Step 4: mapcor_pair (k, scan_key, id, hpx, ks, r, de, dn), the point candidates (cand,
--- cat 'P') within the reach of a very bright parent (mapcor_parent: ra, dec, ks), with
--- the parent's Ks, their distance r [arcsec] and their offsets east (de) and north (dn)
+-- Step 4: mapcor_pair (k, scan_key, id, hpx, j, h, ks, r, de, dn), the point candidates
+-- (cand, cat 'P') within the reach of a very bright parent (mapcor_parent: ra, dec, j, h,
+-- ks), with the parent's magnitudes, their distance r [arcsec] and their offsets east (de) and north (dn)
 -- from it in the parent's tangent plane [arcsec]. The reach of a parent is its longer
 -- zone, max(spike_arcsec, halo_arcsec) x 10^(0.2 (parent_ks_max - Ks)), at most
 -- reach_max_arcsec (view mapcor, step 4). A sky-cell join probed at the largest reach,
@@ -353,7 +353,7 @@ BEGIN
     EXECUTE $q$
     CREATE UNLOGGED TABLE mapcor_pair AS
     WITH parent AS (
-        SELECT p.ra, p.dec, p.ks,
+        SELECT p.ra, p.dec, p.j, p.h, p.ks,
                least(m.reach_max_arcsec, greatest(m.spike_arcsec, m.halo_arcsec)
                                          * 10 ^ (0.2 * (m.parent_ks_max - p.ks))) AS reach,
                near
@@ -369,7 +369,7 @@ BEGIN
         JOIN mapcor_zone AS z ON z.zone = public._hpx_zone(c.dec, 2 * $1)
         WHERE c.cat = 'P'
     )
-    SELECT c.k, c.scan_key, c.id, c.hpx, p.ks, d.r,
+    SELECT c.k, c.scan_key, c.id, c.hpx, p.j, p.h, p.ks, d.r,
            tmass_dra(c.ra, p.ra) * cosd(p.dec) * 3600 AS de, (c.dec - p.dec) * 3600 AS dn
     FROM parent AS p
     JOIN point AS c ON c.cell = p.near

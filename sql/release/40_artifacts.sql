@@ -20,10 +20,15 @@
 --    spike_half_width_arcsec and r below spike_arcsec x 10^(0.2 (parent_ks_max - Ks));
 --    the halo zone, r below halo_arcsec x 10^(0.2 (parent_ks_max - Ks)); nothing within
 --    inner_arcsec (the parent itself).
--- 3. A point candidate in a zone is an artifact when its brightest valid magnitude is
---    fainter than Ks + artifact_dm + 2.5 log10(r / 20"), what a spike or ghost of the
---    parent can reach there: its band letters become 'C' (halo) or 'D' (spike). A
---    brighter one is a real source, possibly contaminated: 'c' or 'd'. Letters go to the
+-- 3. A spike or ghost is the parent's own light: it has the parent's colours, and its
+--    magnitude in each band is the parent's plus about artifact_dm + 2.5 log10(r / 20").
+--    A point candidate in a zone is an artifact when the mean over its detected bands
+--    (those the parent has too) of (its magnitude - the parent's) lies within
+--    artifact_dm_tolerance of that, and no band's difference departs from the mean by
+--    more than colour_tolerance: its band letters become 'C' (halo) or 'D' (spike). Any
+--    other candidate in a zone is a real source, possibly contaminated: 'c' or 'd'
+--    (real stars that happen to match are lost: see docs/release-rules.md for how many
+--    on simulated data). Letters go to the
 --    detected bands (rd_flg not 0) and never lower a flag already set (severity: upper
 --    case over lower case; p > c > d > s > b > 0, spec 4.4).
 -- 4. Candidates whose new cc_flg matches psc_final_artifact_pattern ('[C-P]') are
@@ -37,13 +42,15 @@ SELECT 6.0::float8 AS parent_ks_max,       -- very bright parents (spec 2.5: <= 
        2 AS parent_min_bands,              -- valid detections in >= 2 bands (spec 2.5)
        120.0::float8 AS spike_arcsec,      -- spike length at Ks = parent_ks_max
        3.0::float8 AS spike_half_width_arcsec,
-       40.0::float8 AS halo_arcsec,        -- halo radius at Ks = parent_ks_max
+       25.0::float8 AS halo_arcsec,        -- halo radius at Ks = parent_ks_max
        3.0::float8 AS inner_arcsec,        -- the parent's own detections
-       6.0::float8 AS artifact_dm,         -- artifact: fainter than Ks + dm + 2.5 lg(r/20")
+       7.0::float8 AS artifact_dm,         -- artifact - parent at 20" [mag]
+       0.7::float8 AS artifact_dm_tolerance,
+       0.2::float8 AS colour_tolerance,    -- [mag]
        1800.0::float8 AS reach_max_arcsec; -- no zone reaches farther (Ks ~ -1.5)
 
 CREATE UNLOGGED TABLE mapcor_parent AS
-SELECT p.ra, p.dec, p.k_m::float8 AS ks
+SELECT p.ra, p.dec, p.j_m::float8 AS j, p.h_m::float8 AS h, p.k_m::float8 AS ks
 FROM wdb.pts AS p
 CROSS JOIN mapcor AS m
 WHERE p.k_m <= m.parent_ks_max
@@ -52,14 +59,14 @@ WHERE p.k_m <= m.parent_ks_max
       + (substr(p.rd_flg, 2, 1) IN ('1', '2', '3', '4'))::integer
       + (substr(p.rd_flg, 3, 1) IN ('1', '2', '3', '4'))::integer >= m.parent_min_bands
 UNION ALL
-SELECT b.ra, b.dec, b.k_m::float8
-FROM (SELECT DISTINCT ON (id) id, ra, dec, k_m FROM wdb.bright_star ORDER BY id, night_key)
+SELECT b.ra, b.dec, b.j_m, b.h_m, b.k_m::float8
+FROM (SELECT DISTINCT ON (id) id, ra, dec, j_m, h_m, k_m FROM wdb.bright_star ORDER BY id, night_key)
      AS b
 CROSS JOIN mapcor AS m
 WHERE b.k_m <= m.parent_ks_max;
 ANALYZE mapcor_parent;
 
--- mapcor_pair (k, ks, r, de, dn): the point candidates within reach of a parent, by a
+-- mapcor_pair (k, scan_key, id, hpx, j, h, ks, r, de, dn): the point candidates within reach of a parent, by a
 -- sky-cell join (sql/lib/cross_matches.sql).
 CALL find_artifact_parents();
 
@@ -68,23 +75,32 @@ CALL find_artifact_parents();
 CREATE UNLOGGED TABLE mapcor_flag AS
 WITH zone AS (
     SELECT z.k, z.scan_key, z.id, z.hpx,
-           max(CASE WHEN t.halo AND t.faint THEN 14 WHEN t.faint THEN 13
+           max(CASE WHEN t.halo AND t.like_parent THEN 14 WHEN t.like_parent THEN 13
                     WHEN t.halo THEN 4 ELSE 3 END) AS severity
     FROM mapcor_pair AS z
     CROSS JOIN mapcor AS m
     JOIN wdb.pts AS p ON p.hpx = z.hpx AND p.scan_key = z.scan_key AND p.id = z.id
+    -- (offsets: candidate - parent per band, where both have it)
     CROSS JOIN LATERAL (
         SELECT 10 ^ (0.2 * (m.parent_ks_max - z.ks)) AS scale,
-               least(CASE WHEN p.rd_flg NOT LIKE '0%' THEN p.j_m END,
-                     CASE WHEN p.rd_flg NOT LIKE '_0%' THEN p.h_m END,
-                     CASE WHEN p.rd_flg NOT LIKE '__0' THEN p.k_m END) AS brightest
+               CASE WHEN p.rd_flg NOT LIKE '0%' THEN p.j_m - z.j END AS oj,
+               CASE WHEN p.rd_flg NOT LIKE '_0%' THEN p.h_m - z.h END AS oh,
+               CASE WHEN p.rd_flg NOT LIKE '__0' THEN p.k_m - z.ks END AS ok
     ) AS b
+    CROSS JOIN LATERAL (
+        SELECT (coalesce(b.oj, 0) + coalesce(b.oh, 0) + coalesce(b.ok, 0))
+               / nullif((b.oj IS NOT NULL)::integer + (b.oh IS NOT NULL)::integer
+                        + (b.ok IS NOT NULL)::integer, 0) AS mean
+    ) AS o
     CROSS JOIN LATERAL (
         SELECT z.r < m.halo_arcsec * b.scale AS halo,
                (abs(z.de) < m.spike_half_width_arcsec OR abs(z.dn) < m.spike_half_width_arcsec)
                AND z.r < m.spike_arcsec * b.scale AS spike,
-               coalesce(b.brightest > z.ks + m.artifact_dm
-                                      + 2.5 * log(greatest(z.r, 1.0) / 20.0), false) AS faint
+               coalesce(abs(o.mean - m.artifact_dm - 2.5 * log(greatest(z.r, 1.0) / 20.0))
+                            <= m.artifact_dm_tolerance
+                        AND coalesce(greatest(abs(b.oj - o.mean), abs(b.oh - o.mean),
+                                              abs(b.ok - o.mean)), 0) <= m.colour_tolerance,
+                        false) AS like_parent
     ) AS t
     WHERE z.r >= m.inner_arcsec AND (t.halo OR t.spike)
     GROUP BY z.k, z.scan_key, z.id, z.hpx

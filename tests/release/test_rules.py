@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -176,10 +177,11 @@ def test_final_artifact_pass(wdb: Any) -> None:
     and from the bright-star list (zones and thresholds: sql/release/40_artifacts.sql).
 
     Scan A (tile 1) holds the candidates, all more than 60" from scan B (tile 2). Parent
-    ``listed`` (Ks 3.5, bright-star list only) lies 30" west of A: spikes 120" x
-    10**(0.2 x 2.5) = 379" long, halo 40" x 10**0.5 = 126"; parent ``in_b`` (Ks 4, seen
-    by B only) 100" east of A: spikes 301". A candidate in a zone is an artifact when
-    fainter than Ks + 6 + 2.5 log10(r / 20").
+    ``listed`` (J H Ks 3.7 3.6 3.5, bright-star list only) lies 30" west of A: spikes
+    120" x 10**(0.2 x 2.5) = 379" long, halo 25" x 10**0.5 = 79"; parent ``in_b``
+    (4.3 4.1 4.0, seen by B only) 100" east of A: spikes 301". A candidate in a zone is
+    an artifact when its magnitudes are the parent's plus 7 + 2.5 log10(r / 20") within
+    0.7 mag, with the parent's colours within 0.2 mag.
     """
     a, b = wdb.scan(1, 10.0, 0.0), wdb.scan(2, RA_2, 0.0)
     west = 10 - WIDTH / 2
@@ -188,30 +190,41 @@ def test_final_artifact_pass(wdb: Any) -> None:
     wdb.pts(b, EAST_1 + 100 * ARCSEC, 0.3, rd_flg="111", cc_flg="000",
             j_m=4.3, h_m=4.1, k_m=4.0)
     wdb.pts(b, EAST_1 + 100 * ARCSEC, 0.4, rd_flg="100", j_m=5.0, h_m=None, k_m=None)
-    faint = {"j_m": 15.0, "h_m": 15.0, "k_m": 15.0}
+
+    def like(parent: tuple[float, float, float], r: float, dj: float = 0.0) -> dict:
+        dm = 7 + 2.5 * np.log10(r / 20) + 0.3   # (0.3 mag fainter than predicted)
+        return {"j_m": parent[0] + dm + dj, "h_m": parent[1] + dm, "k_m": parent[2] + dm}
+
+    listed, in_b = (3.7, 3.6, 3.5), (4.3, 4.1, 4.0)
     cases = {  # name: (position, columns, expected cc_flg, rejected)
-        # halo: r = 53.9", threshold 10.58 mag
-        "halo_artifact": ((west + 20 * ARCSEC, -0.2 + 20 * ARCSEC), faint, "CCC", True),
+        # halo: r = 53.9"
+        "halo_artifact": ((west + 20 * ARCSEC, -0.2 + 20 * ARCSEC), like(listed, 53.9),
+                          "CCC", True),
         "halo_real": ((west + 20 * ARCSEC, -0.2 - 20 * ARCSEC),
                       {"j_m": 9.3, "h_m": 9.1, "k_m": 9.0}, "ccc", False),
-        # spike (east-west arm): r = 180", beyond the halo; threshold 11.89 mag
-        "spike_artifact": ((west + 150 * ARCSEC, -0.2 + 1 * ARCSEC), faint, "DDD", True),
+        # spike (east-west arm): r = 180", beyond the halo
+        "spike_artifact": ((west + 150 * ARCSEC, -0.2 + 1 * ARCSEC), like(listed, 180),
+                           "DDD", True),
         "spike_two_bands": ((west + 150 * ARCSEC, -0.2 - 1 * ARCSEC),
-                            dict(faint, rd_flg="220", k_m=None, k_snr=None, k_cmsig=None,
-                                 k_psfchi=None), "DD0", True),
+                            dict(like(listed, 180), rd_flg="220", k_m=None, k_snr=None,
+                                 k_cmsig=None, k_psfchi=None), "DD0", True),
+        "spike_other_colour": ((west + 150 * ARCSEC, -0.2 - 2 * ARCSEC),
+                               like(listed, 180, dj=0.5), "ddd", False),
         # p and c outrank d and stay; s is below d and is raised
         "spike_real_never_lowered": ((west + 150 * ARCSEC, -0.2 + 2 * ARCSEC),
                                      {"j_m": 11.0, "h_m": 11.0, "k_m": 11.0,
                                       "cc_flg": "pcs"}, "pcd", False),
-        "off_spike": ((west + 150 * ARCSEC, -0.2 + 10 * ARCSEC), faint, "000", False),
+        "off_spike": ((west + 150 * ARCSEC, -0.2 + 10 * ARCSEC), like(listed, 180), "000",
+                      False),
         # no parent: the listed Ks 7 star
-        "not_very_bright": ((west + 20 * ARCSEC, -0.3 + 20 * ARCSEC), faint, "000", False),
-        # spike of the star only scan B saw, r = 200": threshold 12.5 mag
-        "spike_of_other_scan": ((EAST_1 - 100 * ARCSEC, 0.3 + 0.5 * ARCSEC), faint, "DDD",
-                                True),
+        "not_very_bright": ((west + 20 * ARCSEC, -0.3 + 20 * ARCSEC), like(listed, 53.9),
+                            "000", False),
+        # spike of the star only scan B saw, r = 200"
+        "spike_of_other_scan": ((EAST_1 - 100 * ARCSEC, 0.3 + 0.5 * ARCSEC), like(in_b, 200),
+                                "DDD", True),
         # the single-band detection in B is no parent
-        "near_one_band_star": ((EAST_1 - 100 * ARCSEC, 0.4 + 0.5 * ARCSEC), faint, "000",
-                               False),
+        "near_one_band_star": ((EAST_1 - 100 * ARCSEC, 0.4 + 0.5 * ARCSEC), like(in_b, 200),
+                               "000", False),
     }
     keys = {name: wdb.pts(a, pos[0], pos[1], **cols)
             for name, (pos, cols, _, _) in cases.items()}
