@@ -132,8 +132,9 @@ class NightProducts:
 
     @property
     def rows(self) -> dict[str, int]:
-        """Working table -> rows in the night products."""
-        return {PRODUCT_TABLES[f].name: t.num_rows for f, t in self.tables.items()}
+        """Working table -> rows in the night products (an empty optional file left out)."""
+        return {PRODUCT_TABLES[f].name: t.num_rows for f, t in self.tables.items()
+                if t.num_rows or f not in OPTIONAL_FILES}
 
 
 def _kind(mode: int) -> str:

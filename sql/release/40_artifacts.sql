@@ -45,8 +45,8 @@ SELECT 6.0::float8 AS parent_ks_max,       -- very bright parents (spec 2.5: <= 
        25.0::float8 AS halo_arcsec,        -- halo radius at Ks = parent_ks_max
        3.0::float8 AS inner_arcsec,        -- the parent's own detections
        7.0::float8 AS artifact_dm,         -- artifact - parent at 20" [mag]
-       0.7::float8 AS artifact_dm_tolerance,
-       0.2::float8 AS colour_tolerance,    -- [mag]
+       0.5::float8 AS artifact_dm_tolerance,
+       0.15::float8 AS colour_tolerance,   -- [mag]
        1800.0::float8 AS reach_max_arcsec; -- no zone reaches farther (Ks ~ -1.5)
 
 CREATE UNLOGGED TABLE mapcor_parent AS

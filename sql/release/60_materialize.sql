@@ -2,6 +2,7 @@
 --
 -- psc         the 60 Point Source Catalog columns in the 2MASS All-Sky order, names and
 --             types (Explanatory Supplement sec. 2.2a), then hpx for spatial queries;
+--             cc_flg is the final flag of step 4's artifact pass where it set one;
 -- psc_reject  every working point row not in psc, same columns plus reject_reason, the
 --             first rule it failed: scan_not_selected, edge, artifact, no_valid_band,
 --             snr, psfchi, ndet, duplicate, artifact_final. Columns only a catalog row
