@@ -73,17 +73,28 @@ CALL find_artifact_parents();
 -- The new cc_flg of every point candidate in a zone: the most severe letter of its
 -- zones, then per detected band the more severe of it and the band's letter.
 CREATE UNLOGGED TABLE mapcor_flag AS
-WITH zone AS (
-    SELECT z.k, z.scan_key, z.id, z.hpx,
-           max(CASE WHEN t.halo AND t.like_parent THEN 14 WHEN t.like_parent THEN 13
-                    WHEN t.halo THEN 4 ELSE 3 END) AS severity
+WITH in_zone AS (
+    -- (the zones first: only candidates in one are read from wdb.pts)
+    SELECT z.*, t.halo
     FROM mapcor_pair AS z
+    CROSS JOIN mapcor AS m
+    CROSS JOIN LATERAL (SELECT 10 ^ (0.2 * (m.parent_ks_max - z.ks)) AS scale) AS b
+    CROSS JOIN LATERAL (
+        SELECT z.r < m.halo_arcsec * b.scale AS halo,
+               (abs(z.de) < m.spike_half_width_arcsec OR abs(z.dn) < m.spike_half_width_arcsec)
+               AND z.r < m.spike_arcsec * b.scale AS spike
+    ) AS t
+    WHERE z.r >= m.inner_arcsec AND (t.halo OR t.spike)
+), zone AS (
+    SELECT z.k, z.scan_key, z.id, z.hpx,
+           max(CASE WHEN z.halo AND t.like_parent THEN 14 WHEN t.like_parent THEN 13
+                    WHEN z.halo THEN 4 ELSE 3 END) AS severity
+    FROM in_zone AS z
     CROSS JOIN mapcor AS m
     JOIN wdb.pts AS p ON p.hpx = z.hpx AND p.scan_key = z.scan_key AND p.id = z.id
     -- (offsets: candidate - parent per band, where both have it)
     CROSS JOIN LATERAL (
-        SELECT 10 ^ (0.2 * (m.parent_ks_max - z.ks)) AS scale,
-               CASE WHEN p.rd_flg NOT LIKE '0%' THEN p.j_m - z.j END AS oj,
+        SELECT CASE WHEN p.rd_flg NOT LIKE '0%' THEN p.j_m - z.j END AS oj,
                CASE WHEN p.rd_flg NOT LIKE '_0%' THEN p.h_m - z.h END AS oh,
                CASE WHEN p.rd_flg NOT LIKE '__0' THEN p.k_m - z.ks END AS ok
     ) AS b
@@ -93,16 +104,12 @@ WITH zone AS (
                         + (b.ok IS NOT NULL)::integer, 0) AS mean
     ) AS o
     CROSS JOIN LATERAL (
-        SELECT z.r < m.halo_arcsec * b.scale AS halo,
-               (abs(z.de) < m.spike_half_width_arcsec OR abs(z.dn) < m.spike_half_width_arcsec)
-               AND z.r < m.spike_arcsec * b.scale AS spike,
-               coalesce(abs(o.mean - m.artifact_dm - 2.5 * log(greatest(z.r, 1.0) / 20.0))
+        SELECT coalesce(abs(o.mean - m.artifact_dm - 2.5 * log(greatest(z.r, 1.0) / 20.0))
                             <= m.artifact_dm_tolerance
                         AND coalesce(greatest(abs(b.oj - o.mean), abs(b.oh - o.mean),
                                               abs(b.ok - o.mean)), 0) <= m.colour_tolerance,
                         false) AS like_parent
     ) AS t
-    WHERE z.r >= m.inner_arcsec AND (t.halo OR t.spike)
     GROUP BY z.k, z.scan_key, z.id, z.hpx
 )
 SELECT z.k, string_agg(
