@@ -164,8 +164,9 @@ def _first_duplicate(path, keys: np.ndarray, column: str, what: Callable[[int], 
 
 
 def check_references(products: NightProducts) -> None:
-    """Keys unique within the night; every scan's tile, every extraction's scan and every
-    extended extraction's point extraction (``pts_id``) known."""
+    """Keys unique within the night (tiles, scans, extractions, bright stars); every
+    scan's tile, every extraction's scan and every extended extraction's point
+    extraction (``pts_id``) known."""
     t = {f: tab for f, tab in products.tables.items()}
     tiles = t["tiles.parquet"].column("tile").to_numpy()
     _first_duplicate(products.path("tiles.parquet"), tiles, "tile",
@@ -173,6 +174,9 @@ def check_references(products: NightProducts) -> None:
     scans = t["scans.parquet"].column("scan").to_numpy()
     _first_duplicate(products.path("scans.parquet"), scans, "scan",
                      lambda i: f"scan number {scans[i]}")
+    stars = t["bright_stars.parquet"].column("id").to_numpy()
+    _first_duplicate(products.path("bright_stars.parquet"), stars, "id",
+                     lambda i: f"bright star id {stars[i]}")
     scan_tiles = t["scans.parquet"].column("tile").to_numpy()
     _fail(products.path("scans.parquet"), ~np.isin(scan_tiles, tiles), "tile",
           lambda i: f"tile {scan_tiles[i]} is not in tiles.parquet")

@@ -214,6 +214,18 @@ def _load_night(cur: psycopg.Cursor, products: NightProducts, bar: tqdm,
         order = _sky_order(hpx)
         rows[table.name] = _copy(cur, table, _columns(table, products, file, derived),
                                  order, bar)
+    # The optional bright-star list (counted only when the night has one).
+    n_stars = products.tables["bright_stars.parquet"].num_rows
+    if n_stars:
+        derived = {
+            "night_key": payload.constant_column("night_key", wdb.bright_star.c.night_key.type,
+                                                 night_key, n_stars),
+            "hpx": payload.Column("hpx", np.dtype(">i8"),
+                                  _hpx(products, "bright_stars.parquet")),
+        }
+        rows["bright_star"] = _copy(cur, wdb.bright_star,
+                                    _columns(wdb.bright_star, products, "bright_stars.parquet",
+                                             derived), bar=bar)
     provenance.write_log(cur, products, night_key, rows, started_at)
     return rows
 

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from twomass.core.errors import TwomassError
 from twomass.schema.products import (
     NIGHT_JSON_FIELDS,
+    OPTIONAL_FILES,
     PRODUCT_TABLES,
     converts_losslessly,
     product_schema,
@@ -43,6 +44,8 @@ from twomass.schema.products import (
 NIGHT_JSON = "night.json"
 #: Every file of a night product directory, in the order ingest reads them.
 PRODUCT_FILES = (NIGHT_JSON, *PRODUCT_TABLES)
+#: The files a night product directory must hold.
+REQUIRED_FILES = tuple(f for f in PRODUCT_FILES if f not in OPTIONAL_FILES)
 #: ``night.json`` holds four short fields; anything bigger is not one.
 MAX_NIGHT_JSON_BYTES = 65_536
 #: Longest ``pipeline`` / ``pipeline_version`` accepted [characters].
@@ -129,8 +132,9 @@ class NightProducts:
 
     @property
     def rows(self) -> dict[str, int]:
-        """Working table -> rows in the night products."""
-        return {PRODUCT_TABLES[f].name: t.num_rows for f, t in self.tables.items()}
+        """Working table -> rows in the night products (an empty optional file left out)."""
+        return {PRODUCT_TABLES[f].name: t.num_rows for f, t in self.tables.items()
+                if t.num_rows or f not in OPTIONAL_FILES}
 
 
 def _kind(mode: int) -> str:
@@ -164,7 +168,7 @@ def _read_bytes(path: Path) -> pa.Buffer:
         what = ("is a symbolic link to a missing file" if _exists(path) else
                 "file is missing")
         raise ProductError(path, f"{what} (a night product directory holds "
-                           + ", ".join(PRODUCT_FILES) + ")") from None
+                           + ", ".join(REQUIRED_FILES) + ")") from None
     except OSError as exc:
         raise _unreadable(path, exc) from None
     try:
@@ -290,12 +294,15 @@ def read_night(directory: Path | str) -> NightProducts:
         raise ProductError(directory, "not a directory") from None
     except OSError as exc:
         raise _unreadable(directory, exc) from None
-    data = {file: _read_bytes(directory / file) for file in PRODUCT_FILES}
+    # (an optional file left out is an empty table, and has no checksum)
+    data = {file: _read_bytes(directory / file) for file in PRODUCT_FILES
+            if file in REQUIRED_FILES or _exists(directory / file)}
     # hashlib releases the GIL: hash on a worker thread while Arrow decodes.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digests = pool.map(lambda blob: hashlib.sha256(blob).hexdigest(), data.values())
         night = read_night_json(directory / NIGHT_JSON, data[NIGHT_JSON])
-        tables = {file: read_parquet(directory / file, data[file])
+        tables = {file: read_parquet(directory / file, data[file]) if file in data
+                  else product_schema(file).empty_table()
                   for file in PRODUCT_FILES if file != NIGHT_JSON}
         sha256 = dict(zip(data, digests, strict=True))
     return NightProducts(directory, night, tables, sha256)

@@ -2,7 +2,8 @@
 
 A night product directory (``YYYY-MM-DDh/``) holds ``night.json``, ``tiles.parquet``
 (the planned tiles its scans observed), ``scans.parquet``, ``pts.parquet`` and
-``ext.parquet`` (see ``docs/night-products.md``). Each Parquet file
+``ext.parquet``, and optionally ``bright_stars.parquet`` (the very bright stars near its
+scans; see ``docs/night-products.md``). Each Parquet file
 has the columns of its ``wdb`` table, with the types of the working database, except
 the columns the database derives (keys it assigns, ``hpx``, and the night's hemisphere
 and date, which ``night.json`` gives once). Extractions name their scan by its nightly
@@ -24,7 +25,11 @@ PRODUCT_TABLES = {
     "scans.parquet": wdb.scan,
     "pts.parquet": wdb.pts,
     "ext.parquet": wdb.ext,
+    "bright_stars.parquet": wdb.bright_star,
 }
+
+#: Product files a night directory may leave out (read as empty tables).
+OPTIONAL_FILES = ("bright_stars.parquet",)
 
 #: Columns of each working table that the database, not the product, provides.
 DERIVED_COLUMNS = {
@@ -32,6 +37,7 @@ DERIVED_COLUMNS = {
     "scan": {"scan_key", "night_key", "hpx", "hemis", "date"},
     "pts": {"scan_key", "hpx"},
     "ext": {"scan_key", "hpx"},
+    "bright_star": {"night_key", "hpx"},
 }
 
 #: Extractions refer to their scan by its nightly number.

@@ -216,6 +216,22 @@ ext = sa.Table(
     comment="Every extended-source extraction of every scan.",
 )
 
+bright_star = sa.Table(
+    "bright_star",
+    metadata,
+    req("night_key", sa.Integer, "night whose products listed the star",
+        sa.ForeignKey("wdb.night.night_key", ondelete="CASCADE"), primary_key=True),
+    req("id", sa.BigInteger, "identifier of the star in the bright-star list",
+        primary_key=True),
+    *position_columns("Star"),
+    *per_band("{band}_m", REAL, "{band} magnitude of the list [mag]"),
+    hpx_index("bright_star"),
+    schema=SCHEMA,
+    comment="Very bright stars near the scans of a night, from an external infrared "
+            "list: the parents, on or off the scans, of the artifacts that the final "
+            "artifact pass of a release rejects (DB_MAPCOR).",
+)
+
 ingest_log = sa.Table(
     "ingest_log",
     metadata,

@@ -24,6 +24,20 @@ upper-case ``cc_flg`` letters, all inside the 2MASS release's rejected range ``[
 Real sources in the same zones get the lower-case letters p, c, d, s; sources with a
 close (< 2.5") companion may get ``b`` (bandmerge confusion). Precedence: p > c > d >
 s > b (spec 4.4, an assumption there too).
+
+What the in-scan flagging misses (spec 2.5, the reason for the database-wide DB_MAPCOR
+pass): very bright stars (true Ks < ``DB_PARENT_KS``) throw diffraction spikes and halo
+ghosts farther than the scan's own flagging reaches, and stars just off a scan throw
+them onto it with no parent on the scan at all. These artifacts carry ``cc_flg`` '0'
+and pass the source filters; only a search around the very bright stars of other scans
+and of the bright-star list (``bright_stars.parquet``) finds them. They are the
+parent's light, so they have its colours, and their brightness falls with the distance
+from it: in each band ``m_parent + DB_ARTIFACT_DM + 2.5 log10(r / 20")`` (scatter 0.2
+mag, 0.03 mag between bands), which the release tests within 0.7 mag and its colours
+within 0.2 mag (sql/release/40_artifacts.sql). Spikes run along the arrays' rows and
+columns up to ``DB_SPIKE_ARCSEC x 10**(0.2 (DB_PARENT_KS - Ks))`` (from beyond the
+in-scan reach of a parent on the scan, from 20" of a parent off it); halo ghosts of off-scan
+parents lie within ``DB_HALO_ARCSEC x 10**(0.2 (DB_PARENT_KS - Ks))``.
 """
 
 from __future__ import annotations
@@ -44,6 +58,12 @@ KIND_NOISE, KIND_COSMIC_RAY, KIND_METEOR, KIND_ARTIFACT = 10, 11, 12, 13
 #: Furthest any artifact lies from its parent [arcsec] (persistence at two frames).
 MAX_REACH_ARCSEC = 2 * FRAME_STEP_ARCSEC + 20.0
 PRECEDENCE = "pcdsb"
+#: Very bright parents whose far artifacts only the database-wide pass finds (spec 2.5:
+#: "<= 5-6 mag"), their spike length and halo radius at Ks = DB_PARENT_KS [arcsec]
+#: (growing as the square root of the flux), and the artifacts' magnitude offset.
+DB_PARENT_KS = 6.0
+DB_SPIKE_ARCSEC, DB_HALO_ARCSEC = 120.0, 25.0
+DB_ARTIFACT_DM = 7.0
 
 
 @dataclass
@@ -73,11 +93,13 @@ def _single_band(rng, n, weights=(0.3, 0.45, 0.25)) -> np.ndarray:
 
 
 def spurious(rng: np.random.Generator, area_deg2: float, length_arcsec: float,
-             half_width_arcsec: float, msnr10: np.ndarray, parents: np.ndarray
-             ) -> Spurious:
+             half_width_arcsec: float, msnr10: np.ndarray, parents: np.ndarray,
+             very_bright: np.ndarray | None = None) -> Spurious:
     """Noise peaks, cosmic rays, meteor trails and bright-star artifacts of one scan.
 
-    ``parents`` is an (m, 3) array of (x_scan, y_scan, Ks) of bright stars.
+    ``parents`` is an (m, 3) array of (x_scan, y_scan, Ks) of bright stars the scan
+    detected; ``very_bright`` an (k, 6) array of (x_scan, y_scan, J, H, Ks, on_scan) of
+    the stars brighter than ``DB_PARENT_KS`` on or near the scan.
     """
     parts = []
     n = rng.poisson(NOISE_PER_DEG2 * area_deg2)
@@ -104,6 +126,8 @@ def spurious(rng: np.random.Generator, area_deg2: float, length_arcsec: float,
                            rng.uniform(30.0, 100.0, k), "0", KIND_METEOR))
     for px, py, ks in parents:
         parts.extend(_parent_artifacts(rng, px, py, ks))
+    for px, py, j, h, ks, on_scan in (very_bright if very_bright is not None else ()):
+        parts.extend(_far_artifacts(rng, px, py, np.array([j, h, ks]), bool(on_scan)))
     return Spurious(*[np.concatenate([getattr(p, f) for p in parts])
                       for f in Spurious.__dataclass_fields__])
 
@@ -136,6 +160,40 @@ def _parent_artifacts(rng: np.random.Generator, px: float, py: float, ks: float
         k = int(rng.integers(2, 6))
         out.append(_rows(px + rng.uniform(-150.0, 150.0, k), py + rng.normal(0, 1.0, k),
                          faint(k), three(k), rng.uniform(2.0, 8.0, k), "C", KIND_ARTIFACT))
+    return out
+
+
+def db_reach(ks: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Spike length and halo radius [arcsec] of very bright parents of magnitude ``ks``."""
+    scale = 10.0 ** (0.2 * (DB_PARENT_KS - np.asarray(ks, float)))
+    return DB_SPIKE_ARCSEC * scale, DB_HALO_ARCSEC * scale
+
+
+def _far_artifacts(rng: np.random.Generator, px: float, py: float, parent: np.ndarray,
+                   on_scan: bool) -> list[Spurious]:
+    """Artifacts of a very bright parent (J, H, Ks ``parent``) that the in-scan flags
+    miss (cc_flg '0')."""
+    ks = float(parent[2])
+    spike, halo = db_reach(ks)
+    three = lambda k: np.ones((k, 3), bool)  # noqa: E731
+    mag = lambda r: (parent[None, :] + (DB_ARTIFACT_DM + 2.5 * np.log10(r / 20.0)  # noqa: E731
+                                        + rng.normal(0.0, 0.2, len(r)))[:, None]
+                     + rng.normal(0.0, 0.03, (len(r), 3)))
+    # (on the scan, the in-scan 'D' spikes reach 30 + 20 (PARENT_KS - Ks) arcsec)
+    start = 30.0 + 20.0 * (PARENT_KS - ks) if on_scan else 20.0
+    out = []
+    k = 3 + int(3 * (DB_PARENT_KS - ks))
+    r = rng.uniform(start, max(start, spike), k)
+    axis = rng.integers(0, 4, k)
+    dx = np.where(axis == 0, r, np.where(axis == 1, -r, 0.0)) + rng.normal(0, 1.0, k)
+    dy = np.where(axis == 2, r, np.where(axis == 3, -r, 0.0)) + rng.normal(0, 1.0, k)
+    out.append(_rows(px + dx, py + dy, mag(r), three(k), rng.uniform(1.0, 3.0, k), "0",
+                     KIND_ARTIFACT))
+    if not on_scan:
+        k = 2 + int(2 * (DB_PARENT_KS - ks))
+        r, a = rng.uniform(10.0, halo, k), rng.uniform(0, 2 * np.pi, k)
+        out.append(_rows(px + r * np.cos(a), py + r * np.sin(a), mag(r), three(k),
+                         rng.uniform(1.0, 3.0, k), "0", KIND_ARTIFACT))
     return out
 
 

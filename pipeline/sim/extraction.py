@@ -49,6 +49,8 @@ def extract(fp: Footprint, src: Sources, rng: np.random.Generator,
     msnr10 = scan.msnr10
     shape = np.array([scan.columns[f"{b}_shape_avg"] for b in "jhk"])
     x, y, covered = fp.place(src.ra, src.dec)
+    very = (src.kind == KIND_STAR) & (src.mag[:, 2] < artifacts.DB_PARENT_KS)
+    very_bright = np.column_stack([x[very], y[very], src.mag[very], covered[very].any(axis=1)])
     on = covered.any(axis=1)
     src, x, y, covered = src.take(on), x[on], y[on], covered[on]
     mag = point_mag(src)
@@ -61,7 +63,8 @@ def extract(fp: Footprint, src: Sources, rng: np.random.Generator,
     parents = np.column_stack([x[bright], y[bright], src.mag[bright, 2]])
     lo, hi = fp.phi_range
     half = fp.half_width_deg * 3600.0
-    spur = artifacts.spurious(rng, fp.area_deg2(), (hi - lo) * 3600.0, half, msnr10, parents)
+    spur = artifacts.spurious(rng, fp.area_deg2(), (hi - lo) * 3600.0, half, msnr10, parents,
+                              very_bright)
     # Spurious rows must lie where the arrays looked, and inside the simulated sky.
     ra_s, dec_s = _scan_to_radec(fp, spur.x, spur.y)
     xs, ys, cov_s = fp.place(ra_s, dec_s)

@@ -15,6 +15,7 @@ from twomass.pipeline.sim import products
 from twomass.pipeline.sim.extraction import ScanRows
 from twomass.pipeline.sim.footprint import Footprint
 from twomass.pipeline.sim.schedule import Night
+from twomass.pipeline.sim.sky import Sources
 from twomass.pipeline.sim.tiling import Tiles
 
 SNR10_CUTS = {"j": 15.8, "h": 15.1, "k": 14.3}
@@ -34,6 +35,7 @@ class NightWriter:
         self._ext: list[dict[str, np.ndarray]] = []
         self._pts = products.RowGroupWriter(self.dir / "pts.parquet", "pts.parquet")
         self.ext_rows = 0
+        self._stars: dict[int, tuple] = {}
 
     @property
     def pts_rows(self) -> int:
@@ -58,6 +60,11 @@ class NightWriter:
             self._ext.append(ext)
             self.ext_rows += len(ext["id"])
 
+    def add_bright_stars(self, stars: Sources) -> None:
+        """List very bright stars near the night's scans (each once, by id)."""
+        for i, ra, dec, mag in zip(stars.id, stars.ra, stars.dec, stars.mag, strict=True):
+            self._stars.setdefault(int(i), (ra, dec, *mag))
+
     def close(self) -> None:
         """Write the remaining files and publish the directory under its final name."""
         self._pts.close()
@@ -65,6 +72,12 @@ class NightWriter:
         scans = {k: np.array([r[k] for r in self._scans]) for k in names}
         products.write_table(products.to_table(scans, "scans.parquet"),
                              self.dir / "scans.parquet")
+        ids = np.array(sorted(self._stars), dtype=np.int64)
+        star = np.array([self._stars[i] for i in ids], dtype=float).reshape(-1, 5)
+        stars = {"id": ids, "ra": star[:, 0], "dec": star[:, 1], "j_m": star[:, 2],
+                 "h_m": star[:, 3], "k_m": star[:, 4]}
+        products.write_table(products.to_table(stars, "bright_stars.parquet"),
+                             self.dir / "bright_stars.parquet")
         if self._ext:
             ext = {k: np.concatenate([e[k] for e in self._ext]) for k in self._ext[0]}
             table = products.to_table(ext, "ext.parquet")

@@ -25,7 +25,15 @@ import numpy as np
 from tqdm import tqdm
 
 import twomass
-from twomass.pipeline.sim import extended, extraction, minorplanets, nightwriter, sky, tiling
+from twomass.pipeline.sim import (
+    artifacts,
+    extended,
+    extraction,
+    minorplanets,
+    nightwriter,
+    sky,
+    tiling,
+)
 from twomass.pipeline.sim.footprint import Footprint
 from twomass.pipeline.sim.region import Region, SimulationError
 from twomass.pipeline.sim.schedule import Night, plan
@@ -97,7 +105,8 @@ def simulate(out_dir: str | Path, ra_range, dec_range, seed: int = 0, *, min_qua
     ----------
     out_dir
         Output directory; must not exist or be empty. Gets one ``YYYY-MM-DDh/``
-        directory per night and ``truth.parquet``.
+        directory per night (with its ``bright_stars.parquet``, the very bright stars
+        near its scans) and ``truth.parquet``.
     ra_range, dec_range
         (min, max) in degrees, ICRS; RA within [0, 360], Dec within [-90, 90].
         RA runs eastward from min to max: min > max is a region crossing RA 0
@@ -168,6 +177,9 @@ def _write(out: Path, seed: int, region: Region, tiles: tiling.Tiles, nights: li
             mp_now = moving.at(scan.jdate + 190.0 / 86400.0)
             mp_now = mp_now.take(region.contains(mp_now.ra, mp_now.dec))
             src = sky.Sources.concat([cache.sources(cells), mp_now])
+            # the bright-star list: the very bright stars on and near the scan
+            writer.add_bright_stars(src.take((src.kind == sky.KIND_STAR)
+                                             & (src.mag[:, 2] < artifacts.DB_PARENT_KS)))
             rng = np.random.default_rng([scan.seed, 5])
             rows = extraction.extract(fp, src, rng, region.contains)
             density = float(np.log10(max(sky.catalog_density(

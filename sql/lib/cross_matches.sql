@@ -328,3 +328,56 @@ BEGIN
     DROP TABLE inside_zone;
 END
 $$;
+
+-- Step 4: mapcor_pair (k, scan_key, id, hpx, j, h, ks, r, de, dn), the point candidates
+-- (cand, cat 'P') within the reach of a very bright parent (mapcor_parent: ra, dec, j, h,
+-- ks), with the parent's magnitudes, their distance r [arcsec] and their offsets east (de) and north (dn)
+-- from it in the parent's tangent plane [arcsec]. The reach of a parent is its longer
+-- zone, max(spike_arcsec, halo_arcsec) x 10^(0.2 (parent_ks_max - Ks)), at most
+-- reach_max_arcsec (view mapcor, step 4). A sky-cell join probed at the largest reach,
+-- as find_points_in_ellipses.
+CREATE OR REPLACE PROCEDURE find_artifact_parents()
+LANGUAGE plpgsql AS $$
+DECLARE
+    -- (60" when there is no parent: the join below then finds nothing)
+    radius_deg float8 := coalesce(
+        (SELECT max(least(m.reach_max_arcsec,
+                          greatest(m.spike_arcsec, m.halo_arcsec)
+                          * 10 ^ (0.2 * (m.parent_ks_max - p.ks)))) / 3600
+         FROM mapcor_parent AS p CROSS JOIN mapcor AS m),
+        60 / 3600.0);
+BEGIN
+    EXECUTE 'CREATE UNLOGGED TABLE mapcor_zone AS SELECT * FROM public._hpx_zones(2 * $1)'
+    USING radius_deg;
+    ANALYZE mapcor_zone;
+    EXECUTE $q$
+    CREATE UNLOGGED TABLE mapcor_pair AS
+    WITH parent AS (
+        SELECT p.ra, p.dec, p.j, p.h, p.ks,
+               least(m.reach_max_arcsec, greatest(m.spike_arcsec, m.halo_arcsec)
+                                         * 10 ^ (0.2 * (m.parent_ks_max - p.ks))) AS reach,
+               near
+        FROM mapcor_parent AS p
+        CROSS JOIN mapcor AS m
+        JOIN mapcor_zone AS z ON z.zone = public._hpx_zone(p.dec, 2 * $1)
+        CROSS JOIN LATERAL unnest(public._hpx_cells_near(p.ra, p.dec, z.zone, z.n, z.n_below,
+                                                 z.n_above, z.half_width, $1, 2 * $1)) AS near
+    ), point AS (
+        SELECT c.k, c.scan_key, c.id, c.hpx, c.ra, c.dec,
+               public._hpx_cell(z.zone, z.n, c.ra, 2 * $1) AS cell
+        FROM cand AS c
+        JOIN mapcor_zone AS z ON z.zone = public._hpx_zone(c.dec, 2 * $1)
+        WHERE c.cat = 'P'
+    )
+    SELECT c.k, c.scan_key, c.id, c.hpx, p.j, p.h, p.ks, d.r,
+           tmass_dra(c.ra, p.ra) * cosd(p.dec) * 3600 AS de, (c.dec - p.dec) * 3600 AS dn
+    FROM parent AS p
+    JOIN point AS c ON c.cell = p.near
+    CROSS JOIN LATERAL (SELECT hpx_dist(p.ra, p.dec, c.ra, c.dec) * 3600 AS r) AS d
+    -- (the cells fit the largest reach: most pairs fail the cheap Dec test first)
+    WHERE abs(c.dec - p.dec) * 3600 <= p.reach AND d.r <= p.reach
+    $q$ USING radius_deg;
+    ANALYZE mapcor_pair;
+    DROP TABLE mapcor_zone;
+END
+$$;

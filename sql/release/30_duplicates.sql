@@ -20,8 +20,13 @@
 --      5 any other confused chain (a1 <-> b1 <-> a2 <-> b2 ...).
 --    The apparition farthest from its own tile's edges wins: largest figure of merit
 --    min(dist_edge_ns, dist_edge_ew); exact ties (UNCONFIRMED, none documented) go to the
---    earlier scan by (date, hemis, scan), then the lower id. Winner use_src = 1, every
---    other member use_src = 0.
+--    earlier scan by (date, hemis, scan), then the lower id. The winner's scan wins the
+--    group: every apparition of that scan in the group gets use_src = 1 (within one scan
+--    the apparitions of a confused group are distinct detections, so a pair both scans
+--    resolve stays a pair), every apparition of the other scans use_src = 0. A simple
+--    match (dup_src 1) keeps its one winner; a triangle (dup_src 3) keeps one apparition
+--    or two, according to which scan wins; a resolved pair (4) keeps both; a chain (5)
+--    keeps the winning scan's stars.
 -- 4. A candidate matched by nothing (dup_src = 0) lying where another chosen scan covers
 --    the sky beyond that scan's safety border was missed by that scan: a virtual
 --    apparition is placed there with the figure of merit of the position in the other
@@ -101,17 +106,19 @@ WHERE spec.virtual_apparitions
   AND NOT EXISTS (SELECT 1 FROM app_label AS l WHERE l.cat = v.cat AND l.k = v.k)
 GROUP BY v.cat, v.k;
 
--- Members of the matched groups: the winner of each group use_src = 1.
+-- Members of the matched groups: every apparition of the winner's scan use_src = 1.
 CREATE UNLOGGED TABLE group_member AS
-SELECT a.cat, a.k,
-       CASE WHEN row_number() OVER (PARTITION BY a.cat, l.label
-                                    ORDER BY a.fom DESC, c.date, c.hemis, c.scan, a.id) = 1
-            THEN 1 ELSE 0 END::smallint AS use_src,
-       d.dup_src
-FROM app AS a
-JOIN app_label AS l ON l.cat = a.cat AND l.k = a.k
-JOIN group_dup AS d ON d.cat = l.cat AND d.label = l.label
-JOIN chosen_scan AS c ON c.scan_key = a.scan_key;
+SELECT m.cat, m.k, (m.scan_key = m.winning_scan)::integer::smallint AS use_src, m.dup_src
+FROM (
+    SELECT a.cat, a.k, a.scan_key, d.dup_src,
+           first_value(a.scan_key) OVER (PARTITION BY a.cat, l.label
+                                         ORDER BY a.fom DESC, c.date, c.hemis, c.scan, a.id)
+               AS winning_scan
+    FROM app AS a
+    JOIN app_label AS l ON l.cat = a.cat AND l.k = a.k
+    JOIN group_dup AS d ON d.cat = l.cat AND d.label = l.label
+    JOIN chosen_scan AS c ON c.scan_key = a.scan_key
+) AS m;
 ANALYZE virtual_apparition;
 ANALYZE group_member;
 

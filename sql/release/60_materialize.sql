@@ -2,6 +2,7 @@
 --
 -- psc         the 60 Point Source Catalog columns in the 2MASS All-Sky order, names and
 --             types (Explanatory Supplement sec. 2.2a), then hpx for spatial queries;
+--             cc_flg is the final flag of step 4's artifact pass where it set one;
 -- psc_reject  every working point row not in psc, same columns plus reject_reason, the
 --             first rule it failed: scan_not_selected, edge, artifact, no_valid_band,
 --             snr, psfchi, ndet, duplicate, artifact_final. Columns only a catalog row
@@ -29,7 +30,7 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        p.k_m, p.k_cmsig, p.k_msigcom, p.k_snr,
        tmass_ph_qual(p.rd_flg, p.j_snr, p.j_cmsig, p.j_psfchi, p.h_snr, p.h_cmsig, p.h_psfchi,
                      p.k_snr, p.k_cmsig, p.k_psfchi, p.ndet)::char(3) AS ph_qual,
-       p.rd_flg, p.bl_flg, p.cc_flg, p.ndet,
+       p.rd_flg, p.bl_flg, coalesce(mf.cc_flg, p.cc_flg) AS cc_flg, p.ndet,
        nn.prox, nn.pxpa, nn.pxcntr, coalesce(g.gal_contam, 0)::smallint AS gal_contam,
        p.mp_flg, c.key AS pts_key, s.hemis, s.date, s.scan,
        tmass_glon(p.ra, p.dec)::real AS glon,
@@ -46,6 +47,7 @@ JOIN wdb.scan AS s ON s.scan_key = p.scan_key
 LEFT JOIN cat_suffix AS n ON n.cat = c.cat AND n.key = c.key
 LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
 LEFT JOIN psc_galaxy AS g ON g.pts_key = c.key
+LEFT JOIN mapcor_flag AS mf ON mf.k = c.k  -- (the final artifact pass's flags, step 4)
 WHERE c.cat = 'P'
 ORDER BY c.key;
 
@@ -62,7 +64,7 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        p.j_m, p.j_cmsig, p.j_msigcom, p.j_snr,
        p.h_m, p.h_cmsig, p.h_msigcom, p.h_snr,
        p.k_m, p.k_cmsig, p.k_msigcom, p.k_snr,
-       p.rd_flg, p.bl_flg, p.cc_flg, p.ndet, p.mp_flg,
+       p.rd_flg, p.bl_flg, coalesce(mf.cc_flg, p.cc_flg) AS cc_flg, p.ndet, p.mp_flg,
        -- (the reason as a last sort key, which never decides as (hpx, scan_key, id) is
        -- unique: so that the parallel workers compute it for their sorts; otherwise it
        -- is computed after the numbering, in one process)
@@ -78,6 +80,7 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        p.hpx, coalesce(p.reason, f.reason) AS reject_reason
 FROM pts_filter AS p
 LEFT JOIN cand_reject AS f ON f.cat = 'P' AND f.k = work_key(p.scan_key, p.id)
+LEFT JOIN mapcor_flag AS mf ON mf.k = work_key(p.scan_key, p.id)
 JOIN wdb.scan AS s ON s.scan_key = p.scan_key
 WHERE p.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY p.hpx, p.scan_key, p.id;
@@ -206,10 +209,11 @@ ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
 
 -- The working tables and the functions of the build (sql/lib) are not part of the
 -- release.
-DROP VIEW pts_filter, ext_filter, app_final, app_status;
+DROP VIEW pts_filter, ext_filter, app_final, app_status, mapcor;
 DROP TABLE chosen_scan, scan_pair, scan_edge, app, cand, app_cover, app_edge, app_label,
            group_dup, virtual_apparition, group_member, cand_reject, cat_row, cat_nn,
-           cat_suffix, xsc_shape, gal_ellipse, xsc_point, psc_inside, psc_galaxy;
+           cat_suffix, xsc_shape, gal_ellipse, xsc_point, psc_inside, psc_galaxy,
+           mapcor_parent, mapcor_pair, mapcor_flag;
 CALL drop_build_routines();
 
 ANALYZE psc;

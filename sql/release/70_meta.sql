@@ -18,6 +18,10 @@ UNION ALL
 SELECT 'wdb', 'wdb.ext', count(*), coalesce(sum(hash_record_extended(t, 0)), 0)
 FROM wdb.ext AS t
 UNION ALL
+-- (the bright-star list, read by step 4's final artifact pass)
+SELECT 'wdb', 'wdb.bright_star', count(*), coalesce(sum(hash_record_extended(t, 0)), 0)
+FROM wdb.bright_star AS t
+UNION ALL
 SELECT 'release', 'psc', count(*), coalesce(sum(hash_record_extended(t, 0)), 0)
 FROM psc AS t
 UNION ALL

@@ -13,7 +13,7 @@ import pytest
 
 from .sample import SampleNight, write_night
 
-WDB_TABLES = ("night", "tile", "scan", "pts", "ext", "ingest_log")
+WDB_TABLES = ("night", "tile", "scan", "pts", "ext", "bright_star", "ingest_log")
 
 
 @pytest.fixture

@@ -84,6 +84,7 @@ class WdbBuilder:
         self._scan_rows: list[dict[str, Any]] = []
         self._pts: list[dict[str, Any]] = []
         self._ext: list[dict[str, Any]] = []
+        self._stars: list[dict[str, Any]] = []
         self._next_id: dict[int, int] = {}
         self._date = dt.date(1999, 1, 1)
 
@@ -131,6 +132,12 @@ class WdbBuilder:
         self._ext.append(row)
         return scan.scan_key, ident
 
+    def bright_star(self, ident: int, ra: float, dec: float, ks: float) -> None:
+        """Add a star of the bright-star list (J and H 0.2 and 0.1 mag fainter)."""
+        self._stars.append({"id": ident, "ra": ra % 360, "dec": dec,
+                            "hpx": int(ang2hpx(ra % 360, dec)), "j_m": ks + 0.2,
+                            "h_m": ks + 0.1, "k_m": ks})
+
     def commit(self) -> None:
         """Insert everything collected (tiles and a night are made up from the scans)."""
         with psycopg.connect(self.url) as conn:
@@ -152,6 +159,8 @@ class WdbBuilder:
                 _insert(conn, "wdb.pts", row)
             for row in self._ext:
                 _insert(conn, "wdb.ext", row)
+            for row in self._stars:
+                _insert(conn, "wdb.bright_star", {"night_key": night_key, **row})
 
 
 def _insert(conn: psycopg.Connection, table: str, row: dict[str, Any],

@@ -82,7 +82,8 @@ def test_a_killed_build_stops_and_those_waiting_are_told(
             assert err.rstrip().endswith(", which holds the release lock")
             _poll(lambda: waits, 30)
             assert waits[0].startswith(f"waiting for {holder}")
-            assert waits[0].endswith("which holds a lock on wdb.scan, wdb.pts, wdb.ext")
+            assert waits[0].endswith("which holds a lock on wdb.scan, wdb.pts, wdb.ext, "
+                                     "wdb.bright_star")
 
             os.kill(child.pid, signal.SIGKILL)
             child.wait(timeout=10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -117,28 +118,44 @@ def test_overlap_seen_once(wdb: Any) -> None:
 
 
 def test_confused_groups(wdb: Any) -> None:
+    """Confused groups keep every apparition of the winning scan (docs/release-rules.md).
+
+    B's apparitions lie 30" inside B and 29" inside A, so B wins, except in the triangle
+    ``tri_a``, which lies 40" inside A and 20" inside B.
+    """
     a, b = wdb.scan(1, 10.0, 0.0), wdb.scan(2, RA_2, 0.0)
     x = EAST_1 - 30 * ARCSEC
-    # dup_src 3: B splits the source in two (b1, b2 1.2" apart), A sees one.
-    tri = [wdb.pts(a, x + 1 * ARCSEC, -0.2), wdb.pts(b, x, -0.2 + 0.6 * ARCSEC),
-           wdb.pts(b, x, -0.2 - 0.6 * ARCSEC)]
-    # dup_src 4: both scans split, every cross pair within 2".
+    # dup_src 3: B splits the source in two (b1, b2 1.2" apart), A sees one; B wins.
+    tri_b = [wdb.pts(a, x + 1 * ARCSEC, -0.2), wdb.pts(b, x, -0.2 + 0.6 * ARCSEC),
+             wdb.pts(b, x, -0.2 - 0.6 * ARCSEC)]
+    # dup_src 3 again, but A's single apparition is farther from its edges: A wins.
+    xa = EAST_1 - 40 * ARCSEC
+    tri_a = [wdb.pts(a, xa, -0.1), wdb.pts(b, xa - 1 * ARCSEC, -0.1 + 0.6 * ARCSEC),
+             wdb.pts(b, xa - 1 * ARCSEC, -0.1 - 0.6 * ARCSEC)]
+    # dup_src 4: both scans split, every cross pair within 2"; B wins.
     both = [wdb.pts(a, x + 1 * ARCSEC, 0.0), wdb.pts(a, x + 1 * ARCSEC, 0.0 + 0.8 * ARCSEC),
             wdb.pts(b, x, 0.0), wdb.pts(b, x, 0.0 + 0.8 * ARCSEC)]
-    # dup_src 5: a chain a1 - b1 - a2 - b2, 1.5" steps along Dec.
+    # dup_src 5: a chain a1 - b1 - a2 - b2, 1.5" steps along Dec; B wins.
     chain = [wdb.pts(a, x + 1 * ARCSEC, 0.2), wdb.pts(b, x, 0.2 + 1.5 * ARCSEC),
              wdb.pts(a, x + 1 * ARCSEC, 0.2 + 3 * ARCSEC), wdb.pts(b, x, 0.2 + 4.5 * ARCSEC)]
     wdb.commit()
     release.build(wdb.db, "t", progress=False)
     catalog, rejects = _catalog(wdb.url), _rejects(wdb.url)
-    for group, dup in ((tri, 3), (both, 4), (chain, 5)):
-        kept = [k for k in group if k in catalog]
-        assert len(kept) == 1, group
-        assert catalog[kept[0]] == (1, dup)
-        assert kept[0][0] == b.scan_key          # B's apparitions are farther from edges
+    expected = {  # group, its dup_src, the apparitions kept
+        "tri_b": (tri_b, 3, tri_b[1:]), "tri_a": (tri_a, 3, tri_a[:1]),
+        "both": (both, 4, both[2:]), "chain": (chain, 5, chain[1::2]),
+    }
+    for name, (group, dup, kept) in expected.items():
+        assert sorted(k for k in group if k in catalog) == sorted(kept), name
         for k in group:
-            if k not in catalog:
-                assert rejects[k] == ("duplicate", 0, dup)
+            if k in kept:
+                assert catalog[k] == (1, dup), name
+            else:
+                assert rejects[k] == ("duplicate", 0, dup), name
+    # No two released sources of different scans closer than 2" (spec 2.4).
+    assert _rows(wdb.url, "SELECT count(*) FROM rel_t.psc AS p JOIN rel_t.psc AS q "
+                          "ON p.scan_key < q.scan_key "
+                          "AND hpx_dist(p.ra, p.dec, q.ra, q.dec) < 2 / 3600.0") == [(0,)]
 
 
 def test_bright_star_artifacts(wdb: Any) -> None:
@@ -153,6 +170,74 @@ def test_bright_star_artifacts(wdb: Any) -> None:
     catalog, rejects = _catalog(wdb.url), _rejects(wdb.url)
     assert all(rejects[k][0] == "artifact" for k in upper)
     assert all(k in catalog for k in lower + [other])
+
+
+def test_final_artifact_pass(wdb: Any) -> None:
+    """DB_MAPCOR: spikes and halos of very bright parents off the scan, from another scan
+    and from the bright-star list (zones and thresholds: sql/release/40_artifacts.sql).
+
+    Scan A (tile 1) holds the candidates, all more than 60" from scan B (tile 2). Parent
+    ``listed`` (J H Ks 3.7 3.6 3.5, bright-star list only) lies 30" west of A: spikes
+    120" x 10**(0.2 x 2.5) = 379" long, halo 25" x 10**0.5 = 79"; parent ``in_b``
+    (4.3 4.1 4.0, seen by B only) 100" east of A: spikes 301". A candidate in a zone is
+    an artifact when its magnitudes are the parent's plus 7 + 2.5 log10(r / 20") within
+    0.7 mag, with the parent's colours within 0.2 mag.
+    """
+    a, b = wdb.scan(1, 10.0, 0.0), wdb.scan(2, RA_2, 0.0)
+    west = 10 - WIDTH / 2
+    wdb.bright_star(1, west - 30 * ARCSEC, -0.2, 3.5)
+    wdb.bright_star(2, west - 30 * ARCSEC, -0.3, 7.0)        # not very bright: no parent
+    wdb.pts(b, EAST_1 + 100 * ARCSEC, 0.3, rd_flg="111", cc_flg="000",
+            j_m=4.3, h_m=4.1, k_m=4.0)
+    wdb.pts(b, EAST_1 + 100 * ARCSEC, 0.4, rd_flg="100", j_m=5.0, h_m=None, k_m=None)
+
+    def like(parent: tuple[float, float, float], r: float, dj: float = 0.0) -> dict:
+        dm = 7 + 2.5 * np.log10(r / 20) + 0.3   # (0.3 mag fainter than predicted)
+        return {"j_m": parent[0] + dm + dj, "h_m": parent[1] + dm, "k_m": parent[2] + dm}
+
+    listed, in_b = (3.7, 3.6, 3.5), (4.3, 4.1, 4.0)
+    cases = {  # name: (position, columns, expected cc_flg, rejected)
+        # halo: r = 53.9"
+        "halo_artifact": ((west + 20 * ARCSEC, -0.2 + 20 * ARCSEC), like(listed, 53.9),
+                          "CCC", True),
+        "halo_real": ((west + 20 * ARCSEC, -0.2 - 20 * ARCSEC),
+                      {"j_m": 9.3, "h_m": 9.1, "k_m": 9.0}, "ccc", False),
+        # spike (east-west arm): r = 180", beyond the halo
+        "spike_artifact": ((west + 150 * ARCSEC, -0.2 + 1 * ARCSEC), like(listed, 180),
+                           "DDD", True),
+        "spike_two_bands": ((west + 150 * ARCSEC, -0.2 - 1 * ARCSEC),
+                            dict(like(listed, 180), rd_flg="220", k_m=None, k_snr=None,
+                                 k_cmsig=None, k_psfchi=None), "DD0", True),
+        "spike_other_colour": ((west + 150 * ARCSEC, -0.2 - 2 * ARCSEC),
+                               like(listed, 180, dj=0.5), "ddd", False),
+        # p and c outrank d and stay; s is below d and is raised
+        "spike_real_never_lowered": ((west + 150 * ARCSEC, -0.2 + 2 * ARCSEC),
+                                     {"j_m": 11.0, "h_m": 11.0, "k_m": 11.0,
+                                      "cc_flg": "pcs"}, "pcd", False),
+        "off_spike": ((west + 150 * ARCSEC, -0.2 + 10 * ARCSEC), like(listed, 180), "000",
+                      False),
+        # no parent: the listed Ks 7 star
+        "not_very_bright": ((west + 20 * ARCSEC, -0.3 + 20 * ARCSEC), like(listed, 53.9),
+                            "000", False),
+        # spike of the star only scan B saw, r = 200"
+        "spike_of_other_scan": ((EAST_1 - 100 * ARCSEC, 0.3 + 0.5 * ARCSEC), like(in_b, 200),
+                                "DDD", True),
+        # the single-band detection in B is no parent
+        "near_one_band_star": ((EAST_1 - 100 * ARCSEC, 0.4 + 0.5 * ARCSEC), like(in_b, 200),
+                               "000", False),
+    }
+    keys = {name: wdb.pts(a, pos[0], pos[1], **cols)
+            for name, (pos, cols, _, _) in cases.items()}
+    wdb.commit()
+    release.build(wdb.db, "t", progress=False)
+    flags = {(r[0], r[1]): (r[2], r[3]) for r in _rows(
+        wdb.url, "SELECT p.scan_key, w.id, p.cc_flg, NULL FROM rel_t.psc AS p "
+                 "JOIN wdb.pts AS w ON w.scan_key = p.scan_key AND w.hpx = p.hpx "
+                 "UNION ALL SELECT p.scan_key, w.id, p.cc_flg, p.reject_reason "
+                 "FROM rel_t.psc_reject AS p "
+                 "JOIN wdb.pts AS w ON w.scan_key = p.scan_key AND w.hpx = p.hpx")}
+    for name, (_, _, cc_flg, rejected) in cases.items():
+        assert flags[keys[name]] == (cc_flg, "artifact_final" if rejected else None), name
 
 
 def test_designation_collisions_get_suffixes(wdb: Any) -> None:

@@ -14,7 +14,8 @@ from twomass.cli import main
 from twomass.pipeline.sim.simulate import SimulationError, simulate
 from twomass.schema.products import NIGHT_JSON_FIELDS, product_schema
 
-FILES = ("tiles.parquet", "scans.parquet", "pts.parquet", "ext.parquet")
+# (the simulator writes the optional bright-star list too)
+FILES = ("tiles.parquet", "scans.parquet", "pts.parquet", "ext.parquet", "bright_stars.parquet")
 
 
 def test_every_file_has_exactly_the_product_schema(simulated) -> None:

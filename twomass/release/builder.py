@@ -41,7 +41,7 @@ from twomass.release.spec import ReleaseSpec
 BUILD_WORK_MEM = "1GB"
 
 #: The working tables a build reads; ingest must not change them meanwhile.
-WDB_TABLES = ("wdb.scan", "wdb.pts", "wdb.ext")
+WDB_TABLES = ("wdb.scan", "wdb.pts", "wdb.ext", "wdb.bright_star")
 
 
 def steps() -> list[tuple[str, str]]:
