@@ -213,11 +213,11 @@ RANGES = {
     # S/N thresholds, far above any measured S/N at the top (and within SQL real).
     "snr_primary": Range(0, 1e5),
     "snr_secondary": Range(0, 1e5),
-    # Bright-band magnitudes of the frame-detection test: -5 to 25 mag spans every
-    # 2MASS measurement, and the bound keeps the value within SQL real.
-    "ndet_bright_j_mag": Range(-5, 25, "mag"),
-    "ndet_bright_h_mag": Range(-5, 25, "mag"),
-    "ndet_bright_k_mag": Range(-5, 25, "mag"),
+    # Bright limits of the frame-detection test: from 0 mag (hardly any band tested) to
+    # 25 mag (every band tested), within SQL real.
+    "ndet_bright_j_mag": Range(0, 25, "mag"),
+    "ndet_bright_h_mag": Range(0, 25, "mag"),
+    "ndet_bright_k_mag": Range(0, 25, "mag"),
     # Frames a band is measurable on: 3 up to the 7 a point is sometimes imaged on (two
     # frames have their own rule, and 9 is the most one ndet digit holds).
     "ndet_min_frames": Range(3, 9),

@@ -235,3 +235,30 @@ DROP FUNCTION public.tmass_ph_qual(char(3), real, real, real, real, real, real, 
 DROP FUNCTION public.tmass_ph_qual_band(char(1), real, real, real, char(2));
 DROP FUNCTION public.tmass_ndet_ok(char(2), real, real, real);
 DROP FUNCTION public.tmass_msigcom(real, char(1), real, real, real);
+
+-- wdb_cone returns every wdb.pts column: its result type gains the msig columns.
+DROP FUNCTION public.wdb_cone(float8, float8, float8);
+CREATE OR REPLACE FUNCTION public.wdb_cone(ra0_deg float8, dec0_deg float8,
+                                          radius_arcsec float8)
+RETURNS TABLE (
+    scan_key integer, id integer, ra double precision, "dec" double precision, hpx
+    bigint, err_maj real, err_min real, err_ang smallint, j_m real, j_cmsig real,
+    j_msigcom real, j_snr real, h_m real, h_cmsig real, h_msigcom real, h_snr real, k_m
+    real, k_cmsig real, k_msigcom real, k_snr real, rd_flg character(3), bl_flg
+    character(3), cc_flg character(3), ndet character(6), cnf_flg character(6), mp_flg
+    smallint, x_scan real, y_scan real, jdate double precision, j_psfchi real, h_psfchi
+    real, k_psfchi real, j_m_stdap real, h_m_stdap real, k_m_stdap real, j_msig_stdap
+    real, h_msig_stdap real, k_msig_stdap real, dist_edge_ns integer, dist_edge_ew
+    integer, dist_edge_flg character(2), coadd smallint, a character(1), dist_opt real,
+    phi_opt smallint, b_m_opt real, vr_m_opt real, nopt_mchs smallint, j_msig real, h_msig
+    real, k_msig real, dist_arcsec double precision)
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 100 AS $$
+    SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
+    FROM wdb.pts AS t
+    WHERE public.hpx_radial_query(t.hpx, t.ra, t.dec, ra0_deg, dec0_deg, radius_arcsec / 3600)
+    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg)
+$$;
+COMMENT ON FUNCTION public.wdb_cone(float8, float8, float8) IS
+    'Rows of the working-database point extractions (wdb.pts) strictly within radius_arcsec [arcsec] of '
+    '(ra0_deg, dec0_deg) [deg], nearest first, with dist_arcsec [arcsec], the distance to '
+    'the centre.';
