@@ -52,7 +52,7 @@ RANGES = {
 RA_COLUMNS = re.compile(r"^(sup_)?ra(_[1-4])?$")
 DEC_COLUMNS = re.compile(r"^(sup_)?dec(_[1-4])?$")
 #: Uncertainties: never negative (2MASS sentinels for "no estimate" are > 8, not < 0).
-ERROR_COLUMNS = re.compile(r"^(err_maj|err_min|.*_cmsig|.*_msigcom|.*_msig_.*|.*_zperr_ap)$")
+ERROR_COLUMNS = re.compile(r"^(err_maj|err_min|.*_cmsig|.*_msigcom|.*_msig(_.*)?|.*_zperr_ap)$")
 
 
 def compact(value: float, decimals: int) -> str:

@@ -305,6 +305,8 @@ _WDB_COLUMNS = _by_name(PSC) | _by_name([
        "#J and #H for a Ks seed"),
     _c("y_scan", "arcsec", "pos.cartesian.y;instr.fov",
        "in-scan position from the scan start (U-scan y)"),
+    *_per_band("{b}_msig", "mag", "stat.error;phot.mag;{em}",
+               "{band} measurement uncertainty before correction, tested by the S/N rule"),
 ])
 WDB_PTS: tuple[CatalogColumn, ...] = tuple(
     _WDB_COLUMNS[name] for name in """
@@ -312,7 +314,8 @@ WDB_PTS: tuple[CatalogColumn, ...] = tuple(
     h_m h_cmsig h_msigcom h_snr k_m k_cmsig k_msigcom k_snr rd_flg bl_flg cc_flg ndet
     cnf_flg mp_flg x_scan y_scan jdate j_psfchi h_psfchi k_psfchi j_m_stdap h_m_stdap
     k_m_stdap j_msig_stdap h_msig_stdap k_msig_stdap dist_edge_ns dist_edge_ew
-    dist_edge_flg coadd a dist_opt phi_opt b_m_opt vr_m_opt nopt_mchs""".split())
+    dist_edge_flg coadd a dist_opt phi_opt b_m_opt vr_m_opt nopt_mchs
+    j_msig h_msig k_msig""".split())
 
 #: The column a cone search adds to the rows it returns.
 DIST_ARCSEC = _c("dist_arcsec", "arcsec", "pos.angDistance", "distance to the search centre")

@@ -160,6 +160,10 @@ pts = sa.Table(
     col("vr_m_opt", REAL, "visual/red magnitude of the optical counterpart [mag]"),
     req("nopt_mchs", sa.SmallInteger, "number of optical sources within 5 arcsec",
         server_default="0"),
+    # Last, as revision 20261208 added them: the catalog S/N rule as published tests
+    # msig, which real working-database records show 1.5-2.3 times cmsig.
+    *per_band("{band}_msig", REAL, "{band} measurement uncertainty of the default "
+              "magnitude before correction (the S/N rule's msig) [mag]"),
     hpx_index("pts"),
     # BRIN: nights append in scan_key order, so block ranges find a scan or a night
     # (release build, --replace) at a fraction of a B-tree's cost to maintain.

@@ -84,8 +84,8 @@ RETURNS TABLE (
     real, k_psfchi real, j_m_stdap real, h_m_stdap real, k_m_stdap real, j_msig_stdap
     real, h_msig_stdap real, k_msig_stdap real, dist_edge_ns integer, dist_edge_ew
     integer, dist_edge_flg character(2), coadd smallint, a character(1), dist_opt real,
-    phi_opt smallint, b_m_opt real, vr_m_opt real, nopt_mchs smallint, dist_arcsec
-    double precision)
+    phi_opt smallint, b_m_opt real, vr_m_opt real, nopt_mchs smallint, j_msig real, h_msig
+    real, k_msig real, dist_arcsec double precision)
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 100 AS $$
     SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
     FROM wdb.pts AS t

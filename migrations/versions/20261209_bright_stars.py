@@ -10,7 +10,7 @@ and halo artifacts, including those of stars off the scans. Rows belong to their
 The SQL is frozen in the folder of the same name beside this file.
 
 Revision ID: 20261209
-Revises: 20261207
+Revises: 20261208
 Create Date: 2026-12-09
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "20261209"
-down_revision = "20261207"
+down_revision = "20261208"
 branch_labels = None
 depends_on = None
 

@@ -14,11 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from twomass.core.sphere import neighbour_counts
-from twomass.pipeline.sim import artifacts, photometry, scanframe
+from twomass.pipeline.sim import artifacts, photometry, scanframe, transients
 from twomass.pipeline.sim.footprint import COADD_STEP_ARCSEC, SCAN_RATE_ARCSEC_S, Footprint
 from twomass.pipeline.sim.sky import KIND_GALAXY, KIND_MINOR_PLANET, KIND_STAR, Sources
 
 KNOWN_MINOR_PLANET = 0.85
+#: Frame detections: the scan S/N at which half the frames see a source, and the width.
+FRAME_SNR50, FRAME_SNR_WIDTH = 18.0, 3.0
+#: Row kinds seen on a single frame.
+SINGLE_FRAME_KINDS = (artifacts.KIND_COSMIC_RAY, artifacts.KIND_METEOR,
+                      transients.KIND_TRANSIENT)
 
 
 @dataclass
@@ -65,6 +70,7 @@ def extract(fp: Footprint, src: Sources, rng: np.random.Generator,
     half = fp.half_width_deg * 3600.0
     spur = artifacts.spurious(rng, fp.area_deg2(), (hi - lo) * 3600.0, half, msnr10, parents,
                               very_bright)
+    spur = transients.with_bright(spur, rng, fp.area_deg2(), (hi - lo) * 3600.0, half)
     # Spurious rows must lie where the arrays looked, and inside the simulated sky.
     ra_s, dec_s = _scan_to_radec(fp, spur.x, spur.y)
     xs, ys, cov_s = fp.place(ra_s, dec_s)
@@ -119,7 +125,7 @@ def extract(fp: Footprint, src: Sources, rng: np.random.Generator,
         "err_maj": err_maj, "err_min": err_min, "err_ang": rng.integers(0, 180, n),
     }
     for i, b in enumerate("jhk"):
-        for name in ("m", "cmsig", "msigcom", "snr"):
+        for name in ("m", "cmsig", "msigcom", "snr", "msig"):
             cols[f"{b}_{name}"] = ph[name][:, i]
     cols["rd_flg"] = _join(rd.astype(str))
     bl = np.where(rd == 2, np.minimum(1 + blends, 7)[:, None], np.where(
@@ -164,18 +170,22 @@ def _join(chars: np.ndarray) -> np.ndarray:
 
 
 def _ndet(rng, rd, snr_true, kind) -> np.ndarray:
-    """Frame detections "NM" per band: N detected (>3 sigma) of M possible frames."""
+    """Frame detections "NM" per band: N detected (>3 sigma) of M possible frames.
+
+    As real PSC rows have them: an upper-limit band (rd_flg 0 or 6) is '00'; a detected
+    band is measurable on 5-7 frames and seen on each with a probability rising with the
+    scan S/N, about 1 of 6 frames at S/N 10, 2 of 5 at 17, all at 30 (real rows: Polygon
+    and fp_psc cones); single-frame events (cosmic rays, meteors, bright transients) on 1.
+    """
     n = len(rd)
     m = rng.choice([5, 6, 7], size=(n, 3), p=[0.05, 0.85, 0.10])
-    frame_snr = snr_true / np.sqrt(m)
-    p = 1.0 / (1.0 + np.exp(-2.0 * (frame_snr - 3.0)))
-    p = np.where((rd == 0) | (rd == 6), 0.02, p)
+    p = 1.0 / (1.0 + np.exp(-(snr_true - FRAME_SNR50) / FRAME_SNR_WIDTH))
     det = rng.binomial(m, np.clip(p, 0.0, 1.0))
-    det = np.where((rd == 2) | (rd == 4) | (rd == 9), np.maximum(det, 1), det)
     det = np.where((rd == 1) | (rd == 3), m, det)
-    single_frame = (kind == artifacts.KIND_COSMIC_RAY) | (kind == artifacts.KIND_METEOR)
-    det = np.where(single_frame[:, None] & (rd != 0), 1, det)
-    digits = np.stack([det, m], axis=2).reshape(n, 6)
+    single_frame = np.isin(kind, SINGLE_FRAME_KINDS)
+    det = np.where(single_frame[:, None], 1, det)
+    limit = (rd == 0) | (rd == 6)
+    digits = np.stack([np.where(limit, 0, det), np.where(limit, 0, m)], axis=2).reshape(n, 6)
     return _join(digits.astype(str))
 
 

@@ -8,9 +8,12 @@ fit fails; 0 not detected and 6 detected but inconsistently deblended (both give
 
 Uncertainties: ``cmsig`` is the measurement error with a per-scan floor of 0.018-0.026
 mag (2MASS's 0.02-0.03 for bright unsaturated stars), rising as 1.0857/SNR at the
-faint end; ``msigcom`` adds the zero-point (0.011), flat-field (0.005) and, for
-``rd_flg`` 1, the Read_1 normalisation (0.012) errors in quadrature. The scan SNR is
-``10 * 10**(-0.4 * (m - msnr10))``. These follow spec sections 3 and 4.10.
+faint end; ``msigcom`` adds the zero-point (J 0.0106, H 0.0069, Ks 0.0069 mag: the
+terms fitted to real PSC rows, docs/release-rules.md), flat-field (0.005) and, for
+``rd_flg`` 1, the Read_1 normalisation (0.012) errors in quadrature. ``msig``, the
+working database's uncorrected measurement uncertainty that the catalog S/N rule tests,
+is 1.4-2.4 times ``cmsig`` (a real working-database record has 1.46-2.3). The scan SNR
+is ``10 * 10**(-0.4 * (m - msnr10))``. These follow spec sections 3 and 4.10.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ import numpy as np
 SATURATE_R2 = np.array([8.8, 8.6, 8.5])
 SATURATE_R1 = np.array([4.5, 4.3, 4.0])
 R1_FLUX_RATIO = 0.051 / 1.3
-ZPERR, FFERR, R1NORM = 0.011, 0.005, 0.012
+ZPERR = np.array([0.0106, 0.0069, 0.0069])
+FFERR, R1NORM = 0.005, 0.012
+#: msig / cmsig, drawn uniformly per band.
+MSIG_RATIO = (1.4, 2.4)
 #: Completeness: detection probability is logistic in true S/N, 50% at SNR50.
 SNR50, SNR_WIDTH = 5.0, 0.75
 FAILED_FIT_RATE, NO_FLUX_RATE, DEBLEND_RATE = 0.01, 0.0015, 0.25
@@ -60,7 +66,7 @@ def measure(rng: np.random.Generator, mag_true: np.ndarray, detected: np.ndarray
     Returns
     -------
     dict
-        ``rd`` (n, 3) int flags, ``m``, ``cmsig``, ``msigcom``, ``snr``, ``m_stdap``,
+        ``rd`` (n, 3) int flags, ``m``, ``cmsig``, ``msigcom``, ``msig``, ``snr``, ``m_stdap``,
         ``msig_stdap`` (n, 3) floats with NaN for NULL, ``snr_true`` (n, 3).
     """
     n = len(mag_true)
@@ -111,7 +117,9 @@ def measure(rng: np.random.Generator, mag_true: np.ndarray, detected: np.ndarray
     extra = np.where(rd == 1, R1NORM, 0.0)
     msigcom = np.where(cmsig >= SENTINEL_SIGMA, SENTINEL_SIGMA,
                        np.sqrt(cmsig**2 + ZPERR**2 + FFERR**2 + extra**2))
+    msig = np.where(cmsig >= SENTINEL_SIGMA, SENTINEL_SIGMA,
+                    cmsig * rng.uniform(*MSIG_RATIO, (n, 3)))
     m = np.where(rd == 9, np.nan, m)
     snr = np.where(valid, snr_of(m, msnr10), np.nan)
-    return {"rd": rd, "m": m, "cmsig": cmsig, "msigcom": msigcom, "snr": snr,
+    return {"rd": rd, "m": m, "cmsig": cmsig, "msigcom": msigcom, "msig": msig, "snr": snr,
             "m_stdap": m_ap, "msig_stdap": msig_ap, "snr_true": snr_true}

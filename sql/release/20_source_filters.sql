@@ -11,15 +11,20 @@
 --                      dist_edge_ns > 10 AND dist_edge_ew > 10;
 --   artifact           cc_flg matches psc_artifact_pattern ('[C-P]', upper case C..P);
 --   no_valid_band      rd_flg has no 1, 2 or 3 (no valid measurement in any band);
---   snr                (rd <> 0 AND (snr >= 7 OR cmsig <= 0.1551)) in some band, OR
---                      (rd in 1-3 in all three bands AND (snr >= 5 OR cmsig <= 0.2171)
---                      in some band) does not hold;
+--   snr                (rd <> 0 AND (snr >= 7 OR msig <= 0.1551)) in some band, OR
+--                      (rd in 1-3 in all three bands AND (snr >= 5 OR msig <= 0.2171)
+--                      in some band) does not hold. msig is the working database's
+--                      measurement uncertainty, as the rule is published, not the
+--                      catalog's cmsig (real records: msig 1.5-2.3 times cmsig);
 --   psfchi             psfchi < 10 in no band. A NULL psfchi (no profile fit) never
 --                      passes, but a source with a saturated band (rd 1 or 3) is exempt
 --                      when psfchi_exempt_saturated (UNCONFIRMED);
---   ndet               frame-detection test: passes with a saturated band (rd 1 or 3), or
---                      when some profile-fit band (rd 2) passes tmass_ndet_ok (bright bands
---                      need N/M >= 0.41 of their frames; UNCONFIRMED reading).
+--   ndet               frame-detection test (tmass_ndet_source_ok, sql/flags.sql): passes
+--                      with a saturated band (rd 1 or 3), or when some Read_2 band (rd 2
+--                      or 4) passes tmass_ndet_ok: bands brighter than ndet_bright_*_mag
+--                      (J 14.5, H 14.0, Ks 13.5) need N/M >= ndet_min_ratio (0.41) of
+--                      M >= ndet_min_frames (3) frames, or 2 of 2 (the magnitude reading,
+--                      which real PSC rows support: docs/release-rules.md).
 -- A NULL comparison never lets a row pass: every rule is wrapped in coalesce(..., false).
 -- The view is evaluated for every working row, twice: the tests on rd_flg are LIKE
 -- patterns on the char(3) itself (several times cheaper than a regular expression or
@@ -39,36 +44,30 @@ SELECT p.*,
                              false) THEN 'no_valid_band'
            WHEN NOT coalesce(
                    (p.rd_flg NOT LIKE '0%'
-                    AND (p.j_snr >= spec.snr_primary OR p.j_cmsig <= spec.cmsig_primary))
+                    AND (p.j_snr >= spec.snr_primary OR p.j_msig <= spec.msig_primary))
                 OR (p.rd_flg NOT LIKE '_0%'
-                    AND (p.h_snr >= spec.snr_primary OR p.h_cmsig <= spec.cmsig_primary))
+                    AND (p.h_snr >= spec.snr_primary OR p.h_msig <= spec.msig_primary))
                 OR (p.rd_flg NOT LIKE '__0'
-                    AND (p.k_snr >= spec.snr_primary OR p.k_cmsig <= spec.cmsig_primary))
+                    AND (p.k_snr >= spec.snr_primary OR p.k_msig <= spec.msig_primary))
                 OR ((p.rd_flg LIKE '1%' OR p.rd_flg LIKE '2%' OR p.rd_flg LIKE '3%')
                     AND (p.rd_flg LIKE '_1%' OR p.rd_flg LIKE '_2%' OR p.rd_flg LIKE '_3%')
                     AND (p.rd_flg LIKE '__1' OR p.rd_flg LIKE '__2' OR p.rd_flg LIKE '__3')
-                    AND (p.j_snr >= spec.snr_secondary OR p.j_cmsig <= spec.cmsig_secondary
-                         OR p.h_snr >= spec.snr_secondary OR p.h_cmsig <= spec.cmsig_secondary
+                    AND (p.j_snr >= spec.snr_secondary OR p.j_msig <= spec.msig_secondary
+                         OR p.h_snr >= spec.snr_secondary OR p.h_msig <= spec.msig_secondary
                          OR p.k_snr >= spec.snr_secondary
-                         OR p.k_cmsig <= spec.cmsig_secondary)), false) THEN 'snr'
+                         OR p.k_msig <= spec.msig_secondary)), false) THEN 'snr'
            WHEN NOT (coalesce(p.j_psfchi < spec.psfchi_max, false)
                      OR coalesce(p.h_psfchi < spec.psfchi_max, false)
                      OR coalesce(p.k_psfchi < spec.psfchi_max, false)
                      OR (spec.psfchi_exempt_saturated
                          AND (p.rd_flg LIKE '%1%' OR p.rd_flg LIKE '%3%'))) THEN 'psfchi'
-           WHEN NOT ((p.rd_flg LIKE '%1%' OR p.rd_flg LIKE '%3%')
-                     OR (p.rd_flg LIKE '2%'
-                         AND tmass_ndet_ok(substr(p.ndet, 1, 2)::char(2), p.j_snr,
-                                           spec.ndet_min_ratio::real,
-                                           spec.ndet_bright_snr::real))
-                     OR (p.rd_flg LIKE '_2%'
-                         AND tmass_ndet_ok(substr(p.ndet, 3, 2)::char(2), p.h_snr,
-                                           spec.ndet_min_ratio::real,
-                                           spec.ndet_bright_snr::real))
-                     OR (p.rd_flg LIKE '__2'
-                         AND tmass_ndet_ok(substr(p.ndet, 5, 2)::char(2), p.k_snr,
-                                           spec.ndet_min_ratio::real,
-                                           spec.ndet_bright_snr::real))) THEN 'ndet'
+           WHEN NOT coalesce(tmass_ndet_source_ok(p.rd_flg, p.j_m, p.h_m, p.k_m, p.ndet,
+                                                  spec.ndet_min_ratio::real,
+                                                  spec.ndet_min_frames,
+                                                  spec.ndet_bright_j_mag::real,
+                                                  spec.ndet_bright_h_mag::real,
+                                                  spec.ndet_bright_k_mag::real),
+                             false) THEN 'ndet'
        END AS reason
 FROM wdb.pts AS p
 CROSS JOIN spec

@@ -28,8 +28,12 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        p.j_m, p.j_cmsig, p.j_msigcom, p.j_snr,
        p.h_m, p.h_cmsig, p.h_msigcom, p.h_snr,
        p.k_m, p.k_cmsig, p.k_msigcom, p.k_snr,
-       tmass_ph_qual(p.rd_flg, p.j_snr, p.j_cmsig, p.j_psfchi, p.h_snr, p.h_cmsig, p.h_psfchi,
-                     p.k_snr, p.k_cmsig, p.k_psfchi, p.ndet)::char(3) AS ph_qual,
+       tmass_ph_qual(p.rd_flg, p.j_m, p.j_snr, p.j_cmsig, p.j_psfchi,
+                     p.h_m, p.h_snr, p.h_cmsig, p.h_psfchi,
+                     p.k_m, p.k_snr, p.k_cmsig, p.k_psfchi, p.ndet,
+                     spec.psfchi_max::real, spec.ndet_min_ratio::real, spec.ndet_min_frames,
+                     spec.ndet_bright_j_mag::real, spec.ndet_bright_h_mag::real,
+                     spec.ndet_bright_k_mag::real)::char(3) AS ph_qual,
        p.rd_flg, p.bl_flg, coalesce(mf.cc_flg, p.cc_flg) AS cc_flg, p.ndet,
        nn.prox, nn.pxpa, nn.pxcntr, coalesce(g.gal_contam, 0)::smallint AS gal_contam,
        p.mp_flg, c.key AS pts_key, s.hemis, s.date, s.scan,
@@ -44,6 +48,7 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
 FROM cat_row AS c
 JOIN wdb.pts AS p ON work_key(p.scan_key, p.id) = c.k
 JOIN wdb.scan AS s ON s.scan_key = p.scan_key
+CROSS JOIN spec
 LEFT JOIN cat_suffix AS n ON n.cat = c.cat AND n.key = c.key
 LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
 LEFT JOIN psc_galaxy AS g ON g.pts_key = c.key
@@ -86,14 +91,18 @@ WHERE p.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY p.hpx, p.scan_key, p.id;
 
 -- The PSC columns of a reject row, in release order; designation, ph_qual and glon/glat
--- are functions of the stored columns, evaluated when read.
+-- are functions of the stored columns, evaluated when read (ph_qual with the release's
+-- own thresholds, from its spec view, as in psc).
 CREATE VIEW psc_reject AS
 SELECT ra, dec, err_maj, err_min, err_ang,
        tmass_designation(ra, dec)::char(17) COLLATE "C" AS designation,
        j_m, j_cmsig, j_msigcom, j_snr, h_m, h_cmsig, h_msigcom, h_snr,
        k_m, k_cmsig, k_msigcom, k_snr,
-       tmass_ph_qual(rd_flg, j_snr, j_cmsig, j_psfchi, h_snr, h_cmsig, h_psfchi,
-                     k_snr, k_cmsig, k_psfchi, ndet)::char(3) AS ph_qual,
+       tmass_ph_qual(rd_flg, j_m, j_snr, j_cmsig, j_psfchi, h_m, h_snr, h_cmsig, h_psfchi,
+                     k_m, k_snr, k_cmsig, k_psfchi, ndet,
+                     spec.psfchi_max::real, spec.ndet_min_ratio::real, spec.ndet_min_frames,
+                     spec.ndet_bright_j_mag::real, spec.ndet_bright_h_mag::real,
+                     spec.ndet_bright_k_mag::real)::char(3) AS ph_qual,
        rd_flg, bl_flg, cc_flg, ndet,
        NULL::real AS prox, NULL::smallint AS pxpa, NULL::integer AS pxcntr,
        NULL::smallint AS gal_contam, mp_flg, pts_key, hemis, date, scan,
@@ -103,7 +112,8 @@ SELECT ra, dec, err_maj, err_min, err_ang,
        dist_edge_ns, dist_edge_ew, dist_edge_flg, dup_src, use_src,
        a, dist_opt, phi_opt, b_m_opt, vr_m_opt, nopt_mchs,
        NULL::integer AS ext_key, scan_key, coadd_key, coadd, hpx, reject_reason
-FROM psc_reject_row;
+FROM psc_reject_row
+CROSS JOIN spec;
 
 CREATE TABLE xsc AS
 SELECT c.key AS ext_key,

@@ -18,44 +18,85 @@ def _one(url: str, query: str, params: tuple = ()) -> object:
 
 
 @pytest.mark.parametrize(
-    ("rd", "snr", "cmsig", "psfchi", "ndet", "letter"),
+    ("rd", "m", "snr", "cmsig", "psfchi", "ndet", "letter"),
     [
-        ("9", 20.0, None, 1.0, "66", "X"),
-        ("0", 3.0, None, None, "06", "U"),
-        ("6", 30.0, None, 1.0, "66", "U"),
-        ("1", 200.0, 9.99, None, "66", "F"),
-        ("3", 200.0, None, None, "66", "F"),
-        ("2", 50.0, 0.02, 12.0, "66", "E"),
-        ("4", 50.0, 0.02, None, "66", "E"),
-        ("2", 50.0, 0.02, 1.0, "16", "E"),   # bright but on 1 of 6 frames
-        ("2", 20.0, 0.05, 1.0, "66", "A"),
-        ("1", 200.0, 0.02, None, "66", "A"),
-        ("2", 20.0, 0.12, 1.0, "66", "B"),   # A needs snr AND cmsig
-        ("2", 8.0, 0.12, 1.0, "46", "B"),
-        ("2", 6.0, 0.18, 1.0, "26", "C"),
-        ("2", 3.0, 0.40, 1.0, "16", "D"),    # faint: the frame test does not apply
-        ("3", 4.0, 0.50, None, "06", "D"),
+        ("9", None, 20.0, None, 1.0, "66", "X"),
+        ("0", 17.0, 3.0, None, None, "00", "U"),
+        ("6", 15.0, 30.0, None, 1.0, "00", "U"),
+        ("1", 8.0, 200.0, 9.99, None, "66", "F"),
+        ("3", 4.0, 200.0, None, None, "66", "F"),
+        ("2", 12.0, 50.0, 0.02, 12.0, "66", "E"),
+        ("4", 12.0, 50.0, 0.02, None, "66", "E"),
+        ("2", 12.0, 50.0, 0.02, 1.0, "16", "E"),   # bright (J < 14.5), 1 of 6 frames
+        ("2", 14.4, 50.0, 0.02, 1.0, "25", "E"),   # 2/5 = 0.40 < 0.41
+        ("2", 14.4, 50.0, 0.02, 1.0, "36", "A"),   # 3/6 = 0.5
+        ("2", 14.4, 50.0, 0.02, 1.0, "12", "E"),   # 2 frames: both needed
+        ("2", 14.4, 50.0, 0.02, 1.0, "22", "A"),
+        ("2", 14.4, 50.0, 0.02, 1.0, "11", "E"),   # 1 frame: cannot be confirmed
+        ("2", 14.6, 50.0, 0.02, 1.0, "06", "A"),   # S/N 50 but faint: not tested
+        ("1", 8.0, 200.0, 0.02, None, "16", "E"),
+        ("2", 16.0, 20.0, 0.05, 1.0, "66", "A"),
+        ("1", 8.0, 200.0, 0.02, None, "66", "A"),
+        ("2", 16.0, 20.0, 0.12, 1.0, "66", "B"),   # A needs snr AND cmsig
+        ("2", 16.5, 8.0, 0.12, 1.0, "46", "B"),
+        ("2", 17.0, 6.0, 0.18, 1.0, "26", "C"),
+        ("2", 17.5, 3.0, 0.40, 1.0, "16", "D"),
+        ("3", 4.0, 4.0, 0.50, None, "06", "D"),
     ],
 )
-def test_ph_qual_band_letters(db_url: str, rd: str, snr: float, cmsig: float | None,
-                              psfchi: float | None, ndet: str, letter: str) -> None:
-    got = _one(db_url, "SELECT tmass_ph_qual_band(%s, %s::real, %s::real, %s::real, %s)",
-               (rd, snr, cmsig, psfchi, ndet))
+def test_ph_qual_band_letters(db_url: str, rd: str, m: float | None, snr: float,
+                              cmsig: float | None, psfchi: float | None, ndet: str,
+                              letter: str) -> None:
+    got = _one(db_url, "SELECT tmass_ph_qual_band(%s, %s::real, %s::real, %s::real, %s::real, "
+                       "%s, 14.5)", (rd, m, snr, cmsig, psfchi, ndet))
     assert got == letter
 
 
+def test_ph_qual_band_takes_the_spec_thresholds(db_url: str) -> None:
+    call = ("SELECT tmass_ph_qual_band('2', 12, 50, 0.02, %s::real, %s, %s::real, %s::real, "
+            "%s::real, %s::int)")
+    assert _one(db_url, call, (12.0, "66", 14.5, 10.0, 0.41, 3)) == "E"
+    assert _one(db_url, call, (12.0, "66", 14.5, 15.0, 0.41, 3)) == "A"   # psfchi_max
+    assert _one(db_url, call, (1.0, "16", 11.0, 10.0, 0.41, 3)) == "A"    # bright limit
+    assert _one(db_url, call, (1.0, "36", 14.5, 10.0, 0.6, 3)) == "E"     # min ratio
+    assert _one(db_url, call, (1.0, "23", 14.5, 10.0, 0.41, 4)) == "E"    # min frames
+
+
+#: (rd_flg, J/H/Ks magnitudes, ndet, passes catalog rule 7)
+NDET_SOURCES = [
+    ("222", (12.0, 11.5, 11.4), "161616", False),   # bright transient
+    ("222", (14.0, 13.6, 13.6), "161616", True),    # its Ks is faint: not tested
+    ("220", (12.0, 11.5, 16.0), "161600", False),
+    ("122", (8.0, 11.5, 11.4), "661616", True),     # saturated band
+    ("402", (11.9, 16.0, 13.1), "560025", True),    # rd 4 band passes (a real row)
+    ("202", (11.9, 16.0, 13.1), "160025", False),
+    ("092", (None, 12.0, 13.1), "006625", False),   # rd 9 does not count
+]
+
+
+def test_ndet_source_rule(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        got = [conn.execute("SELECT tmass_ndet_source_ok(%s, %s::real, %s::real, %s::real, %s)",
+                            (rd_flg, *mags, ndet)).fetchone()[0]
+               for rd_flg, mags, ndet, _ in NDET_SOURCES]
+    assert got == [ok for *_, ok in NDET_SOURCES]
+
+
 def test_ph_qual_concatenates_bands(db_url: str) -> None:
-    got = _one(db_url, "SELECT tmass_ph_qual('290', 20, 0.05, 1, 9, 0.3, 1, 2, NULL, NULL, "
-                       "'666600')")
+    got = _one(db_url, "SELECT tmass_ph_qual('290', 15, 20, 0.05, 1, NULL, 9, 0.3, 1, "
+                       "17, 2, NULL, NULL, '666600')")
     assert got == "AXU"
 
 
 def test_msigcom_formula(db_url: str) -> None:
-    assert _one(db_url, "SELECT tmass_msigcom(0.03, '2')") == pytest.approx(
-        math.sqrt(0.03**2 + 0.011**2 + 0.005**2), rel=1e-6)
-    assert _one(db_url, "SELECT tmass_msigcom(0.03, '1')") == pytest.approx(
-        math.sqrt(0.03**2 + 0.011**2 + 0.005**2 + 0.012**2), rel=1e-6)
-    assert _one(db_url, "SELECT tmass_msigcom(0.03, '0')") is None
+    zp = {"j": 0.0106, "h": 0.0069, "k": 0.0069}
+    for band, z in zp.items():
+        assert _one(db_url, "SELECT tmass_msigcom(0.03, '2', %s)", (band,)) == pytest.approx(
+            math.sqrt(0.03**2 + z**2 + 0.005**2), rel=1e-6)
+        assert _one(db_url, "SELECT tmass_msigcom(0.03, '1', %s)", (band,)) == pytest.approx(
+            math.sqrt(0.03**2 + z**2 + 0.005**2 + 0.012**2), rel=1e-6)
+    assert _one(db_url, "SELECT tmass_msigcom(0.03, '0', 'j')") is None
+    assert _one(db_url, "SELECT tmass_msigcom(9.99, '3', 'k')") == pytest.approx(9.99)
 
 
 def _designation(ra: float, dec: float) -> str:
@@ -146,13 +187,15 @@ def test_every_flag_function_is_documented_and_inlinable_where_used_per_row(db_u
                                            "tmass_position_angle", "tmass_glon"}
     assert [name for name, comment, *_ in rows if not comment] == []
     per_row = {"tmass_ph_qual", "tmass_ph_qual_band", "tmass_ph_qual_grade",
+               "tmass_ndet_ok", "tmass_ndet_source_ok",
                "tmass_position_angle", "tmass_glon", "tmass_glat"}
     assert {(name, language, strict) for name, _, language, strict in rows
             if name in per_row} == {(name, "sql", False) for name in per_row}
 
 
 @pytest.mark.parametrize("call", [
-    "tmass_ph_qual(t.rd, t.s, t.c, t.c, t.s, t.c, t.c, t.s, t.c, t.c, t.n)",
+    "tmass_ph_qual(t.rd, t.c, t.s, t.c, t.c, t.c, t.s, t.c, t.c, t.c, t.s, t.c, t.c, t.n)",
+    "tmass_ndet_source_ok(t.rd, t.c, t.c, t.c, t.n)",
     "tmass_position_angle(t.s::float8, t.c::float8, t.c::float8, t.s::float8)",
 ])
 def test_per_row_flag_functions_are_inlined(db_url: str, call: str) -> None:

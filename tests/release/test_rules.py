@@ -63,7 +63,8 @@ def test_source_filters(wdb: Any) -> None:
              "j_cmsig": 0.4, "h_cmsig": 0.4, "k_cmsig": 0.4}
     cases = {
         "pass": {},
-        "pass_cmsig_only": dict(faint, h_cmsig=0.15),                 # cmsig 0.15 <= 0.1551
+        "pass_msig_only": dict(faint, h_msig=0.15),                   # msig 0.15 <= 0.1551
+        "pass_faint_few_frames": {"ndet": "160616", "j_m": 15.0, "h_m": 14.5, "k_m": 14.0},
         "pass_three_bands_snr5": dict(faint, k_snr=5.5),
         "pass_lower_case_artifact": {"cc_flg": "c0d"},
         "pass_saturated_no_psfchi": {"rd_flg": "122", "j_psfchi": None, "h_psfchi": 20.0,
@@ -73,6 +74,8 @@ def test_source_filters(wdb: Any) -> None:
         "no_valid_band": {"rd_flg": "400"},
         "snr": faint,
         "snr_two_bands": dict(faint, rd_flg="220", k_snr=6.0),
+        # The published rule tests the working database's msig, not cmsig.
+        "snr_cmsig_only": dict(faint, h_cmsig=0.15, h_msig=0.3),
         "psfchi": {"j_psfchi": 11.0, "h_psfchi": 12.0, "k_psfchi": None},
         "ndet": {"ndet": "160616"},
     }
@@ -88,7 +91,35 @@ def test_source_filters(wdb: Any) -> None:
         if name.startswith("pass"):
             assert key in catalog, name
         else:
-            assert rejects[key][0] == name.removesuffix("_two_bands"), name
+            expected = {"snr_two_bands": "snr", "snr_cmsig_only": "snr"}.get(name, name)
+            assert rejects[key][0] == expected, name
+
+
+def test_spec_thresholds_reach_the_frame_rule_and_ph_qual(wdb: Any) -> None:
+    """The frame-detection and psfchi fields of the spec set both the filter and the
+    ph_qual letters (J 14.0, H 13.5, Ks 13.2 by default: bright in every band)."""
+    from twomass.release.spec import ReleaseSpec
+
+    a = wdb.scan(1, 10.0, 0.0)
+    one_frame = wdb.pts(a, 10.0, -0.2, ndet="161616")
+    poor_fit = wdb.pts(a, 10.0, -0.1, h_psfchi=12.0)
+    two_of_five = wdb.pts(a, 10.0, 0.0, ndet="252525")
+    wdb.commit()
+    release.build(wdb.db, "t", progress=False)
+    loose = ReleaseSpec(ndet_bright_j_mag=13.0, ndet_bright_h_mag=13.0, ndet_bright_k_mag=13.0,
+                        psfchi_max=15.0, ndet_min_ratio=0.4)
+    release.build(wdb.db, "loose", loose, progress=False, publish_after=False)
+
+    def letters(name: str) -> dict[tuple[int, int], str]:
+        return {(k, i): q for k, i, q in _rows(
+            wdb.url, f"SELECT p.scan_key, w.id, p.ph_qual FROM rel_{name}.psc AS p "
+                     "JOIN wdb.pts AS w ON w.scan_key = p.scan_key AND w.ra = p.ra "
+                     "AND w.dec = p.dec")}
+
+    assert _rejects(wdb.url)[one_frame][0] == "ndet"
+    assert _rejects(wdb.url)[two_of_five][0] == "ndet"
+    assert letters("t") == {poor_fit: "AEA"}
+    assert letters("loose") == {one_frame: "AAA", poor_fit: "AAA", two_of_five: "AAA"}
 
 
 def test_overlap_seen_twice_farthest_from_edge_wins(wdb: Any) -> None:

@@ -57,19 +57,23 @@ class ReleaseSpec:
         Final artifact rejection after duplicate resolution (the database-wide bright
         star clean-up); the working database carries one ``cc_flg``, so by default it
         repeats ``psc_artifact_pattern``.
-    snr_primary, cmsig_primary
-        S/N rule: S/N >= 7 in one band (scan S/N, or cmsig <= 0.1551 mag) ...
-    snr_secondary, cmsig_secondary
-        ... or valid in all three bands with S/N >= 5 in one (cmsig <= 0.2171 mag).
+    snr_primary, msig_primary
+        S/N rule: S/N >= 7 in one band (scan S/N, or the working database's measurement
+        uncertainty ``msig`` <= 0.1551 mag, as the rule is published) ...
+    snr_secondary, msig_secondary
+        ... or valid in all three bands with S/N >= 5 in one (msig <= 0.2171 mag).
     psfchi_max
         Profile-fit reduced chi-squared must be below this in at least one band.
     psfchi_exempt_saturated
         UNCONFIRMED: a source with an rd_flg 1 or 3 band (saturated, no profile fit,
-        psfchi NULL) passes the psfchi rule.
-    ndet_min_ratio, ndet_bright_snr
-        UNCONFIRMED frame-detection test: bands with scan S/N >= ``ndet_bright_snr``
-        must be detected on N/M >= ``ndet_min_ratio`` of the frames (M >= 3), or on
-        both of 2 frames; the 40 %/41 % and S/N 20/magnitude readings disagree.
+        psfchi NULL) passes the psfchi rule. ``psfchi_max`` also sets ph_qual E
+        (rd_flg 2 and psfchi > psfchi_max).
+    ndet_min_ratio, ndet_min_frames, ndet_bright_j_mag, ndet_bright_h_mag, ndet_bright_k_mag
+        Frame-detection test, the magnitude reading that real rows support: a band
+        brighter than its ``ndet_bright_*_mag`` must be detected on N/M >=
+        ``ndet_min_ratio`` of the frames when measurable on M >= ``ndet_min_frames``,
+        on both of 2 frames, and fails on fewer. A source passes with a saturated band
+        or one rd_flg 2/4 band passing; a failing rd_flg 1/2 band is ph_qual E.
     psc_match_arcsec, xsc_match_arcsec
         Radius within which apparitions in different chosen scans are the same source.
     virtual_apparitions
@@ -100,13 +104,16 @@ class ReleaseSpec:
     psc_artifact_pattern: str = "[C-P]"
     psc_final_artifact_pattern: str = "[C-P]"
     snr_primary: float = 7.0
-    cmsig_primary: float = 0.1551
+    msig_primary: float = 0.1551
     snr_secondary: float = 5.0
-    cmsig_secondary: float = 0.2171
+    msig_secondary: float = 0.2171
     psfchi_max: float = 10.0
     psfchi_exempt_saturated: bool = True
     ndet_min_ratio: float = 0.41
-    ndet_bright_snr: float = 20.0
+    ndet_min_frames: int = 3
+    ndet_bright_j_mag: float = 14.5
+    ndet_bright_h_mag: float = 14.0
+    ndet_bright_k_mag: float = 13.5
     psc_match_arcsec: float = 2.0
     xsc_match_arcsec: float = 5.0
     virtual_apparitions: bool = True
@@ -206,10 +213,17 @@ RANGES = {
     # S/N thresholds, far above any measured S/N at the top (and within SQL real).
     "snr_primary": Range(0, 1e5),
     "snr_secondary": Range(0, 1e5),
-    "ndet_bright_snr": Range(0, 1e5),
+    # Bright limits of the frame-detection test: from 0 mag (hardly any band tested) to
+    # 25 mag (every band tested), within SQL real.
+    "ndet_bright_j_mag": Range(0, 25, "mag"),
+    "ndet_bright_h_mag": Range(0, 25, "mag"),
+    "ndet_bright_k_mag": Range(0, 25, "mag"),
+    # Frames a band is measurable on: 3 up to the 7 a point is sometimes imaged on (two
+    # frames have their own rule, and 9 is the most one ndet digit holds).
+    "ndet_min_frames": Range(3, 9),
     # Uncertainties: sigma = 1.0857 / (S/N), so 1.0857 mag is S/N 1.
-    "cmsig_primary": Range(0, 1.0857, "mag"),
-    "cmsig_secondary": Range(0, 1.0857, "mag"),
+    "msig_primary": Range(0, 1.0857, "mag"),
+    "msig_secondary": Range(0, 1.0857, "mag"),
     "xsc_msig_max": Range(0, 1.0857, "mag"),
     # Reduced chi-squared; the rule is psfchi < psfchi_max, so 0 passes nothing.
     "psfchi_max": Range(0, 1e6, open_low=True),
