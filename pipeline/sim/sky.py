@@ -35,12 +35,16 @@ FAINT_KS = 17.5
 BRIGHT_KS = -1.0
 #: Generated stars brighter than this in Ks (after their extinction) match the
 #: release's PSC density (calibrated: benchmarks/bench_sky_density.py).
-RELEASE_KS = 16.3
-#: Fraction of generated galaxies (Ks 7-15) that reach the release's XSC (calibrated).
+RELEASE_KS = 16.2
+#: Fraction of generated galaxies (Ks 7-15) that reach the release's XSC (calibrated),
+#: and the fraction that reach its PSC (all do: every one is a detection at S/N > 7).
 XSC_FRACTION = 0.35
+GALAXY_PSC_FRACTION = 1.0
 GALAXY_KS = (7.0, 15.0)
 KIND_STAR, KIND_GALAXY, KIND_MINOR_PLANET = 0, 1, 2
 _KNEE, _BRIGHT_SLOPE, _FAINT_SLOPE = 12.0, 0.45, 0.30
+#: J extinction per unit of Ks extinction of the reddening law below (1 + 0.55 + 0.95).
+J_PER_KS_EXTINCTION = 2.5
 _CELL_AREA_DEG2 = 41252.96 / (12 * 4**CELL_ORDER)
 #: Largest distance of a point of a cell from its centre [deg] (order 8: ~0.14).
 _CELL_REACH_DEG = 0.2
@@ -112,9 +116,10 @@ def all_sky_xsc_mean() -> float:
 @functools.cache
 def _release_fraction(a_max: float) -> float:
     """Fraction of generated stars the release keeps, their Ks extinction spread as
-    ``a_max * sqrt(U)``: those brighter than ``RELEASE_KS`` once dimmed."""
+    ``a_max * sqrt(U)``: those brighter than ``RELEASE_KS`` once dimmed as in J, which
+    limits the catalog (A_J = 2.5 A_K)."""
     a_k = a_max * np.sqrt((np.arange(16) + 0.5) / 16.0)
-    kept = np.mean([_counts_integral(RELEASE_KS - a) for a in a_k])
+    kept = np.mean([_counts_integral(RELEASE_KS - J_PER_KS_EXTINCTION * a) for a in a_k])
     return float(kept / _counts_integral(FAINT_KS))
 
 
@@ -178,13 +183,15 @@ def _system_positions(rng: np.random.Generator, cell: int, fraction: float
 def cell_sources(cell: int, seed: int, glon: float, glat: float) -> Sources:
     """Every star and galaxy of one cell (deterministic in ``seed`` and ``cell``)."""
     rng = np.random.default_rng([seed, 3, cell])
-    galaxy_stars = float(starcounts.galactic_density(np.array([glon]), np.array([glat]))[0])
+    psc = float(starcounts.galactic_density(np.array([glon]), np.array([glat]))[0])
+    galaxies = float(starcounts.xsc_density(psc)) / XSC_FRACTION  # per deg^2
+    # The PSC's density counts the galaxies it holds too; stars make up the rest.
+    stars = max(psc - GALAXY_PSC_FRACTION * galaxies, 0.0)
     fraction = _release_fraction(float(extinction_ks(np.array(glat))))
-    n_field = int(rng.poisson(galaxy_stars * _CELL_AREA_DEG2 / fraction))
+    n_field = int(rng.poisson(stars * _CELL_AREA_DEG2 / fraction))
     sys_ra, sys_dec = _system_positions(rng, cell, fraction)
     n_star = n_field + len(sys_ra)
-    n_xsc = float(starcounts.xsc_density(galaxy_stars)) * _CELL_AREA_DEG2
-    n_gal = int(rng.poisson(n_xsc / XSC_FRACTION))
+    n_gal = int(rng.poisson(galaxies * _CELL_AREA_DEG2))
     a_k = extinction_ks(np.array(glat)) * np.sqrt(rng.random(n_star))
     ks = _draw_ks(rng, n_star)
     giant = rng.random(n_star) < np.where(ks < 9.0, 0.6, 0.25)

@@ -36,7 +36,7 @@ def test_counts_match_the_release_tables(region: Region) -> None:
         "(SELECT count(*) FROM rel_qa.psc_reject_row) AS psc_reject").iloc[0]
     for key in ("psc", "xsc", "scans", "psc_reject"):
         assert summary[key] == counts[key], key
-    assert summary["psc"] > 5_000 and summary["scans"] >= 8
+    assert summary["psc"] > 1_000 and summary["scans"] >= 8
     assert summary["psc_per_deg2"] == pytest.approx(summary["psc"] / summary["area_deg2"])
 
 
@@ -101,7 +101,7 @@ def test_overlap_repeatability_matches_astropy_pairs(region: Region) -> None:
     numbers = region.release_json["figures"]["overlap_repeatability"]
     dup, cat = _overlap_pairs(region)
     assert numbers["sample"]["sampled_percent"] == 100.0
-    assert len(dup) > 500
+    assert len(dup) > 100
     for k, band in enumerate(BANDS):
         measured = (dup.rd_flg.str[k].between("1", "4") & cat.rd_flg.str[k].between("1", "4"))
         mag = cat[f"{band}_m"][measured].to_numpy(np.float32)
