@@ -37,8 +37,11 @@ MISPOINTED_FRACTION = 0.004
 SCAN_MINUTES = 7.0
 CAL_EVERY = 8
 SURVEY_START, SURVEY_END = dt.date(1997, 6, 7), dt.date(2001, 2, 15)
-#: Blocks of a band whose re-observations share one night.
+#: Blocks of a band whose re-observations share one night, and the slots each block
+#: has there: its re-observations (at most 48) and then its repeats (a few in a
+#: thousand re-observations fail QA again; 16 more slots are never all needed).
 REOBS_BLOCKS = 3
+REOBS_SLOTS = 64
 SITES = {"n": {"start": SURVEY_START, "years": 3.5, "lat": 31.68, "ut0": 3.0},
          "s": {"start": dt.date(1998, 3, 18), "years": 2.9, "lat": -30.17, "ut0": 1.0}}
 JD_UNIX_EPOCH = 2440587.5
@@ -172,17 +175,18 @@ def _blocks(all_tiles: Tiles, seed: int, n_bands: int):
     """Every block of the survey: (band, tile indices, site, its first and its
     re-observation night, the block's first re-observation slot, its generator).
 
-    Re-observations of ``REOBS_BLOCKS`` consecutive blocks of a band share one night
-    (each block its own range of slots), as the first visits alone fill most nights of
-    the survey's span. Dates depend on every block before, so all are walked.
+    Re-observations of ``REOBS_BLOCKS`` consecutive blocks of a band and site share one
+    night (each block its own range of ``REOBS_SLOTS`` slots), as the first visits alone
+    fill most nights of the survey's span. Dates depend on every block before, so all
+    are walked.
     """
     order = _site_order(n_bands)
     ranks = {s: 1 + max(r for site, r in order.values() if site == s) for s in SITES}
     used: set = set()
     for band in sorted(order, key=lambda b: (order[b][1], order[b][0])):
         idx = np.flatnonzero(all_tiles.dec_band == band)
-        second: dict[str, dt.date] = {}
-        for number, k in enumerate(range(0, len(idx), SCANS_PER_NIGHT)):
+        second: dict[str, list] = {}  # site -> [re-observation night, blocks using it]
+        for k in range(0, len(idx), SCANS_PER_NIGHT):
             block = idx[k:k + SCANS_PER_NIGHT]
             rng = np.random.default_rng([seed, 1, band, k])
             site, rank = order[band]
@@ -190,13 +194,14 @@ def _blocks(all_tiles: Tiles, seed: int, n_bands: int):
                 site = "s"
             ra_mid = float(np.median(all_tiles.ra0[block]))
             first = _block_date(site, rank, ranks[site], ra_mid, used)
-            group = number % REOBS_BLOCKS
-            if group == 0 or site not in second:
+            if site not in second or second[site][1] == REOBS_BLOCKS:
                 later = first + dt.timedelta(days=350)
                 if later > SURVEY_END:  # late blocks are re-observed within the survey
                     later = first + (SURVEY_END - first) // 2
-                second[site] = _free_date(site, later, used)
-            yield band, block, site, (first, second[site]), group * SCANS_PER_NIGHT, rng
+                second[site] = [_free_date(site, later, used), 0]
+            night, uses = second[site]
+            second[site][1] += 1
+            yield band, block, site, (first, night), uses * REOBS_SLOTS, rng
 
 
 def night_dates(all_tiles: Tiles, seed: int, n_bands: int) -> list[tuple[str, dt.date]]:
