@@ -11,15 +11,16 @@ plus a boxy Gaussian bar/bulge of the form of Dwek et al. 1995, ApJ 445, 716, mo
 G2) times the cumulative K-band luminosity function ``Phi`` of the stars bright enough
 to reach the catalog limit ``K_LIM`` at distance ``s`` through dust in an exponential
 layer. Where stars crowd, the catalog saturates (2MASS is confusion limited in the
-inner plane): ``Sigma_cat = Sigma / (1 + Sigma / CONFUSION)``. M31's bulge, which
-2MASS resolves into thousands of point sources, is an exponential profile on top.
+inner plane): ``Sigma_cat = Sigma / (1 + Sigma / CONFUSION)``. The stellar systems of
+the reference cones, M31 (whose bulge 2MASS resolves into thousands of point sources)
+and the open cluster NGC 188, are exponential profiles on top.
 
 The luminosity function is a two-part form chosen here (dwarfs rising 0.17 dex/mag
 from M_K -1 to 8, a red-clump and giant-branch bump at M_K -1.6); its shape sets how
 counts change with latitude, its scale is absorbed in ``N0``. Fitted to real 2MASS
 (see docs/simulator.md): ``N0`` to the high-latitude reference cones, the bulge
 amplitude to the all-sky PSC mean 470,992,970 / 41,253 deg^2 = 11,417 per deg^2,
-M31's central density to the real 500" M31 cone. Galaxies: the XSC density is a
+the systems' central densities to their real cones. Galaxies: the XSC density is a
 high-latitude value thinned where stars crowd, scaled so that the all-sky XSC : PSC
 ratio is the real 1 : 286.
 """
@@ -29,6 +30,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from astropy import units as u
+from astropy.coordinates import SkyCoord
 
 from twomass.core import healpix, sphere
 
@@ -66,8 +69,6 @@ SYSTEMS = (
 #: catalog density that halves it (fitted to the all-sky XSC : PSC ratio 1 : 286).
 XSC_HIGH = 70.0
 XSC_HALF = 5_270.0
-XSC_PER_PSC = 1.0 / 286.0
-ALL_SKY_PSC = 470_992_970 / 41_253.0
 
 _DIST = np.geomspace(10.0, 60_000.0, 240)  # pc
 _DS = np.gradient(_DIST)
@@ -146,9 +147,6 @@ def xsc_density(star_density: np.ndarray) -> np.ndarray:
 def sky_sample(order: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(ra, dec, l, b) of the centres of every HEALPix cell of ``order``: an equal-area
     sample of the whole sky (12,288 cells at order 5)."""
-    from astropy import units as u
-    from astropy.coordinates import SkyCoord
-
     pix = np.arange(12 * 4**order, dtype=np.int64)
     ra, dec = healpix.hpx2ang(pix, order=order)
     g = SkyCoord(ra=ra * u.deg, dec=dec * u.deg, frame="icrs").galactic

@@ -180,7 +180,7 @@ def test_table_2_and_its_curves(region: Region) -> None:
         found = sum(b["count"] * b["fraction"] for b in bins)
         assert found / sum(b["count"] for b in bins) == pytest.approx(table2.completeness,
                                                                     abs=0.01)
-    assert doc["figures"]["truth_astrometry"]["stars"] > 1000
+    assert doc["figures"]["truth_astrometry"]["stars"] > 500
 
 
 def test_summary_json_and_command_line(region: Region, tmp_path, capsys) -> None:
