@@ -43,8 +43,9 @@ GALAXY_PSC_FRACTION = 1.0
 GALAXY_KS = (7.0, 15.0)
 KIND_STAR, KIND_GALAXY, KIND_MINOR_PLANET = 0, 1, 2
 _KNEE, _BRIGHT_SLOPE, _FAINT_SLOPE = 12.0, 0.45, 0.30
-#: J extinction per unit of Ks extinction of the reddening law below (1 + 0.55 + 0.95).
-J_PER_KS_EXTINCTION = 2.5
+#: A star's drawn Ks is its observed one; dust makes its J fainter than Ks plus its
+#: intrinsic colour by E(J - Ks) = 1.5 A_K (A_J : A_H : A_K = 2.5 : 1.55 : 1).
+J_EXCESS_PER_A_K = 1.5
 _CELL_AREA_DEG2 = 41252.96 / (12 * 4**CELL_ORDER)
 #: Largest distance of a point of a cell from its centre [deg] (order 8: ~0.14).
 _CELL_REACH_DEG = 0.2
@@ -116,10 +117,10 @@ def all_sky_xsc_mean() -> float:
 @functools.cache
 def _release_fraction(a_max: float) -> float:
     """Fraction of generated stars the release keeps, their Ks extinction spread as
-    ``a_max * sqrt(U)``: those brighter than ``RELEASE_KS`` once dimmed as in J, which
-    limits the catalog (A_J = 2.5 A_K)."""
+    ``a_max * sqrt(U)``: those brighter than ``RELEASE_KS`` once reddened, as J limits
+    the catalog."""
     a_k = a_max * np.sqrt((np.arange(16) + 0.5) / 16.0)
-    kept = np.mean([_counts_integral(RELEASE_KS - J_PER_KS_EXTINCTION * a) for a in a_k])
+    kept = np.mean([_counts_integral(RELEASE_KS - J_EXCESS_PER_A_K * a) for a in a_k])
     return float(kept / _counts_integral(FAINT_KS))
 
 
