@@ -25,6 +25,9 @@ ZERO_POINT = np.array([20.95, 20.55, 19.95])
 BACKGROUND_DN = np.array([300.0, 750.0, 1100.0])
 #: Margin below requirement [mag] -> sensitivity factor.
 SENSITIVITY_STEPS = ((0.30, 1.0), (0.10, 0.8), (0.0, 0.5), (-0.2, 0.3))
+#: A scan passes QA with a score of at least this: the working database loads only
+#: Q > 3 scans, and a tile without one is re-observed.
+PASS_QUAL = 4
 
 
 def conditions(rng: np.random.Generator, marginal: bool) -> dict[str, object]:

@@ -160,20 +160,16 @@ def _write(out: Path, seed: int, region: Region, tiles: tiling.Tiles, nights: li
     footprints: list[Footprint] = []
     moving_parts = []
     totals = {"pts": 0, "ext": 0}
+    written = 0
     for night in tqdm(nights, desc="nights", unit="night", file=sys.stderr,
                       disable=not progress):
         moving = minorplanets.for_night(seed, night.hemis, night.date, night.scans[0].jdate,
                                         region)
-        writer = nightwriter.NightWriter(out, night, tiles, twomass.__version__)
+        writer = None
         mp_pairs = []
         for scan in night.scans:
             fp = Footprint(scan, tiles.half_width)
             cells = scan_cells(fp, region)
-            index = len(refs)
-            refs.append((scan.hemis, night.date, scan.scan))
-            footprints.append(fp)
-            for c in cells:
-                cell_scans.setdefault(int(c), []).append(index)
             mp_now = moving.at(scan.jdate + 190.0 / 86400.0)
             mp_now = mp_now.take(region.contains(mp_now.ra, mp_now.dec))
             src = sky.Sources.concat([cache.sources(cells), mp_now])
@@ -182,12 +178,25 @@ def _write(out: Path, seed: int, region: Region, tiles: tiling.Tiles, nights: li
                                              & (src.mag[:, 2] < artifacts.DB_PARENT_KS)))
             rng = np.random.default_rng([scan.seed, 5])
             rows = extraction.extract(fp, src, rng, region.contains)
+            if not len(rows.columns["id"]):
+                # The scan saw only a sliver of the simulated sky, and nothing in it: no
+                # scan without extractions is written (ingest would warn of it).
+                continue
             density = float(np.log10(max(sky.catalog_density(
                 np.array([fp.centre()[0]]), np.array([fp.centre()[1]]))[0] * 0.4, 1.0)))
             ext = extended.extract_ext(fp, src, rows, rng, density)
+            index = len(refs)
+            refs.append((scan.hemis, night.date, scan.scan))
+            footprints.append(fp)
+            for c in cells:
+                cell_scans.setdefault(int(c), []).append(index)
+            writer = writer or nightwriter.NightWriter(out, night, tiles, twomass.__version__)
             writer.add_scan(fp, rows, ext)
             hit = np.isin(moving.id, rows.covered_id)
             mp_pairs.append((np.flatnonzero(hit), np.full(int(hit.sum()), index)))
+        if writer is None:
+            continue
+        written += 1
         totals["pts"] += writer.pts_rows
         totals["ext"] += writer.ext_rows
         writer.close()
@@ -195,7 +204,7 @@ def _write(out: Path, seed: int, region: Region, tiles: tiling.Tiles, nights: li
             moving_parts.append((moving, np.concatenate([p[0] for p in mp_pairs]),
                                  np.concatenate([p[1] for p in mp_pairs])))
     truth_rows = _write_truth(out, seed, region, cell_scans, refs, footprints, moving_parts)
-    return SimulationSummary(out, seed, len(nights), len(refs), totals["pts"], totals["ext"],
+    return SimulationSummary(out, seed, written, len(refs), totals["pts"], totals["ext"],
                              truth_rows, time.perf_counter() - start)
 
 

@@ -5,14 +5,17 @@ sources depend only on the seed and the cell index (its own generator), so any p
 of the sky can be regenerated identically in any order, and memory holds only the
 cells one scan needs.
 
-Stars: Ks counts follow a broken power law (slope 0.45 dex/mag brighter than Ks 12,
-0.30 fainter) down to ``FAINT_KS``; the surface density rises toward the Galactic
-plane and centre, normalised so that the all-sky mean of stars with
-Ks < ``CATALOG_KS`` is ``CATALOG_DENSITY`` (11,000 per deg^2, the PSC average).
+How many: :mod:`starcounts` says how many sources the released catalogs hold per
+deg^2 anywhere (a Galactic star-count model and the stellar systems of the reference
+cones, fitted to real 2MASS; the XSC density from the real XSC : PSC ratio). A cell
+holds as many stars as make that catalog density through the simulated survey and
+release: its stars' Ks follow a broken power law (slope 0.45 dex/mag brighter than
+Ks 12, 0.30 fainter) down to ``FAINT_KS``, and the release keeps about those brighter
+than ``RELEASE_KS`` after their own extinction, a figure calibrated against release
+builds (``benchmarks/bench_sky_density.py``); galaxies likewise with ``XSC_FRACTION``.
 Colours follow a dwarf and a giant locus, reddened by dust (A_J : A_H : A_K =
-2.5 : 1.55 : 1). Galaxies: Euclidean counts normalised to ``GALAXIES_PER_STAR`` of
-the catalog stars at Ks < 13.5 on average (the XSC : PSC ratio, ~1 : 300), thinned
-in the zone of avoidance, with sizes shrinking with magnitude, axis ratios and PAs.
+2.5 : 1.55 : 1). Galaxies: Euclidean counts, sizes shrinking with magnitude, axis
+ratios and PAs.
 """
 
 from __future__ import annotations
@@ -24,18 +27,28 @@ import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-from twomass.core import healpix
+from twomass.core import healpix, sphere
+from twomass.pipeline.sim import starcounts
 
 CELL_ORDER = 8
-CATALOG_KS = 14.8
-CATALOG_DENSITY = 11_000.0
 FAINT_KS = 17.5
 BRIGHT_KS = -1.0
-GALAXIES_PER_STAR = 1.0 / 300.0
+#: Generated stars brighter than this in Ks (after their extinction) match the
+#: release's PSC density (calibrated: benchmarks/bench_sky_density.py).
+RELEASE_KS = 16.2
+#: Fraction of generated galaxies (Ks 7-15) that reach the release's XSC (calibrated),
+#: and the fraction that reach its PSC (all do: every one is a detection at S/N > 7).
+XSC_FRACTION = 0.35
+GALAXY_PSC_FRACTION = 1.0
 GALAXY_KS = (7.0, 15.0)
 KIND_STAR, KIND_GALAXY, KIND_MINOR_PLANET = 0, 1, 2
 _KNEE, _BRIGHT_SLOPE, _FAINT_SLOPE = 12.0, 0.45, 0.30
+#: A star's drawn Ks is its observed one; dust makes its J fainter than Ks plus its
+#: intrinsic colour by E(J - Ks) = 1.5 A_K (A_J : A_H : A_K = 2.5 : 1.55 : 1).
+J_EXCESS_PER_A_K = 1.5
 _CELL_AREA_DEG2 = 41252.96 / (12 * 4**CELL_ORDER)
+#: Largest distance of a point of a cell from its centre [deg] (order 8: ~0.14).
+_CELL_REACH_DEG = 0.2
 
 
 @dataclass
@@ -66,28 +79,9 @@ class Sources:
         return Sources(*[getattr(self, f)[index] for f in Sources.__dataclass_fields__])
 
 
-def _shape(glon: np.ndarray, glat: np.ndarray) -> np.ndarray:
-    """Relative stellar surface density (1 at the Galactic poles)."""
-    lon = (glon + 180.0) % 360.0 - 180.0
-    disk = 30.0 * np.exp(-np.abs(glat) / 9.0) * (0.3 + 0.7 * np.exp(-(lon / 70.0) ** 2))
-    bulge = 60.0 * np.exp(-np.hypot(lon, glat) / 8.0)
-    return 1.0 + disk + bulge
-
-
 def extinction_ks(glat: np.ndarray) -> np.ndarray:
     """Typical total Ks extinction toward a direction [mag]."""
     return np.minimum(0.015 / np.maximum(np.sin(np.radians(np.abs(glat))), 0.02), 0.6)
-
-
-@functools.cache
-def _norm() -> float:
-    """Density at the poles that makes the all-sky mean of catalog stars 11,000/deg^2."""
-    n = 400_000
-    i = np.arange(n) + 0.5
-    dec = np.degrees(np.arcsin(1.0 - 2.0 * i / n))
-    ra = (i * 137.50776405) % 360.0
-    glon, glat = galactic(ra, dec)
-    return CATALOG_DENSITY / float(np.mean(_shape(glon, glat)))
 
 
 def galactic(ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,9 +91,37 @@ def galactic(ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def catalog_density(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    """Expected stars per deg^2 with Ks < CATALOG_KS at (ra, dec)."""
+    """Expected PSC sources per deg^2 at (ra, dec): the Galaxy and the stellar systems."""
     glon, glat = galactic(ra, dec)
-    return _norm() * _shape(glon, glat)
+    return starcounts.galactic_density(glon, glat) + starcounts.system_density(ra, dec)
+
+
+def xsc_density(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Expected XSC sources per deg^2 at (ra, dec)."""
+    return starcounts.xsc_density(starcounts.galactic_density(*galactic(ra, dec)))
+
+
+def all_sky_mean() -> float:
+    """Mean PSC density of the model over an equal-area sample of the sky [per deg^2]."""
+    ra, dec, glon, glat = starcounts.sky_sample()
+    return float(np.mean(starcounts.galactic_density(glon, glat)
+                         + starcounts.system_density(ra, dec)))
+
+
+def all_sky_xsc_mean() -> float:
+    """Mean XSC density of the model over the same sample [per deg^2]."""
+    _, _, glon, glat = starcounts.sky_sample()
+    return float(np.mean(starcounts.xsc_density(starcounts.galactic_density(glon, glat))))
+
+
+@functools.cache
+def _release_fraction(a_max: float) -> float:
+    """Fraction of generated stars the release keeps, their Ks extinction spread as
+    ``a_max * sqrt(U)``: those brighter than ``RELEASE_KS`` once reddened, as J limits
+    the catalog."""
+    a_k = a_max * np.sqrt((np.arange(16) + 0.5) / 16.0)
+    kept = np.mean([_counts_integral(RELEASE_KS - J_EXCESS_PER_A_K * a) for a in a_k])
+    return float(kept / _counts_integral(FAINT_KS))
 
 
 def _counts_integral(k_max: float) -> float:
@@ -138,15 +160,39 @@ def _positions(rng: np.random.Generator, cell: int, n: int) -> tuple[np.ndarray,
     return ra, dec
 
 
+def _system_positions(rng: np.random.Generator, cell: int, fraction: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Stars of the stellar systems near a cell: uniform candidates at the cell's
+    highest system density, kept in proportion to the density at their position."""
+    xyz0 = sphere.unit_vectors(*cell_centres(np.array([cell])))
+    parts_ra, parts_dec = [], []
+    for system in starcounts.SYSTEMS:
+        d = float(starcounts.separation_deg(xyz0, system["ra"], system["dec"])[0])
+        if d > system["reach_deg"] + _CELL_REACH_DEG:
+            continue
+        top = system["centre"] * np.exp(-max(d - _CELL_REACH_DEG, 0.0) / system["scale_deg"])
+        n = int(rng.poisson(top * _CELL_AREA_DEG2 / fraction))
+        ra, dec = _positions(rng, cell, n)
+        keep = rng.random(n) * top < starcounts.system_density(ra, dec)
+        parts_ra.append(ra[keep])
+        parts_dec.append(dec[keep])
+    if not parts_ra:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(parts_ra), np.concatenate(parts_dec)
+
+
 def cell_sources(cell: int, seed: int, glon: float, glat: float) -> Sources:
     """Every star and galaxy of one cell (deterministic in ``seed`` and ``cell``)."""
     rng = np.random.default_rng([seed, 3, cell])
-    mean_stars = (_norm() * float(_shape(np.array(glon), np.array(glat)))
-                  * _CELL_AREA_DEG2 * _counts_integral(FAINT_KS) / _counts_integral(CATALOG_KS))
-    n_star = int(rng.poisson(mean_stars))
-    avoidance = 0.15 + 0.85 * (1.0 - np.exp(-(glat / 10.0) ** 2))
-    gal_13_5 = CATALOG_DENSITY * GALAXIES_PER_STAR * avoidance * _CELL_AREA_DEG2
-    n_gal = int(rng.poisson(gal_13_5 * 10 ** (0.6 * (GALAXY_KS[1] - 13.5))))
+    psc = float(starcounts.galactic_density(np.array([glon]), np.array([glat]))[0])
+    galaxies = float(starcounts.xsc_density(psc)) / XSC_FRACTION  # per deg^2
+    # The PSC's density counts the galaxies it holds too; stars make up the rest.
+    stars = max(psc - GALAXY_PSC_FRACTION * galaxies, 0.0)
+    fraction = _release_fraction(float(extinction_ks(np.array(glat))))
+    n_field = int(rng.poisson(stars * _CELL_AREA_DEG2 / fraction))
+    sys_ra, sys_dec = _system_positions(rng, cell, fraction)
+    n_star = n_field + len(sys_ra)
+    n_gal = int(rng.poisson(galaxies * _CELL_AREA_DEG2))
     a_k = extinction_ks(np.array(glat)) * np.sqrt(rng.random(n_star))
     ks = _draw_ks(rng, n_star)
     giant = rng.random(n_star) < np.where(ks < 9.0, 0.6, 0.25)
@@ -162,7 +208,9 @@ def cell_sources(cell: int, seed: int, glon: float, glat: float) -> Sources:
                                gks + rng.normal(0.30, 0.08, n_gal), gks])
     radius = 9.0 * 10 ** (-0.2 * (gks - 13.5)) * np.exp(rng.normal(0.0, 0.25, n_gal))
     n = n_star + n_gal
-    ra, dec = _positions(rng, cell, n)
+    ra, dec = _positions(rng, cell, n_field)
+    g_ra, g_dec = _positions(rng, cell, n_gal)
+    ra, dec = np.concatenate([ra, sys_ra, g_ra]), np.concatenate([dec, sys_dec, g_dec])
     return Sources(
         id=(np.int64(cell) << 24) + np.arange(n, dtype=np.int64),
         kind=np.concatenate([np.full(n_star, KIND_STAR, np.int8),

@@ -36,7 +36,7 @@ def test_counts_match_the_release_tables(region: Region) -> None:
         "(SELECT count(*) FROM rel_qa.psc_reject_row) AS psc_reject").iloc[0]
     for key in ("psc", "xsc", "scans", "psc_reject"):
         assert summary[key] == counts[key], key
-    assert summary["psc"] > 5_000 and summary["scans"] >= 8
+    assert summary["psc"] > 1_000 and summary["scans"] >= 8
     assert summary["psc_per_deg2"] == pytest.approx(summary["psc"] / summary["area_deg2"])
 
 
@@ -101,7 +101,7 @@ def test_overlap_repeatability_matches_astropy_pairs(region: Region) -> None:
     numbers = region.release_json["figures"]["overlap_repeatability"]
     dup, cat = _overlap_pairs(region)
     assert numbers["sample"]["sampled_percent"] == 100.0
-    assert len(dup) > 500
+    assert len(dup) > 100
     for k, band in enumerate(BANDS):
         measured = (dup.rd_flg.str[k].between("1", "4") & cat.rd_flg.str[k].between("1", "4"))
         mag = cat[f"{band}_m"][measured].to_numpy(np.float32)
@@ -180,7 +180,7 @@ def test_table_2_and_its_curves(region: Region) -> None:
         found = sum(b["count"] * b["fraction"] for b in bins)
         assert found / sum(b["count"] for b in bins) == pytest.approx(table2.completeness,
                                                                     abs=0.01)
-    assert doc["figures"]["truth_astrometry"]["stars"] > 1000
+    assert doc["figures"]["truth_astrometry"]["stars"] > 500
 
 
 def test_summary_json_and_command_line(region: Region, tmp_path, capsys) -> None:

@@ -9,13 +9,6 @@ from astropy.coordinates import SkyCoord
 from twomass.pipeline.sim import photometry, quality, schedule, sky, tiling
 
 
-def test_all_sky_mean_catalog_density_is_11000_per_deg2() -> None:
-    rng = np.random.default_rng(11)
-    ra = rng.uniform(0, 360, 200_000)
-    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, 200_000)))
-    assert abs(sky.catalog_density(ra, dec).mean() / 11_000 - 1.0) < 0.03
-
-
 def test_density_rises_toward_the_galactic_plane() -> None:
     b = np.array([80.0, 30.0, 10.0, 2.0])
     c = SkyCoord(l=np.full(4, 60.0) * u.deg, b=b * u.deg, frame="galactic").icrs
@@ -35,8 +28,8 @@ def test_cell_counts_colours_and_galaxies() -> None:
     hk = stars.mag[:, 1] - stars.mag[:, 2]
     assert 0.3 < np.median(jh) < 0.8 and 0.0 < np.median(hk) < 0.3
     galaxies = src.take(src.kind == sky.KIND_GALAXY)
-    ratio = (galaxies.mag[:, 2] < 13.5).sum() / (stars.mag[:, 2] < sky.CATALOG_KS).sum()
-    assert 1 / 900 < ratio < 1 / 100
+    ratio = (galaxies.mag[:, 2] < 13.5).sum() / (stars.mag[:, 2] < sky.RELEASE_KS).sum()
+    assert 1 / 2000 < ratio < 1 / 200
     assert np.all(galaxies.radius_arcsec > 0) and np.all((galaxies.ba > 0) & (galaxies.ba <= 1))
     # Positions lie in their own cell.
     assert np.array_equal(sky.cells_near(src.ra[:1], src.dec[:1]), [src.id[0] >> 24])
@@ -61,13 +54,19 @@ def test_scan_depths_scatter_around_the_survey_values() -> None:
     assert np.mean(quals == 10) > 0.6 and quals.min() < 4
 
 
-def test_about_18_percent_of_tiles_are_reobserved() -> None:
+def test_about_18_percent_of_tiles_are_reobserved_until_one_scan_passes() -> None:
     tiles = tiling.full_sky()
     wanted = np.isin(tiles.dec_band, [20, 21])
     nights = schedule.plan(tiles, wanted, seed=0, n_bands=30)
     scans = [s for n in nights for s in n.scans]
     visits = np.bincount([s.visit for s in scans])
-    assert abs(visits[1] / visits[0] - 0.18) < 0.03
+    assert abs(visits[1] / visits[0] - 0.18) < 0.04
+    # Every tile has a scan that passes QA (2MASS re-observed until it did).
+    passing = {s.tile for s in scans if s.columns["qual"] >= quality.PASS_QUAL}
+    assert passing == set(tiles.tile[wanted].tolist())
+    assert visits[2] > 0  # some failed twice and were repeated
+    dates = [n.date for n in nights]
+    assert min(dates) >= schedule.SURVEY_START and max(dates) <= schedule.SURVEY_END
     keys = [(s.hemis, s.date, s.scan) for s in scans]
     assert len(set(keys)) == len(keys)
     assert {s.sd for s in scans} == {"n", "s"}
