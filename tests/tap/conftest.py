@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
+import pyvo
+import requests
 
 from twomass import release, tap
 from twomass.core import database
@@ -26,8 +28,8 @@ from twomass.tap.publish import PublishResult
 
 from .cluster import PrivateCluster, free_port
 
-#: Half a degree square: a few thousand PSC rows, a few XSC rows.
-REGION = ((150.0, 150.5), (20.0, 20.5))
+#: 0.3 deg square around (150.25, 20.25): about 700 PSC rows and a few XSC rows.
+REGION = ((150.1, 150.4), (20.1, 20.4))
 SEED = 7
 RELEASE = "tap"
 
@@ -41,6 +43,11 @@ class Published:
     cluster: PrivateCluster
     tap_url: str
     result: PublishResult
+    session: requests.Session
+
+    def service(self) -> pyvo.dal.TAPService:
+        """The TAP service, on the one HTTP session the fixture closes."""
+        return pyvo.dal.TAPService(self.tap_url, session=self.session)
 
 
 def _wait_for(url: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -64,6 +71,7 @@ def published(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPat
     url = database.create_database(admin_url, "twomass_tap", template_db)
     cluster = PrivateCluster()
     server = None
+    session = requests.Session()
     log = open(tmp / "serve.log", "wb")  # stays open while the server runs
     try:
         simulate(tmp / "sky", *REGION, seed=SEED)
@@ -78,13 +86,13 @@ def published(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPat
         site = tap.init_site(tmp / "dachs", cluster.url("gavo"), port=port)
         with Database(url) as db:
             result = tap.publish(db, RELEASE, site, progress=False)
-        server = subprocess.Popen(["gavo", "serve", "debug"], env=site.env, cwd=tmp,
-                                  stdout=log,
-                                  stderr=subprocess.STDOUT)
+        server = subprocess.Popen(["gavo", "serve", "start", "--foreground"], env=site.env,
+                                  cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
         tap_url = f"http://127.0.0.1:{port}/tap"
         _wait_for(f"{tap_url}/availability", server)
-        yield Published(url, site, cluster, tap_url, result)
+        yield Published(url, site, cluster, tap_url, result, session)
     finally:
+        session.close()
         if server is not None:
             server.terminate()
             try:

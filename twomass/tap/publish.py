@@ -3,7 +3,7 @@
 1. The resource descriptor (``rd.py``) is written to ``inputs/twomass/q.rd`` of the
    site, and ``gavo imp`` creates the empty tables ``twomass.psc`` and ``twomass.xsc``
    with their ADQL metadata (TAP_SCHEMA, VOSI tables).
-2. Their indexes are dropped (by DaCHS) and the rows stream from ``rel_NAME`` with binary
+2. Their indexes are dropped and the rows stream from ``rel_NAME`` with binary
    ``COPY ... TO STDOUT`` into ``COPY ... FROM STDIN`` on the DaCHS database: one
    buffer in memory at a time, whatever the table's size, and no index kept up per row.
 3. DaCHS builds the indexes (q3c, hpx, key) once over all rows; ``ANALYZE`` gives the
@@ -36,15 +36,15 @@ TAP_SCHEMA = "twomass"
 PUBLISHED_TABLES = {"psc": "pts_key", "xsc": "ext_key"}
 
 
-# Run by DaCHS's interpreter: drop or make the indexes the RD declares, by DaCHS's own
-# index machinery (``gavo imp -I`` would too, but needs the ObsCore tables to exist).
-_INDEXES = """
+# Run by DaCHS's interpreter: make the indexes the RD declares, by DaCHS's own index
+# code (``gavo imp -I`` would too, but needs DaCHS's ObsCore tables to exist).
+_MAKE_INDEXES = """
 import sys
 from gavo import api, base
 rd = api.getRD(sys.argv[1])
 with base.getWritableAdminConn() as conn:
-    for table_id in sys.argv[3:]:
-        getattr(api.TableForDef(rd.getById(table_id), connection=conn), sys.argv[2])()
+    for table_id in sys.argv[2:]:
+        api.TableForDef(rd.getById(table_id), connection=conn).makeIndices()
 """
 
 
@@ -106,10 +106,9 @@ def publish(db: Database, name: str, site: DachsSite, *, progress: bool = True
     rd_id = f"{RESOURCE_DIR}/q"
     _write_examples(Path(described["config_dir"]))
     site.gavo("imp", rd_id)
-    site.python(_INDEXES, rd_id, "dropIndices", *PUBLISHED_TABLES)
     rows = {t.name: _copy_rows(db, record.schema_name, t, target, progress)
             for t in tables}
-    site.python(_INDEXES, rd_id, "makeIndices", *PUBLISHED_TABLES)
+    site.python(_MAKE_INDEXES, rd_id, *PUBLISHED_TABLES)
     with connect(target, autocommit=True) as conn:
         for table in tables:
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(TAP_SCHEMA, table.name)))
@@ -128,6 +127,10 @@ def _copy_rows(db: Database, schema: str, table: TapTable, target: str,
     bar = tqdm(desc=f"copy {table.name}", unit="B", unit_scale=True, file=sys.stderr,
                disable=not progress, leave=False)
     with db.connection() as src, connect(target) as dst:
+        for (index,) in dst.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
+                (TAP_SCHEMA, table.name)).fetchall():
+            dst.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(TAP_SCHEMA, index)))
         cursor = dst.cursor()
         with src.cursor().copy(source) as out, cursor.copy(sink) as into:
             for block in out:

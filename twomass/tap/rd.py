@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from twomass.schema.catalogs import CatalogColumn
+from twomass.tap.site import TapError
 
 #: PostgreSQL type (``format_type``) -> DaCHS column type and the cast COPY applies.
 #: Fixed-width ``character(n)`` becomes ``text`` without its padding.
@@ -86,8 +87,8 @@ def tap_column(meta: CatalogColumn, sql_type: str, not_null: bool) -> TapColumn:
     if sql_type.startswith(("character(", "character varying", "character")):
         return TapColumn(meta, sql_type, "text", "::text", not_null)
     if sql_type not in _TYPES:
-        raise ValueError(f"column {meta.name} has type {sql_type}, which the TAP "
-                         "publication does not map")
+        raise TapError(f"column {meta.name} has type {sql_type}, which the TAP "
+                       "publication does not map")
     dachs_type, cast = _TYPES[sql_type]
     return TapColumn(meta, sql_type, dachs_type, cast, not_null)
 
