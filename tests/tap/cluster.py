@@ -4,7 +4,9 @@ neither the embedded server nor a shared service may be given.
 Started with ``initdb``/``pg_ctl`` from ``/usr/lib/postgresql/15/bin`` on a free
 localhost port, password authentication, statements logged (so a test can see what SQL
 DaCHS ran), and removed on ``stop``. PostgreSQL refuses to run as root: then the cluster
-runs as the system user ``postgres`` (which the Debian server package creates).
+runs as the system user ``postgres`` (which the Debian server package creates), and the
+folders above its directory are made traversable by others (o+x) if they are not, as the
+embedded server's package does for its own user.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pwd
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -49,6 +52,10 @@ class PrivateCluster:
         if self.user:
             entry = pwd.getpwnam(self.user)
             os.chmod(self.root, 0o755)
+            for folder in self.root.resolve().parents:
+                mode = folder.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    folder.chmod(mode | stat.S_IXOTH)
             for path in (self.data, pwfile):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", "admin", f"--pwfile={pwfile}",
