@@ -113,8 +113,10 @@ class DachsSite:
         d = described or self.describe()
         auth = quote(d["user"], safe="") + (":" + quote(d["password"], safe="")
                                             if d.get("password") else "")
-        host = d.get("host") or "localhost"
-        return f"postgresql://{auth}@{host}:{d.get('port') or 5432}/{d['dbname']}"
+        host, port = d.get("host") or "localhost", d.get("port") or 5432
+        if host.startswith("/"):  # a Unix socket directory
+            return f"postgresql://{auth}@/{d['dbname']}?host={quote(host)}&port={port}"
+        return f"postgresql://{auth}@{host}:{port}/{d['dbname']}"
 
 
 def gavo_command() -> str:
