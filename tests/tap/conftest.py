@@ -8,9 +8,11 @@ is started here and stopped and removed afterwards.
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import time
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -93,6 +95,10 @@ def published(admin_url: str, template_db: str, tmp_path_factory: pytest.TempPat
         yield Published(url, site, cluster, tap_url, result, session)
     finally:
         session.close()
+        with warnings.catch_warnings():
+            # pyvo leaves some streamed HTTP responses unclosed: collect them here.
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
         if server is not None:
             server.terminate()
             try:
