@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 #: Command modules, in the order ``twomass --help`` lists them.
 COMMAND_MODULES = ["demo", "db", "ingest", "nights", "simulate", "release", "cone", "export",
-                   "xmatch", "serve", "qa"]
+                   "xmatch", "serve", "tap", "qa"]
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
