@@ -45,10 +45,10 @@ TRANSIENT_MASK_ARCSEC = 5.0
 
 def linearize(adu: np.ndarray) -> np.ndarray:
     """Invert the non-linearity law for charge above bias [ADU]."""
-    a = NONLINEAR / FULL_WELL_ADU
-    adu = np.asarray(adu, dtype=np.float64)
-    disc = np.clip(1.0 - 4.0 * a * adu, 0.0, None)
-    return (1.0 - np.sqrt(disc)) / (2.0 * a)
+    a = np.float32(NONLINEAR / FULL_WELL_ADU)
+    adu = np.asarray(adu, dtype=np.float32)
+    disc = np.maximum(np.float32(1.0) - np.float32(4.0) * a * adu, np.float32(0.0))
+    return (np.float32(1.0) - np.sqrt(disc)) / (np.float32(2.0) * a)
 
 
 def nonlinear(adu: np.ndarray) -> np.ndarray:

@@ -32,13 +32,13 @@ from tqdm import tqdm
 import twomass
 from twomass.pipeline.sim import minorplanets, quality, scanframe, sky, tiling
 from twomass.pipeline.sim.footprint import Footprint
+from twomass.pipeline.sim.products import WRITE_OPTIONS
 from twomass.pipeline.sim.region import Region
 from twomass.pipeline.sim.schedule import Night, Scan, plan
 from twomass.pipeline.sim.simulate import SkyCache, scan_cells, simulate
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages import rawio, render, tan
 from twomass.pipeline.stages.detector import Detector
-from twomass.pipeline.sim.products import WRITE_OPTIONS
 from twomass.schema.truth import FILE_NAME as TRUTH_FILE
 
 CAL_SCANS = 2

@@ -37,7 +37,8 @@ def pix_to_world(crval: tuple[float, float], cd: np.ndarray, crpix: tuple[float,
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(rho > 0, eta * np.sin(c) / rho, 0.0)
     dec = np.arcsin(np.cos(c) * np.sin(d0) + ratio * np.cos(d0))
-    ra = a0 + np.arctan2(xi * np.sin(c), rho * np.cos(d0) * np.cos(c) - eta * np.sin(d0) * np.sin(c))
+    ra = a0 + np.arctan2(xi * np.sin(c),
+                         rho * np.cos(d0) * np.cos(c) - eta * np.sin(d0) * np.sin(c))
     return (np.degrees(ra) % 360.0).reshape(shape), np.degrees(dec).reshape(shape)
 
 
