@@ -108,9 +108,13 @@ def _isolated(truth: dict, band: str, radius_arcsec: float = 12.0, dmag: float =
         others = [j for j in js if j != i]
         if others and np.min(m[others]) < m[i] + dmag:
             out[i] = False
-    galaxy = np.asarray(truth["type"]) == "galaxy"
-    if galaxy.any():
-        gtree = cKDTree(xy[galaxy])
-        near = gtree.query_ball_point(xy, 30.0)
-        out &= np.array([len(n) == 0 for n in near])
+    # Nor within 30" of a galaxy, or near a star bright enough for wide wings, diffraction
+    # spikes and a readout stripe (artifacts the catalog rules flag, spec §1.9).
+    for far, radius in ((np.asarray(truth["type"]) == "galaxy", 30.0), (m < 9.0, 40.0),
+                        (m < 7.0, 100.0)):
+        if far.any():
+            near = cKDTree(xy[far]).query_ball_point(xy, radius)
+            out &= np.array([len(n) == 0 or (len(n) == 1 and far[i] and
+                                             np.flatnonzero(far)[n[0]] == i)
+                             for i, n in enumerate(near)])
     return out

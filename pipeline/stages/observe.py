@@ -33,7 +33,7 @@ import twomass
 from twomass.pipeline.sim import minorplanets, quality, scanframe, sky, tiling
 from twomass.pipeline.sim.footprint import Footprint
 from twomass.pipeline.sim.products import WRITE_OPTIONS
-from twomass.pipeline.sim.region import Region
+from twomass.pipeline.sim.region import Region, SimulationError
 from twomass.pipeline.sim.schedule import Night, Scan, plan
 from twomass.pipeline.sim.simulate import SkyCache, scan_cells, simulate
 from twomass.pipeline.stages import instrument as inst
@@ -57,15 +57,23 @@ STANDARD_KS = (9.0, 13.0)
 
 @dataclass(frozen=True)
 class Injection:
-    """An event put into one frame on purpose (tests): ``kind`` cosmic, meteor or star."""
+    """An event put into a scan on purpose (tests).
+
+    ``cosmic``: ``value`` ADU in pixel (x, y) of one frame (index within the cube);
+    ``meteor``: a trail through (x, y) at ``angle_deg``, ``value`` ADU peak, one frame;
+    ``star``: a star of magnitude ``value`` in every band at (ra, dec), on every frame
+    (not in the truth table).
+    """
 
     scan: int
-    frame: int  # index within the written cube
     kind: str
+    frame: int = 0
     x: float = 128.0
     y: float = 128.0
-    value: float = 3000.0  # cosmic: ADU in one pixel; meteor: ADU/pixel peak; star: Ks mag
+    value: float = 3000.0
     angle_deg: float = 30.0
+    ra: float = 0.0
+    dec: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,8 @@ def observe(out_dir, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
     start = time.perf_counter()
     region = Region.from_ranges(ra_range, dec_range)
     out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SimulationError(f"{out}: output path exists and is not an empty directory")
     work = out / ".truth"
     simulate(work, region.ra_range, region.dec_range, seed=seed, min_qual=min_qual)
     geometry = tiling.SurveyGeometry()
@@ -204,6 +214,8 @@ def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache
             continue
         src = cache.sources(scan_cells(fp, region))
         all_src.append(src)
+        src = sky.Sources.concat([src] + [_injected_star(i) for i in injections
+                                          if i.scan == scan.scan and i.kind == "star"])
         zp = zp0 + drift * (scan.jdate - jd_start) - EXTINCTION * (scan.columns["airm"] - 1.0)
         mine = tuple(i for i in injections if i.scan == scan.scan)
         _write_scan(tmp / "raw", night, scan, frames, src, moving, zp, detectors, mine, truth)
@@ -257,22 +269,17 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
             image = level * (1.0 + tilt * xx + 0.005 * yy)
             mp = moving.at(frames.jd[f])
             frame_src = sky.Sources.concat([src, mp])
-            injected = [i for i in injections if i.frame == f]
+            injected = [i for i in injections if i.frame == f and i.kind != "star"]
             x, y = tan.world_to_pix((true_ra[f], true_dec[f]), cd, crpix,
                                     frame_src.ra, frame_src.dec)
             flux = inst.EXPOSURE_SECONDS * 10 ** (-0.4 * (frame_src.mag[:, b] - zp[b]))
             star = frame_src.kind != sky.KIND_GALAXY
-            for i in (i for i in injected if i.kind == "star"):
-                x = np.append(x, i.x)
-                y = np.append(y, i.y)
-                flux = np.append(flux, inst.EXPOSURE_SECONDS * 10 ** (-0.4 * (i.value - zp[b])))
-                star = np.append(star, True)
             sig = _sigma_px(frames.fwhm[f, b], x, y)
             noise = float(np.sqrt(level / inst.GAIN) + 5.0)
             render.add_psf_sources(image, x[star], y[star], flux[star], sig[star], noise)
             gal = ~star
             if gal.any():
-                scale = frame_src.radius_arcsec[gal[:len(frame_src)]] / 4.0 / inst.PIXEL_ARCSEC
+                scale = frame_src.radius_arcsec[gal] / 4.0 / inst.PIXEL_ARCSEC
                 render.add_galaxies(image, x[gal], y[gal], flux[gal], scale, sig[gal])
             _bright_star_effects(image, x[star], y[star], flux[star], sig[star], zp[b])
             extra = _cosmic_rays(rng, injected)
@@ -302,6 +309,12 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
             table = {"FRAME": frames.index.astype(np.int32), "JD": frames.jd,
                      "RA": np.asarray(rep_ra, float), "DEC": np.asarray(rep_dec, float)}
             rawio.write_cube(raw / rawio.cube_name(scan.scan, band, read), cube, header, table)
+
+
+def _injected_star(i: Injection) -> sky.Sources:
+    return sky.Sources(np.array([-1]), np.array([sky.KIND_STAR], np.int8), np.array([i.ra]),
+                       np.array([i.dec]), np.full((1, 3), i.value), np.zeros(1), np.ones(1),
+                       np.zeros(1))
 
 
 def _sigma_px(fwhm_arcsec: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:

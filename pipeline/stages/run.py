@@ -54,6 +54,7 @@ class BandResult:
     images: list[atlas.AtlasImage]
     magzp: float
     frames: dict[str, np.ndarray]
+    weight: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -74,8 +75,13 @@ def check_output(out: Path) -> Path:
     return out
 
 
-def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False) -> PipelineSummary:
-    """Process raw nights into ``out`` (see the module docstring)."""
+def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
+                 keep: dict | None = None) -> PipelineSummary:
+    """Process raw nights into ``out`` (see the module docstring).
+
+    ``keep``, if given, receives every survey scan's in-memory results by
+    (night name, scan, band), for benchmarks and tests.
+    """
     start = time.perf_counter()
     out = check_output(Path(out))
     checked = [(Path(d), *rawio.read_night(Path(d))) for d in raw_nights]
@@ -85,13 +91,13 @@ def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False) -> P
     out.mkdir(parents=True, exist_ok=True)
     totals = {"scans": 0, "frames": 0, "images": 0}
     for directory, doc, scans in checked:
-        process_night(directory, doc, scans, out, totals, progress)
+        process_night(directory, doc, scans, out, totals, progress, keep)
     return PipelineSummary(len(checked), totals["scans"], totals["frames"], totals["images"],
                            time.perf_counter() - start)
 
 
 def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out: Path,
-                  totals: dict, progress: bool) -> None:
+                  totals: dict, progress: bool, keep: dict | None = None) -> None:
     name = directory.name
     tmp = out / f"{name}.partial"
     (tmp / "atlas").mkdir(parents=True)
@@ -105,6 +111,8 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
         for b, band in enumerate(inst.BANDS):
             magzp = float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0))
             result = process_band(directory, entry, band, calib[band], ref, magzp)
+            if keep is not None:
+                keep[(name, entry.scan, band)] = result
             for image in result.images:
                 rows.append(write_atlas_image(tmp / "atlas", doc, entry, band, image, result))
             totals["frames"] += len(result.cal.frames)
@@ -161,7 +169,7 @@ def process_band(directory: Path, entry: rawio.ScanEntry, band: str,
     _, phi = scanframe.to_scan(float(header["RA0"]), frames["RA"], frames["DEC"])
     images = atlas.coadd(cal, reg, weight, float(header["RA0"]), phi, entry.sd)
     times["coadd"] = time.perf_counter() - t0
-    return BandResult(cal, reg, images, magzp, frames, times)
+    return BandResult(cal, reg, images, magzp, frames, weight, times)
 
 
 def aperture_photometry(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
@@ -235,8 +243,8 @@ def write_atlas_image(directory: Path, doc: dict, entry: rawio.ScanEntry, band: 
     header["BUNIT"] = ("ADU", "per R2-R1 frame (1.3 s) per 1 arcsec pixel")
     header["MAGZP"] = (round(result.magzp, 4), "mag = MAGZP - 2.5 log10(ADU)")
     header["SEEING"] = (round(seeing, 3), "median FWHM of frame detections [arcsec]")
-    header["SKYVAL"] = (round(float(np.median(result.cal.sky)), 2), "sky before subtraction "
-                        "[ADU per frame per 2\" pixel]")
+    header["SKYVAL"] = (round(float(np.median(result.cal.sky)), 2),
+                        "sky, ADU per frame per 2 arcsec pixel")
     header["SKYSIG"] = (round(float(np.median(result.cal.noise)), 3),
                         "frame background rms [ADU]")
     header["AIRMASS"] = round(entry.airmass, 4)

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Sequence
 
 #: Command modules, in the order ``twomass --help`` lists them.
-COMMAND_MODULES = ["demo", "db", "ingest", "nights", "simulate", "release", "cone", "qa"]
+COMMAND_MODULES = ["demo", "db", "ingest", "nights", "simulate", "observe", "pipeline", "release",
+                   "cone", "qa"]
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
