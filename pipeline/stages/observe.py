@@ -166,7 +166,7 @@ def _cal_scans(night: Night, region: Region, step: float, cal_frames: int) -> li
 def _frame_plan(scan: Scan, fp: Footprint, region: Region, step: float,
                 max_frames: int | None, is_cal: bool) -> FramePlan:
     length = abs(scan.phi_end - scan.phi_start) * 3600.0
-    n_total = int((length - 510.0) // step) + 1
+    n_total = int(np.floor((length - 510.0) / step + 1e-6)) + 1
     sign = 1.0 if scan.sd == "n" else -1.0
     k = np.arange(n_total)
     phi = scan.phi_start + sign * (255.0 + k * step) / 3600.0
@@ -183,7 +183,8 @@ def _frame_plan(scan: Scan, fp: Footprint, region: Region, step: float,
     jit = rng.normal(0.0, FRAME_JITTER, (2, n_total))[:, k] / 3600.0
     shape = np.array([scan.columns[f"{b}_shape_avg"] for b in quality.BANDS])
     wander = np.cumsum(rng.normal(0.0, 0.015, n_total))[k]
-    fwhm = SEEING_ARCSEC * shape[None, :] * np.exp(wander - wander.mean())[:, None]
+    centre = wander.mean() if n else 0.0
+    fwhm = SEEING_ARCSEC * shape[None, :] * np.exp(wander - centre)[:, None]
     return FramePlan(index=k, jd=scan.jdate + k * inst.FRAME_SECONDS / 86400.0, phi=phi,
                      true_dxi=fp.track(phi) + jit[0], true_dphi=jit[1],
                      rep_dxi=np.full(n, err[0]), rep_dphi=np.full(n, err[1]), fwhm=fwhm)

@@ -22,6 +22,7 @@ any output is written, so a bad input changes nothing.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,15 +99,21 @@ def check_cube(path: Path, nframes: int | None, frames_table: bool = False) -> N
     if not path.is_file():
         raise RawInputError(f"{path}: missing raw cube")
     try:
-        with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
-            info = hdul.fileinfo(0)
-            size = path.stat().st_size
-            hdr = hdul[0].header
-            shape = tuple(hdr.get(f"NAXIS{i}", 0) for i in range(hdr.get("NAXIS", 0), 0, -1))
-            has_table = len(hdul) > 1 and hdul[1].name == "FRAMES"
-            last = hdul.fileinfo(len(hdul) - 1)
-    except (OSError, ValueError) as exc:
-        raise RawInputError(f"{path}: unreadable FITS ({exc})") from None
+        with open(path, "rb") as handle:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                hdul = fits.open(handle, memmap=False, lazy_load_hdus=False)
+            with hdul:
+                info = hdul.fileinfo(0)
+                size = path.stat().st_size
+                hdr = hdul[0].header
+                shape = tuple(hdr.get(f"NAXIS{i}", 0)
+                              for i in range(hdr.get("NAXIS", 0), 0, -1))
+                has_table = len(hdul) > 1 and hdul[1].name == "FRAMES"
+                last = hdul.fileinfo(len(hdul) - 1)
+    except (OSError, ValueError, Warning) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RawInputError(f"{path}: truncated or unreadable FITS: {reason}") from None
     if info["datLoc"] + info["datSpan"] > size or last["datLoc"] + last["datSpan"] > size:
         raise RawInputError(f"{path}: truncated FITS: {size} bytes, the header announces "
                             f"{last['datLoc'] + last['datSpan']}")
