@@ -6,7 +6,8 @@ and along-scan, in the scan frame) are solved by weighted least squares from two
 of equations at once: consecutive frames (k, k+1 and k, k+2) tied by their common
 detections, ``d_j - d_k = P_k - P_j``, and every frame tied to the astrometric reference
 catalog, ``d_k = R - P_k``, so the solution neither random-walks along the scan nor
-follows the reference's errors frame by frame. Each frame then gets a TAN WCS at its
+follows the reference's errors frame by frame; a weak tie of consecutive offsets (the
+jitter's size) carries a frame with too few common stars. Each frame then gets a TAN WCS at its
 corrected centre.
 """
 
@@ -23,6 +24,10 @@ from twomass.pipeline.stages import tan
 
 CRPIX = (0.5 * (inst.NPIX + 1), 0.5 * (inst.NPIX + 1))
 MIN_SNR = 10.0
+MIN_COMMON = 4
+#: Consecutive frames' offsets differ by the tracking jitter (~0.25" per axis per frame):
+#: a weak tie that carries a frame with too few stars over from its neighbours.
+JITTER_PRIOR_ARCSEC = 0.35
 
 
 @dataclass
@@ -57,16 +62,16 @@ def scan_positions(det: np.ndarray, ra: float, dec: float, ra0: float) -> np.nda
 
 def _pair_offset(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float, int]:
     """Offset a - b of common stars (median, then mean within 1"), its variance, count."""
-    if len(a) < 3 or len(b) < 3:
+    if len(a) < MIN_COMMON or len(b) < MIN_COMMON:
         return np.zeros(2), 0.0, 0
     dist, j = cKDTree(b).query(a, distance_upper_bound=4.0)
     ok = np.isfinite(dist)
-    if ok.sum() < 3:
+    if ok.sum() < MIN_COMMON:
         return np.zeros(2), 0.0, 0
     diff = a[ok] - b[j[ok]]
     med = np.median(diff, axis=0)
     close = np.hypot(*(diff - med).T) < 1.0
-    if close.sum() < 3:
+    if close.sum() < MIN_COMMON:
         return np.zeros(2), 0.0, 0
     d = diff[close]
     return d.mean(axis=0), float(np.mean(np.var(d, axis=0))) + 1e-4, int(close.sum())
@@ -82,6 +87,11 @@ def register(detections: list[np.ndarray], rep_ra: np.ndarray, rep_dec: np.ndarr
     normal = np.zeros((n, n))
     rhs = np.zeros((n, 2))
     pairs = []
+    prior = 1.0 / JITTER_PRIOR_ARCSEC**2
+    for k in range(n - 1):
+        normal[[k, k + 1], [k, k + 1]] += prior
+        normal[k, k + 1] -= prior
+        normal[k + 1, k] -= prior
     for k in range(n):
         for step in (1, 2):
             j = k + step

@@ -26,13 +26,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="raw night directories (e.g. OUT/2001-07-13s)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (new or "
                    "empty)")
+    p.add_argument("--ingest", action="store_true",
+                   help="then load each night's Atlas Image inventory into wdb.atlas_image "
+                   "(replacing the night's rows)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from twomass.pipeline.stages.run import run_pipeline
 
+    db = ctx.current_db() if args.ingest else None  # refuse a bad database before work
     s = run_pipeline([Path(p) for p in args.raw_nights], Path(args.out), progress=True)
+    if db is not None:
+        from twomass.ingest.atlas import load_atlas_inventory
+
+        for raw in args.raw_nights:
+            rows = load_atlas_inventory(db, Path(args.out) / Path(raw).name)
+            print(f"pipeline: {rows} Atlas Images of {Path(raw).name} loaded into "
+                  f"wdb.atlas_image")
     print(f"pipeline: {s.nights} nights, {s.scans} scans, {s.band_frames:,d} band-frames, "
           f"{s.atlas_images:,d} Atlas Images in {args.out} ({s.seconds:.1f} s)")
     return 0
