@@ -31,6 +31,9 @@ STEP_ARCSEC = (inst.ATLAS_SHAPE[0] - inst.ATLAS_OVERLAP) * inst.ATLAS_ARCSEC
 SHARP = 0.55  # peak / isophotal flux above this is not a star (PSF peak fraction < 0.4)
 CONFIRM_ARCSEC = 2.5
 ELONGATED = 3.0
+#: drizzle kernel: "turbo" is the square kernel with axis-aligned input pixels, exact to
+#: the arrays' 0.3 deg rotation, and flux-conserving like it at a third of its cost.
+KERNEL = "turbo"
 
 
 @dataclass
@@ -116,7 +119,7 @@ def coadd(cal: CalibratedScan, reg: Registration, weight: np.ndarray, ra0: float
     images = []
     ny, nx = inst.ATLAS_SHAPE
     for number, crval in enumerate(tile_centres(ra0, phi, sd), 1):
-        driz = Drizzle(kernel="square", out_shape=inst.ATLAS_SHAPE, fillval="0",
+        driz = Drizzle(kernel=KERNEL, out_shape=inst.ATLAS_SHAPE, fillval="0",
                        max_ctx_id=len(cal.frames))
         used = 0
         for k in range(len(cal.frames)):

@@ -24,7 +24,7 @@ from twomass.pipeline.stages import tan
 
 CRPIX = (0.5 * (inst.NPIX + 1), 0.5 * (inst.NPIX + 1))
 MIN_SNR = 10.0
-MIN_COMMON = 4
+MIN_COMMON = 3
 #: Consecutive frames' offsets differ by the tracking jitter (~0.25" per axis per frame):
 #: a weak tie that carries a frame with too few stars over from its neighbours.
 JITTER_PRIOR_ARCSEC = 0.35
