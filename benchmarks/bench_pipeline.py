@@ -78,6 +78,7 @@ def main() -> None:
         night = next(p for p in raw.iterdir() if p.is_dir())
         summary = run_pipeline([night], Path(tmp) / "out", keep=kept)
         truth = pq.read_table(raw / "truth.parquet").to_pydict()
+        ref = pq.read_table(night / "ref" / "astrometric.parquet").to_pandas()
         true_frames = pq.read_table(night / "sim" / "true_frames.parquet").to_pandas()
         _, scans = rawio.read_night(night)
         first = next(s for s in scans if s.kind == "survey")
@@ -129,6 +130,15 @@ def main() -> None:
               f"  {ratio:8.4f}                  {pull:5.2f}   {n:5d}")
     print("  targets: <= 100 mas rms per coordinate, |mean| <= 15 mas; photometry within 1 %,"
           " rms/sigma ~ 1")
+    ids = np.asarray(truth["id"])
+    at = np.searchsorted(ids, ref.id.values, sorter=np.argsort(ids))
+    row = np.argsort(ids)[at]
+    t_ra, t_dec = np.asarray(truth["ra"])[row], np.asarray(truth["dec"])[row]
+    e_ra = (ref.ra.values - t_ra) * np.cos(np.radians(t_dec)) * 3.6e6
+    e_dec = (ref.dec.values - t_dec) * 3.6e6
+    print(f"  the astrometric reference's own mean error over its {len(ref)} stars: "
+          f"({e_ra.mean():+5.1f}, {e_dec.mean():+5.1f}) mas, standard error "
+          f"{70.0 / np.sqrt(max(len(ref), 1)):.1f} mas")
 
 
 if __name__ == "__main__":

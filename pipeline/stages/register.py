@@ -25,6 +25,7 @@ from twomass.pipeline.stages import tan
 CRPIX = (0.5 * (inst.NPIX + 1), 0.5 * (inst.NPIX + 1))
 MIN_SNR = 10.0
 MIN_COMMON = 3
+EDGE_PX = 4.0
 #: Consecutive frames' offsets differ by the tracking jitter (~0.25" per axis per frame):
 #: a weak tie that carries a frame with too few stars over from its neighbours.
 JITTER_PRIOR_ARCSEC = 0.35
@@ -48,9 +49,13 @@ class Registration:
 
 
 def usable(det: np.ndarray) -> np.ndarray:
-    """Detections good for registration: bright enough, round, unsaturated."""
+    """Detections good for registration: bright enough, round, unsaturated, and away from
+    the array's edges (where the star is cut and its centroid pulled inward)."""
     snr = det["flux"] / np.maximum(det["flux_err"], 1e-9)
-    return (snr > MIN_SNR) & ~det["saturated"] & (det["a"] < 2.0 * det["b"]) & (det["b"] > 0.4)
+    inner = ((det["x"] > EDGE_PX) & (det["x"] < inst.NPIX - 1 - EDGE_PX)
+             & (det["y"] > EDGE_PX) & (det["y"] < inst.NPIX - 1 - EDGE_PX))
+    return ((snr > MIN_SNR) & ~det["saturated"] & (det["a"] < 2.0 * det["b"])
+            & (det["b"] > 0.4) & inner)
 
 
 def scan_positions(det: np.ndarray, ra: float, dec: float, ra0: float) -> np.ndarray:
