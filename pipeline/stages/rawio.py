@@ -69,6 +69,17 @@ class ScanEntry:
     nframes: int
 
 
+def night_directories(paths) -> list[Path]:
+    """Raw night directories: each path itself, or the nights inside it (as ``observe``
+    writes them), in name order."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        inner = sorted(p for p in path.iterdir() if (p / "night.json").is_file()) \
+            if path.is_dir() and not (path / "night.json").exists() else []
+        out += inner or [path]
+    return out
+
+
 def read_night(directory: Path) -> tuple[dict, list[ScanEntry]]:
     """``night.json`` and its scans; checks every cube of the night before returning."""
     path = directory / "night.json"

@@ -87,10 +87,10 @@ def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
     """
     start = time.perf_counter()
     out = check_output(Path(out))
-    checked = [(Path(d), *rawio.read_night(Path(d))) for d in raw_nights]
+    checked = [(d, *rawio.read_night(d)) for d in rawio.night_directories(raw_nights)]
     names = [d.name for d, _, _ in checked]
     if len(set(names)) != len(names):
-        raise rawio.RawInputError(f"{raw_nights[0]}: the same night is given twice")
+        raise rawio.RawInputError(f"{checked[0][0]}: the same night is given twice")
     out.mkdir(parents=True, exist_ok=True)
     totals = {"scans": 0, "frames": 0, "images": 0}
     for directory, doc, scans in checked:

@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "anything is written.",
     )
     p.add_argument("raw_nights", nargs="+", metavar="RAW_NIGHT",
-                   help="raw night directories (e.g. OUT/2001-07-13s)")
+                   help="raw night directories (e.g. OUT/2001-07-13s), or a directory of them "
+                   "(as `twomass observe` writes)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (new or "
                    "empty)")
     p.add_argument("--ingest", action="store_true",
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from twomass.pipeline.stages.rawio import night_directories
     from twomass.pipeline.stages.run import run_pipeline
 
     db = ctx.current_db() if args.ingest else None  # refuse a bad database before work
@@ -40,10 +42,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if db is not None:
         from twomass.ingest.atlas import load_atlas_inventory
 
-        for raw in args.raw_nights:
-            rows = load_atlas_inventory(db, Path(args.out) / Path(raw).name)
-            print(f"pipeline: {rows} Atlas Images of {Path(raw).name} loaded into "
-                  f"wdb.atlas_image")
+        for raw in night_directories(args.raw_nights):
+            rows = load_atlas_inventory(db, Path(args.out) / raw.name)
+            print(f"pipeline: {rows} Atlas Images of {raw.name} loaded into wdb.atlas_image")
     print(f"pipeline: {s.nights} nights, {s.scans} scans, {s.band_frames:,d} band-frames, "
           f"{s.atlas_images:,d} Atlas Images in {args.out} ({s.seconds:.1f} s)")
     return 0
