@@ -9,7 +9,7 @@ centre. Each group of eight survey slots is preceded by a calibration set: here 
 scans (``CAL_SCANS``) of ``cal_frames`` frames, alternating in direction, over a standard
 field at the region's centre.
 
-Not modelled (see docs/pipeline.md): array distortion and per-band pixel-scale spread,
+Not modelled (see docs/pixel-pipeline.md): array distortion and per-band pixel-scale spread,
 filter glints, colour terms, hour-to-hour zero-point changes beyond a linear drift.
 """
 
