@@ -255,3 +255,30 @@ ingest_log = sa.Table(
     schema=SCHEMA,
     comment="Provenance: one row per ingested night product directory.",
 )
+
+atlas_image = sa.Table(
+    "atlas_image",
+    metadata,
+    req("hemis", CHAR(1), "observatory of the night: n or s"),
+    req("date", sa.Date, "reference date of the night"),
+    req("scan", sa.SmallInteger, "scan number within the night"),
+    req("band", CHAR(1), "band: j, h or k (Ks)"),
+    req("image", sa.SmallInteger, "Atlas Image number along the scan, from 1"),
+    req("file", sa.Text, "FITS file, relative to the pipeline's night directory"),
+    *position_columns("Atlas Image centre"),
+    *[c for i in (1, 2, 3, 4) for c in (
+        req(f"ra_{i}", FLOAT8, f"RA of corner {i} (1 = pixel (1, 1), 2 = (512, 1), "
+            f"3 = (1, 1024), 4 = (512, 1024)) [deg]"),
+        req(f"dec_{i}", FLOAT8, f"Dec of corner {i} [deg]"))],
+    col("seeing", REAL, "median FWHM of the frame detections [arcsec]"),
+    req("magzp", REAL, "photometric zero point: mag = magzp - 2.5 log10(ADU in aperture)"),
+    col("sky", REAL, "sky level before subtraction [ADU per frame per 2\" pixel]"),
+    req("n_frames", sa.SmallInteger, "largest coverage: frames co-added on one pixel"),
+    col("cov_median", REAL, "median coverage of the covered pixels [frames]"),
+    sa.PrimaryKeyConstraint("hemis", "date", "scan", "band", "image"),
+    sa.CheckConstraint("band IN ('j', 'h', 'k')", name="band"),
+    hpx_index("atlas_image"),
+    schema=SCHEMA,
+    comment="Atlas Images: one row per co-added 512 x 1024 image at 1\"/pixel, its footprint "
+    "and file; loaded from the pipeline's atlas.parquet (twomass pipeline --ingest).",
+)

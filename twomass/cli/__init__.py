@@ -17,8 +17,8 @@ import sys
 from collections.abc import Sequence
 
 #: Command modules, in the order ``twomass --help`` lists them.
-COMMAND_MODULES = ["demo", "db", "ingest", "nights", "simulate", "release", "cone", "export",
-                   "xmatch", "serve", "tap", "qa"]
+COMMAND_MODULES = ["demo", "db", "ingest", "nights", "simulate", "observe", "pipeline", "release",
+                   "cone", "export", "xmatch", "serve", "tap", "qa"]
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130

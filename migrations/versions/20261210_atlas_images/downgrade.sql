@@ -1,0 +1,2 @@
+-- Remove the Atlas Image inventory.
+DROP TABLE wdb.atlas_image;

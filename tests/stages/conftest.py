@@ -1,0 +1,58 @@
+"""One small observed region, processed once, shared by the pixel-pipeline tests.
+
+One survey scan of tile 33818 (b = +35 deg) clipped to 30 frames, two 6-frame
+calibration scans, with a cosmic ray, a meteor trail and a Ks 6 star (saturated in
+Read_2, not in Read_1) injected into the survey scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from twomass.pipeline.stages import instrument as inst
+from twomass.pipeline.stages import rawio, run
+from twomass.pipeline.stages.observe import Injection, observe
+
+REGION = ((137.28, 137.37), (9.0, 9.6))
+SEED = 1
+SURVEY_SCAN = 36
+COSMIC = Injection(SURVEY_SCAN, "cosmic", frame=10, x=101.0, y=77.0, value=2500.0)
+METEOR = Injection(SURVEY_SCAN, "meteor", frame=17, x=128.0, y=128.0, value=400.0,
+                   angle_deg=35.0)
+BRIGHT = Injection(SURVEY_SCAN, "star", value=6.0, ra=137.3100, dec=9.3000)
+
+
+@dataclass
+class Processed:
+    raw: Path
+    night: Path
+    scans: list[rawio.ScanEntry]
+    truth: dict
+    true_frames: dict
+    results: dict[str, run.BandResult]  # survey scan, by band
+    products: Path  # the pipeline's night directory
+    summary: run.PipelineSummary
+
+
+@pytest.fixture(scope="session")
+def processed(tmp_path_factory) -> Processed:
+    raw = tmp_path_factory.mktemp("observed") / "raw"
+    observe(raw, *REGION, seed=SEED, max_frames=30, cal_frames=6,
+            injections=(COSMIC, METEOR, BRIGHT))
+    night = next(p for p in raw.iterdir() if p.is_dir())
+    _, scans = rawio.read_night(night)
+    kept: dict = {}
+    products = raw.parent / "products"
+    summary = run.run_pipeline([night], products, keep=kept)
+    truth = pq.read_table(raw / "truth.parquet").to_pydict()
+    for name, value in (("ra", BRIGHT.ra), ("dec", BRIGHT.dec), ("type", "star"),
+                        ("j_m", BRIGHT.value), ("h_m", BRIGHT.value), ("k_m", BRIGHT.value)):
+        truth[name].append(value)  # the injected star is not in the truth table
+    return Processed(raw, night, scans, truth,
+                     pq.read_table(night / "sim" / "true_frames.parquet").to_pydict(),
+                     {band: kept[(night.name, SURVEY_SCAN, band)] for band in inst.BANDS},
+                     products / night.name, summary)
