@@ -50,7 +50,8 @@ def _backend(url: str, application_name: str, sleeping: bool = False) -> int | N
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
-            "AND datname = current_database() AND (NOT %s OR wait_event = 'PgSleep')", (application_name, sleeping)).fetchone()
+            "AND datname = current_database() AND (NOT %s OR wait_event = 'PgSleep')",
+            (application_name, sleeping)).fetchone()
     return row[0] if row else None
 
 
