@@ -19,36 +19,25 @@ Revises:
 Create Date: 2026-12-06
 """
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
 import twomass
+from twomass.migrations.frozen import run_frozen
 
 revision = "20261206"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-FROZEN = Path(__file__).with_suffix("")
 
 #: Frozen files, in the order they run.
 FILES = ("tables.sql", "hpx.sql", "flags.sql", "cone.sql")
 
 
-def _execute(text: str) -> None:
-    """Run a whole SQL file through a plain cursor (no parameter formatting)."""
-    cursor = op.get_bind().connection.cursor()
-    try:
-        cursor.execute(text)
-    finally:
-        cursor.close()
-
-
 def upgrade() -> None:
     for name in FILES:
-        _execute((FROZEN / name).read_text(encoding="utf-8"))
+        run_frozen(__file__, name)
     op.execute(
         sa.text(
             "INSERT INTO twomass_meta.database "
@@ -60,4 +49,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Remove everything twomass made: releases, public views, functions, schemas."""
-    _execute((FROZEN / "downgrade.sql").read_text(encoding="utf-8"))
+    run_frozen(__file__, "downgrade.sql")

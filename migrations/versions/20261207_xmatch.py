@@ -17,30 +17,17 @@ Revises: 20261206
 Create Date: 2026-12-07
 """
 
-from pathlib import Path
-
-from alembic import op
+from twomass.migrations.frozen import run_frozen
 
 revision = "20261207"
 down_revision = "20261206"
 branch_labels = None
 depends_on = None
 
-FROZEN = Path(__file__).with_suffix("")
-
-
-def _execute(text: str) -> None:
-    """Run a whole SQL file through a plain cursor (no parameter formatting)."""
-    cursor = op.get_bind().connection.cursor()
-    try:
-        cursor.execute(text)
-    finally:
-        cursor.close()
-
 
 def upgrade() -> None:
-    _execute((FROZEN / "upgrade.sql").read_text(encoding="utf-8"))
+    run_frozen(__file__, "upgrade.sql")
 
 
 def downgrade() -> None:
-    _execute((FROZEN / "downgrade.sql").read_text(encoding="utf-8"))
+    run_frozen(__file__, "downgrade.sql")
