@@ -167,15 +167,17 @@ def _write(out: Path, seed: int, region: Region, tiles: tiling.Tiles, nights: li
                                         region)
         writer = None
         mp_pairs = []
+        bright_stars = []
         for scan in night.scans:
             fp = Footprint(scan, tiles.half_width)
             cells = scan_cells(fp, region)
             mp_now = moving.at(scan.jdate + 190.0 / 86400.0)
             mp_now = mp_now.take(region.contains(mp_now.ra, mp_now.dec))
             src = sky.Sources.concat([cache.sources(cells), mp_now])
-            # the bright-star list: the very bright stars on and near the scan
-            writer.add_bright_stars(src.take((src.kind == sky.KIND_STAR)
-                                             & (src.mag[:, 2] < artifacts.DB_PARENT_KS)))
+            # the bright-star list: the very bright stars on and near the scan, kept even
+            # when the scan itself is not written
+            bright_stars.append(src.take((src.kind == sky.KIND_STAR)
+                                         & (src.mag[:, 2] < artifacts.DB_PARENT_KS)))
             rng = np.random.default_rng([scan.seed, 5])
             rows = extraction.extract(fp, src, rng, region.contains)
             if not len(rows.columns["id"]):
@@ -196,6 +198,8 @@ def _write(out: Path, seed: int, region: Region, tiles: tiling.Tiles, nights: li
             mp_pairs.append((np.flatnonzero(hit), np.full(int(hit.sum()), index)))
         if writer is None:
             continue
+        for stars in bright_stars:
+            writer.add_bright_stars(stars)
         written += 1
         totals["pts"] += writer.pts_rows
         totals["ext"] += writer.ext_rows
