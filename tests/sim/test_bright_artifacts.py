@@ -34,18 +34,24 @@ def test_bright_star_list_holds_the_very_bright_stars_the_night_covers(simulated
 
 
 def test_unflagged_spikes_with_the_parents_colours(simulated) -> None:
-    """Rows with cc_flg '000' on a spike axis of a listed star, with no true source
-    within 2": the far artifacts, which carry the parent's J - Ks (those brighter than
-    Ks 15, where the photometry is good; fainter spurious rows also fall on the axes)."""
+    """Rows with cc_flg '000', measured in J and Ks, on a spike axis of a listed star, with
+    no true source within 2" and seen on more than one frame: the far artifacts, which
+    carry the parent's J - Ks (those brighter than Ks 15, where the photometry is good;
+    fainter spurious rows also fall on the axes)."""
     stars = pd.concat([pq.read_table(n / "bright_stars.parquet").to_pandas()
                        for n in simulated.nights]).drop_duplicates("id")
     pts = simulated.pts
-    pts = pts[(pts["cc_flg"] == "000") & pts["j_m"].notna() & pts["k_m"].notna()]
+    # measured in J and Ks: not upper limits (rd_flg 0 or 6)
+    measured = pts["rd_flg"].str[0].isin(list("1234")) & pts["rd_flg"].str[2].isin(list("1234"))
+    pts = pts[(pts["cc_flg"] == "000") & measured]
     truth = simulated.truth
     match, _ = nearest_within(unit_vectors(pts["ra"].to_numpy(), pts["dec"].to_numpy()),
                               unit_vectors(truth["ra"].to_numpy(), truth["dec"].to_numpy()),
                               2.0)
     spurious = pts[match < 0]
+    # Bright transients (seen on one frame per band, any colour) are no spikes.
+    single_frame = spurious["ndet"].str[0::2] == "111"
+    spurious = spurious[~single_frame.to_numpy()]
     colours = []
     for star in stars.itertuples():
         spike, _ = db_reach(star.k_m)
