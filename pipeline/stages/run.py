@@ -111,9 +111,9 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
     survey = [s for s in scans if s.kind == "survey"]
     for entry in tqdm(survey, desc=f"{name} scans", unit="scan", file=sys.stderr,
                       disable=not progress):
-        for b, band in enumerate(inst.BANDS):
-            magzp = float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0))
-            result = process_band(directory, entry, band, calib[band], ref, magzp)
+        magzp = [float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
+        results = process_scan(directory, entry, calib, ref, magzp)
+        for band, result in zip(inst.BANDS, results, strict=True):
             if keep is not None:
                 keep[(name, entry.scan, band)] = result
             for image in result.images:
@@ -135,9 +135,9 @@ def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarra
     std = ref["standards.parquet"]
     estimates: list[list[float]] = [[], [], []]
     for entry in (s for s in scans if s.kind == "cal"):
-        for b, band in enumerate(inst.BANDS):
-            magzp = float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0))
-            result = process_band(directory, entry, band, calib[band], ref, magzp)
+        magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
+        results = process_scan(directory, entry, calib, ref, magzp)
+        for b, (band, result) in enumerate(zip(inst.BANDS, results, strict=True)):
             m = np.asarray(std[f"{band}_m"])
             for image in result.images:
                 flux, err, ok = aperture_photometry(image, np.asarray(std["ra"]),
@@ -150,29 +150,41 @@ def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarra
     return c1, np.array([len(e) for e in estimates])
 
 
-def process_band(directory: Path, entry: rawio.ScanEntry, band: str,
-                 calib: calibrate.BandCalibration, ref: dict, magzp: float) -> BandResult:
-    """Calibrate, detect, register, mask and co-add one band of one scan."""
-    times = {}
-    t0 = time.process_time()
-    r1, _, _ = rawio.read_cube(directory / "raw" / rawio.cube_name(entry.scan, band, 1))
-    r2, header, frames = rawio.read_cube(directory / "raw" / rawio.cube_name(entry.scan, band, 2))
-    times["read"] = time.process_time() - t0
-    t0 = time.process_time()
-    cal = calibrate.calibrate_scan(r1, r2, calib)
-    times["calibrate"] = time.process_time() - t0
+def process_scan(directory: Path, entry: rawio.ScanEntry, calib: dict, ref: dict,
+                 magzp: list[float]) -> list[BandResult]:
+    """Calibrate and detect the three bands of one scan, register them together (one
+    pointing for the three arrays), then mask and co-add each band."""
+    times: list[dict[str, float]] = []
+    cals, headers, tables = [], [], []
+    for band in inst.BANDS:
+        t0 = time.process_time()
+        r1, _, _ = rawio.read_cube(directory / "raw" / rawio.cube_name(entry.scan, band, 1))
+        r2, header, frames = rawio.read_cube(directory / "raw"
+                                             / rawio.cube_name(entry.scan, band, 2))
+        t1 = time.process_time()
+        cals.append(calibrate.calibrate_scan(r1, r2, calib[band]))
+        times.append({"read": t1 - t0, "calibrate": time.process_time() - t1})
+        headers.append(header)
+        tables.append(frames)
+    ra0 = float(headers[0]["RA0"])
     t0 = time.process_time()
     astro = ref["astrometric.parquet"]
-    reg = register.register(cal.detections, frames["RA"], frames["DEC"], float(header["RA0"]),
-                            np.asarray(astro["ra"]), np.asarray(astro["dec"]),
-                            float(np.median(astro["sigma_arcsec"])) if astro["ra"] else 0.1)
-    times["register"] = time.process_time() - t0
-    t0 = time.process_time()
-    weight = atlas.transient_masks(cal, reg, magzp, band, float(header["RA0"]))
-    _, phi = scanframe.to_scan(float(header["RA0"]), frames["RA"], frames["DEC"])
-    images = atlas.coadd(cal, reg, weight, float(header["RA0"]), phi, entry.sd)
-    times["coadd"] = time.process_time() - t0
-    return BandResult(cal, reg, images, magzp, frames, weight, times)
+    regs = register.register_bands([c.detections for c in cals], [f["RA"] for f in tables],
+                                   [f["DEC"] for f in tables], ra0, np.asarray(astro["ra"]),
+                                   np.asarray(astro["dec"]),
+                                   float(np.median(astro["sigma_arcsec"])) if astro["ra"]
+                                   else 0.1)
+    t_reg = (time.process_time() - t0) / len(inst.BANDS)
+    out = []
+    for b, band in enumerate(inst.BANDS):
+        times[b]["register"] = t_reg
+        t0 = time.process_time()
+        weight = atlas.transient_masks(cals[b], regs[b], magzp[b], band, ra0)
+        _, phi = scanframe.to_scan(ra0, tables[b]["RA"], tables[b]["DEC"])
+        images = atlas.coadd(cals[b], regs[b], weight, ra0, phi, entry.sd)
+        times[b]["coadd"] = time.process_time() - t0
+        out.append(BandResult(cals[b], regs[b], images, magzp[b], tables[b], weight, times[b]))
+    return out
 
 
 def aperture_photometry(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
