@@ -115,6 +115,10 @@ def main() -> None:
         print(f"  scan {scan} {band}: solved vs measured {r.reg.pair_residual_px:.4f}, vs true "
               f"{vs_truth:.4f}   ({1e3 * off[:, 0].mean():+6.1f}, {1e3 * off[:, 1].mean():+6.1f})"
               f"   {r.reg.n_reference}")
+    print("\nSEEING header (Gaussian fits on the frames) against the true mean FWHM [arcsec]")
+    for (_, scan, band), r in sorted(kept.items()):
+        t = true_frames[(true_frames.scan == scan) & (true_frames.band == band)]
+        print(f"  scan {scan} {band}: {r.seeing:5.2f} vs {t.fwhm.mean():5.2f}")
     print("\nAtlas Images vs truth        astrometry rms (RA, Dec) [mas]  mean [mas]       "
           "n   |  4\" photometry median ratio  rms/sigma    n")
     for band in inst.BANDS:
