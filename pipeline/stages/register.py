@@ -86,9 +86,25 @@ def register(detections: list[np.ndarray], rep_ra: np.ndarray, rep_dec: np.ndarr
              ra0: float, ref_ra: np.ndarray, ref_dec: np.ndarray, ref_sigma: float
              ) -> Registration:
     """Solve the frame offsets of one band of one scan (see the module docstring)."""
-    n = len(detections)
-    pos = [scan_positions(d[usable(d)], rep_ra[k], rep_dec[k], ra0)
-           for k, d in enumerate(detections)]
+    return register_bands([detections], [rep_ra], [rep_dec], ra0, ref_ra, ref_dec,
+                          ref_sigma)[0]
+
+
+def register_bands(detections: list[list[np.ndarray]], rep_ra: list[np.ndarray],
+                   rep_dec: list[np.ndarray], ra0: float, ref_ra: np.ndarray,
+                   ref_dec: np.ndarray, ref_sigma: float) -> list[Registration]:
+    """Solve one set of frame offsets from the detections of all bands of a scan.
+
+    The three arrays see the sky at once through the camera's dichroics, so a frame's
+    pointing error is common to J, H and Ks: every band's frame pairs and reference
+    matches (each matched within its own band) tie the same offsets, three times the
+    stars of one band. Returns one Registration per band (its reported centres plus the
+    common offsets).
+    """
+    n = len(detections[0])
+    nb = len(detections)
+    pos = [[scan_positions(d[usable(d)], rep_ra[b][k], rep_dec[b][k], ra0)
+            for k, d in enumerate(detections[b])] for b in range(nb)]
     normal = np.zeros((n, n))
     rhs = np.zeros((n, 2))
     pairs = []
@@ -97,21 +113,22 @@ def register(detections: list[np.ndarray], rep_ra: np.ndarray, rep_dec: np.ndarr
         normal[[k, k + 1], [k, k + 1]] += prior
         normal[k, k + 1] -= prior
         normal[k + 1, k] -= prior
-    for k in range(n):
-        for step in (1, 2):
-            j = k + step
-            if j >= n:
-                continue
-            off, var, m = _pair_offset(pos[k], pos[j])
-            if m == 0:
-                continue
-            w = m / var
-            pairs.append((k, j, off, w))
-            normal[[k, j], [k, j]] += w
-            normal[k, j] -= w
-            normal[j, k] -= w
-            rhs[j] += w * off
-            rhs[k] -= w * off
+    for b in range(nb):
+        for k in range(n):
+            for step in (1, 2):
+                j = k + step
+                if j >= n:
+                    continue
+                off, var, m = _pair_offset(pos[b][k], pos[b][j])
+                if m == 0:
+                    continue
+                w = m / var
+                pairs.append((k, j, off, w))
+                normal[[k, j], [k, j]] += w
+                normal[k, j] -= w
+                normal[j, k] -= w
+                rhs[j] += w * off
+                rhs[k] -= w * off
     chain = _solve(normal + np.eye(n) * 1e-6, rhs)
     ref = np.column_stack(scanframe.to_scan(ra0, ref_ra, ref_dec)) * 3600.0
     tree = cKDTree(ref) if len(ref) else None
@@ -120,13 +137,14 @@ def register(detections: list[np.ndarray], rep_ra: np.ndarray, rep_dec: np.ndarr
     if tree is not None:
         for radius in (8.0, 3.0, 1.5):
             matches = []
-            for k in range(n):
-                if len(pos[k]) == 0:
-                    continue
-                p = pos[k] + chain[k] + shift
-                dist, i = tree.query(p, distance_upper_bound=radius)
-                ok = np.isfinite(dist)
-                matches += [(k, ref[i[ok]] - pos[k][ok])]
+            for b in range(nb):
+                for k in range(n):
+                    if len(pos[b][k]) == 0:
+                        continue
+                    p = pos[b][k] + chain[k] + shift
+                    dist, i = tree.query(p, distance_upper_bound=radius)
+                    ok = np.isfinite(dist)
+                    matches += [(k, ref[i[ok]] - pos[b][k][ok])]
             allr = np.concatenate([r - chain[k] for k, r in matches]) if matches else []
             if len(allr) == 0:
                 break
@@ -145,12 +163,15 @@ def register(detections: list[np.ndarray], rep_ra: np.ndarray, rep_dec: np.ndarr
         resid.append(r - d[k])
     pair_res = [(d[j] - d[k]) - off for k, j, off, _ in pairs if j == k + 1]
     rel = float(np.sqrt(np.mean(np.sum(np.square(pair_res), axis=1)) / 2.0)) if pair_res else np.nan
-    xi0, phi0 = scanframe.to_scan(ra0, rep_ra, rep_dec)
-    ra, dec = scanframe.to_radec(ra0, xi0 + d[:, 0] / 3600.0, phi0 + d[:, 1] / 3600.0)
     ref_rms = (float(np.sqrt(np.mean(np.concatenate(resid) ** 2))) if resid and n_ref
                else np.nan)
-    return Registration(np.asarray(ra), np.asarray(dec), d, rel / inst.PIXEL_ARCSEC,
-                        len(pairs), n_ref, ref_rms)
+    out = []
+    for b in range(nb):
+        xi0, phi0 = scanframe.to_scan(ra0, rep_ra[b], rep_dec[b])
+        ra, dec = scanframe.to_radec(ra0, xi0 + d[:, 0] / 3600.0, phi0 + d[:, 1] / 3600.0)
+        out.append(Registration(np.asarray(ra), np.asarray(dec), d, rel / inst.PIXEL_ARCSEC,
+                                len(pairs), n_ref, ref_rms))
+    return out
 
 
 def _solve(normal: np.ndarray, rhs: np.ndarray) -> np.ndarray:

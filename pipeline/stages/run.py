@@ -13,6 +13,7 @@ stay in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -25,6 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sep
 from astropy.io import fits
+from scipy.optimize import least_squares
+from scipy.spatial import cKDTree
+from scipy.special import erf
 from tqdm import tqdm
 
 import twomass
@@ -46,6 +50,17 @@ FLAT_RESIDUAL = 0.01
 #: Aperture sky noise over sqrt(pixels) x pixel rms on the Atlas Images, measured with the
 #: turbo kernel (2" frames onto 1" pixels, ~6 frames): pull rms 1 against the truth.
 CORRELATED_NOISE = 1.5
+#: Curve of growth: the 4" aperture against an 8" one (the 8 % PSF wing, 3x the core's
+#: width, is 94 % inside 8", so 99.5 % of the flux, varying by 0.1 % with seeing), from
+#: bright isolated stars of each scan and band. The 4" fraction changes by ~1 % for 0.15"
+#: of seeing, and the calibration scans' seeing is not the survey scans', so fluxes are
+#: corrected to total before the zero point.
+APCOR_ARCSEC = 8.0
+APCOR_MIN_SNR = 20.0
+APCOR_ISOLATION_ARCSEC = 15.0
+APCOR_MIN_STARS = 5
+#: Stars fitted per scan and band for the SEEING header.
+SEEING_STARS = 40
 
 
 @dataclass
@@ -59,6 +74,7 @@ class BandResult:
     frames: dict[str, np.ndarray]
     weight: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage
+    seeing: float = float("nan")  # FWHM [arcsec]
 
 
 @dataclass
@@ -111,9 +127,9 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
     survey = [s for s in scans if s.kind == "survey"]
     for entry in tqdm(survey, desc=f"{name} scans", unit="scan", file=sys.stderr,
                       disable=not progress):
-        for b, band in enumerate(inst.BANDS):
-            magzp = float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0))
-            result = process_band(directory, entry, band, calib[band], ref, magzp)
+        magzp = [float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
+        results = process_scan(directory, entry, calib, ref, magzp)
+        for band, result in zip(inst.BANDS, results, strict=True):
             if keep is not None:
                 keep[(name, entry.scan, band)] = result
             for image in result.images:
@@ -131,15 +147,24 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
 
 
 def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarray, np.ndarray]:
-    """c1 per band from the calibration scans' Atlas Images and the standards."""
+    """c1 per band from the calibration scans' Atlas Images and the standards.
+
+    The calibration scans are short (a few frames) and their seeing is close: their
+    aperture correction is measured from all of them together, per band.
+    """
     std = ref["standards.parquet"]
     estimates: list[list[float]] = [[], [], []]
+    cal_results = []
     for entry in (s for s in scans if s.kind == "cal"):
-        for b, band in enumerate(inst.BANDS):
-            magzp = float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0))
-            result = process_band(directory, entry, band, calib[band], ref, magzp)
+        magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
+        cal_results.append((entry, process_scan(directory, entry, calib, ref, magzp)))
+    apcor = aperture_corrections([[i for _, results in cal_results for i in results[b].images]
+                                  for b in range(3)])
+    for entry, results in cal_results:
+        for b, (band, result) in enumerate(zip(inst.BANDS, results, strict=True)):
             m = np.asarray(std[f"{band}_m"])
             for image in result.images:
+                image.apcor = apcor[b]
                 flux, err, ok = aperture_photometry(image, np.asarray(std["ra"]),
                                                     np.asarray(std["dec"]))
                 good = ok & (flux > STANDARD_MIN_SNR * err)
@@ -150,35 +175,134 @@ def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarra
     return c1, np.array([len(e) for e in estimates])
 
 
-def process_band(directory: Path, entry: rawio.ScanEntry, band: str,
-                 calib: calibrate.BandCalibration, ref: dict, magzp: float) -> BandResult:
-    """Calibrate, detect, register, mask and co-add one band of one scan."""
-    times = {}
-    t0 = time.process_time()
-    r1, _, _ = rawio.read_cube(directory / "raw" / rawio.cube_name(entry.scan, band, 1))
-    r2, header, frames = rawio.read_cube(directory / "raw" / rawio.cube_name(entry.scan, band, 2))
-    times["read"] = time.process_time() - t0
-    t0 = time.process_time()
-    cal = calibrate.calibrate_scan(r1, r2, calib)
-    times["calibrate"] = time.process_time() - t0
+def process_scan(directory: Path, entry: rawio.ScanEntry, calib: dict, ref: dict,
+                 magzp: list[float]) -> list[BandResult]:
+    """Calibrate and detect the three bands of one scan, register them together (one
+    pointing for the three arrays), then mask and co-add each band."""
+    times: list[dict[str, float]] = []
+    cals, headers, tables = [], [], []
+    for band in inst.BANDS:
+        t0 = time.process_time()
+        r1, _, _ = rawio.read_cube(directory / "raw" / rawio.cube_name(entry.scan, band, 1))
+        r2, header, frames = rawio.read_cube(directory / "raw"
+                                             / rawio.cube_name(entry.scan, band, 2))
+        t1 = time.process_time()
+        cals.append(calibrate.calibrate_scan(r1, r2, calib[band]))
+        times.append({"read": t1 - t0, "calibrate": time.process_time() - t1})
+        headers.append(header)
+        tables.append(frames)
+    ra0 = float(headers[0]["RA0"])
     t0 = time.process_time()
     astro = ref["astrometric.parquet"]
-    reg = register.register(cal.detections, frames["RA"], frames["DEC"], float(header["RA0"]),
-                            np.asarray(astro["ra"]), np.asarray(astro["dec"]),
-                            float(np.median(astro["sigma_arcsec"])) if astro["ra"] else 0.1)
-    times["register"] = time.process_time() - t0
+    regs = register.register_bands([c.detections for c in cals], [f["RA"] for f in tables],
+                                   [f["DEC"] for f in tables], ra0, np.asarray(astro["ra"]),
+                                   np.asarray(astro["dec"]),
+                                   float(np.median(astro["sigma_arcsec"])) if astro["ra"]
+                                   else 0.1)
+    t_reg = (time.process_time() - t0) / len(inst.BANDS)
+    out = []
+    for b, band in enumerate(inst.BANDS):
+        times[b]["register"] = t_reg
+        t0 = time.process_time()
+        weight = atlas.transient_masks(cals[b], regs[b], magzp[b], band, ra0)
+        _, phi = scanframe.to_scan(ra0, tables[b]["RA"], tables[b]["DEC"])
+        images = atlas.coadd(cals[b], regs[b], weight, ra0, phi, entry.sd)
+        times[b]["coadd"] = time.process_time() - t0
+        out.append(BandResult(cals[b], regs[b], images, magzp[b], tables[b], weight, times[b]))
     t0 = time.process_time()
-    weight = atlas.transient_masks(cal, reg, magzp, band, float(header["RA0"]))
-    _, phi = scanframe.to_scan(float(header["RA0"]), frames["RA"], frames["DEC"])
-    images = atlas.coadd(cal, reg, weight, float(header["RA0"]), phi, entry.sd)
-    times["coadd"] = time.process_time() - t0
-    return BandResult(cal, reg, images, magzp, frames, weight, times)
+    apcor = aperture_corrections([r.images for r in out])
+    for r, value in zip(out, apcor, strict=True):
+        for image in r.images:
+            image.apcor = value
+        r.seconds["coadd"] += (time.process_time() - t0) / len(out)
+        r.seeing = seeing_fwhm(r.cal)
+    return out
+
+
+def seeing_fwhm(cal: calibrate.CalibratedScan) -> float:
+    """Median FWHM [arcsec] of pixel-integrated circular Gaussians fitted to the
+    ``SEEING_STARS`` brightest usable frame detections (5 x 5 pixel stamps).
+
+    The detections' second moments on 2" pixels include the pixel and the PSF wing and
+    read ~1.5 times the seeing; the fitted core does not.
+    """
+    stars = [(k, d) for k, dets in enumerate(cal.detections)
+             for d in dets[register.usable(dets)
+                           & (dets["peak"] < atlas.SHARP * dets["iso"])]]
+    stars.sort(key=lambda s: -s[1]["flux"])
+    fwhm = []
+    for k, d in stars[:SEEING_STARS]:
+        ix, iy = int(round(d["x"])), int(round(d["y"]))
+        if not (2 <= ix < inst.NPIX - 2 and 2 <= iy < inst.NPIX - 2):
+            continue
+        stamp = cal.frames[k, iy - 2:iy + 3, ix - 2:ix + 3].astype(float)
+        if not cal.good[k, iy - 2:iy + 3, ix - 2:ix + 3].all():
+            continue
+        p0 = [d["x"] - ix, d["y"] - iy, 0.6, float(stamp.sum()), 0.0]
+        fit = least_squares(_stamp_residual, p0, args=(stamp,),
+                            bounds=([-1.5, -1.5, 0.2, 0.0, -np.inf], [1.5, 1.5, 3.0, np.inf,
+                                                                       np.inf]))
+        if fit.success:
+            fwhm.append(2.3548 * fit.x[2] * inst.PIXEL_ARCSEC)
+    return float(np.median(fwhm)) if fwhm else float("nan")
+
+
+def _stamp_residual(p, stamp: np.ndarray) -> np.ndarray:
+    return (_gaussian_stamp(p) - stamp).ravel()
+
+
+def _gaussian_stamp(p) -> np.ndarray:
+    """5 x 5 pixel integrals of a Gaussian (x, y offset from the centre pixel, sigma,
+    flux) on a constant background."""
+    x, y, sigma, flux, back = p
+    edges = np.arange(-2.5, 3.0)
+    s = np.sqrt(2.0) * sigma
+    gx = np.diff(erf((edges - x) / s)) / 2.0
+    gy = np.diff(erf((edges - y) / s)) / 2.0
+    return flux * gy[:, None] * gx[None, :] + back
+
+
+def aperture_corrections(images: list[list[atlas.AtlasImage]]) -> list[float]:
+    """Per band, the median 4"/8" aperture flux ratio of bright, round, isolated stars on
+    a scan's Atlas Images; a band with fewer than ``APCOR_MIN_STARS`` takes the median of
+    the scan's three bands together (the PSF's shape is the same), 1 if none has any."""
+    ratios = [curve_of_growth(band_images) for band_images in images]
+    pooled = np.concatenate(ratios)
+    return [float(np.median(r)) if len(r) >= APCOR_MIN_STARS
+            else float(np.median(pooled)) if len(pooled) else 1.0 for r in ratios]
+
+
+def curve_of_growth(images: list[atlas.AtlasImage]) -> np.ndarray:
+    """4"/8" aperture flux ratios of bright, round, isolated detections on Atlas Images."""
+    ratios: list[float] = []
+    for image in images:
+        data = np.ascontiguousarray(image.image, dtype=np.float64)
+        mask = image.coverage < 3
+        bkg = sep.Background(data, mask=mask)
+        objs = sep.extract(data - bkg.back(), 10.0, err=bkg.globalrms, mask=mask, minarea=5)
+        if len(objs) < 2:
+            continue
+        xy = np.column_stack([objs["x"], objs["y"]])
+        dist, _ = cKDTree(xy).query(xy, k=2)
+        pick = (dist[:, 1] > APCOR_ISOLATION_ARCSEC / inst.ATLAS_ARCSEC) \
+            & (objs["a"] < 1.3 * objs["b"])
+        if not pick.any():
+            continue
+        ra, dec = tan.pix_to_world(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX,
+                                   objs["x"][pick], objs["y"][pick])
+        unit = dataclasses.replace(image, apcor=1.0)
+        f4, _, ok4 = aperture_photometry(unit, ra, dec)
+        f8, e8, ok8 = aperture_photometry(unit, ra, dec, APCOR_ARCSEC)
+        good = ok4 & ok8 & (f8 > APCOR_MIN_SNR * e8)
+        ratios += list(f4[good] / f8[good])
+    return np.asarray(ratios, dtype=float)
 
 
 def aperture_photometry(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
                         radius_arcsec: float = calibrate.APERTURE_ARCSEC
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """4" aperture flux [ADU per frame] at (ra, dec) on an Atlas Image, sky from 14-20".
+    """4" aperture flux [ADU per frame] at (ra, dec) on an Atlas Image, sky from 14-20",
+    divided by the image's aperture correction (so: total flux).
 
     ``ok`` is False where the aperture leaves the image or touches uncovered pixels.
     """
@@ -205,7 +329,7 @@ def aperture_photometry(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray
                           + np.maximum(flux[inside], 0.0) / (inst.GAIN * n_frames)
                           + (FLAT_RESIDUAL * flux[inside]) ** 2)
     ok[inside] = ((flag & sep.APER_HASMASKED) == 0) & (n_sky >= 50) & (cov > 0)
-    return flux, err, ok
+    return flux / image.apcor, err / image.apcor, ok
 
 
 def _annulus(data, mask, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -232,10 +356,7 @@ def write_atlas_image(directory: Path, doc: dict, entry: rawio.ScanEntry, band: 
     file_name = f"a{band}_{date.strftime('%y%m%d')}{doc['hemis']}{entry.scan:03d}" \
                 f"{image.number:04d}.fits"
     wcs = tan.header(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX)
-    dets = np.concatenate(result.cal.detections)
-    round_ = dets[register.usable(dets)]
-    seeing = float(np.median(2.3548 * np.sqrt(round_["a"] * round_["b"])) * inst.PIXEL_ARCSEC
-                   ) if len(round_) else float("nan")
+    seeing = result.seeing
     header = fits.Header()
     header["TELESCOP"] = "2MASS " + ("North" if doc["hemis"] == "n" else "South")
     header["ORDATE"] = (date.strftime("%y%m%d"), "UT date of the night")
@@ -244,8 +365,9 @@ def write_atlas_image(directory: Path, doc: dict, entry: rawio.ScanEntry, band: 
     header["FILTER"] = {"j": "J", "h": "H", "k": "Ks"}[band]
     header["IMAGENO"] = (image.number, "Atlas Image number along the scan")
     header["BUNIT"] = ("ADU", "per R2-R1 frame (1.3 s) per 1 arcsec pixel")
-    header["MAGZP"] = (round(result.magzp, 4), "mag = MAGZP - 2.5 log10(ADU)")
-    header["SEEING"] = (round(seeing, 3), "median FWHM of frame detections [arcsec]")
+    header["MAGZP"] = (round(result.magzp, 4), "mag = MAGZP - 2.5 log10(ADU / APCOR)")
+    header["APCOR"] = (round(image.apcor, 4), "4 arcsec aperture flux / total flux")
+    header["SEEING"] = (round(seeing, 3), "median FWHM of Gaussian fits [arcsec]")
     header["SKYVAL"] = (round(float(np.median(result.cal.sky)), 2),
                         "sky, ADU per frame per 2 arcsec pixel")
     header["SKYSIG"] = (round(float(np.median(result.cal.noise)), 3),

@@ -1,8 +1,9 @@
 """One small observed region, processed once, shared by the pixel-pipeline tests.
 
-One survey scan of tile 33818 (b = +35 deg) clipped to 30 frames, two 6-frame
-calibration scans, with a cosmic ray, a meteor trail and a Ks 6 star (saturated in
-Read_2, not in Read_1) injected into the survey scan.
+One survey scan of tile 33818 (b = +35 deg) clipped to 30 frames, two 10-frame
+calibration scans (shorter ones hold too few Ks stars for their curve of growth), with a
+cosmic ray, a meteor trail and a Ks 6 star (saturated in Read_2, not in Read_1) injected
+into the survey scan.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Processed:
 @pytest.fixture(scope="session")
 def processed(tmp_path_factory) -> Processed:
     raw = tmp_path_factory.mktemp("observed") / "raw"
-    observe(raw, *REGION, seed=SEED, max_frames=30, cal_frames=6,
+    observe(raw, *REGION, seed=SEED, max_frames=30, cal_frames=10,
             injections=(COSMIC, METEOR, BRIGHT))
     night = next(p for p in raw.iterdir() if p.is_dir())
     _, scans = rawio.read_night(night)
