@@ -1,6 +1,7 @@
 """One small observed region, processed once, shared by the pixel-pipeline tests.
 
-One survey scan of tile 33818 (b = +35 deg) clipped to 30 frames, two 10-frame
+One survey scan (l = 206, b = +6 deg, where frames hold enough stars to register on)
+clipped to 30 frames, two 10-frame
 calibration scans (shorter ones hold too few Ks stars for their curve of growth), with a
 cosmic ray, a meteor trail and a Ks 6 star (saturated in Read_2, not in Read_1) injected
 into the survey scan.
@@ -18,17 +19,19 @@ from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages import rawio, run
 from twomass.pipeline.stages.observe import Injection, observe
 
-REGION = ((137.28, 137.37), (9.0, 9.6))
+REGION = ((104.99, 105.14), (9.0, 9.6))
 SEED = 1
-SURVEY_SCAN = 36
+NIGHT = "1999-12-04s"  # the region is observed on two nights; the tests use the first
+SURVEY_SCAN = 26
 COSMIC = Injection(SURVEY_SCAN, "cosmic", frame=10, x=101.0, y=77.0, value=2500.0)
 METEOR = Injection(SURVEY_SCAN, "meteor", frame=17, x=128.0, y=128.0, value=400.0,
                    angle_deg=35.0)
-BRIGHT = Injection(SURVEY_SCAN, "star", value=6.0, ra=137.3100, dec=9.3000)
+BRIGHT = Injection(SURVEY_SCAN, "star", value=6.0, ra=105.0300, dec=9.3000)
 
 
 @dataclass
 class Processed:
+    survey_scan: int
     raw: Path
     night: Path
     scans: list[rawio.ScanEntry]
@@ -44,7 +47,7 @@ def processed(tmp_path_factory) -> Processed:
     raw = tmp_path_factory.mktemp("observed") / "raw"
     observe(raw, *REGION, seed=SEED, max_frames=30, cal_frames=10,
             injections=(COSMIC, METEOR, BRIGHT))
-    night = next(p for p in raw.iterdir() if p.is_dir())
+    night = raw / NIGHT
     _, scans = rawio.read_night(night)
     kept: dict = {}
     products = raw.parent / "products"
@@ -53,7 +56,7 @@ def processed(tmp_path_factory) -> Processed:
     for name, value in (("ra", BRIGHT.ra), ("dec", BRIGHT.dec), ("type", "star"),
                         ("j_m", BRIGHT.value), ("h_m", BRIGHT.value), ("k_m", BRIGHT.value)):
         truth[name].append(value)  # the injected star is not in the truth table
-    return Processed(raw, night, scans, truth,
+    return Processed(SURVEY_SCAN, raw, night, scans, truth,
                      pq.read_table(night / "sim" / "true_frames.parquet").to_pydict(),
                      {band: kept[(night.name, SURVEY_SCAN, band)] for band in inst.BANDS},
                      products / night.name, summary)

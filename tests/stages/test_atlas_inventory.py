@@ -32,7 +32,7 @@ def test_images_covering_a_position_are_found_with_sql(processed, db) -> None:
     rows = load_atlas_inventory(db, processed.products)
     assert rows == processed.summary.atlas_images
     assert load_atlas_inventory(db, processed.products) == rows  # loading again replaces
-    ra, dec = 137.31, 9.30
+    ra, dec = 105.03, 9.30
     with db.connection() as conn:
         count = conn.execute("SELECT count(*) FROM wdb.atlas_image").fetchone()[0]
         near = conn.execute(

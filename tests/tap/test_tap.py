@@ -49,7 +49,7 @@ def test_sync_cone_search_is_brute_force(published: Published) -> None:
     keys = np.array([r[0] for r in rows])
     sky = SkyCoord([r[1] for r in rows] * u.deg, [r[2] for r in rows] * u.deg)
     centre = SkyCoord(150.25 * u.deg, 20.25 * u.deg)
-    radius = 4 * u.arcmin
+    radius = 6 * u.arcmin
     inside = sky.separation(centre) < radius
     assert 20 < inside.sum() < len(rows)
 
