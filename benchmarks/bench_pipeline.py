@@ -2,8 +2,9 @@
 registration residuals, Atlas Image astrometry and photometry against the truth.
 
 Observes the survey scans of three neighbouring tiles around RA 137.33, Dec +9 (b = +35
-deg) over a Dec span (the middle scan's frames fully inside the region),
-runs the pipeline on it keeping the in-memory results, and prints:
+deg), by default over the tiles' whole length (Dec 5.86-12.0: 273-frame scans, the middle
+one inside the region, all three seeing the sky on their whole width), with two 48-frame
+calibration scans, runs the pipeline on it keeping the in-memory results, and prints:
 
 - CPU ms per band-frame of raw-frame simulation, of calibration + detection +
   registration, and per input frame of co-adding (masks and drizzle), with the
@@ -16,7 +17,7 @@ runs the pipeline on it keeping the in-memory results, and prints:
 - Atlas Image astrometry (Ks < 14 and per band, isolated stars) and 4" aperture
   photometry of isolated unsaturated stars against the truth.
 
-    python benchmarks/bench_pipeline.py [--dec-span DEG] [--seed N]
+    python benchmarks/bench_pipeline.py [--dec MIN MAX] [--seed N]
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from drizzle.resample import Drizzle
 from twomass.pipeline.sim.simulate import simulate
 from twomass.pipeline.stages import fidelity, rawio
 from twomass.pipeline.stages import instrument as inst
-from twomass.pipeline.stages.observe import observe
+from twomass.pipeline.stages.observe import SKY_FILE, observe
 from twomass.pipeline.stages.run import run_pipeline
 
 RA = (137.25, 137.40)
@@ -62,36 +63,39 @@ def floors(cube: np.ndarray) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dec-span", type=float, default=1.2, help="Dec span [deg] from +8.5")
+    parser.add_argument("--dec", type=float, nargs=2, default=(5.86, 12.0),
+                        metavar=("MIN", "MAX"), help="Dec range [deg] (default: the tiles' length)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    dec = (8.5, 8.5 + args.dec_span)
+    dec = tuple(args.dec)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.process_time()
         simulate(Path(tmp) / "catalog", RA, dec, seed=args.seed)
         t_truth = time.process_time() - t0
         t0 = time.process_time()
         raw = Path(tmp) / "raw"
-        obs = observe(raw, RA, dec, seed=args.seed)
+        obs = observe(raw, RA, dec, seed=args.seed, cal_frames=48, progress=True)
         t_observe = time.process_time() - t0 - t_truth
         kept: dict = {}
-        night = next(p for p in raw.iterdir() if p.is_dir())
-        summary = run_pipeline([night], Path(tmp) / "out", keep=kept)
-        truth = pq.read_table(raw / "truth.parquet").to_pydict()
-        ref = pq.read_table(night / "ref" / "astrometric.parquet").to_pandas()
-        true_frames = pq.read_table(night / "sim" / "true_frames.parquet").to_pandas()
-        _, scans = rawio.read_night(night)
+        nights = sorted(p for p in raw.iterdir() if p.is_dir())
+        summary = run_pipeline(nights, Path(tmp) / "out", keep=kept, progress=True)
+        truth = pq.read_table(raw / SKY_FILE).to_pydict()
+        refs = {n.name: pq.read_table(n / "ref" / "astrometric.parquet").to_pandas()
+                for n in nights}
+        true_frames = {n.name: pq.read_table(n / "sim" / "true_frames.parquet").to_pandas()
+                       for n in nights}
+        _, scans = rawio.read_night(nights[0])
         first = next(s for s in scans if s.kind == "survey")
-        cube, _, _ = rawio.read_cube(night / "raw" / rawio.cube_name(first.scan, "k", 2))
+        cube, _, _ = rawio.read_cube(nights[0] / "raw" / rawio.cube_name(first.scan, "k", 2))
         sep_ms, driz_ms = floors(cube)
     n_frames = sum(len(r.cal.frames) for r in kept.values())
     cal_ms = 1e3 * sum(r.seconds["read"] + r.seconds["calibrate"] + r.seconds["register"]
                        for r in kept.values()) / n_frames
     coadd_ms = 1e3 * sum(r.seconds["coadd"] for r in kept.values()) / n_frames
     sim_ms = 1e3 * t_observe / obs.band_frames
-    print(f"region RA {RA}, Dec {dec}: {obs.scans} survey + {obs.cal_scans} calibration "
-          f"scans, {obs.band_frames} band-frames observed, {n_frames} survey band-frames "
-          f"processed, {summary.atlas_images} Atlas Images")
+    print(f"region RA {RA}, Dec {dec}: {len(nights)} nights, {obs.scans} survey + "
+          f"{obs.cal_scans} calibration scans, {obs.band_frames} band-frames observed, "
+          f"{n_frames} survey band-frames processed, {summary.atlas_images} Atlas Images")
     print("\nstage rates (CPU ms, one core)    measured  target  floor   ratio  "
           "273-frame scan  48-scan night")
     for name, ms, floor in (("raw-frame simulation / band-frame", sim_ms, None),
@@ -105,20 +109,31 @@ def main() -> None:
               f"{scan_s * 48 / 3600:9.2f} h")
     print("  (floors: sep background + extraction of one frame; one drizzle add_image "
           "into 512x1024)")
-    print("\nregistration              frame-to-frame residual [px]   mean offset vs truth "
-          "[mas]  reference matches")
-    for (_, scan, band), r in sorted(kept.items()):
-        t = true_frames[(true_frames.scan == scan) & (true_frames.band == band)]
+    print("\nregistration (one solution per scan for J, H, Ks)   frames  stars  reference  "
+          "frame-to-frame [px]: solved vs measured, vs true   mean offset vs true [mas]")
+    offsets = []
+    for (night, scan, band), r in sorted(kept.items()):
+        t = true_frames[night]
+        t = t[(t.scan == scan) & (t.band == band)]
         off = fidelity.frame_offsets_vs_truth(r.reg, t.ra.values, t.dec.values,
                                               float(t.ra.mean()))
+        if band != "k":
+            continue
+        offsets.append(off)
         vs_truth = np.sqrt(np.mean(np.diff(off, axis=0) ** 2)) / inst.PIXEL_ARCSEC
-        print(f"  scan {scan} {band}: solved vs measured {r.reg.pair_residual_px:.4f}, vs true "
-              f"{vs_truth:.4f}   ({1e3 * off[:, 0].mean():+6.1f}, {1e3 * off[:, 1].mean():+6.1f})"
-              f"   {r.reg.n_reference}")
+        print(f"  {night} scan {scan:3d}                          {len(off):6d} "
+              f"{r.reg.n_stars:6d}  {r.reg.n_reference:9d}          "
+              f"{r.reg.pair_residual_px:.4f}   {vs_truth:.4f}            "
+              f"({1e3 * off[:, 0].mean():+6.1f}, {1e3 * off[:, 1].mean():+6.1f})")
+    allo = np.concatenate(offsets)
+    rms, mean = 1e3 * np.sqrt(np.mean(allo**2, axis=0)), 1e3 * allo.mean(axis=0)
+    print(f"  all frames: rms offset from the true centres ({rms[0]:.1f}, {rms[1]:.1f}) mas, "
+          f"mean ({mean[0]:+.1f}, {mean[1]:+.1f}) mas (cross, along)")
     print("\nSEEING header (Gaussian fits on the frames) against the true mean FWHM [arcsec]")
-    for (_, scan, band), r in sorted(kept.items()):
-        t = true_frames[(true_frames.scan == scan) & (true_frames.band == band)]
-        print(f"  scan {scan} {band}: {r.seeing:5.2f} vs {t.fwhm.mean():5.2f}")
+    for (night, scan, band), r in sorted(kept.items()):
+        t = true_frames[night]
+        t = t[(t.scan == scan) & (t.band == band)]
+        print(f"  {night} scan {scan} {band}: {r.seeing:5.2f} vs {t.fwhm.mean():5.2f}")
     print("\nAtlas Images vs truth        astrometry rms (RA, Dec) [mas]  mean [mas]       "
           "n   |  4\" photometry median ratio  rms/sigma    n")
     for band in inst.BANDS:
@@ -126,32 +141,37 @@ def main() -> None:
         images = [i for r in results for i in r.images]
         ast = fidelity.atlas_astrometry(images, truth, band, max_mag=14.0)
         ph = [fidelity.atlas_photometry(r.images, r.magzp, truth, band) for r in results]
+        ph = [p for p in ph if p.n]
         n = sum(p.n for p in ph)
         ratio = np.average([p.median_ratio for p in ph], weights=[p.n for p in ph])
         pull = np.sqrt(np.average([p.scatter_over_sigma**2 for p in ph], weights=[p.n for p in ph]))
         print(f"  {band} (< 14 mag)                ({ast.rms_mas[0]:5.1f}, {ast.rms_mas[1]:5.1f})"
               f"            ({ast.mean_mas[0]:+5.1f}, {ast.mean_mas[1]:+5.1f})  {ast.n:5d}   |"
               f"  {ratio:8.4f}                  {pull:5.2f}   {n:5d}")
-    scan_numbers = sorted({scan for _, scan, _ in kept})
-    middle = scan_numbers[len(scan_numbers) // 2]
-    for band in inst.BANDS:
-        images = [i for (_, s, b), r in kept.items() if b == band and s == middle
-                  for i in r.images]
-        ast = fidelity.atlas_astrometry(images, truth, band, max_mag=14.0)
-        print(f"  {band}, scan {middle} only (its frames all in the region's sky): rms "
-              f"({ast.rms_mas[0]:5.1f}, {ast.rms_mas[1]:5.1f}), mean ({ast.mean_mas[0]:+5.1f}, "
-              f"{ast.mean_mas[1]:+5.1f}), n {ast.n}")
     print("  targets: <= 100 mas rms per coordinate, |mean| <= 15 mas; photometry within 1 %,"
           " rms/sigma ~ 1")
+    print("\nzero points: each scan's MAGZP minus the true zero point of its frames [mag]")
+    for night, scan, band in sorted(kept):
+        if band != "j":
+            continue
+        diffs = []
+        for b in inst.BANDS:
+            t = true_frames[night]
+            t = t[(t.scan == scan) & (t.band == b)]
+            true_zp = t.zp.mean() + 2.5 * np.log10(inst.EXPOSURE_SECONDS)
+            diffs.append(kept[(night, scan, b)].magzp - true_zp)
+        print(f"  {night} scan {scan:3d}: J {diffs[0]:+.4f}  H {diffs[1]:+.4f}  "
+              f"Ks {diffs[2]:+.4f}")
     ids = np.asarray(truth["id"])
-    at = np.searchsorted(ids, ref.id.values, sorter=np.argsort(ids))
-    row = np.argsort(ids)[at]
-    t_ra, t_dec = np.asarray(truth["ra"])[row], np.asarray(truth["dec"])[row]
-    e_ra = (ref.ra.values - t_ra) * np.cos(np.radians(t_dec)) * 3.6e6
-    e_dec = (ref.dec.values - t_dec) * 3.6e6
-    print(f"  the astrometric reference's own mean error over its {len(ref)} stars: "
-          f"({e_ra.mean():+5.1f}, {e_dec.mean():+5.1f}) mas, standard error "
-          f"{70.0 / np.sqrt(max(len(ref), 1)):.1f} mas")
+    order = np.argsort(ids)
+    for night, ref in refs.items():
+        row = order[np.searchsorted(ids, ref.id.values, sorter=order)]
+        t_ra, t_dec = np.asarray(truth["ra"])[row], np.asarray(truth["dec"])[row]
+        e_ra = (ref.ra.values - t_ra) * np.cos(np.radians(t_dec)) * 3.6e6
+        e_dec = (ref.dec.values - t_dec) * 3.6e6
+        print(f"  {night}: the astrometric reference's own mean error over its {len(ref)} "
+              f"stars: ({e_ra.mean():+5.1f}, {e_dec.mean():+5.1f}) mas, standard error "
+              f"{70.0 / np.sqrt(max(len(ref), 1)):.1f} mas")
 
 
 if __name__ == "__main__":

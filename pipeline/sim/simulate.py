@@ -60,10 +60,14 @@ class SimulationSummary:
 
 
 class SkyCache:
-    """Sky cells by index, generated on demand; keeps only the most recent ones."""
+    """Sky cells by index, generated on demand; keeps only the most recent ones.
 
-    def __init__(self, seed: int, region: Region) -> None:
-        self.seed, self.region = seed, region
+    Holds the sources inside the region widened by ``margin_deg`` on the sky (at most
+    ``SAMPLE_MARGIN_DEG``, the margin of the cells ``scan_cells`` lists).
+    """
+
+    def __init__(self, seed: int, region: Region, margin_deg: float = 0.0) -> None:
+        self.seed, self.region, self.margin_deg = seed, region, margin_deg
         self._cells: OrderedDict[int, sky.Sources] = OrderedDict()
 
     def sources(self, cells: np.ndarray) -> sky.Sources:
@@ -72,7 +76,7 @@ class SkyCache:
             glon, glat = sky.galactic(*sky.cell_centres(np.array(missing)))
             for c, lo, la in zip(missing, glon, glat, strict=True):
                 s = sky.cell_sources(c, self.seed, float(lo), float(la))
-                self._cells[c] = s.take(self.region.contains(s.ra, s.dec))
+                self._cells[c] = s.take(self.region.contains(s.ra, s.dec, self.margin_deg))
         parts = []
         for c in cells:
             self._cells.move_to_end(int(c))

@@ -2,7 +2,10 @@
 
 The scans, their nights and conditions come from the catalog simulator's schedule, the
 sources from its truth sky (``pipeline/sim``), so ``truth.parquet`` is the one
-``simulate`` writes for the same region and seed. Each survey scan is clipped to the
+``simulate`` writes for the same region and seed. The frames show the sky beyond the
+region too (the scans that touch it, whole across the scan): every source rendered is
+listed in ``sky.parquet`` (the region's truth plus that margin). Each survey scan is
+clipped to the
 frames whose centres lie within the region's declinations plus half a frame (the
 night.json says so: ``clipped``); ``max_frames`` clips further, around the region's
 centre. Each group of eight survey slots is preceded by a calibration set: here two
@@ -36,6 +39,7 @@ from twomass.pipeline.sim.products import WRITE_OPTIONS
 from twomass.pipeline.sim.region import Region, SimulationError
 from twomass.pipeline.sim.schedule import Night, Scan, plan
 from twomass.pipeline.sim.simulate import SkyCache, scan_cells, simulate
+from twomass.pipeline.sim.truth import type_names
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages import rawio, render, tan
 from twomass.pipeline.stages.detector import Detector
@@ -53,6 +57,10 @@ METEOR_PROBABILITY = 0.05
 ASTROMETRIC_J = 12.0
 ASTROMETRIC_ERROR_ARCSEC = 0.07
 STANDARD_KS = (9.0, 13.0)
+#: The sky rendered beyond the region [deg on the sky]: a scan touching the region
+#: spans up to its 8.5' width beyond it, a clipped scan's end frames 510" beyond.
+FRAME_SKY_MARGIN_DEG = 0.16
+SKY_FILE = "sky.parquet"
 
 
 @dataclass(frozen=True)
@@ -121,12 +129,14 @@ def observe(out_dir, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
                  and _touches(Footprint(s, tiles.half_width), region)]
         if scans:
             nights.append(Night(night.hemis, night.date, scans))
-    cache = SkyCache(seed, region)
+    cache = SkyCache(seed, region, FRAME_SKY_MARGIN_DEG)
     counts = {"scans": 0, "cal": 0, "frames": 0}
+    rendered = []
     for night in tqdm(nights, desc="nights", unit="night", file=sys.stderr,
                       disable=not progress):
-        _write_night(out, night, tiles, region, cache, seed, max_frames, cal_frames,
-                     injections, counts, progress)
+        rendered.append(_write_night(out, night, tiles, region, cache, seed, max_frames,
+                                     cal_frames, injections, counts, progress))
+    _write_sky(out / SKY_FILE, sky.Sources.concat(rendered))
     shutil.move(str(work / TRUTH_FILE), str(out / TRUTH_FILE))
     shutil.rmtree(work)
     rows = pq.ParquetFile(out / TRUTH_FILE).metadata.num_rows
@@ -191,7 +201,9 @@ def _frame_plan(scan: Scan, fp: Footprint, region: Region, step: float,
 
 
 def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache, seed: int,
-                 max_frames, cal_frames: int, injections, counts, progress: bool) -> None:
+                 max_frames, cal_frames: int, injections, counts, progress: bool
+                 ) -> sky.Sources:
+    """Write one raw night; return the sources rendered into its frames."""
     final = out / night.name
     tmp = out / f"{night.name}.partial"
     for sub in ("raw", "cal", "ref"):
@@ -238,6 +250,17 @@ def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache
            "clipped": True, "scans": entries}
     (tmp / "night.json").write_text(json.dumps(doc, indent=2) + "\n")
     tmp.rename(final)
+    return src.take(np.sort(first))
+
+
+def _write_sky(path: Path, src: sky.Sources) -> None:
+    """``sky.parquet``: every source rendered into the frames (id, type, ra, dec, J, H, Ks),
+    the truth the frames beyond the region are measured against."""
+    _, first = np.unique(src.id, return_index=True)
+    src = src.take(np.sort(first))
+    _parquet(path, {"id": src.id, "type": np.asarray(type_names(src)), "ra": src.ra,
+                    "dec": src.dec, "j_m": src.mag[:, 0], "h_m": src.mag[:, 1],
+                    "k_m": src.mag[:, 2]})
 
 
 def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky.Sources,

@@ -1,14 +1,23 @@
 """Frame position reconstruction along a scan (spec §1.3).
 
 Each frame's true centre differs from the reported one by a scan-wide pointing error,
-the slow tracking excursion and a frame-to-frame jitter. Offsets ``d_k`` (cross-scan
-and along-scan, in the scan frame) are solved by weighted least squares from two kinds
-of equations at once: consecutive frames (k, k+1 and k, k+2) tied by their common
-detections, ``d_j - d_k = P_k - P_j``, and every frame tied to the astrometric reference
-catalog, ``d_k = R - P_k``, so the solution neither random-walks along the scan nor
-follows the reference's errors frame by frame; a weak tie of consecutive offsets (the
-jitter's size) carries a frame with too few common stars. Each frame then gets a TAN WCS at its
-corrected centre.
+the slow tracking excursion and a frame-to-frame jitter. The offsets ``d_k`` (cross-scan
+and along-scan, in the scan frame) come from a block adjustment of the whole scan:
+
+1. consecutive frames (k, k+1 and k, k+2) are tied by their common detections, which
+   gives a first chain of offsets, good enough to link detections into stars;
+2. detections of the J, H and Ks arrays (which share the telescope's pointing) are
+   linked across frames into stars, and stars are matched to the astrometric reference;
+3. one weighted least-squares solution of every detection ``P_ik + d_k = s_i`` (each
+   star's position ``s_i`` eliminated, so the unknowns are the frame offsets only), with
+   the matched stars tied to their reference positions and a weak tie of consecutive
+   offsets at the jitter's size.
+
+Every detection of every star seen on two or more frames counts, weighted by its
+centroid error, and the reference ties the scan's absolute position through all of
+them: in a sparse field (a few stars per frame, a few reference stars per scan) this is
+what keeps the frame solutions to the 2MASS floors. Each frame then gets a TAN WCS at
+its corrected centre.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from twomass.pipeline.sim import scanframe
@@ -24,11 +35,19 @@ from twomass.pipeline.stages import tan
 
 CRPIX = (0.5 * (inst.NPIX + 1), 0.5 * (inst.NPIX + 1))
 MIN_SNR = 10.0
+#: Detections from this S/N on enter the block adjustment (weighted by their errors).
+LINK_SNR = 5.0
 MIN_COMMON = 3
 EDGE_PX = 4.0
 #: Consecutive frames' offsets differ by the tracking jitter (~0.25" per axis per frame):
 #: a weak tie that carries a frame with too few stars over from its neighbours.
 JITTER_PRIOR_ARCSEC = 0.35
+#: Detections of one star on different frames, after the first chain, lie within this.
+LINK_ARCSEC = 1.0
+#: Centroid error of a detection [arcsec]: ``CENTROID_FWHM_FACTOR * 2.5" / S/N`` in
+#: quadrature with a floor (windowed centroids on 2" pixels).
+CENTROID_FWHM_FACTOR = 0.7
+CENTROID_FLOOR_ARCSEC = 0.05
 
 
 @dataclass
@@ -40,21 +59,22 @@ class Registration:
     offset_arcsec: np.ndarray  # (n, 2): corrected - reported (cross, along)
     pair_residual_px: float  # rms of solved minus measured frame-to-frame offsets
     n_pairs: int
-    n_reference: int
+    n_reference: int  # reference stars tied to the scan
     reference_rms_arcsec: float
+    n_stars: int = 0  # stars (seen on two or more frames) in the adjustment
 
     def frame_wcs(self, k: int) -> tuple[tuple[float, float], np.ndarray, tuple[float, float]]:
         """(crval, cd, crpix) of frame k."""
         return (float(self.ra[k]), float(self.dec[k])), inst.cd_matrix(), CRPIX
 
 
-def usable(det: np.ndarray) -> np.ndarray:
+def usable(det: np.ndarray, min_snr: float = MIN_SNR) -> np.ndarray:
     """Detections good for registration: bright enough, round, unsaturated, and away from
     the array's edges (where the star is cut and its centroid pulled inward)."""
     snr = det["flux"] / np.maximum(det["flux_err"], 1e-9)
     inner = ((det["x"] > EDGE_PX) & (det["x"] < inst.NPIX - 1 - EDGE_PX)
              & (det["y"] > EDGE_PX) & (det["y"] < inst.NPIX - 1 - EDGE_PX))
-    return ((snr > MIN_SNR) & ~det["saturated"] & (det["a"] < 2.0 * det["b"])
+    return ((snr > min_snr) & ~det["saturated"] & (det["a"] < 2.0 * det["b"])
             & (det["b"] > 0.4) & inner)
 
 
@@ -63,6 +83,13 @@ def scan_positions(det: np.ndarray, ra: float, dec: float, ra0: float) -> np.nda
     w_ra, w_dec = tan.pix_to_world((ra, dec), inst.cd_matrix(), CRPIX, det["x"], det["y"])
     xi, phi = scanframe.to_scan(ra0, w_ra, w_dec)
     return np.column_stack([xi, phi]) * 3600.0
+
+
+def centroid_weight(det: np.ndarray) -> np.ndarray:
+    """1 / sigma^2 [arcsec^-2] of each detection's position (see CENTROID_*)."""
+    snr = det["flux"] / np.maximum(det["flux_err"], 1e-9)
+    sigma = np.hypot(CENTROID_FWHM_FACTOR * 2.5 / snr, CENTROID_FLOOR_ARCSEC)
+    return 1.0 / sigma**2
 
 
 def _pair_offset(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float, int]:
@@ -96,30 +123,71 @@ def register_bands(detections: list[list[np.ndarray]], rep_ra: list[np.ndarray],
     """Solve one set of frame offsets from the detections of all bands of a scan.
 
     The three arrays see the sky at once through the camera's dichroics, so a frame's
-    pointing error is common to J, H and Ks: every band's frame pairs and reference
-    matches (each matched within its own band) tie the same offsets, three times the
-    stars of one band. Returns one Registration per band (its reported centres plus the
-    common offsets).
+    pointing error is common to J, H and Ks, and a star's J, H and Ks detections are
+    one star of the adjustment. Returns one Registration per band (its reported centres
+    plus the common offsets).
     """
     n = len(detections[0])
     nb = len(detections)
-    pos = [[scan_positions(d[usable(d)], rep_ra[b][k], rep_dec[b][k], ra0)
-            for k, d in enumerate(detections[b])] for b in range(nb)]
-    normal = np.zeros((n, n))
-    rhs = np.zeros((n, 2))
-    pairs = []
-    prior = 1.0 / JITTER_PRIOR_ARCSEC**2
-    for k in range(n - 1):
-        normal[[k, k + 1], [k, k + 1]] += prior
-        normal[k, k + 1] -= prior
-        normal[k + 1, k] -= prior
+    prior = _jitter_prior(n)
+    # 1. The first chain, from bright frame pairs.
+    bright = [[scan_positions(d[usable(d)], rep_ra[b][k], rep_dec[b][k], ra0)
+               for k, d in enumerate(detections[b])] for b in range(nb)]
+    pairs, chain = _pair_chain(bright, prior)
+    # 2. Every usable detection, linked into stars on the first chain.
+    pos, wgt, frame, band = [], [], [], []
     for b in range(nb):
+        for k, d in enumerate(detections[b]):
+            d = d[usable(d, LINK_SNR)]
+            pos.append(scan_positions(d, rep_ra[b][k], rep_dec[b][k], ra0))
+            wgt.append(centroid_weight(d))
+            frame.append(np.full(len(d), k))
+            band.append(np.full(len(d), b))
+    pos, wgt = np.concatenate(pos), np.concatenate(wgt)
+    frame, band = np.concatenate(frame), np.concatenate(band)
+    star = _link(pos + chain[frame], frame, band)
+    # 3. Reference stars, then the block adjustment.
+    ref = np.column_stack(scanframe.to_scan(ra0, ref_ra, ref_dec)) * 3600.0
+    ref_of = _match_reference(pos + chain[frame], wgt, star, ref)
+    w_ref = 1.0 / (ref_sigma**2 + CENTROID_FLOOR_ARCSEC**2)
+    d, s, n_stars = _adjust(pos, wgt, frame, star, ref, ref_of, w_ref, prior, n)
+    tied = ref_of >= 0
+    resid = s[tied] - ref[ref_of[tied]]
+    ref_rms = float(np.sqrt(np.mean(resid**2))) if tied.any() else np.nan
+    pair_res = [(d[j] - d[k]) - off for k, j, off, _ in pairs if j == k + 1]
+    rel = float(np.sqrt(np.mean(np.sum(np.square(pair_res), axis=1)) / 2.0)) if pair_res \
+        else np.nan
+    out = []
+    for b in range(nb):
+        xi0, phi0 = scanframe.to_scan(ra0, rep_ra[b], rep_dec[b])
+        ra, dec = scanframe.to_radec(ra0, xi0 + d[:, 0] / 3600.0, phi0 + d[:, 1] / 3600.0)
+        out.append(Registration(np.asarray(ra), np.asarray(dec), d, rel / inst.PIXEL_ARCSEC,
+                                len(pairs), int(tied.sum()), ref_rms, n_stars))
+    return out
+
+
+def _jitter_prior(n: int) -> np.ndarray:
+    """Normal matrix of the weak tie between consecutive frames' offsets."""
+    normal = np.zeros((n, n))
+    w = 1.0 / JITTER_PRIOR_ARCSEC**2
+    for k in range(n - 1):
+        normal[[k, k + 1], [k, k + 1]] += w
+        normal[k, k + 1] -= w
+        normal[k + 1, k] -= w
+    return normal
+
+
+def _pair_chain(pos: list[list[np.ndarray]], prior: np.ndarray
+                ) -> tuple[list[tuple[int, int, np.ndarray, float]], np.ndarray]:
+    """Frame-pair offsets (k, k+1 and k, k+2 of each band) and the chain they give."""
+    n = len(prior)
+    normal, rhs, pairs = prior.copy(), np.zeros((n, 2)), []
+    for bands in pos:
         for k in range(n):
-            for step in (1, 2):
-                j = k + step
+            for j in (k + 1, k + 2):
                 if j >= n:
                     continue
-                off, var, m = _pair_offset(pos[b][k], pos[b][j])
+                off, var, m = _pair_offset(bands[k], bands[j])
                 if m == 0:
                     continue
                 w = m / var
@@ -129,50 +197,87 @@ def register_bands(detections: list[list[np.ndarray]], rep_ra: list[np.ndarray],
                 normal[j, k] -= w
                 rhs[j] += w * off
                 rhs[k] -= w * off
-    chain = _solve(normal + np.eye(n) * 1e-6, rhs)
-    ref = np.column_stack(scanframe.to_scan(ra0, ref_ra, ref_dec)) * 3600.0
-    tree = cKDTree(ref) if len(ref) else None
+    return pairs, np.linalg.solve(normal + np.eye(n) * 1e-6, rhs)
+
+
+def _link(pos: np.ndarray, frame: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """Star number of each detection (-1: alone, or ambiguous): detections within
+    ``LINK_ARCSEC`` of each other, friends of friends; a group with two detections of
+    one band on one frame (a blend or a chance pairing) is left out."""
+    star = np.full(len(pos), -1)
+    if len(pos) < 2:
+        return star
+    pairs = cKDTree(pos).query_pairs(LINK_ARCSEC, output_type="ndarray")
+    if len(pairs) == 0:
+        return star
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                       shape=(len(pos), len(pos)))
+    _, label = connected_components(graph, directed=False)
+    size = np.bincount(label)
+    key = (label * (frame.max() + 1) + frame) * 3 + band
+    _, first, dup = np.unique(key, return_index=True, return_counts=True)
+    bad = np.zeros(len(size), bool)
+    bad[label[first[dup > 1]]] = True
+    keep = (size[label] > 1) & ~bad[label]
+    _, star[keep] = np.unique(label[keep], return_inverse=True)
+    return star
+
+
+def _match_reference(pos: np.ndarray, wgt: np.ndarray, star: np.ndarray, ref: np.ndarray
+                     ) -> np.ndarray:
+    """Reference index of each star (-1: none): the stars' mean positions matched to the
+    reference after a common shift found at decreasing radii (8", 3", 1.5")."""
+    n_stars = star.max() + 1
+    ref_of = np.full(max(n_stars, 0), -1)
+    if n_stars <= 0 or len(ref) == 0:
+        return ref_of
+    linked = star >= 0
+    w = np.bincount(star[linked], wgt[linked], n_stars)
+    mean = np.column_stack([np.bincount(star[linked], wgt[linked] * pos[linked, i], n_stars)
+                            for i in (0, 1)]) / w[:, None]
+    tree = cKDTree(ref)
     shift = np.zeros(2)
-    matches = []
-    if tree is not None:
-        for radius in (8.0, 3.0, 1.5):
-            matches = []
-            for b in range(nb):
-                for k in range(n):
-                    if len(pos[b][k]) == 0:
-                        continue
-                    p = pos[b][k] + chain[k] + shift
-                    dist, i = tree.query(p, distance_upper_bound=radius)
-                    ok = np.isfinite(dist)
-                    matches += [(k, ref[i[ok]] - pos[b][k][ok])]
-            allr = np.concatenate([r - chain[k] for k, r in matches]) if matches else []
-            if len(allr) == 0:
-                break
-            shift = np.median(allr, axis=0)
-    n_ref = 0
-    resid = []
-    sigma2 = ref_sigma**2 + 0.05**2
-    for k, r in matches:
-        normal[k, k] += len(r) / sigma2
-        rhs[k] += r.sum(axis=0) / sigma2
-        n_ref += len(r)
-    if n_ref == 0:  # no reference star at all: keep the chain on the reported pointing
+    for radius in (8.0, 3.0, 1.5):
+        dist, i = tree.query(mean + shift, distance_upper_bound=radius)
+        ok = np.isfinite(dist)
+        if not ok.any():
+            return ref_of
+        shift = np.median(ref[i[ok]] - mean[ok], axis=0)
+    dist, i = tree.query(mean + shift, distance_upper_bound=1.5)
+    ok = np.isfinite(dist)
+    # One star per reference star: the nearest.
+    order = np.argsort(dist[ok])
+    ids, first = np.unique(i[ok][order], return_index=True)
+    ref_of[np.flatnonzero(ok)[order[first]]] = ids
+    return ref_of
+
+
+def _adjust(pos, wgt, frame, star, ref, ref_of, w_ref, prior, n
+            ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Least-squares frame offsets of ``P_ik + d_k = s_i`` with the star positions
+    eliminated (a reference star adds ``s_i = R`` with weight ``w_ref``); returns the
+    offsets, the star positions and the number of stars used."""
+    normal, rhs = prior.copy(), np.zeros((n, 2))
+    linked = star >= 0
+    n_stars = int(star.max()) + 1 if linked.any() else 0
+    order = np.argsort(star[linked], kind="stable")
+    idx = np.flatnonzero(linked)[order]
+    bounds = np.searchsorted(star[idx], np.arange(n_stars + 1))
+    for i in range(n_stars):
+        j = idx[bounds[i]:bounds[i + 1]]
+        w, k, p = wgt[j], frame[j], pos[j]
+        wr = w_ref if ref_of[i] >= 0 else 0.0
+        total = w.sum() + wr
+        mean = (w @ p + (wr * ref[ref_of[i]] if wr else 0.0)) / total
+        np.add.at(normal, (k, k), w)
+        np.add.at(normal, (k[:, None], k[None, :]), -np.outer(w, w) / total)
+        np.add.at(rhs, k, w[:, None] * (mean - p))
+    if not (ref_of >= 0).any():  # no reference star: keep the scan on the reported pointing
         normal += np.eye(n) * 1e-3
-    d = _solve(normal + np.eye(n) * 1e-9, rhs)
-    for k, r in matches:
-        resid.append(r - d[k])
-    pair_res = [(d[j] - d[k]) - off for k, j, off, _ in pairs if j == k + 1]
-    rel = float(np.sqrt(np.mean(np.sum(np.square(pair_res), axis=1)) / 2.0)) if pair_res else np.nan
-    ref_rms = (float(np.sqrt(np.mean(np.concatenate(resid) ** 2))) if resid and n_ref
-               else np.nan)
-    out = []
-    for b in range(nb):
-        xi0, phi0 = scanframe.to_scan(ra0, rep_ra[b], rep_dec[b])
-        ra, dec = scanframe.to_radec(ra0, xi0 + d[:, 0] / 3600.0, phi0 + d[:, 1] / 3600.0)
-        out.append(Registration(np.asarray(ra), np.asarray(dec), d, rel / inst.PIXEL_ARCSEC,
-                                len(pairs), n_ref, ref_rms))
-    return out
-
-
-def _solve(normal: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    return np.linalg.solve(normal, rhs)
+    d = np.linalg.solve(normal + np.eye(n) * 1e-9, rhs)
+    s = np.zeros((n_stars, 2))
+    for i in range(n_stars):
+        j = idx[bounds[i]:bounds[i + 1]]
+        w = wgt[j]
+        s[i] = w @ (pos[j] + d[frame[j]]) / w.sum()
+    return d, s, n_stars

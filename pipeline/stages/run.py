@@ -59,6 +59,8 @@ APCOR_ARCSEC = 8.0
 APCOR_MIN_SNR = 20.0
 APCOR_ISOLATION_ARCSEC = 15.0
 APCOR_MIN_STARS = 5
+#: Standards are measured where the Atlas Image shows them, within this of the listed position.
+RECENTRE_ARCSEC = 4.0
 #: Stars fitted per scan and band for the SEEING header.
 SEEING_STARS = 40
 
@@ -165,8 +167,8 @@ def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarra
             m = np.asarray(std[f"{band}_m"])
             for image in result.images:
                 image.apcor = apcor[b]
-                flux, err, ok = aperture_photometry(image, np.asarray(std["ra"]),
-                                                    np.asarray(std["dec"]))
+                ra, dec = recentre(image, np.asarray(std["ra"]), np.asarray(std["dec"]))
+                flux, err, ok = aperture_photometry(image, ra, dec)
                 good = ok & (flux > STANDARD_MIN_SNR * err)
                 inst_m = -2.5 * np.log10(flux[good])
                 estimates[b] += list(m[good] - inst_m + EXTINCTION[b] * (entry.airmass - 1.0))
@@ -296,6 +298,33 @@ def curve_of_growth(images: list[atlas.AtlasImage]) -> np.ndarray:
         good = ok4 & ok8 & (f8 > APCOR_MIN_SNR * e8)
         ratios += list(f4[good] / f8[good])
     return np.asarray(ratios, dtype=float)
+
+
+def recentre(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
+             radius_arcsec: float = RECENTRE_ARCSEC) -> tuple[np.ndarray, np.ndarray]:
+    """Positions moved to the nearest Atlas Image detection within ``radius_arcsec``
+    (its windowed centroid); unchanged where there is none.
+
+    A star's aperture is placed on the star as measured, so its flux does not depend on
+    the scan's absolute registration (a calibration scan without a reference star keeps
+    the telescope's reported pointing, off by 1-2").
+    """
+    data = np.ascontiguousarray(image.image, dtype=np.float64)
+    mask = image.coverage == 0
+    bkg = sep.Background(data, mask=mask)
+    sub = data - bkg.back()
+    objs = sep.extract(sub, 5.0, err=bkg.globalrms, mask=mask, minarea=5)
+    if len(objs) == 0:
+        return ra, dec
+    x, y, flag = sep.winpos(sub, objs["x"], objs["y"], 1.2, mask=mask)
+    x, y = np.where(flag == 0, x, objs["x"]), np.where(flag == 0, y, objs["y"])
+    tx, ty = tan.world_to_pix(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX, ra, dec)
+    dist, j = cKDTree(np.column_stack([x, y])).query(
+        np.column_stack([tx, ty]), distance_upper_bound=radius_arcsec / inst.ATLAS_ARCSEC)
+    found = np.isfinite(dist)
+    tx, ty = np.where(found, x[np.minimum(j, len(x) - 1)], tx), \
+        np.where(found, y[np.minimum(j, len(x) - 1)], ty)
+    return tan.pix_to_world(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX, tx, ty)
 
 
 def aperture_photometry(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,

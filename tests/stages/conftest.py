@@ -17,7 +17,7 @@ import pytest
 
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages import rawio, run
-from twomass.pipeline.stages.observe import Injection, observe
+from twomass.pipeline.stages.observe import SKY_FILE, Injection, observe
 
 REGION = ((104.99, 105.14), (9.0, 9.6))
 SEED = 1
@@ -35,7 +35,7 @@ class Processed:
     raw: Path
     night: Path
     scans: list[rawio.ScanEntry]
-    truth: dict
+    truth: dict  # sky.parquet: the region's truth and the margin the frames show
     true_frames: dict
     results: dict[str, run.BandResult]  # survey scan, by band
     products: Path  # the pipeline's night directory
@@ -52,7 +52,7 @@ def processed(tmp_path_factory) -> Processed:
     kept: dict = {}
     products = raw.parent / "products"
     summary = run.run_pipeline([night], products, keep=kept)
-    truth = pq.read_table(raw / "truth.parquet").to_pydict()
+    truth = pq.read_table(raw / SKY_FILE).to_pydict()  # every source rendered
     for name, value in (("ra", BRIGHT.ra), ("dec", BRIGHT.dec), ("type", "star"),
                         ("j_m", BRIGHT.value), ("h_m", BRIGHT.value), ("k_m", BRIGHT.value)):
         truth[name].append(value)  # the injected star is not in the truth table

@@ -32,7 +32,7 @@ def test_registration_against_true_frame_centres(processed, band) -> None:
     # The scan as a whole is tied to the reference: no offset of the reported pointing
     # (1.5" rms per scan) survives.
     assert np.all(np.abs(off.mean(axis=0)) < 0.1)
-    assert r.reg.n_reference >= 20
+    assert r.reg.n_reference >= 10  # reference stars, each tied by its J, H and Ks detections
 
 
 @pytest.mark.parametrize("band", inst.BANDS)

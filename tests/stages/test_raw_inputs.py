@@ -9,12 +9,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from astropy.io import fits
 
+from twomass.pipeline.sim.region import Region
 from twomass.pipeline.stages import rawio
-from twomass.pipeline.stages.observe import observe
+from twomass.pipeline.stages.observe import FRAME_SKY_MARGIN_DEG, SKY_FILE, observe
 from twomass.pipeline.stages.run import run_pipeline
+from twomass.schema.truth import MINOR_PLANET
 
 REGION = ((137.28, 137.37), (9.2, 9.4))
 
@@ -53,6 +56,19 @@ def test_every_raw_file_is_readable_by_astropy(tiny) -> None:
             assert len(table) == data.shape[0]
             assert np.all(np.diff(table["JD"]) > 0)
             assert hdul[0].header["JD0"] == pytest.approx(table["JD"][0])
+
+
+def test_frames_show_the_sky_beyond_the_region(tiny) -> None:
+    """``sky.parquet`` lists every source rendered: the region's truth and the margin the
+    frames cover (a scan touching the region is rendered on its whole width)."""
+    truth = pq.read_table(tiny / "truth.parquet").to_pandas()
+    sky = pq.read_table(tiny / SKY_FILE).to_pandas()
+    region = Region.from_ranges(*REGION)
+    assert set(truth.id) <= set(sky.id) and sky.id.is_unique
+    inside = region.contains(sky.ra.values, sky.dec.values)
+    assert set(sky.id[inside]) == set(truth[truth.type != MINOR_PLANET].id)
+    assert (~inside).sum() > inside.sum()  # the region is smaller than one frame
+    assert region.contains(sky.ra.values, sky.dec.values, FRAME_SKY_MARGIN_DEG).all()
 
 
 def _broken(tiny: Path, tmp_path: Path) -> Path:
