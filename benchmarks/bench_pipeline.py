@@ -2,7 +2,7 @@
 registration residuals, Atlas Image astrometry and photometry against the truth.
 
 Observes the survey scans of three neighbouring tiles around RA 137.33, Dec +9 (b = +35
-deg), by default over the tiles' whole length (Dec 5.86-12.0: 273-frame scans, the middle
+deg), by default over nearly the tiles' whole length (Dec 6.1-11.75: 250-frame scans, the middle
 one inside the region, all three seeing the sky on their whole width), with two 48-frame
 calibration scans, runs the pipeline on it keeping the in-memory results, and prints:
 
@@ -63,7 +63,7 @@ def floors(cube: np.ndarray) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dec", type=float, nargs=2, default=(5.86, 12.0),
+    parser.add_argument("--dec", type=float, nargs=2, default=(6.1, 11.75),
                         metavar=("MIN", "MAX"), help="Dec range [deg] (default: the tiles' length)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

@@ -285,10 +285,10 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
                       "dec": np.asarray(true_dec, float), "fwhm": frames.fwhm[:, b],
                       "zp": np.full(n, zp[b])})
         latent = np.zeros((inst.NPIX, inst.NPIX))
+        yy, xx = np.mgrid[0:inst.NPIX, 0:inst.NPIX] / inst.NPIX - 0.5
         for f in range(n):
             t = (frames.jd[f] - scan.jdate) * 86400.0
             level = back * (1.0 + 0.03 * np.sin(2 * np.pi * (frames.jd[f] % 1.0) * 6.0))
-            yy, xx = np.mgrid[0:inst.NPIX, 0:inst.NPIX] / inst.NPIX - 0.5
             tilt = 0.01 * np.sin(t / 200.0)
             image = level * (1.0 + tilt * xx + 0.005 * yy)
             mp = moving.at(frames.jd[f])

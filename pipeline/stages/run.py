@@ -213,11 +213,14 @@ def process_scan(directory: Path, entry: rawio.ScanEntry, calib: dict, ref: dict
         out.append(BandResult(cals[b], regs[b], images, magzp[b], tables[b], weight, times[b]))
     t0 = time.process_time()
     apcor = aperture_corrections([r.images for r in out])
+    t_apcor = (time.process_time() - t0) / len(out)
     for r, value in zip(out, apcor, strict=True):
         for image in r.images:
             image.apcor = value
-        r.seconds["coadd"] += (time.process_time() - t0) / len(out)
-        r.seeing = seeing_fwhm(r.cal)
+        r.seconds["coadd"] += t_apcor
+        t0 = time.process_time()
+        r.seeing = seeing_fwhm(r.cal)  # a frame measurement: part of the calibration
+        r.seconds["calibrate"] += time.process_time() - t0
     return out
 
 
@@ -240,12 +243,11 @@ def seeing_fwhm(cal: calibrate.CalibratedScan) -> float:
         stamp = cal.frames[k, iy - 2:iy + 3, ix - 2:ix + 3].astype(float)
         if not cal.good[k, iy - 2:iy + 3, ix - 2:ix + 3].all():
             continue
-        p0 = [d["x"] - ix, d["y"] - iy, 0.6, float(stamp.sum()), 0.0]
-        fit = least_squares(_stamp_residual, p0, args=(stamp,),
-                            bounds=([-1.5, -1.5, 0.2, 0.0, -np.inf], [1.5, 1.5, 3.0, np.inf,
-                                                                       np.inf]))
-        if fit.success:
-            fwhm.append(2.3548 * fit.x[2] * inst.PIXEL_ARCSEC)
+        p0 = [d["x"] - ix, d["y"] - iy, np.log(0.6), float(stamp.sum()), 0.0]
+        fit = least_squares(_stamp_residual, p0, args=(stamp,), method="lm")
+        x, y, log_sigma = fit.x[:3]
+        if fit.success and abs(x) < 1.5 and abs(y) < 1.5 and 0.2 < np.exp(log_sigma) < 3.0:
+            fwhm.append(2.3548 * np.exp(log_sigma) * inst.PIXEL_ARCSEC)
     return float(np.median(fwhm)) if fwhm else float("nan")
 
 
@@ -254,9 +256,10 @@ def _stamp_residual(p, stamp: np.ndarray) -> np.ndarray:
 
 
 def _gaussian_stamp(p) -> np.ndarray:
-    """5 x 5 pixel integrals of a Gaussian (x, y offset from the centre pixel, sigma,
+    """5 x 5 pixel integrals of a Gaussian (x, y offset from the centre pixel, log sigma,
     flux) on a constant background."""
-    x, y, sigma, flux, back = p
+    x, y, log_sigma, flux, back = p
+    sigma = np.exp(log_sigma)
     edges = np.arange(-2.5, 3.0)
     s = np.sqrt(2.0) * sigma
     gx = np.diff(erf((edges - x) / s)) / 2.0
