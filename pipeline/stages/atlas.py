@@ -125,21 +125,25 @@ def coadd(cal: CalibratedScan, reg: Registration, weight: np.ndarray, ra0: float
         overlapping = []
         for k in range(len(cal.frames)):
             tx, ty = tan.world_to_pix(crval, ATLAS_CD, ATLAS_CRPIX, *corners[k])
-            if not (ty.max() < -2 or ty.min() > ny + 1 or tx.max() < -2 or tx.min() > nx + 1):
-                overlapping.append((k, tx, ty))
+            if ty.max() < -2 or ty.min() > ny + 1 or tx.max() < -2 or tx.min() > nx + 1:
+                continue
+            coef, *_ = np.linalg.lstsq(design, np.column_stack([tx, ty]), rcond=None)
+            px = coef[0, 0] * xx + coef[1, 0] * yy + coef[2, 0]
+            py = coef[0, 1] * xx + coef[1, 1] * yy + coef[2, 1]
+            on = (px > -0.5) & (px < nx - 0.5) & (py > -0.5) & (py < ny - 0.5)
+            rows = np.flatnonzero(on.any(axis=1))
+            if len(rows) >= 2 and on.sum() >= 16:  # a corner's few pixels are left out
+                overlapping.append((k, px, py, rows))
         if not overlapping:
             continue
         # Context ids count the image's own frames (~19), not the scan's: one bit plane.
         driz = Drizzle(kernel=KERNEL, out_shape=inst.ATLAS_SHAPE, fillval="0",
                        max_ctx_id=len(overlapping))
-        for k, tx, ty in overlapping:
-            coef, *_ = np.linalg.lstsq(design, np.column_stack([tx, ty]), rcond=None)
-            px = coef[0, 0] * xx + coef[1, 0] * yy + coef[2, 0]
-            py = coef[0, 1] * xx + coef[1, 1] * yy + coef[2, 1]
-            rows = np.flatnonzero(((py > -3) & (py < ny + 2)).any(axis=1))
+        for k, px, py, rows in overlapping:
             driz.add_image((cal.frames[k] / area).astype(np.float32), exptime=1.0,
                            pixmap=np.dstack([px, py]), weight_map=weight[k], pixfrac=1.0,
-                           ymin=int(rows[0]), ymax=int(rows[-1]))
+                           ymin=max(int(rows[0]) - 2, 0),
+                           ymax=min(int(rows[-1]) + 2, inst.NPIX - 1))
         coverage = _popcount(driz.out_ctx)
         image = np.where(driz.out_wht > 0, driz.out_img, 0.0).astype(np.float32)
         images.append(AtlasImage(number, crval, image, coverage))

@@ -4,14 +4,15 @@ Each frame's true centre differs from the reported one by a scan-wide pointing e
 the slow tracking excursion and a frame-to-frame jitter. The offsets ``d_k`` (cross-scan
 and along-scan, in the scan frame) come from a block adjustment of the whole scan:
 
-1. consecutive frames (k, k+1 and k, k+2) are tied by their common detections, which
-   gives a first chain of offsets, good enough to link detections into stars;
+1. consecutive frames (k, k+1 and k, k+2) are tied by their common detections (the
+   three arrays' pooled), which gives a first chain of offsets, good enough to link
+   detections into stars;
 2. detections of the J, H and Ks arrays (which share the telescope's pointing) are
    linked across frames into stars, and stars are matched to the astrometric reference;
 3. one weighted least-squares solution of every detection ``P_ik + d_k = s_i`` (each
    star's position ``s_i`` eliminated, so the unknowns are the frame offsets only), with
    the matched stars tied to their reference positions and a weak tie of consecutive
-   offsets at the jitter's size.
+   offsets at the jitter's size; then 2 and 3 again on that solution.
 
 Every detection of every star seen on two or more frames counts, weighted by its
 centroid error, and the reference ties the scan's absolute position through all of
@@ -44,6 +45,7 @@ EDGE_PX = 4.0
 JITTER_PRIOR_ARCSEC = 0.35
 #: Detections of one star on different frames, after the first chain, lie within this.
 LINK_ARCSEC = 1.0
+ADJUSTMENT_PASSES = 2
 #: Centroid error of a detection [arcsec]: ``CENTROID_FWHM_FACTOR * 2.5" / S/N`` in
 #: quadrature with a floor (windowed centroids on 2" pixels).
 CENTROID_FWHM_FACTOR = 0.7
@@ -92,15 +94,20 @@ def centroid_weight(det: np.ndarray) -> np.ndarray:
     return 1.0 / sigma**2
 
 
-def _pair_offset(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float, int]:
-    """Offset a - b of common stars (median, then mean within 1"), its variance, count."""
-    if len(a) < MIN_COMMON or len(b) < MIN_COMMON:
+def _pair_offset(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[np.ndarray, float, int]:
+    """Offset a - b of two frames' common stars, the arrays' stars pooled (one pointing):
+    nearest neighbours within 4", their median difference, then the mean of those within
+    1" of it; its variance and the number of stars."""
+    diffs = []
+    for pa, pb in zip(a, b, strict=True):
+        if len(pa) == 0 or len(pb) == 0:
+            continue
+        dist, j = cKDTree(pb).query(pa, distance_upper_bound=4.0)
+        ok = np.isfinite(dist)
+        diffs.append(pa[ok] - pb[j[ok]])
+    diff = np.concatenate(diffs) if diffs else np.zeros((0, 2))
+    if len(diff) < MIN_COMMON:
         return np.zeros(2), 0.0, 0
-    dist, j = cKDTree(b).query(a, distance_upper_bound=4.0)
-    ok = np.isfinite(dist)
-    if ok.sum() < MIN_COMMON:
-        return np.zeros(2), 0.0, 0
-    diff = a[ok] - b[j[ok]]
     med = np.median(diff, axis=0)
     close = np.hypot(*(diff - med).T) < 1.0
     if close.sum() < MIN_COMMON:
@@ -130,11 +137,11 @@ def register_bands(detections: list[list[np.ndarray]], rep_ra: list[np.ndarray],
     n = len(detections[0])
     nb = len(detections)
     prior = _jitter_prior(n)
-    # 1. The first chain, from bright frame pairs.
-    bright = [[scan_positions(d[usable(d)], rep_ra[b][k], rep_dec[b][k], ra0)
-               for k, d in enumerate(detections[b])] for b in range(nb)]
-    pairs, chain = _pair_chain(bright, prior)
-    # 2. Every usable detection, linked into stars on the first chain.
+    # 1. The first chain, from frame pairs.
+    pos_by_frame = [[scan_positions(d[usable(d, LINK_SNR)], rep_ra[b][k], rep_dec[b][k], ra0)
+                     for k, d in enumerate(detections[b])] for b in range(nb)]
+    pairs, chain = _pair_chain(pos_by_frame, prior)
+    # 2. Every usable detection, to be linked into stars.
     pos, wgt, frame, band = [], [], [], []
     for b in range(nb):
         for k, d in enumerate(detections[b]):
@@ -145,12 +152,16 @@ def register_bands(detections: list[list[np.ndarray]], rep_ra: list[np.ndarray],
             band.append(np.full(len(d), b))
     pos, wgt = np.concatenate(pos), np.concatenate(wgt)
     frame, band = np.concatenate(frame), np.concatenate(band)
-    star = _link(pos + chain[frame], frame, band)
-    # 3. Reference stars, then the block adjustment.
+    # 3. Reference stars, then the block adjustment; twice: the second pass links on
+    # the first solution, which bridges a frame the pairs could not tie (too few common
+    # stars, or a jump of the telescope) through the reference stars on both sides.
     ref = np.column_stack(scanframe.to_scan(ra0, ref_ra, ref_dec)) * 3600.0
-    ref_of = _match_reference(pos + chain[frame], wgt, star, ref)
     w_ref = 1.0 / (ref_sigma**2 + CENTROID_FLOOR_ARCSEC**2)
-    d, s, n_stars = _adjust(pos, wgt, frame, star, ref, ref_of, w_ref, prior, n)
+    d = chain
+    for _ in range(ADJUSTMENT_PASSES):
+        star = _link(pos + d[frame], frame, band)
+        ref_of = _match_reference(pos + d[frame], wgt, star, ref)
+        d, s, n_stars = _adjust(pos, wgt, frame, star, ref, ref_of, w_ref, prior, n)
     tied = ref_of >= 0
     resid = s[tied] - ref[ref_of[tied]]
     ref_rms = float(np.sqrt(np.mean(resid**2))) if tied.any() else np.nan
@@ -179,24 +190,24 @@ def _jitter_prior(n: int) -> np.ndarray:
 
 def _pair_chain(pos: list[list[np.ndarray]], prior: np.ndarray
                 ) -> tuple[list[tuple[int, int, np.ndarray, float]], np.ndarray]:
-    """Frame-pair offsets (k, k+1 and k, k+2 of each band) and the chain they give."""
+    """Frame-pair offsets (k, k+1 and k, k+2, the bands' stars pooled) and the chain
+    they give."""
     n = len(prior)
     normal, rhs, pairs = prior.copy(), np.zeros((n, 2)), []
-    for bands in pos:
-        for k in range(n):
-            for j in (k + 1, k + 2):
-                if j >= n:
-                    continue
-                off, var, m = _pair_offset(bands[k], bands[j])
-                if m == 0:
-                    continue
-                w = m / var
-                pairs.append((k, j, off, w))
-                normal[[k, j], [k, j]] += w
-                normal[k, j] -= w
-                normal[j, k] -= w
-                rhs[j] += w * off
-                rhs[k] -= w * off
+    for k in range(n):
+        for j in (k + 1, k + 2):
+            if j >= n:
+                continue
+            off, var, m = _pair_offset([band[k] for band in pos], [band[j] for band in pos])
+            if m == 0:
+                continue
+            w = m / var
+            pairs.append((k, j, off, w))
+            normal[[k, j], [k, j]] += w
+            normal[k, j] -= w
+            normal[j, k] -= w
+            rhs[j] += w * off
+            rhs[k] -= w * off
     return pairs, np.linalg.solve(normal + np.eye(n) * 1e-6, rhs)
 
 
