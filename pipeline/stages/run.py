@@ -50,14 +50,15 @@ FLAT_RESIDUAL = 0.01
 #: Aperture sky noise over sqrt(pixels) x pixel rms on the Atlas Images, measured with the
 #: turbo kernel (2" frames onto 1" pixels, ~6 frames): pull rms 1 against the truth.
 CORRELATED_NOISE = 1.5
-#: Curve of growth: the 4" aperture against an 8" one (the 8 % PSF wing, 3x the core's
-#: width, is 94 % inside 8", so 99.5 % of the flux, varying by 0.1 % with seeing), from
-#: bright isolated stars of each scan and band. The 4" fraction changes by ~1 % for 0.15"
-#: of seeing, and the calibration scans' seeing is not the survey scans', so fluxes are
-#: corrected to total before the zero point.
-APCOR_ARCSEC = 8.0
+#: Curve of growth: the 4" aperture against a 12" one, from bright stars of each scan and
+#: band isolated within 20". The 4" fraction changes by ~1 % for 0.15" of seeing, and the
+#: calibration scans' seeing is not the survey scans', so fluxes are corrected to total
+#: before the zero point. 12", not 8": the PSF's wing (8 % of the flux, 3x the core's
+#: width) leaves 0.4 % of the flux outside 8" at 2.5" seeing and 0.9 % at 3", which biased
+#: the zero point by the difference; outside 12" it leaves 0.06 % at 3".
+APCOR_ARCSEC = 12.0
 APCOR_MIN_SNR = 20.0
-APCOR_ISOLATION_ARCSEC = 15.0
+APCOR_ISOLATION_ARCSEC = 20.0
 APCOR_MIN_STARS = 5
 #: Standards are measured where the Atlas Image shows them, within this of the listed position.
 RECENTRE_ARCSEC = 4.0
@@ -268,7 +269,7 @@ def _gaussian_stamp(p) -> np.ndarray:
 
 
 def aperture_corrections(images: list[list[atlas.AtlasImage]]) -> list[float]:
-    """Per band, the median 4"/8" aperture flux ratio of bright, round, isolated stars on
+    """Per band, the median 4"/12" aperture flux ratio of bright, round, isolated stars on
     a scan's Atlas Images; a band with fewer than ``APCOR_MIN_STARS`` takes the median of
     the scan's three bands together (the PSF's shape is the same), 1 if none has any."""
     ratios = [curve_of_growth(band_images) for band_images in images]
@@ -278,28 +279,31 @@ def aperture_corrections(images: list[list[atlas.AtlasImage]]) -> list[float]:
 
 
 def curve_of_growth(images: list[atlas.AtlasImage]) -> np.ndarray:
-    """4"/8" aperture flux ratios of bright, round, isolated detections on Atlas Images."""
+    """4"/12" aperture flux ratios of bright, round, isolated detections on Atlas Images.
+
+    Isolated: no other detection down to 3 sigma within 20" (a faint neighbour inside the
+    12" aperture lowers the ratio, never raises it)."""
     ratios: list[float] = []
     for image in images:
         data = np.ascontiguousarray(image.image, dtype=np.float64)
         mask = image.coverage < 3
         bkg = sep.Background(data, mask=mask)
-        objs = sep.extract(data - bkg.back(), 10.0, err=bkg.globalrms, mask=mask, minarea=5)
+        objs = sep.extract(data - bkg.back(), 3.0, err=bkg.globalrms, mask=mask, minarea=5)
         if len(objs) < 2:
             continue
         xy = np.column_stack([objs["x"], objs["y"]])
         dist, _ = cKDTree(xy).query(xy, k=2)
         pick = (dist[:, 1] > APCOR_ISOLATION_ARCSEC / inst.ATLAS_ARCSEC) \
-            & (objs["a"] < 1.3 * objs["b"])
+            & (objs["a"] < 1.3 * objs["b"]) & (objs["flux"] > APCOR_MIN_SNR * bkg.globalrms)
         if not pick.any():
             continue
         ra, dec = tan.pix_to_world(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX,
                                    objs["x"][pick], objs["y"][pick])
         unit = dataclasses.replace(image, apcor=1.0)
         f4, _, ok4 = aperture_photometry(unit, ra, dec)
-        f8, e8, ok8 = aperture_photometry(unit, ra, dec, APCOR_ARCSEC)
-        good = ok4 & ok8 & (f8 > APCOR_MIN_SNR * e8)
-        ratios += list(f4[good] / f8[good])
+        f12, e12, ok12 = aperture_photometry(unit, ra, dec, APCOR_ARCSEC)
+        good = ok4 & ok12 & (f12 > APCOR_MIN_SNR * e12)
+        ratios += list(f4[good] / f12[good])
     return np.asarray(ratios, dtype=float)
 
 
