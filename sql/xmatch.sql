@@ -240,8 +240,14 @@ BEGIN
     -- inside the inlined _hpx_cells_near. (Joined with _hpx_zones on an expression of
     -- dec instead, the zones would be estimated at thousands of rows per row, and
     -- planned as sorts and merge joins or hashes in thousands of batches.)
+    --
+    -- The exact test's sine term s = sin^2(d / 2) (_hpx_sindist) is a column of the pairs,
+    -- kept apart by OFFSET 0 so that it is computed once per candidate pair, and the
+    -- distance is 2 asin(sqrt(s)): hpx_dist (Vincenty) per pair took a quarter of the time.
     RETURN QUERY EXECUTE format($q$
-        SELECT a.id, b.id, public.hpx_dist(a.ra, a.dec, b.ra, b.dec) * 3600
+        SELECT p.id_a, p.id_b, degrees(2 * asin(sqrt(p.s))) * 3600
+        FROM (
+        SELECT a.id AS id_a, b.id AS id_b, public._hpx_sindist(a.ra, a.dec, b.ra, b.dec) AS s
         FROM (SELECT z.id, z.ra, z.dec,
                      -- (unnest in the select list: a function scan in FROM would build
                      -- a tuplestore for every row; and of the 9 slots only the cells the
@@ -260,7 +266,8 @@ BEGIN
                                  public._hpx_zone(t.dec, $2) AS zone
                           FROM %4$s AS t OFFSET 0) AS z OFFSET 0) AS z) AS b
           ON b.cell = a.near
-        WHERE public._hpx_sindist(a.ra, a.dec, b.ra, b.dec) < power(sin(radians($1) / 2), 2)
+        OFFSET 0) AS p
+        WHERE p.s < power(sin(radians($1) / 2), 2)
         $q$, key_a, key_b, table_a, table_b)
     USING radius_deg, cell_deg, probe_deg, buckets, half_widths;
 END
