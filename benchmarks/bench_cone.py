@@ -15,13 +15,21 @@ In one run, on one server, in a scratch database (created and dropped):
    ``q3c_join`` on all centres, measured; then ``hpx_xmatch`` and ``q3c_join`` on all
    rows at 2", 10" and 60", and those rows against the whole table at 2";
 4. with ``--q3c-regression``: Q3C's 745 regression cones on its regenerated 1,000,000
-   row table, counts compared with Q3C's expected output.
+   row table, counts compared with Q3C's expected output;
+5. with ``--big-rows N`` (say 50,000,000): a second table ``pts_big`` of N points,
+   generated in chunks of 1,000,000 with progress on stderr, and the cone latencies of
+   step 2 on it, printed beside the first table's.
+
+``--keep NAME`` uses (and creates if missing) the database NAME instead of a scratch
+database and keeps it: a table that already has the requested rows is reused, so the
+large table is generated once (``--no-xmatch`` times the cones only).
 
 Q3C comes from the Debian package ``postgresql-15-q3c`` on this machine's PostgreSQL 15
 (the script installs it with apt-get when it is missing and it runs as root, and says
 what it found). Prints a table of ratios and a one-line summary.
 
-    python benchmarks/bench_cone.py [--db URL] [--rows N] [--repeat K]
+    python benchmarks/bench_cone.py [--db URL] [--rows N] [--repeat K] [--big-rows N]
+                                    [--keep NAME] [--no-xmatch] [--q3c-regression]
 """
 
 from __future__ import annotations
