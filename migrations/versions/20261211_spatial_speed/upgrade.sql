@@ -1,6 +1,7 @@
 -- Revision 20261211: the fine disc cover (_hpx_disc_cover) in PL/pgSQL's cheapest
--- statements, the same ranges in half the time; hpx_xmatch's distance from the exact
--- test's sine term. Frozen: a copy of the definitions in sql/ when it was written.
+-- statements (the same ranges in half the time below 0.5 deg, pixels of a quarter of
+-- the radius from 0.5 deg); hpx_xmatch's distance from the exact test's sine term.
+-- Frozen: a copy of the definitions in sql/ when it was written.
 
 -- Fine cover: the near pixels are split down to the order whose pixels are about half
 -- the radius across (a quarter from 0.5 deg): a pixel whose centre is farther than the
