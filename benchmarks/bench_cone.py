@@ -22,14 +22,15 @@ In one run, on one server, in a scratch database (created and dropped):
 
 ``--keep NAME`` uses (and creates if missing) the database NAME instead of a scratch
 database and keeps it: a table that already has the requested rows is reused, so the
-large table is generated once (``--no-xmatch`` times the cones only).
+large table is generated once (``--no-xmatch`` times the cones only, ``--no-cones`` the
+cross-matches only).
 
 Q3C comes from the Debian package ``postgresql-15-q3c`` on this machine's PostgreSQL 15
 (the script installs it with apt-get when it is missing and it runs as root, and says
 what it found). Prints a table of ratios and a one-line summary.
 
     python benchmarks/bench_cone.py [--db URL] [--rows N] [--repeat K] [--big-rows N]
-                                    [--keep NAME] [--no-xmatch] [--q3c-regression]
+                                    [--keep NAME] [--no-xmatch] [--no-cones] [--q3c-regression]
 """
 
 from __future__ import annotations
@@ -267,6 +268,7 @@ def main() -> int:
     parser.add_argument("--xmatch-rows", type=int, default=1_000_000)
     parser.add_argument("--xmatch-sample", type=int, default=50_000)
     parser.add_argument("--no-xmatch", action="store_true", help="cone latencies only")
+    parser.add_argument("--no-cones", action="store_true", help="cross-matches only")
     parser.add_argument("--q3c-regression", action="store_true")
     args = parser.parse_args()
     admin_url = database.normalize_url(args.db)
@@ -307,8 +309,8 @@ def main() -> int:
                 built[table] = time.perf_counter() - start
                 print(f"table: {table}, {rows:,d} points generated, loaded and indexed in "
                       f"{built[table]:.0f} s", file=sys.stderr)
-            lat = cone_latencies(conn, "pts", args.repeat, with_q3c)
-            if args.big_rows:
+            lat = {} if args.no_cones else cone_latencies(conn, "pts", args.repeat, with_q3c)
+            if args.big_rows and not args.no_cones:
                 lat_big = cone_latencies(conn, "pts_big", args.repeat, with_q3c)
             if not args.no_xmatch:
                 xm = cross_match(conn, min(args.xmatch_rows, args.rows),
@@ -322,29 +324,31 @@ def main() -> int:
 
     for table, seconds in built.items():
         print(f"\n{table}: generated, loaded and indexed in {seconds:.0f} s")
-    print(f"\nCone search, median of {args.repeat} cones (client wall clock, planning "
-          "included)")
-    sizes = [(args.rows, lat)] + ([(args.big_rows, lat_big)] if lat_big else [])
-    print(f"{'radius':>8} " + " ".join(
-        f"{f'{n / 1e6:g}M hpx ms':>11} {'q3c ms':>9} {'scan ms':>10} {'scan/hpx':>9} "
-        f"{'hpx/q3c':>8}" for n, _ in sizes))
-    for radius in RADII_ARCSEC:
-        cells = []
-        for _, lats in sizes:
-            t = lats[radius]
-            q3c = t.get("q3c", math.nan)
-            cells.append(f"{t['hpx'] * 1e3:11.2f} {q3c * 1e3:9.2f} {t['scan'] * 1e3:10.1f} "
-                         f"{t['scan'] / t['hpx']:9.0f} {t['hpx'] / q3c:8.2f}")
-        print(f"{radius:>7g}\" " + " ".join(cells))
+    if lat:
+        print(f"\nCone search, median of {args.repeat} cones (client wall clock, planning "
+              "included)")
+        sizes = [(args.rows, lat)] + ([(args.big_rows, lat_big)] if lat_big else [])
+        print(f"{'radius':>8} " + " ".join(
+            f"{f'{n / 1e6:g}M hpx ms':>11} {'q3c ms':>9} {'scan ms':>10} {'scan/hpx':>9} "
+            f"{'hpx/q3c':>8}" for n, _ in sizes))
+        for radius in RADII_ARCSEC:
+            cells = []
+            for _, lats in sizes:
+                t = lats[radius]
+                q3c = t.get("q3c", math.nan)
+                cells.append(f"{t['hpx'] * 1e3:11.2f} {q3c * 1e3:9.2f} {t['scan'] * 1e3:10.1f} "
+                             f"{t['scan'] / t['hpx']:9.0f} {t['hpx'] / q3c:8.2f}")
+            print(f"{radius:>7g}\" " + " ".join(cells))
     if xm:
         report_xmatch(args, xm, with_q3c)
     if regression:
         print(f"\nQ3C regression cones: {regression[0]} of {regression[1]} counts equal")
     worst = max(t["hpx"] / t.get("q3c", math.nan)
-                for lats in (lat, lat_big) for t in lats.values()) if with_q3c else None
-    print(f"\nbench_cone: 2\" cone {lat[2.0]['scan'] / lat[2.0]['hpx']:.0f}x faster than a "
-          f"full scan (target >= 100)"
-          + (f"; hpx/q3c latency worst {worst:.2f} (target <= 0.3)" if with_q3c else "")
+                for lats in (lat, lat_big) for t in lats.values()) if with_q3c and lat else None
+    print("\nbench_cone: "
+          + (f"2\" cone {lat[2.0]['scan'] / lat[2.0]['hpx']:.0f}x faster than a full scan "
+             "(target >= 100)" if lat else "cones not timed")
+          + (f"; hpx/q3c latency worst {worst:.2f} (target <= 0.3)" if worst else "")
           + (f"; hpx_radial_query join/q3c {xm['hpx'] / xm['q3c']:.1f}"
              if with_q3c and xm else "")
           + (f"; hpx_xmatch/q3c_join at 2\" {xm['xmatch_2'] / xm['q3c_2']:.2f}"
