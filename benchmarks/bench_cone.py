@@ -15,13 +15,22 @@ In one run, on one server, in a scratch database (created and dropped):
    ``q3c_join`` on all centres, measured; then ``hpx_xmatch`` and ``q3c_join`` on all
    rows at 2", 10" and 60", and those rows against the whole table at 2";
 4. with ``--q3c-regression``: Q3C's 745 regression cones on its regenerated 1,000,000
-   row table, counts compared with Q3C's expected output.
+   row table, counts compared with Q3C's expected output;
+5. with ``--big-rows N`` (say 50,000,000): a second table ``pts_big`` of N points,
+   generated in chunks of 1,000,000 with progress on stderr, and the cone latencies of
+   step 2 on it, printed beside the first table's.
+
+``--keep NAME`` uses (and creates if missing) the database NAME instead of a scratch
+database and keeps it: a table that already has the requested rows is reused, so the
+large table is generated once (``--no-xmatch`` times the cones only, ``--no-cones`` the
+cross-matches only).
 
 Q3C comes from the Debian package ``postgresql-15-q3c`` on this machine's PostgreSQL 15
 (the script installs it with apt-get when it is missing and it runs as root, and says
 what it found). Prints a table of ratios and a one-line summary.
 
-    python benchmarks/bench_cone.py [--db URL] [--rows N] [--repeat K]
+    python benchmarks/bench_cone.py [--db URL] [--rows N] [--repeat K] [--big-rows N]
+                                    [--keep NAME] [--no-xmatch] [--no-cones] [--q3c-regression]
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -65,25 +75,55 @@ def q3c_available(conn: psycopg.Connection) -> tuple[bool, str]:
     return True, f"q3c {version[0]} {note}"
 
 
-def load(conn: psycopg.Connection, table: str, ra: np.ndarray, dec: np.ndarray,
-         with_q3c: bool) -> None:
-    """Table (ra, dec, hpx) in the given (random) order, indexed, analyzed."""
-    hpx = healpix.ang2hpx(ra, dec)
+def load(conn: psycopg.Connection, table: str, chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+         with_q3c: bool, total: int | None = None) -> None:
+    """Table (ra, dec, hpx) of the chunks' points in the given (random) order, indexed,
+    analyzed; with ``total``, progress on stderr."""
+    start = time.perf_counter()
     conn.execute(sql.SQL("CREATE TABLE {} (ra float8, dec float8, hpx bigint)").format(
         sql.Identifier(table)))
-    with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN").format(
-            sql.Identifier(table))) as copy:
-        step = 200_000
-        for start in range(0, ra.size, step):
-            block = "".join(f"{r!r}\t{d!r}\t{h}\n" for r, d, h in zip(
-                ra[start:start + step].tolist(), dec[start:start + step].tolist(),
-                hpx[start:start + step].tolist(), strict=True))
-            copy.write(block)
-    conn.execute(sql.SQL("CREATE INDEX ON {} (hpx)").format(sql.Identifier(table)))
+    done = 0
+    for ra, dec in chunks:
+        hpx = healpix.ang2hpx(ra, dec)
+        with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN").format(
+                sql.Identifier(table))) as copy:
+            step = 200_000
+            for first in range(0, ra.size, step):
+                block = "".join(f"{r!r}\t{d!r}\t{h}\n" for r, d, h in zip(
+                    ra[first:first + step].tolist(), dec[first:first + step].tolist(),
+                    hpx[first:first + step].tolist(), strict=True))
+                copy.write(block)
+        done += ra.size
+        if total:
+            print(f"  {table}: {done:,d} of {total:,d} rows written, "
+                  f"{time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    steps = [("hpx index", sql.SQL("CREATE INDEX ON {} (hpx)"))]
     if with_q3c:
-        conn.execute(sql.SQL("CREATE INDEX ON {} (q3c_ang2ipix(ra, dec))").format(
-            sql.Identifier(table)))
-    conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+        steps.append(("q3c index", sql.SQL("CREATE INDEX ON {} (q3c_ang2ipix(ra, dec))")))
+    steps.append(("vacuum analyze", sql.SQL("VACUUM ANALYZE {}")))
+    for what, statement in steps:
+        conn.execute(statement.format(sql.Identifier(table)))
+        if total:
+            print(f"  {table}: {what} done, {time.perf_counter() - start:.0f} s",
+                  file=sys.stderr, flush=True)
+
+
+def uniform_chunks(rows: int, seed: int, chunk: int
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``rows`` points uniform on the sky, in chunks of ``chunk`` (one generator per chunk,
+    so a chunk never holds more than ``chunk`` points in memory)."""
+    for i, first in enumerate(range(0, rows, chunk)):
+        rng = np.random.default_rng([seed, i])
+        n = min(chunk, rows - first)
+        yield rng.uniform(0, 360, n), np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+
+
+def table_rows(conn: psycopg.Connection, table: str) -> int | None:
+    """Rows of ``table``, or None when it does not exist."""
+    if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+        return None
+    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
+        sql.Identifier(table))).fetchone()[0]
 
 
 def timed(conn: psycopg.Connection, query: str, params: tuple) -> tuple[float, int]:
@@ -93,15 +133,16 @@ def timed(conn: psycopg.Connection, query: str, params: tuple) -> tuple[float, i
 
 
 QUERIES = {
-    "hpx": "SELECT count(*) FROM pts WHERE hpx_radial_query(hpx, ra, dec, %s, %s, %s)",
-    "q3c": "SELECT count(*) FROM pts WHERE q3c_radial_query(ra, dec, %s, %s, %s)",
-    "scan": "SELECT count(*) FROM pts WHERE _hpx_sindist(ra, dec, %s, %s) "
+    "hpx": "SELECT count(*) FROM {} WHERE hpx_radial_query(hpx, ra, dec, %s, %s, %s)",
+    "q3c": "SELECT count(*) FROM {} WHERE q3c_radial_query(ra, dec, %s, %s, %s)",
+    "scan": "SELECT count(*) FROM {} WHERE _hpx_sindist(ra, dec, %s, %s) "
             "< power(sin(radians(%s) / 2), 2)",
 }
 
 
-def cone_latencies(conn: psycopg.Connection, repeat: int, with_q3c: bool
+def cone_latencies(conn: psycopg.Connection, table: str, repeat: int, with_q3c: bool
                    ) -> dict[float, dict[str, float]]:
+    queries = {k: v.replace("{}", table) for k, v in QUERIES.items()}
     rng = np.random.default_rng(42)
     ra0 = rng.uniform(0, 360, repeat)
     dec0 = np.degrees(np.arcsin(rng.uniform(-1, 1, repeat)))
@@ -116,21 +157,21 @@ def cone_latencies(conn: psycopg.Connection, repeat: int, with_q3c: bool
             # then both are timed, interleaved (background load hits them alike) in an
             # order that alternates from cone to cone.
             for method in methods:
-                timed(conn, QUERIES[method], params)
+                timed(conn, queries[method], params)
             counts = {}
             for method in methods if i % 2 == 0 else methods[::-1]:
-                elapsed, counts[method] = timed(conn, QUERIES[method], params)
+                elapsed, counts[method] = timed(conn, queries[method], params)
                 times[method].append(elapsed)
             n_hpx = counts["hpx"]
             if with_q3c and counts["q3c"] != n_hpx:
                 print(f"count differs at {params}: hpx {n_hpx}, q3c {counts['q3c']}",
                       file=sys.stderr)
             if i < 3:  # a full scan takes seconds; three are enough for its median
-                t_scan, n_scan = timed(conn, QUERIES["scan"], params)
+                t_scan, n_scan = timed(conn, queries["scan"], params)
                 times["scan"].append(t_scan)
                 assert n_scan == n_hpx, (params, n_scan, n_hpx)
         results[radius] = {k: statistics.median(v) for k, v in times.items() if v}
-        print(f"  radius {radius:>6g}\": hpx {results[radius]['hpx'] * 1e3:8.2f} ms"
+        print(f"  {table} radius {radius:>6g}\": hpx {results[radius]['hpx'] * 1e3:8.2f} ms"
               + (f", q3c {results[radius]['q3c'] * 1e3:8.2f} ms" if with_q3c else "")
               + f", scan {results[radius]['scan'] * 1e3:9.1f} ms", file=sys.stderr)
     return results
@@ -217,13 +258,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=DEFAULT_URL, help=f"server URL (default {DEFAULT_URL})")
     parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--big-rows", type=int, default=0,
+                        help="also a table of this many points (e.g. 50000000), its cone "
+                             "latencies printed beside the first table's")
+    parser.add_argument("--keep", metavar="NAME",
+                        help="use (and create if missing) database NAME and keep it: tables "
+                             "of the right size are reused by the next run")
     parser.add_argument("--repeat", type=int, default=31, help="cones per radius")
     parser.add_argument("--xmatch-rows", type=int, default=1_000_000)
     parser.add_argument("--xmatch-sample", type=int, default=50_000)
+    parser.add_argument("--no-xmatch", action="store_true", help="cone latencies only")
+    parser.add_argument("--no-cones", action="store_true", help="cross-matches only")
     parser.add_argument("--q3c-regression", action="store_true")
     args = parser.parse_args()
     admin_url = database.normalize_url(args.db)
-    url = database.create_database(admin_url, "twomass_bench_cone")
+    if args.keep:
+        url = database.with_dbname(admin_url, args.keep)
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (args.keep,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.keep)))
+    else:
+        url = database.create_database(admin_url, "twomass_bench_cone")
+    lat_big: dict[float, dict[str, float]] = {}
+    xm: dict[str, float] = {}
+    built: dict[str, float] = {}
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("SET jit = off")
@@ -231,28 +290,73 @@ def main() -> int:
                 conn.execute(sqlfiles.read(name))
             with_q3c, note = q3c_available(conn)
             print(f"q3c: {note}")
-            rng = np.random.default_rng(1)
-            ra = rng.uniform(0, 360, args.rows)
-            dec = np.degrees(np.arcsin(rng.uniform(-1, 1, args.rows)))
-            start = time.perf_counter()
-            load(conn, "pts", ra, dec, with_q3c)
-            print(f"table: {args.rows:,d} points loaded and indexed in "
-                  f"{time.perf_counter() - start:.0f} s", file=sys.stderr)
-            lat = cone_latencies(conn, args.repeat, with_q3c)
-            xm = cross_match(conn, min(args.xmatch_rows, args.rows),
-                             min(args.xmatch_sample, args.xmatch_rows), with_q3c)
+            for table in ("xm", "xm_outer", "q3ctest"):
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+            tables = [("pts", args.rows)] + ([("pts_big", args.big_rows)] if args.big_rows else [])
+            for table, rows in tables:
+                if table_rows(conn, table) == rows:
+                    print(f"table: {table}, {rows:,d} points, reused", file=sys.stderr)
+                    continue
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+                start = time.perf_counter()
+                if table == "pts":  # one generator, as the published figures were made
+                    rng = np.random.default_rng(1)
+                    ra = rng.uniform(0, 360, rows)
+                    chunks: Iterable = [(ra, np.degrees(np.arcsin(rng.uniform(-1, 1, rows))))]
+                else:
+                    chunks = uniform_chunks(rows, 2, 1_000_000)
+                load(conn, table, chunks, with_q3c, total=rows if table != "pts" else None)
+                built[table] = time.perf_counter() - start
+                print(f"table: {table}, {rows:,d} points generated, loaded and indexed in "
+                      f"{built[table]:.0f} s", file=sys.stderr)
+            lat = {} if args.no_cones else cone_latencies(conn, "pts", args.repeat, with_q3c)
+            if args.big_rows and not args.no_cones:
+                lat_big = cone_latencies(conn, "pts_big", args.repeat, with_q3c)
+            if not args.no_xmatch:
+                xm = cross_match(conn, min(args.xmatch_rows, args.rows),
+                                 min(args.xmatch_sample, args.xmatch_rows), with_q3c)
             regression = q3c_regression(conn) if args.q3c_regression else None
+            for table in ("xm", "xm_outer", "q3ctest"):
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
     finally:
-        database.drop_database(admin_url, url)
+        if not args.keep:
+            database.drop_database(admin_url, url)
 
-    print(f"\nCone search, {args.rows:,d} points, median of {args.repeat} cones "
-          "(client wall clock, planning included)")
-    print(f"{'radius':>8} {'hpx ms':>9} {'q3c ms':>9} {'scan ms':>10} "
-          f"{'scan/hpx':>9} {'hpx/q3c':>8}")
-    for radius, t in lat.items():
-        q3c = t.get("q3c", math.nan)
-        print(f"{radius:>7g}\" {t['hpx'] * 1e3:9.2f} {q3c * 1e3:9.2f} {t['scan'] * 1e3:10.1f} "
-              f"{t['scan'] / t['hpx']:9.0f} {t['hpx'] / q3c:8.2f}")
+    for table, seconds in built.items():
+        print(f"\n{table}: generated, loaded and indexed in {seconds:.0f} s")
+    if lat:
+        print(f"\nCone search, median of {args.repeat} cones (client wall clock, planning "
+              "included)")
+        sizes = [(args.rows, lat)] + ([(args.big_rows, lat_big)] if lat_big else [])
+        print(f"{'radius':>8} " + " ".join(
+            f"{f'{n / 1e6:g}M hpx ms':>11} {'q3c ms':>9} {'scan ms':>10} {'scan/hpx':>9} "
+            f"{'hpx/q3c':>8}" for n, _ in sizes))
+        for radius in RADII_ARCSEC:
+            cells = []
+            for _, lats in sizes:
+                t = lats[radius]
+                q3c = t.get("q3c", math.nan)
+                cells.append(f"{t['hpx'] * 1e3:11.2f} {q3c * 1e3:9.2f} {t['scan'] * 1e3:10.1f} "
+                             f"{t['scan'] / t['hpx']:9.0f} {t['hpx'] / q3c:8.2f}")
+            print(f"{radius:>7g}\" " + " ".join(cells))
+    if xm:
+        report_xmatch(args, xm, with_q3c)
+    if regression:
+        print(f"\nQ3C regression cones: {regression[0]} of {regression[1]} counts equal")
+    worst = max(t["hpx"] / t.get("q3c", math.nan)
+                for lats in (lat, lat_big) for t in lats.values()) if with_q3c and lat else None
+    print("\nbench_cone: "
+          + (f"2\" cone {lat[2.0]['scan'] / lat[2.0]['hpx']:.0f}x faster than a full scan "
+             "(target >= 100)" if lat else "cones not timed")
+          + (f"; hpx/q3c latency worst {worst:.2f} (target <= 0.3)" if worst else "")
+          + (f"; hpx_radial_query join/q3c {xm['hpx'] / xm['q3c']:.1f}"
+             if with_q3c and xm else "")
+          + (f"; hpx_xmatch/q3c_join at 2\" {xm['xmatch_2'] / xm['q3c_2']:.2f}"
+             if with_q3c and xm else ""))
+    return 0
+
+
+def report_xmatch(args: argparse.Namespace, xm: dict[str, float], with_q3c: bool) -> None:
     n_xm = min(args.xmatch_rows, args.rows)
     print(f"\nSelf cross-match at 2\" of {n_xm:,d} points (outer rows sampled: "
           f"{min(args.xmatch_sample, n_xm):,d}, times scaled to all {n_xm:,d})")
@@ -277,16 +381,6 @@ def main() -> int:
         line += (f", q3c_join {xm['q3c_big']:6.1f} s ({xm['q3c_big_pairs']:,d} pairs), "
                  f"ratio {xm['xmatch_big'] / xm['q3c_big']:.2f}")
     print(line)
-    if regression:
-        print(f"\nQ3C regression cones: {regression[0]} of {regression[1]} counts equal")
-    worst = max(t["hpx"] / t.get("q3c", math.nan) for t in lat.values()) if with_q3c else None
-    print(f"\nbench_cone: 2\" cone {lat[2.0]['scan'] / lat[2.0]['hpx']:.0f}x faster than a "
-          f"full scan (target >= 100)"
-          + (f"; hpx/q3c latency worst {worst:.2f} (target <= 1)" if with_q3c else "")
-          + (f"; hpx_radial_query join/q3c {xm['hpx'] / xm['q3c']:.1f}" if with_q3c else "")
-          + (f"; hpx_xmatch/q3c_join at 2\" {xm['xmatch_2'] / xm['q3c_2']:.2f}"
-             if with_q3c else ""))
-    return 0
 
 
 if __name__ == "__main__":

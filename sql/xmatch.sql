@@ -235,13 +235,21 @@ BEGIN
            array_agg(public._hpx_zone_half_width(z, probe_deg, cell_deg) ORDER BY z)
     INTO buckets, half_widths
     FROM generate_series(-1, ceil(180 / cell_deg)::integer) AS z;
-    -- Each table's rows with their zone as columns of a subquery that OFFSET 0 keeps
-    -- apart: as expressions, the zone and its buckets would be repeated in every use
-    -- inside the inlined _hpx_cells_near. (Joined with _hpx_zones on an expression of
+    -- The probed table's rows with their zone as columns of a subquery that OFFSET 0
+    -- keeps apart: as expressions, the zone and its buckets would be repeated in every
+    -- use inside the inlined _hpx_cells_near. The hashed table's cell is one expression
+    -- (its zone computed three times costs less than two subquery layers: 1.3 against
+    -- 1.9 s for 5 million rows). (Joined with _hpx_zones on an expression of
     -- dec instead, the zones would be estimated at thousands of rows per row, and
     -- planned as sorts and merge joins or hashes in thousands of batches.)
+    --
+    -- The exact test's sine term s = sin^2(d / 2) (_hpx_sindist) is a column of the pairs,
+    -- kept apart by OFFSET 0 so that it is computed once per candidate pair, and the
+    -- distance is 2 asin(sqrt(s)): hpx_dist (Vincenty) per pair took a quarter of the time.
     RETURN QUERY EXECUTE format($q$
-        SELECT a.id, b.id, public.hpx_dist(a.ra, a.dec, b.ra, b.dec) * 3600
+        SELECT p.id_a, p.id_b, degrees(2 * asin(sqrt(p.s))) * 3600
+        FROM (
+        SELECT a.id AS id_a, b.id AS id_b, public._hpx_sindist(a.ra, a.dec, b.ra, b.dec) AS s
         FROM (SELECT z.id, z.ra, z.dec,
                      -- (unnest in the select list: a function scan in FROM would build
                      -- a tuplestore for every row; and of the 9 slots only the cells the
@@ -254,13 +262,13 @@ BEGIN
                     FROM (SELECT t.%1$I::bigint AS id, t.ra, t.dec,
                                  public._hpx_zone(t.dec, $2) AS zone
                           FROM %3$s AS t OFFSET 0) AS z OFFSET 0) AS z) AS a
-        JOIN (SELECT z.id, z.ra, z.dec, public._hpx_cell(z.zone, z.n, z.ra, $2) AS cell
-              FROM (SELECT z.*, $4[z.zone + 2] AS n
-                    FROM (SELECT t.%2$I::bigint AS id, t.ra, t.dec,
-                                 public._hpx_zone(t.dec, $2) AS zone
-                          FROM %4$s AS t OFFSET 0) AS z OFFSET 0) AS z) AS b
+        JOIN (SELECT t.%2$I::bigint AS id, t.ra, t.dec,
+                     public._hpx_cell(public._hpx_zone(t.dec, $2),
+                                      $4[public._hpx_zone(t.dec, $2) + 2], t.ra, $2) AS cell
+              FROM %4$s AS t) AS b
           ON b.cell = a.near
-        WHERE public._hpx_sindist(a.ra, a.dec, b.ra, b.dec) < power(sin(radians($1) / 2), 2)
+        OFFSET 0) AS p
+        WHERE p.s < power(sin(radians($1) / 2), 2)
         $q$, key_a, key_b, table_a, table_b)
     USING radius_deg, cell_deg, probe_deg, buckets, half_widths;
 END
