@@ -5,10 +5,9 @@ sources from its truth sky (``pipeline/sim``), so ``truth.parquet`` is the one
 ``simulate`` writes for the same region and seed. The frames show the sky beyond the
 region too (the scans that touch it, whole across the scan): every source rendered is
 listed in ``sky.parquet`` (the region's truth plus that margin). Each survey scan is
-clipped to the
-frames whose centres lie within the region's declinations plus half a frame (the
-night.json says so: ``clipped``); ``max_frames`` clips further, around the region's
-centre. Each group of eight survey slots is preceded by a calibration set: here two
+clipped to the frames whose centres lie within the region's declinations plus half a
+frame (the night.json says so: ``clipped``); ``max_frames`` clips further, around the
+region's centre. Each group of eight survey slots is preceded by a calibration set: here two
 scans (``CAL_SCANS``) of ``cal_frames`` frames, alternating in direction, over a standard
 field at the region's centre.
 
