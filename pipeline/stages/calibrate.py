@@ -129,13 +129,15 @@ def detect(image: np.ndarray, rms: np.ndarray, mask: np.ndarray,
     return out
 
 
-def windowed_centroids(image: np.ndarray, x: np.ndarray, y: np.ndarray, mask: np.ndarray
+def windowed_centroids(image: np.ndarray, x: np.ndarray, y: np.ndarray, mask: np.ndarray,
+                       sigma_px: float = WINDOW_SIGMA_PX, max_shift_px: float = 1.0
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """sep's windowed centroids; the isophotal one where the window fails or wanders."""
+    """sep's windowed centroids (Gaussian window of ``sigma_px``); the starting position
+    where the window fails or wanders more than ``max_shift_px``."""
     if len(x) == 0:
         return x, y
-    wx, wy, flag = sep.winpos(image, x, y, WINDOW_SIGMA_PX, mask=mask)
-    good = (flag == 0) & (np.hypot(wx - x, wy - y) < 1.0)
+    wx, wy, flag = sep.winpos(image, x, y, sigma_px, mask=mask)
+    good = (flag == 0) & (np.hypot(wx - x, wy - y) < max_shift_px)
     return np.where(good, wx, x), np.where(good, wy, y)
 
 

@@ -48,9 +48,9 @@ def atlas_astrometry(images: list[atlas.AtlasImage], truth: dict, band: str,
     dra, ddec = [], []
     bright = (np.asarray(truth[f"{band}_m"]) < max_mag) & (np.asarray(truth[f"{band}_m"])
                                                          > UNSATURATED[band])
-    isolated = _isolated(truth, band)
-    t_ra, t_dec = np.asarray(truth["ra"])[bright & isolated], np.asarray(truth["dec"])[
-        bright & isolated]
+    alone = isolated(truth, band)
+    t_ra, t_dec = np.asarray(truth["ra"])[bright & alone], np.asarray(truth["dec"])[
+        bright & alone]
     for image in images:
         data = np.ascontiguousarray(image.image, dtype=np.float64)
         bkg = sep.Background(data, mask=image.coverage < 3)
@@ -82,7 +82,7 @@ def atlas_photometry(images: list[atlas.AtlasImage], magzp: float, truth: dict, 
     """4" aperture fluxes of isolated unsaturated true stars against their true fluxes."""
     m = np.asarray(truth[f"{band}_m"])
     star = np.isin(np.asarray(truth["type"]), ["star"])
-    pick = star & (m > UNSATURATED[band]) & _isolated(truth, band)
+    pick = star & (m > UNSATURATED[band]) & isolated(truth, band)
     ra, dec, m = np.asarray(truth["ra"])[pick], np.asarray(truth["dec"])[pick], m[pick]
     ratio, pull = [], []
     for image in images:
@@ -96,7 +96,7 @@ def atlas_photometry(images: list[atlas.AtlasImage], magzp: float, truth: dict, 
     return Photometry(len(ratio), float(np.median(ratio)), float(np.sqrt(np.mean(np.square(pull)))))
 
 
-def _isolated(truth: dict, band: str, radius_arcsec: float = 12.0, dmag: float = 4.0
+def isolated(truth: dict, band: str, radius_arcsec: float = 12.0, dmag: float = 4.0
               ) -> np.ndarray:
     """No other true source within ``radius`` brighter than this one's mag + dmag."""
     ra, dec = np.asarray(truth["ra"]), np.asarray(truth["dec"])

@@ -342,30 +342,46 @@ def aperture_photometry(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray
 
     ``ok`` is False where the aperture leaves the image or touches uncovered pixels.
     """
+    flux, err, ok = aperture_fluxes(image, ra, dec, np.array([radius_arcsec]))
+    return flux[:, 0] / image.apcor, err[:, 0] / image.apcor, ok[:, 0]
+
+
+def aperture_fluxes(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
+                    radii_arcsec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Aperture fluxes [ADU per frame], not corrected to total, and their errors at
+    (ra, dec) on an Atlas Image in circles of ``radii_arcsec``: arrays (positions, radii).
+
+    The sky is the median of the 14-20" annulus, measured once per position; ``ok`` is
+    False where the aperture leaves the image or touches uncovered pixels.
+    """
+    radii = np.atleast_1d(np.asarray(radii_arcsec, dtype=float))
+    ra, dec = np.atleast_1d(ra), np.atleast_1d(dec)
     x, y = tan.world_to_pix(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX, ra, dec)
     ny, nx = image.image.shape
     inside = (x > 22) & (x < nx - 23) & (y > 22) & (y < ny - 23)
-    flux = np.full(len(ra), np.nan)
-    err = np.full(len(ra), np.nan)
-    ok = np.zeros(len(ra), bool)
+    shape = (len(ra), len(radii))
+    flux, err, ok = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, bool)
     if not inside.any():
         return flux, err, ok
     data = np.ascontiguousarray(image.image, dtype=np.float64)
     mask = image.coverage == 0
-    r = radius_arcsec / inst.ATLAS_ARCSEC
-    f, _, flag = sep.sum_circle(data, x[inside], y[inside], r, mask=mask)
-    sky, sky_sd, n_sky = _annulus(data, mask, x[inside], y[inside])
-    area = np.pi * r * r
-    cov = image.coverage[np.rint(y[inside]).astype(int), np.rint(x[inside]).astype(int)]
-    flux[inside] = f - sky * area
-    # Pixels of co-added frames are correlated (1" output of 2" inputs): the sky noise of
-    # an aperture exceeds sqrt(area) times the pixel rms by CORRELATED_NOISE.
+    xi, yi = x[inside], y[inside]
+    sky, sky_sd, n_sky = _annulus(data, mask, xi, yi)
+    cov = image.coverage[np.rint(yi).astype(int), np.rint(xi).astype(int)]
     n_frames = np.maximum(cov, 1)
-    err[inside] = np.sqrt((sky_sd * np.sqrt(area) * CORRELATED_NOISE) ** 2
-                          + np.maximum(flux[inside], 0.0) / (inst.GAIN * n_frames)
-                          + (FLAT_RESIDUAL * flux[inside]) ** 2)
-    ok[inside] = ((flag & sep.APER_HASMASKED) == 0) & (n_sky >= 50) & (cov > 0)
-    return flux / image.apcor, err / image.apcor, ok
+    for j, radius in enumerate(radii):
+        r = radius / inst.ATLAS_ARCSEC
+        f, _, flag = sep.sum_circle(data, xi, yi, r, mask=mask)
+        area = np.pi * r * r
+        f = f - sky * area
+        flux[inside, j] = f
+        # Pixels of co-added frames are correlated (1" output of 2" inputs): the sky noise
+        # of an aperture exceeds sqrt(area) times the pixel rms by CORRELATED_NOISE.
+        err[inside, j] = np.sqrt((sky_sd * np.sqrt(area) * CORRELATED_NOISE) ** 2
+                                 + np.maximum(f, 0.0) / (inst.GAIN * n_frames)
+                                 + (FLAT_RESIDUAL * f) ** 2)
+        ok[inside, j] = ((flag & sep.APER_HASMASKED) == 0) & (n_sky >= 50) & (cov > 0)
+    return flux, err, ok
 
 
 def _annulus(data, mask, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
