@@ -45,7 +45,7 @@ class AtlasImage:
     image: np.ndarray  # float32 [ADU per R2-R1 frame per arcsec^2 pixel]
     coverage: np.ndarray  # uint8: frames contributing
     #: 4" aperture flux over total flux of a star on this scan's images (the curve of
-    #: growth, ``run.aperture_correction``); 1 until measured.
+    #: growth, ``photometry.aperture_corrections``); 1 until measured.
     apcor: float = 1.0
 
 

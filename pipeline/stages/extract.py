@@ -8,7 +8,7 @@ quantile distance): it holds the confusion of faint sources as well as the pixel
 so the threshold rises in crowded fields. The threshold is low on purpose; the catalog's
 S/N rules remove the faint false detections.
 
-Aperture photometry on the Atlas Images at 3"-14" (``run.aperture_fluxes``), the 4"
+Aperture photometry on the Atlas Images at 3"-14" (``photometry.aperture_fluxes``), the 4"
 standard magnitude with the curve-of-growth correction; ``ndet``: on how many of the
 frames that could show a source it is detected.
 """
@@ -24,8 +24,8 @@ from scipy import ndimage
 from twomass.pipeline.stages import atlas, calibrate, tan
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
+from twomass.pipeline.stages.photometry import aperture_fluxes
 from twomass.pipeline.stages.register import Registration
-from twomass.pipeline.stages.run import aperture_fluxes
 
 FILTER_FWHM_ARCSEC = 4.0
 #: The filter's support: a square of +-3 sigma.

@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 
 from twomass.pipeline.sim import scanframe
 from twomass.pipeline.stages import atlas, tan
-from twomass.pipeline.stages.run import aperture_photometry
+from twomass.pipeline.stages.photometry import aperture_photometry
 
 BANDS = ("j", "h", "k")
 #: Brighter than this the star is saturated in Read_2 (not an aperture-photometry test).

@@ -10,7 +10,7 @@ from scipy.spatial import cKDTree
 from tests.stages.conftest import BRIGHT
 from twomass.pipeline.stages import atlas, extract, fidelity, tan
 from twomass.pipeline.stages import instrument as inst
-from twomass.pipeline.stages.run import aperture_photometry
+from twomass.pipeline.stages.photometry import aperture_photometry
 
 #: Spikes and the readout stripe of the injected Ks 6 star reach this far.
 BRIGHT_EXCLUSION_ARCSEC = 60.0

@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from twomass.pipeline.stages import atlas, fidelity, tan
 from twomass.pipeline.stages import instrument as inst
-from twomass.pipeline.stages.run import aperture_photometry
+from twomass.pipeline.stages.photometry import aperture_photometry
 
 BRIGHT_RA, BRIGHT_DEC = 105.0300, 9.3000
 
