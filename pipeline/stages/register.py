@@ -242,10 +242,7 @@ def _match_reference(pos: np.ndarray, wgt: np.ndarray, star: np.ndarray, ref: np
     ref_of = np.full(max(n_stars, 0), -1)
     if n_stars <= 0 or len(ref) == 0:
         return ref_of
-    linked = star >= 0
-    w = np.bincount(star[linked], wgt[linked], n_stars)
-    mean = np.column_stack([np.bincount(star[linked], wgt[linked] * pos[linked, i], n_stars)
-                            for i in (0, 1)]) / w[:, None]
+    mean = _star_means(pos, wgt, star, n_stars)
     tree = cKDTree(ref)
     shift = np.zeros(2)
     for radius in (8.0, 3.0, 1.5):
@@ -286,9 +283,13 @@ def _adjust(pos, wgt, frame, star, ref, ref_of, w_ref, prior, n
     if not (ref_of >= 0).any():  # no reference star: keep the scan on the reported pointing
         normal += np.eye(n) * 1e-3
     d = np.linalg.solve(normal + np.eye(n) * 1e-9, rhs)
-    s = np.zeros((n_stars, 2))
-    for i in range(n_stars):
-        j = idx[bounds[i]:bounds[i + 1]]
-        w = wgt[j]
-        s[i] = w @ (pos[j] + d[frame[j]]) / w.sum()
-    return d, s, n_stars
+    return d, _star_means(pos + d[frame], wgt, star, n_stars), n_stars
+
+
+def _star_means(pos: np.ndarray, wgt: np.ndarray, star: np.ndarray, n_stars: int
+                ) -> np.ndarray:
+    """Weighted mean position of each star's detections (``star`` -1: none)."""
+    linked = star >= 0
+    w = np.bincount(star[linked], wgt[linked], n_stars)
+    return np.column_stack([np.bincount(star[linked], wgt[linked] * pos[linked, i], n_stars)
+                            for i in (0, 1)]) / w[:, None]
