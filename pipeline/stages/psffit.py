@@ -69,6 +69,8 @@ PSF_ISOLATION_PX = 8.0
 PSF_STAMP_HALF_PX = 5
 PSF_MAX_STARS = 800
 PSF_WINDOW_STARS = 8
+PSF_ERROR_MIN_SNR = 100.0
+PSF_ERROR_MAX = 0.1
 #: Error correction: S/N bin edges, and the sources a bin needs.
 CORRECTION_SNR_EDGES = np.array([3.0, 7.0, 10.0, 20.0, 50.0, 100.0, 300.0, 1e4])
 CORRECTION_MIN_SOURCES = 15
@@ -194,14 +196,18 @@ def measure_psf(cal: CalibratedScan, seeing_arcsec: float) -> PsfModel:
         return fallback
     frame, x, y, data, var0 = stamps
     best = None
-    for w in (0.0, 0.03, 0.06, 0.09, 0.12, 0.16, 0.20):
-        for q in (2.0, 2.5, 3.0, 3.5, 4.5):
-            if w == 0.0 and q != 3.0:
-                continue
-            trial = PsfModel(np.full(n, sigma0), 0.0, w, q, 0.0)
+    coarse = [(w, q) for w in (0.0, 0.03, 0.06, 0.09, 0.12, 0.16, 0.20)
+              for q in (2.0, 2.5, 3.0, 3.5, 4.5) if w > 0.0 or q == 3.0]
+    for grid in (coarse, "fine"):
+        if grid == "fine":
+            w0, q0 = best[1], best[2]
+            grid = [(w, q) for w in w0 + np.array([-0.02, -0.01, 0.01, 0.02])
+                    for q in q0 + np.array([-0.25, 0.0, 0.25]) if w >= 0.0]
+        for w, q in grid:
+            trial = PsfModel(np.full(n, sigma0), 0.0, float(w), float(q), 0.0)
             fit = _fit_stamps(trial, frame, x, y, data, var0, sigma0)
             if best is None or fit[0] < best[0]:
-                best = (fit[0], w, q, fit[1])
+                best = (fit[0], float(w), float(q), fit[1])
     _, w, q, (fx, fy, flux, log_s, resid, model) = best
     s = np.exp(log_s)
     ok = (s > 0.2) & (s < 3.0) & np.isfinite(s)
@@ -308,23 +314,30 @@ def _per_frame_median(frame: np.ndarray, value: np.ndarray, n: int) -> np.ndarra
 
 
 def _psf_error(resid: np.ndarray, model: np.ndarray, var: np.ndarray) -> float:
-    """The fractional model error e per pixel that makes the bright stars' reduced
-    chi-square 1 with variances ``var + model/GAIN + (e model)^2`` (4 parameters a star)."""
+    """The fractional model error e per pixel that makes the bright stars' median reduced
+    chi-square 1 with variances ``var + model/GAIN + (e model)^2`` (4 parameters a star).
+
+    Bright: S/N above ``PSF_ERROR_MIN_SNR`` (the brightest quarter if fewer than 5 are),
+    where the term matters; the faint stars' chi-square does not depend on it. Only the
+    pixels within ``BOX_HALF_PX`` of the star count (the fit's own box): further out the
+    excess is the neighbours' and the background's, not the PSF's. At most
+    ``PSF_ERROR_MAX``."""
     var = var + np.maximum(model, 0.0) / inst.GAIN
-    dof = resid[0].size - 4
-    r2, m2 = resid.reshape(len(resid), -1) ** 2, model.reshape(len(model), -1) ** 2
-    v = var.reshape(len(var), -1)
-
-    def reduced(e: float) -> float:
-        return float(np.median(np.sum(r2 / (v + e * e * m2), axis=1) / dof))
-
-    lo, hi = 0.0, 0.3
-    if reduced(lo) <= 1.0:
-        return 0.0
-    for _ in range(30):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if reduced(mid) > 1.0 else (lo, mid)
-    return 0.5 * (lo + hi)
+    h = PSF_STAMP_HALF_PX
+    yy, xx = np.mgrid[-h:h + 1, -h:h + 1]
+    inner = (np.hypot(xx, yy) <= BOX_HALF_PX).ravel()
+    dof = int(inner.sum()) - 4
+    r2 = resid.reshape(len(resid), -1)[:, inner] ** 2
+    m2 = model.reshape(len(model), -1)[:, inner] ** 2
+    v = var.reshape(len(var), -1)[:, inner]
+    snr = m2.sum(axis=1) ** 0.5 / np.sqrt(np.mean(v, axis=1))
+    bright = snr > PSF_ERROR_MIN_SNR
+    if bright.sum() < 5:
+        bright = snr >= np.percentile(snr, 75.0)
+    r2, m2, v = r2[bright], m2[bright], v[bright]
+    # E[r^2] = v + e^2 m^2 per pixel: each star's moment estimate, their median.
+    e2 = (r2.sum(axis=1) * dof / (dof + 4) - v.sum(axis=1)) / np.maximum(m2.sum(axis=1), 1e-30)
+    return float(np.sqrt(np.clip(np.median(e2), 0.0, PSF_ERROR_MAX**2)))
 
 
 # --------------------------------------------------------------------------- the fit

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from twomass.pipeline.sim import scanframe
-from twomass.pipeline.stages import calibrate, psffit, register, render
+from twomass.pipeline.stages import calibrate, psffit, register, render, tan
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
 
@@ -64,8 +64,6 @@ def scene(seed: int, ra: np.ndarray, dec: np.ndarray, flux: np.ndarray, n_frames
 
 
 def _pixels(reg, k, ra, dec):
-    from twomass.pipeline.stages import tan
-
     return tan.world_to_pix(*reg.frame_wcs(k), ra, dec)
 
 
@@ -73,3 +71,136 @@ def sky_offsets(ra, dec, ra_t, dec_t) -> tuple[np.ndarray, np.ndarray]:
     """(east, north) offsets [arcsec] of (ra, dec) from (ra_t, dec_t)."""
     return ((ra - ra_t + 540.0) % 360.0 - 180.0) * np.cos(np.radians(dec_t)) * 3600.0, \
         (dec - dec_t) * 3600.0
+
+
+def grid(spacing_arcsec: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+    """Positions on a grid across the middle frames of the scan."""
+    xi, ph = np.meshgrid(np.arange(-200.0, 201.0, spacing_arcsec),
+                         np.arange(-300.0, 301.0, spacing_arcsec))
+    ra, dec = scanframe.to_radec(RA0, xi.ravel() / 3600.0, DEC0 + ph.ravel() / 3600.0)
+    return np.asarray(ra, float), np.asarray(dec, float)
+
+
+def test_isolated_star_flux_and_position_within_errors() -> None:
+    ra, dec = np.array([RA0 + 0.0003]), np.array([DEC0 + 0.0002])
+    flux = np.array([5000.0])
+    cal, reg = scene(1, ra, dec, flux)
+    # Start 0.36" off, as a detection on the Atlas Image may be.
+    fit = psffit.profile_fit(cal, reg, ra + 0.3 / 3600.0, dec - 0.2 / 3600.0, 2.5, MAGZP,
+                             psf=truth_psf(10))
+    assert fit.ok[0] and fit.ncomp[0] == 1 and fit.nframes[0] in (6, 7)
+    assert abs(fit.flux[0] - flux[0]) < 3.0 * fit.flux_err[0]
+    assert fit.flux_err[0] < 0.005 * flux[0]
+    assert abs(fit.mag[0] - (MAGZP - 2.5 * np.log10(flux[0]))) < 3.0 * fit.msig[0]
+    east, north = sky_offsets(fit.ra, fit.dec, ra, dec)
+    assert abs(east[0]) < 3.0 * fit.sigma_ra[0] and abs(north[0]) < 3.0 * fit.sigma_dec[0]
+    assert fit.sigma_ra[0] < 0.02  # arcsec, at S/N ~ 400
+    assert 0.7 < fit.psfchi[0] < 1.4
+
+
+def test_pair_at_three_arcsec_is_one_blend_of_two() -> None:
+    ra = np.array([RA0, RA0 + 3.0 / 3600.0 / np.cos(np.radians(DEC0))])
+    dec = np.array([DEC0, DEC0])
+    flux = np.array([3000.0, 1500.0])
+    cal, reg = scene(4, ra, dec, flux)
+    fit = psffit.profile_fit(cal, reg, ra + 0.4 / 3600.0, dec - 0.3 / 3600.0, 2.5, MAGZP,
+                             psf=truth_psf(10))
+    assert list(fit.ncomp) == [2, 2]
+    assert np.all(np.abs(fit.flux - flux) < 4.0 * fit.flux_err)
+    assert np.all(fit.flux_err < 0.02 * flux)
+    east, north = sky_offsets(fit.ra, fit.dec, ra, dec)
+    assert np.all(np.hypot(east, north) < 0.1)
+    # Apart from its neighbour the same star is measured as well, and alone.
+    alone = psffit.profile_fit(cal, reg, ra[:1], dec[:1], 2.5, MAGZP, psf=truth_psf(10))
+    assert alone.ncomp[0] == 1
+    assert alone.flux[0] > flux[0] + 10 * fit.flux_err[0]  # the neighbour's light
+
+
+def test_measured_psf_and_errors_over_many_stars() -> None:
+    """294 isolated stars at S/N 10-100 (and some fainter and brighter): the PSF
+    measured from the frames' detections is the one rendered; magnitudes scatter about
+    the truth by their corrected errors, positions by theirs."""
+    rng = np.random.default_rng(3)
+    ra, dec = grid()
+    flux = np.exp(rng.uniform(np.log(50.0), np.log(700.0), len(ra)))
+    cal, reg = scene(2, ra, dec, flux, detect=True)
+    psf = psffit.measure_psf(cal, 2.7)  # a SEEING 0.1" high, as run.seeing_fwhm's is
+    assert abs(psf.fwhm_arcsec() / (2.3548 * SIGMA_PX * inst.PIXEL_ARCSEC) - 1.0) < 0.03
+    assert abs(psf.wing_fraction - WING[0]) <= 0.03
+    assert abs(psf.growth) < 0.05 and psf.psf_error < 0.02
+    start_ra = ra + rng.normal(0.0, 0.3, len(ra)) / 3600.0
+    start_dec = dec + rng.normal(0.0, 0.3, len(ra)) / 3600.0
+    fit = psffit.profile_fit(cal, reg, start_ra, start_dec, 2.7, MAGZP, psf=psf)
+    snr = 1.0857 / fit.cmsig
+    pick = (snr > 10) & (snr < 100) & (fit.nframes >= 5)
+    assert pick.sum() > 200
+    dm = fit.mag - (MAGZP - 2.5 * np.log10(flux))
+    assert 0.8 < np.sqrt(np.mean((dm / fit.cmsig)[pick] ** 2)) < 1.3
+    assert abs(np.median(dm[pick])) < 0.01
+    east, north = sky_offsets(fit.ra, fit.dec, ra, dec)
+    assert 0.8 < np.sqrt(np.mean((east / fit.sigma_ra)[pick] ** 2)) < 1.3
+    assert 0.8 < np.sqrt(np.mean((north / fit.sigma_dec)[pick] ** 2)) < 1.3
+    assert 0.9 < np.median(fit.psfchi[pick]) < 1.15
+    assert np.all(fit.correction.factor > 0.8) and np.all(fit.correction.factor < 1.25)
+
+
+def test_field_dependent_psf_is_measured_and_fitted() -> None:
+    """Stars 10 % wider at the array's corners: the measured growth follows, and corner
+    stars' fluxes stay unbiased."""
+    rng = np.random.default_rng(8)
+    ra, dec = grid(25.0)
+    flux = np.exp(rng.uniform(np.log(400.0), np.log(3000.0), len(ra)))
+    cal, reg = scene(9, ra, dec, flux, growth=0.10, detect=True)
+    psf = psffit.measure_psf(cal, 2.5)
+    assert 0.06 < psf.growth < 0.14
+    fit = psffit.profile_fit(cal, reg, ra, dec, 2.5, MAGZP, psf=psf)
+    pull = (fit.flux - flux) / fit.flux_err
+    x, y = _pixels(reg, 5, ra, dec)
+    r2 = ((x - 127.5) ** 2 + (y - 127.5) ** 2) / psffit.FIELD_RADIUS_PX**2
+    ok = fit.nframes >= 5
+    centre, corner = ok & (r2 < 0.2), ok & (r2 > 0.4)
+    assert abs(np.mean(pull[corner]) - np.mean(pull[centre])) < 0.5
+    assert np.std(pull[ok]) < 1.3
+    assert abs(np.median(fit.flux[ok] / flux[ok]) - 1.0) < 0.005
+
+
+def test_cosmic_ray_and_masked_pixels() -> None:
+    ra, dec, flux = np.array([RA0]), np.array([DEC0]), np.array([800.0])
+    clean_cal, reg = scene(5, ra, dec, flux)
+    clean = psffit.profile_fit(clean_cal, reg, ra, dec, 2.5, MAGZP, psf=truth_psf(10))
+    # 2000 ADU on one pixel 1" from the star on one frame (the star's peak is ~200).
+    cal, reg = scene(5, ra, dec, flux, cosmic=(3, RA0 + 1.0 / 3600.0, DEC0, 2000.0))
+    hit = psffit.profile_fit(cal, reg, ra, dec, 2.5, MAGZP, psf=truth_psf(10))
+    assert abs(hit.flux[0] - clean.flux[0]) < 0.5 * clean.flux_err[0]
+    assert hit.flux_err[0] < 1.2 * clean.flux_err[0]
+    assert hit.psfchi[0] < 1.5
+    # Pixels of a frame marked bad carry garbage: they must not count.
+    x, y = _pixels(reg, 4, ra, dec)
+    ix, iy = int(np.rint(x[0])), int(np.rint(y[0]))
+    clean_cal.frames[4, iy - 1:iy + 2, ix - 1:ix + 2] = 1e5
+    clean_cal.good[4, iy - 1:iy + 2, ix - 1:ix + 2] = False
+    masked = psffit.profile_fit(clean_cal, reg, ra, dec, 2.5, MAGZP, psf=truth_psf(10))
+    assert abs(masked.flux[0] - flux[0]) < 3.0 * masked.flux_err[0]
+    weight = np.ones(cal.frames.shape, np.float32)
+    x, y = _pixels(reg, 3, np.array([RA0 + 1.0 / 3600.0]), dec)
+    weight[3, int(np.rint(y[0])), int(np.rint(x[0]))] = 0.0  # the transient mask
+    hit_masked = psffit.profile_fit(cal, reg, ra, dec, 2.5, MAGZP, psf=truth_psf(10),
+                                    weight=weight)
+    assert abs(hit_masked.flux[0] - flux[0]) < 3.0 * hit_masked.flux_err[0]
+
+
+def test_crowded_group_is_split_to_at_most_seven() -> None:
+    rng = np.random.default_rng(12)
+    xi, ph = rng.uniform(-6.0, 6.0, (2, 11))
+    ra, dec = scanframe.to_radec(RA0, xi / 3600.0, DEC0 + ph / 3600.0)
+    ra, dec = np.asarray(ra, float), np.asarray(dec, float)
+    cal, reg = scene(13, ra, dec, np.full(11, 2000.0))
+    fit = psffit.profile_fit(cal, reg, ra, dec, 2.5, MAGZP, psf=truth_psf(10))
+    assert fit.ncomp.max() <= psffit.MAX_COMPONENTS and (fit.ncomp > 1).sum() >= 9
+    assert np.all(fit.ok)
+
+
+def test_mismatched_positions_are_refused() -> None:
+    cal, reg = scene(1, np.array([RA0]), np.array([DEC0]), np.array([100.0]), n_frames=3)
+    with pytest.raises(ValueError, match="ra has 2 positions, dec 1"):
+        psffit.profile_fit(cal, reg, np.array([RA0, RA0]), np.array([DEC0]), 2.5, MAGZP)
