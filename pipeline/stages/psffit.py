@@ -49,7 +49,7 @@ MAX_COMPONENTS = 7
 #: Half size of each source's fitting box on a frame [px]: 7 x 7 pixels, +-7".
 BOX_HALF_PX = 3
 SKY_INNER_ARCSEC, SKY_OUTER_ARCSEC = 14.0, 20.0
-GAUSS_NEWTON_STEPS = 6
+GAUSS_NEWTON_STEPS = 4
 #: From the second step on, each step drops the pixel of a group furthest off the model
 #: if it is more than ``CLIP_SIGMA`` off (a cosmic ray on the star, a hot pixel the
 #: bad-pixel mask missed).
@@ -492,15 +492,16 @@ def _annulus_sky(frames, usable, on: _OnFrames, reg, ra, dec) -> dict:
     r_out = SKY_OUTER_ARCSEC / inst.PIXEL_ARCSEC
     h = int(np.ceil(r_out))
     oy, ox = np.mgrid[-h:h + 1, -h:h + 1]
+    # The pixels that can be in the annulus of a position within half a pixel.
+    ring = np.abs(np.hypot(ox, oy) - 0.5 * (r_in + r_out)) <= 0.5 * (r_out - r_in) + 0.75
+    ox, oy = ox[ring], oy[ring]
     cx, cy = np.rint(on.x).astype(int), np.rint(on.y).astype(int)
-    rr = np.hypot(ox.ravel()[None] + cx[:, None] - on.x[:, None],
-                  oy.ravel()[None] + cy[:, None] - on.y[:, None])
-    px, py = ox.ravel()[None] + cx[:, None], oy.ravel()[None] + cy[:, None]
+    px, py = ox[None] + cx[:, None], oy[None] + cy[:, None]
+    rr = np.hypot(px - on.x[:, None], py - on.y[:, None])
     inside = (px >= 0) & (px < inst.NPIX) & (py >= 0) & (py < inst.NPIX)
-    pxc, pyc = np.clip(px, 0, inst.NPIX - 1), np.clip(py, 0, inst.NPIX - 1)
-    f = on.frame[:, None]
-    use = inside & (rr >= r_in) & (rr <= r_out) & usable[f, pyc, pxc]
-    values = np.where(use, frames[f, pyc, pxc], np.inf)
+    index = np.where(inside, (on.frame[:, None] * inst.NPIX + py) * inst.NPIX + px, 0)
+    use = inside & (rr >= r_in) & (rr <= r_out) & usable.reshape(-1)[index]
+    values = np.where(use, frames.reshape(-1)[index], np.inf)
     values.sort(axis=1)
     count = use.sum(axis=1)
 
@@ -568,19 +569,22 @@ def _fit_groups(cal, usable, reg, psf, members, on: _OnFrames, sky, ra, dec, res
     pyy = np.broadcast_to(py[..., :, None], py.shape[:-1] + (b, b))
     inside = (pxx >= 0) & (pxx < inst.NPIX) & (pyy >= 0) & (pyy < inst.NPIX) \
         & valid[:, :, None, None, None]
-    ix, iy = np.clip(pxx, 0, inst.NPIX - 1), np.clip(pyy, 0, inst.NPIX - 1)
     ff = fk[:, :, None, None, None]
-    use = inside & usable[ff, iy, ix]
-    data = np.where(use, cal.frames[ff, iy, ix] - group_sky[:, :, None, None, None], 0.0)
-    # Pixels in several members' boxes of a group count once in all.
-    pix_id = ((np.arange(g_count)[:, None, None, None, None] * n_frames + ff) * inst.NPIX
-              + iy) * inst.NPIX + ix
-    _, inverse, counts = np.unique(pix_id.ravel(), return_inverse=True, return_counts=True)
-    share = (1.0 / counts[inverse]).reshape(pix_id.shape) * use
+    index = np.where(inside, (ff * inst.NPIX + pyy) * inst.NPIX + pxx, 0)
+    use = inside & usable.reshape(-1)[index]
+    data = np.where(use, cal.frames.reshape(-1)[index] - group_sky[:, :, None, None, None],
+                    0.0)
+    share = use.astype(float)
+    if m > 1:  # pixels in several members' boxes of a group count once in all
+        pix_id = np.arange(g_count)[:, None, None, None, None] * (n_frames * inst.NPIX**2) \
+            + index
+        _, inverse, counts = np.unique(pix_id.ravel(), return_inverse=True,
+                                       return_counts=True)
+        share = (1.0 / counts[inverse]).reshape(pix_id.shape) * use
     noise2 = (cal.noise[fk] ** 2)[:, :, None, None, None] * np.ones_like(data)
-    sat = cal.saturated[fk[:, :, None], np.clip(cy, 0, inst.NPIX - 1),
-                        np.clip(cx, 0, inst.NPIX - 1)] & valid[:, :, None] \
-        & (cx >= 0) & (cx < inst.NPIX) & (cy >= 0) & (cy < inst.NPIX)
+    centre_on = valid[:, :, None] & (cx >= 0) & (cx < inst.NPIX) & (cy >= 0) & (cy < inst.NPIX)
+    sat = centre_on & cal.saturated.reshape(-1)[np.where(
+        centre_on, (fk[:, :, None] * inst.NPIX + cy) * inst.NPIX + cx, 0)]
     # Edges of the owners' box pixels relative to each component: (G, K, m_own, m, B+1).
     edges = np.arange(-BOX_HALF_PX - 0.5, BOX_HALF_PX + 1.0)
     npix = n_slots * m * b * b
@@ -605,10 +609,11 @@ def _fit_groups(cal, usable, reg, psf, members, on: _OnFrames, sky, ra, dec, res
     p, ppx, ppy = design(offset)
     var = noise_flat + np.maximum(d_flat, 0.0) / inst.GAIN
     wgt = share_flat / var
-    normal = np.einsum("gpi,gp,gpj->gij", p, wgt, p) + np.eye(m) * 1e-12
-    flux = np.linalg.solve(normal, np.einsum("gpi,gp,gp->gi", p, wgt, d_flat)[..., None])[..., 0]
+    normal = _normal(p, wgt) + np.eye(m) * 1e-12
+    flux = np.linalg.solve(normal, _rhs(p, wgt, d_flat))[..., 0]
+    prior = np.concatenate([np.zeros(m), np.full(2 * m, POSITION_PRIOR_ARCSEC ** -2.0)])
     for step in range(GAUSS_NEWTON_STEPS):
-        model = np.einsum("gpi,gi->gp", p, flux)
+        model = (p @ flux[..., None])[..., 0]
         var = noise_flat + np.maximum(model, 0.0) / inst.GAIN + (psf.psf_error * model) ** 2
         if step >= 1:
             # The worst pixel of each group, if it is an outlier: one at a time, so
@@ -618,37 +623,32 @@ def _fit_groups(cal, usable, reg, psf, members, on: _OnFrames, sky, ra, dec, res
             out = dev[np.arange(g_count), worst] > CLIP_SIGMA
             share_flat[np.flatnonzero(out), worst[out]] = 0.0
         wgt = share_flat / var
-        flux_var = np.diagonal(np.linalg.inv(np.einsum("gpi,gp,gpj->gij", p, wgt, p)
-                                             + np.eye(m) * 1e-12), axis1=1, axis2=2)
-        snr = flux / np.sqrt(np.maximum(flux_var, 1e-30))
-        fit_position = snr > POSITION_MIN_SNR
-        jac = _jacobian(p, ppx, ppy, flux, a_inv, fit_position)
-        normal = np.einsum("gpi,gp,gpj->gij", jac, wgt, jac)
-        rhs = np.einsum("gpi,gp,gp->gi", jac, wgt, d_flat - model)
-        prior = np.concatenate([np.zeros(m), np.full(2 * m, POSITION_PRIOR_ARCSEC ** -2.0)])
+        jac = _jacobian(p, ppx, ppy, flux, a_inv)
+        normal = _normal(jac, wgt)
+        flux_var = np.diagonal(np.linalg.inv(normal[:, :m, :m] + np.eye(m) * 1e-12),
+                               axis1=1, axis2=2)
+        fit_position = flux > POSITION_MIN_SNR * np.sqrt(np.maximum(flux_var, 1e-30))
+        rhs = _rhs(jac, wgt, d_flat - model)[..., 0]
         normal = normal + np.eye(n_par) * prior
         rhs = rhs - prior * np.concatenate([np.zeros((g_count, m)), offset[..., 0],
                                             offset[..., 1]], axis=1)
-        frozen = np.concatenate([np.zeros((g_count, m), bool), ~fit_position, ~fit_position], 1)
-        normal = normal + np.eye(n_par)[None] * frozen[:, :, None]
+        normal, rhs = _hold(normal, rhs, fit_position)
         delta = np.linalg.solve(normal + np.eye(n_par) * 1e-12, rhs[..., None])[..., 0]
         flux = flux + delta[:, :m]
         move = np.stack([delta[:, m:2 * m], delta[:, 2 * m:]], axis=-1)
         offset = offset + np.clip(move, -MAX_STEP_ARCSEC, MAX_STEP_ARCSEC)
         p, ppx, ppy = design(offset)
     # Final solution's variances, chi-square and single-frame fluxes.
-    model = np.einsum("gpi,gi->gp", p, flux)
+    model = (p @ flux[..., None])[..., 0]
     var = noise_flat + np.maximum(model, 0.0) / inst.GAIN + (psf.psf_error * model) ** 2
     wgt = share_flat / var
-    jac = _jacobian(p, ppx, ppy, flux, a_inv, fit_position)
-    normal = np.einsum("gpi,gp,gpj->gij", jac, wgt, jac) + np.eye(n_par) * (
-        np.concatenate([np.zeros((g_count, m), bool), ~fit_position, ~fit_position], 1)
-        [:, :, None])
+    jac = _jacobian(p, ppx, ppy, flux, a_inv)
+    normal, _ = _hold(_normal(jac, wgt), np.zeros((g_count, n_par)), fit_position)
     cov = np.linalg.pinv(normal)
     diag = np.diagonal(cov, axis1=1, axis2=2)
     # The annulus sky's error: a constant offset per frame moves each flux by
     # sum_p w P over the frame, over the normal matrix's flux block.
-    a_k = np.einsum("gpi,gp->gpi", p, wgt).reshape(g_count, n_slots, -1, m).sum(axis=2)
+    a_k = (p * wgt[..., None]).reshape(g_count, n_slots, -1, m).sum(axis=2)
     sky_err = np.einsum("gki,gk->gi", np.einsum("gki,gij->gkj", a_k, cov[:, :m, :m]) ** 2,
                         sky_var.mean(axis=2))
     owner = np.broadcast_to(np.arange(m)[None, None, :, None, None],
@@ -674,13 +674,33 @@ def _fit_groups(cal, usable, reg, psf, members, on: _OnFrames, sky, ra, dec, res
             & (diag[:, j] > 0)
 
 
-def _jacobian(p, ppx, ppy, flux, a_inv, fit_position):
+def _jacobian(p, ppx, ppy, flux, a_inv):
     """Columns: fluxes, then offsets east (xi) and north (eta) [arcsec] of each
-    component; a component whose position is held gets zero position columns."""
-    f = flux[:, None, :] * fit_position[:, None, :]
+    component."""
+    f = flux[:, None, :]
     d_xi = f * (ppx * a_inv[0, 0] + ppy * a_inv[1, 0])
     d_eta = f * (ppx * a_inv[0, 1] + ppy * a_inv[1, 1])
     return np.concatenate([p, d_xi, d_eta], axis=2)
+
+
+def _normal(jac: np.ndarray, wgt: np.ndarray) -> np.ndarray:
+    """J^T W J per group (batched matrix products, much faster than einsum here)."""
+    return np.matmul((jac * wgt[..., None]).transpose(0, 2, 1), jac)
+
+
+def _rhs(jac: np.ndarray, wgt: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """J^T W r per group, as (G, parameters, 1)."""
+    return np.matmul(jac.transpose(0, 2, 1), (wgt * r)[..., None])
+
+
+def _hold(normal: np.ndarray, rhs: np.ndarray, fit_position: np.ndarray):
+    """The normal equations with the positions of components not fitted held: their
+    rows and columns replaced by the identity, their right-hand side by 0."""
+    m = fit_position.shape[1]
+    free = np.concatenate([np.ones_like(fit_position), fit_position, fit_position], axis=1)
+    normal = normal * (free[:, :, None] & free[:, None, :])
+    normal = normal + np.eye(3 * m)[None] * ~free[:, :, None]
+    return normal, rhs * free
 
 
 def _frame_scatter(p, wgt, d_flat, model, flux, n_slots, m, valid):
