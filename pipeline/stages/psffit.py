@@ -398,7 +398,8 @@ def _empty(n: int) -> dict[str, np.ndarray]:
 
 
 def _result(res, ra, dec, psf, correction, magzp, scale) -> ProfileFit:
-    flux, err = res["flux"] * scale, np.sqrt(res["var_flux"]) * scale
+    flux = np.where(res["ok"], res["flux"] * scale, np.nan)
+    err = np.where(res["ok"], np.sqrt(res["var_flux"]) * scale, np.nan)
     dec_new = dec + res["deta"] / 3600.0
     ra_new = (ra + res["dxi"] / 3600.0 / np.cos(np.radians(dec))) % 360.0
     positive = res["ok"] & (flux > 0)
@@ -414,7 +415,8 @@ def _result(res, ra, dec, psf, correction, magzp, scale) -> ProfileFit:
                       correction, scale)
 
 
-def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+def unit_vectors(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Unit vectors of (ra, dec) [deg]: neighbour searches without an RA wrap."""
     a, d = np.radians(ra), np.radians(dec)
     return np.column_stack([np.cos(d) * np.cos(a), np.cos(d) * np.sin(a), np.sin(d)])
 
@@ -438,7 +440,7 @@ def _groups(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
                 labels[order[a:a + MAX_COMPONENTS]] = nxt
                 nxt += 1
             continue
-        pairs = cKDTree(_unit(ra[idx], dec[idx])).query_pairs(
+        pairs = cKDTree(unit_vectors(ra[idx], dec[idx])).query_pairs(
             np.radians(link / 3600.0), output_type="ndarray")
         graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
                            shape=(len(idx), len(idx))) if len(pairs) else \
@@ -465,10 +467,10 @@ class _OnFrames:
 
 
 def _frames_seeing(reg: register.Registration, ra, dec, n_frames: int) -> _OnFrames:
-    tree = cKDTree(_unit(ra, dec))
+    tree = cKDTree(unit_vectors(ra, dec))
     radius = np.radians((0.5 * inst.NPIX * np.sqrt(2.0) + 4.0) * inst.PIXEL_ARCSEC / 3600.0)
     src, frm, xs, ys = [], [], [], []
-    centres = _unit(reg.ra[:n_frames], reg.dec[:n_frames])
+    centres = unit_vectors(reg.ra[:n_frames], reg.dec[:n_frames])
     for k in range(n_frames):
         near = np.asarray(tree.query_ball_point(centres[k], radius), int)
         if len(near) == 0:

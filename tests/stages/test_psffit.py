@@ -204,3 +204,11 @@ def test_mismatched_positions_are_refused() -> None:
     cal, reg = scene(1, np.array([RA0]), np.array([DEC0]), np.array([100.0]), n_frames=3)
     with pytest.raises(ValueError, match="ra has 2 positions, dec 1"):
         psffit.profile_fit(cal, reg, np.array([RA0, RA0]), np.array([DEC0]), 2.5, MAGZP)
+
+
+def test_position_off_every_frame_is_not_measured() -> None:
+    cal, reg = scene(1, np.array([RA0]), np.array([DEC0]), np.array([1000.0]), n_frames=4)
+    fit = psffit.profile_fit(cal, reg, np.array([RA0 + 1.0, RA0]), np.array([DEC0, DEC0]),
+                             2.5, MAGZP, psf=truth_psf(4))
+    assert list(fit.ok) == [False, True] and list(fit.nframes) == [0, 4]
+    assert np.isnan(fit.flux[0]) and np.isnan(fit.mag[0]) and np.isfinite(fit.mag[1])
