@@ -51,6 +51,9 @@ from twomass.pipeline.stages.photometry import aperture_photometry
 #: Neighbours closer than this are fitted together (spec §1.6: ~5").
 GROUP_ARCSEC = 5.0
 MAX_COMPONENTS = 7
+#: Inputs closer than this are one source (a detection on two overlapping Atlas Images):
+#: two components there would share its flux at random.
+SAME_SOURCE_ARCSEC = 1.0
 #: Half size of each source's fitting box on a frame [px]: 7 x 7 pixels, +-7".
 BOX_HALF_PX = 3
 SKY_INNER_ARCSEC, SKY_OUTER_ARCSEC = 14.0, 20.0
@@ -148,6 +151,10 @@ class ProfileFit:
     nframes: np.ndarray
     saturated: np.ndarray  # Read_2 saturated at the source on a frame: Read_1's job
     ok: np.ndarray
+    #: The position whose fit this is: of inputs within ``SAME_SOURCE_ARCSEC`` of each
+    #: other (one source detected on two overlapping Atlas Images) the first is fitted
+    #: and the others repeat it.
+    same_as: np.ndarray
     psf: PsfModel
     correction: ErrorCorrection
     aperture_scale: float  # aperture / profile-fit flux of bright isolated stars
@@ -368,8 +375,11 @@ def profile_fit(cal: CalibratedScan, reg: register.Registration, ra: np.ndarray,
     usable = cal.good & ~cal.saturated
     if weight is not None:
         usable = usable & (weight > 0)
-    n = len(ra)
-    res = _empty(n)
+    same_as = _same_source(ra, dec)
+    unique = np.flatnonzero(same_as == np.arange(len(ra)))
+    all_ra, all_dec = ra, dec
+    ra, dec = ra[unique], dec[unique]
+    res = _empty(len(ra))
     groups = _groups(ra, dec)
     sizes = np.bincount(groups)
     res["ncomp"] = sizes[groups]
@@ -385,12 +395,32 @@ def profile_fit(cal: CalibratedScan, reg: register.Registration, ra: np.ndarray,
         for a in range(0, len(members), chunk):
             _fit_groups(cal, usable, reg, psf, members[a:a + chunk], on, sky, ra, dec, res)
     correction = error_correction(res)
-    scale = 1.0
-    fit = _result(res, ra, dec, psf, correction, magzp, 1.0)
+    row = np.searchsorted(unique, same_as)
+    res = {k: v[row] for k, v in res.items()}
+    ra, dec = all_ra[same_as], all_dec[same_as]
+    fit = _result(res, ra, dec, psf, correction, magzp, 1.0, same_as)
     if images:
         scale = aperture_scale(fit, images)
-        fit = _result(res, ra, dec, psf, correction, magzp, scale)
+        fit = _result(res, ra, dec, psf, correction, magzp, scale, same_as)
     return fit
+
+
+def _same_source(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """For each position, the first position within ``SAME_SOURCE_ARCSEC`` of it
+    (friends of friends; itself if none)."""
+    first = np.arange(len(ra))
+    if len(ra) < 2:
+        return first
+    pairs = cKDTree(unit_vectors(ra, dec)).query_pairs(np.radians(SAME_SOURCE_ARCSEC / 3600.0),
+                                                       output_type="ndarray")
+    if len(pairs) == 0:
+        return first
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                       shape=(len(ra), len(ra)))
+    _, label = connected_components(graph, directed=False)
+    lowest = np.full(label.max() + 1, len(ra))
+    np.minimum.at(lowest, label, first)
+    return lowest[label]
 
 
 def _empty(n: int) -> dict[str, np.ndarray]:
@@ -403,7 +433,7 @@ def _empty(n: int) -> dict[str, np.ndarray]:
             "ok": np.zeros(n, bool)}
 
 
-def _result(res, ra, dec, psf, correction, magzp, scale) -> ProfileFit:
+def _result(res, ra, dec, psf, correction, magzp, scale, same_as) -> ProfileFit:
     flux = np.where(res["ok"], res["flux"] * scale, np.nan)
     err = np.where(res["ok"], np.sqrt(res["var_flux"]) * scale, np.nan)
     dec_new = dec + res["deta"] / 3600.0
@@ -417,8 +447,8 @@ def _result(res, ra, dec, psf, correction, magzp, scale) -> ProfileFit:
         psfchi = res["chi2"] / np.maximum(res["npix"] - 3.0, 1.0)
     return ProfileFit(ra_new, dec_new, np.sqrt(res["var_xi"]), np.sqrt(res["var_eta"]),
                       flux, err, mag, msig, cmsig, psfchi, res["ncomp"].copy(),
-                      res["nframes"].copy(), res["saturated"].copy(), res["ok"].copy(), psf,
-                      correction, scale)
+                      res["nframes"].copy(), res["saturated"].copy(), res["ok"].copy(),
+                      same_as, psf, correction, scale)
 
 
 def unit_vectors(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
@@ -436,10 +466,6 @@ def _groups(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     nxt = 0
     while pending:
         idx, link = pending.pop()
-        if len(idx) <= MAX_COMPONENTS:
-            labels[idx] = nxt
-            nxt += 1
-            continue
         if link < 1.0:
             order = idx[np.argsort(ra[idx])]
             for a in range(0, len(order), MAX_COMPONENTS):

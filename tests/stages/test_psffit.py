@@ -3,7 +3,8 @@
 The scenes are rendered with the simulator's pixel integrator (``render.add_mixtures``,
 a Gaussian core and a wider wing) on frames placed along a north scan with known
 offsets; the Registration holds the true frame centres. The oracle is what the scene
-was built with: fluxes, positions, the PSF.
+was built with: fluxes, positions, the PSF. The last test measures the pixel-pipeline
+tests' observed scan against the simulator's truth.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.stages.conftest import BRIGHT
 from twomass.pipeline.sim import scanframe
-from twomass.pipeline.stages import calibrate, psffit, register, render, tan
+from twomass.pipeline.stages import calibrate, extract, fidelity, psffit, register, render, tan
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
 
@@ -212,3 +214,43 @@ def test_position_off_every_frame_is_not_measured() -> None:
                              2.5, MAGZP, psf=truth_psf(4))
     assert list(fit.ok) == [False, True] and list(fit.nframes) == [0, 4]
     assert np.isnan(fit.flux[0]) and np.isnan(fit.mag[0]) and np.isfinite(fit.mag[1])
+
+
+@pytest.mark.parametrize("band", inst.BANDS)
+def test_observed_scan_against_the_truth(processed, band) -> None:
+    """The pixel-pipeline tests' survey scan: every Atlas Image detection fitted on the
+    frames; isolated unsaturated true stars are measured to their corrected errors, on
+    the truth's scale, and the PSF follows the true seeing frame by frame."""
+    r = processed.results[band]
+    det = np.concatenate([extract.detect(image) for image in r.images])
+    fit = psffit.profile_fit(r.cal, r.reg, det["ra"], det["dec"], r.seeing, r.magzp,
+                             r.images, weight=r.weight)
+    ph = fidelity.profile_photometry(fit, processed.truth, band)
+    assert ph.n >= 60
+    assert 0.8 < ph.rms_over_cmsig < 1.3
+    assert abs(ph.median_dmag) < 0.02
+    assert ph.n_bright >= 10 and ph.bright_rms < 0.03 and abs(ph.bright_median) < 0.02
+    assert 0.9 < ph.psfchi_median < 1.2
+    assert abs(fit.aperture_scale - 1.0) < 0.03
+    sel = [i for i, (s, b) in enumerate(zip(processed.true_frames["scan"],
+                                            processed.true_frames["band"], strict=True))
+           if s == processed.survey_scan and b == band]
+    true_fwhm = np.asarray(processed.true_frames["fwhm"])[sel]
+    fwhm = 2.3548 * fit.psf.sigma_px * inst.PIXEL_ARCSEC
+    assert np.sqrt(np.mean((fwhm - true_fwhm) ** 2)) < 0.1
+    # The injected Ks 6 star is saturated in Read_2: flagged for Read_1 photometry.
+    near = np.hypot((fit.ra - BRIGHT.ra) * np.cos(np.radians(BRIGHT.dec)),
+                    fit.dec - BRIGHT.dec) * 3600.0 < 2.0
+    assert near.any() and fit.saturated[near].all()
+
+
+def test_the_same_source_given_twice_is_fitted_once() -> None:
+    """Overlapping Atlas Images detect a star twice, 0.2" apart: one fit, not a blend
+    sharing its flux."""
+    ra, dec, flux = np.array([RA0]), np.array([DEC0]), np.array([2000.0])
+    cal, reg = scene(6, ra, dec, flux)
+    twice_ra = np.array([RA0, RA0 + 0.2 / 3600.0, RA0 + 0.01])
+    fit = psffit.profile_fit(cal, reg, twice_ra, np.full(3, DEC0), 2.5, MAGZP,
+                             psf=truth_psf(10))
+    assert list(fit.same_as) == [0, 0, 2] and list(fit.ncomp[:2]) == [1, 1]
+    assert fit.flux[0] == fit.flux[1] and abs(fit.flux[0] - flux[0]) < 3 * fit.flux_err[0]
