@@ -46,7 +46,7 @@ from scipy.stats import chi2
 from twomass.pipeline.stages import atlas, register, tan
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
-from twomass.pipeline.stages.photometry import aperture_photometry
+from twomass.pipeline.stages.photometry import annulus_sky, aperture_photometry
 
 #: Neighbours closer than this are fitted together (spec §1.6: ~5").
 GROUP_ARCSEC = 5.0
@@ -522,33 +522,9 @@ def _annulus_sky(frames, usable, on: _OnFrames, reg, ra, dec) -> dict:
     """Median of the usable pixels of each (source, frame)'s 14-20" annulus, and its
     variance from the pixels' spread: {(source, frame): ...} as arrays aligned with
     ``on``."""
-    r_in = SKY_INNER_ARCSEC / inst.PIXEL_ARCSEC
-    r_out = SKY_OUTER_ARCSEC / inst.PIXEL_ARCSEC
-    h = int(np.ceil(r_out))
-    oy, ox = np.mgrid[-h:h + 1, -h:h + 1]
-    # The pixels that can be in the annulus of a position within half a pixel.
-    ring = np.abs(np.hypot(ox, oy) - 0.5 * (r_in + r_out)) <= 0.5 * (r_out - r_in) + 0.75
-    ox, oy = ox[ring], oy[ring]
-    cx, cy = np.rint(on.x).astype(int), np.rint(on.y).astype(int)
-    px, py = ox[None] + cx[:, None], oy[None] + cy[:, None]
-    rr = np.hypot(px - on.x[:, None], py - on.y[:, None])
-    inside = (px >= 0) & (px < inst.NPIX) & (py >= 0) & (py < inst.NPIX)
-    index = np.where(inside, (on.frame[:, None] * inst.NPIX + py) * inst.NPIX + px, 0)
-    use = inside & (rr >= r_in) & (rr <= r_out) & usable.reshape(-1)[index]
-    values = np.where(use, frames.reshape(-1)[index], np.inf)
-    values.sort(axis=1)
-    count = use.sum(axis=1)
-
-    def quantile(q: float) -> np.ndarray:
-        pos = q * np.maximum(count - 1, 0)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, np.maximum(count - 1, 0))
-        vlo = np.take_along_axis(values, lo[:, None], 1)[:, 0]
-        vhi = np.take_along_axis(values, hi[:, None], 1)[:, 0]
-        return np.where(count > 0, vlo + (pos - lo) * (vhi - vlo), 0.0)
-
-    med = quantile(0.5)
-    sd = 0.5 * (quantile(0.8413) - quantile(0.1587))
+    med, sd, count = annulus_sky(frames, usable, on.frame, on.x, on.y,
+                                 SKY_INNER_ARCSEC / inst.PIXEL_ARCSEC,
+                                 SKY_OUTER_ARCSEC / inst.PIXEL_ARCSEC)
     # The median's variance: (1.2533 sd)^2 / n.
     var = np.where(count > 0, (1.2533 * sd) ** 2 / np.maximum(count, 1), 0.0)
     key = on.source.astype(np.int64) * (len(frames) + 1) + on.frame
