@@ -29,16 +29,25 @@ def q3c_table(spatial_url: str) -> str:
     return spatial_url
 
 
+#: The cone functions' form (sql/cone.sql): the cover's rows joined with the hpx index.
+CONE_JOIN = """
+    SELECT count(*) FROM hpx_cone_ranges(%(ra)s, %(dec)s, %(r)s) AS c
+    JOIN test AS t ON _hpx_in_range(t.hpx, c.lo, c.hi)
+    WHERE _hpx_sindist(t.ra, t.dec, %(ra)s, %(dec)s) < power(sin(radians(%(r)s) / 2), 2)"""
+
+
 def test_cone_counts_equal_q3c(q3c_table: str) -> None:
+    """Both forms of the cone: the hpx_radial_query predicate and the cone functions' join."""
     chosen = [c for c in cones() if c[2] <= 0.8 or c[:3] in TIES]
     assert len(chosen) >= 400
+    predicate = ("SELECT count(*) FROM test "
+                 "WHERE hpx_radial_query(hpx, ra, dec, %(ra)s, %(dec)s, %(r)s)")
     wrong = []
     with psycopg.connect(q3c_table) as conn:
         for ra0, dec0, radius, expected in chosen:
-            (got,) = conn.execute(
-                "SELECT count(*) FROM test WHERE hpx_radial_query(hpx, ra, dec, %s, %s, %s)",
-                (ra0, dec0, radius)).fetchone()
-            if got != expected:
+            disc = {"ra": ra0, "dec": dec0, "r": radius}
+            got = [conn.execute(q, disc).fetchone()[0] for q in (predicate, CONE_JOIN)]
+            if got != [expected, expected]:
                 wrong.append((ra0, dec0, radius, got, expected))
     assert not wrong and np.isfinite(len(chosen))
 
