@@ -23,6 +23,8 @@ import numpy as np
 import sep
 from scipy import ndimage
 from scipy.optimize import least_squares
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from twomass.pipeline.stages import atlas, calibrate, photometry, register, tan
@@ -38,6 +40,8 @@ RD_APERTURE = 4
 RD_NONE = 9
 #: A saturated pixel within this of the position saturates the star on that frame.
 CORE_ARCSEC = 3.0
+#: Saturated patches of different frames this close are one star.
+LINK_ARCSEC = 3.0
 APERTURE_PX = calibrate.APERTURE_ARCSEC / inst.PIXEL_ARCSEC
 TOTAL_PX = photometry.APCOR_ARCSEC / inst.PIXEL_ARCSEC
 SKY_ANNULUS_PX = (14.0 / inst.PIXEL_ARCSEC, 20.0 / inst.PIXEL_ARCSEC)
@@ -45,12 +49,17 @@ UPPER_LIMIT_SIGMA = 2.0
 #: sep's windowed centroid stops short of a star 1-2" away: started again from its result.
 CENTROID_PASSES = 3
 #: The radial profile: unsaturated, isolated frame detections from this S/N on, pixels
-#: out to PROFILE_RADIUS_PX binned by PROFILE_BIN_PX, at most PROFILE_MAX_STARS of them.
+#: out to PROFILE_RADIUS_PX binned by PROFILE_BIN_PX (twice that from 2 px), at most
+#: PROFILE_MAX_STARS of them.
 PROFILE_MIN_SNR = 50.0
 PROFILE_RADIUS_PX = 8.0
 PROFILE_BIN_PX = 0.25
 PROFILE_MIN_STARS = 5
 PROFILE_MAX_STARS = 400
+#: The profile is used out to its first bin measured to less than this S/N (further out
+#: faint neighbours and sky errors of the template stars outweigh their wings).
+PROFILE_BIN_SNR = 5.0
+PROFILE_CLIP = 3.0
 #: Profile values below this (noise, past the wing) count as this.
 PROFILE_FLOOR = 1e-7
 #: The wings fit: pixels within FIT_RADIUS_PX, not saturated nor next to a saturated
@@ -60,6 +69,10 @@ FIT_RADIUS_PX = 6.0
 FIT_MIN_PIXELS = 12
 PROFILE_ERROR = 0.05
 FIT_MAX_SHIFT_ARCSEC = 4.0
+#: The star's profile is the template's stretched by a fitted factor, within
+#: exp(+-FIT_MAX_LOG_SCALE): the wings' level at a given radius changes by ~20 % for a
+#: 3 % change of the seeing (frame to frame, and 8 % wider at the array's corners).
+FIT_MAX_LOG_SCALE = 0.25
 MAG_PER_LN = 2.5 / np.log(10.0)
 
 
@@ -72,6 +85,7 @@ class RadialProfile:
     value: np.ndarray
     apcor: float
     n_stars: int
+    reach_px: float  # out to where the profile is measured to PROFILE_BIN_SNR
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         # Between bins in the logarithm: the core falls by ~5x per 0.25 px at 2 px,
@@ -109,16 +123,19 @@ def frame_apertures(image: np.ndarray, x: np.ndarray, y: np.ndarray, radius_px: 
     return flux, err, clean
 
 
-def radial_profile(cal: CalibratedScan) -> RadialProfile | None:
+def radial_profile(cal: CalibratedScan, frames: np.ndarray | None = None
+                   ) -> RadialProfile | None:
     """The scan's radial profile from bright, round, isolated, unsaturated detections on
     the R2-R1 frames (None when fewer than ``PROFILE_MIN_STARS``): per distance bin the
-    median of pixel / 12" flux, so a fitted amplitude is a 12" (total) flux, the scale of
-    the Atlas Images' corrected 4" magnitudes."""
+    weighted mean of pixel / 12" flux, pixels more than ``PROFILE_CLIP`` sigma from the
+    median left out (undetected neighbours add light), so a fitted amplitude is a 12"
+    (total) flux, the scale of the Atlas Images' corrected 4" magnitudes. ``frames``:
+    only these frames' stars (default: all)."""
     half = int(np.ceil(PROFILE_RADIUS_PX)) + 1
     yy, xx = np.mgrid[-half:half + 1, -half:half + 1]
     stars = []
     for k, d in enumerate(cal.detections):
-        if len(d) == 0:
+        if len(d) == 0 or (frames is not None and k not in frames):
             continue
         pick = register.usable(d, PROFILE_MIN_SNR) & (d["peak"] < atlas.SHARP * d["iso"])
         pick &= (d["x"] > half) & (d["x"] < inst.NPIX - 1 - half) \
@@ -144,23 +161,35 @@ def radial_profile(cal: CalibratedScan) -> RadialProfile | None:
         r = np.hypot(xx + ix - x, yy + iy - y)
         use = cal.good[k, iy - half:iy + half + 1, ix - half:ix + half + 1] \
             & (r <= PROFILE_RADIUS_PX)
+        # The annulus' mean: faint neighbours' light, a bias of the faint stars' wings.
+        ring, _, _ = sep.sum_circann(cal.frames[k], [x], [y], *SKY_ANNULUS_PX, mask=mask)
+        level = ring[0] / (np.pi * (SKY_ANNULUS_PX[1] ** 2 - SKY_ANNULUS_PX[0] ** 2))
         radii.append(r[use])
-        values.append(cut[use] / f12[0])
-        weights.append(np.full(int(use.sum()), f12[0] ** 2))
+        values.append((cut[use] - level) / f12[0])
+        weights.append(np.full(int(use.sum()), (f12[0] / cal.noise[k]) ** 2))
         ratios.append(f4[0] / f12[0])
     if len(ratios) < PROFILE_MIN_STARS:
         return None
     r, v, w = np.concatenate(radii), np.concatenate(values), np.concatenate(weights)
-    edges = np.arange(0.0, PROFILE_RADIUS_PX + PROFILE_BIN_PX, PROFILE_BIN_PX)
+    edges = np.concatenate([np.arange(0.0, 2.0, PROFILE_BIN_PX),
+                            np.arange(2.0, PROFILE_RADIUS_PX + 0.01, 2 * PROFILE_BIN_PX)])
     which = np.digitize(r, edges) - 1
-    centre, median = [], []
+    centre, mean, error = [], [], []
     for b in range(len(edges) - 1):
         sel = which == b
-        if sel.sum() >= 3:
-            centre.append(float(np.mean(r[sel])))
-            median.append(float(np.average(v[sel], weights=w[sel])))
-    return RadialProfile(np.array(centre), np.array(median), float(np.median(ratios)),
-                         len(ratios))
+        if sel.sum() < 3:
+            continue
+        level = float(np.median(v[sel]))
+        for _ in range(2):  # clipped about the median, then about the clipped mean
+            keep = np.abs(v[sel] - level) * np.sqrt(w[sel]) < PROFILE_CLIP
+            level = float(np.average(v[sel][keep], weights=w[sel][keep]))
+        centre.append(float(np.mean(r[sel])))
+        mean.append(level)
+        error.append(float(1.0 / np.sqrt(w[sel][keep].sum())))
+    centre, mean, error = np.array(centre), np.array(mean), np.array(error)
+    faint = np.flatnonzero(mean < PROFILE_BIN_SNR * error)
+    reach = float(centre[faint[0]]) if len(faint) else float(centre[-1])
+    return RadialProfile(centre, mean, float(np.median(ratios)), len(ratios), reach)
 
 
 def bright_photometry(cal: CalibratedScan, reg: Registration, ra: np.ndarray,
@@ -203,6 +232,37 @@ def bright_photometry(cal: CalibratedScan, reg: Registration, ra: np.ndarray,
         out.mag[i], out.msig[i], out.ra[i], out.dec[i], out.n_frames[i] = result
         out.rd[i], out.ok[i] = rd, True
     return out
+
+
+def saturated_stars(cal: CalibratedScan, reg: Registration
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions (ra, dec) of the stars saturated on Read_2, and on how many frames.
+
+    A star saturated on Read_1 leaves a hole in the Atlas Images (no frame has its core),
+    which their detection cannot see; the frames show it as a patch of saturated pixels.
+    Per frame each patch's centre goes to the sky; patches of different frames within
+    ``LINK_ARCSEC`` of each other are one star, at their mean.
+    """
+    ras, decs = [], []
+    for k in np.flatnonzero(cal.saturated.any(axis=(1, 2))):
+        label, n = ndimage.label(cal.saturated[k])
+        centres = np.array(ndimage.center_of_mass(cal.saturated[k], label, range(1, n + 1)))
+        r, d = tan.pix_to_world(*reg.frame_wcs(int(k)), centres[:, 1], centres[:, 0])
+        ras.append(r)
+        decs.append(d)
+    if not ras:
+        return np.zeros(0), np.zeros(0), np.zeros(0, int)
+    ra, dec = np.concatenate(ras), np.concatenate(decs)
+    xyz = np.column_stack([np.cos(np.radians(dec)) * np.cos(np.radians(ra)),
+                           np.cos(np.radians(dec)) * np.sin(np.radians(ra)),
+                           np.sin(np.radians(dec))])
+    pairs = cKDTree(xyz).query_pairs(np.radians(LINK_ARCSEC / 3600.0), output_type="ndarray")
+    graph = np.zeros((0, 2), int) if len(pairs) == 0 else pairs
+    _, star = connected_components(coo_matrix((np.ones(len(graph)), (graph[:, 0], graph[:, 1])),
+                                              shape=(len(ra), len(ra))), directed=False)
+    out = [_mean_position(ra[star == i], dec[star == i]) for i in range(star.max() + 1)]
+    count = np.bincount(star)
+    return np.array([o[0] for o in out]), np.array([o[1] for o in out]), count
 
 
 def upper_limits(image: atlas.AtlasImage, magzp: float, ra: np.ndarray, dec: np.ndarray
@@ -324,7 +384,7 @@ def _fit_wings(cal: CalibratedScan, reg: Registration, views: list[_View], magzp
         gy, gx = np.mgrid[win[0], win[1]]
         sat = cal.saturated_read1[v.k][win] & cal.saturated[v.k][win]
         use = ~_bad_pixels(cal, v.k)[win] & ~ndimage.binary_dilation(sat)
-        use &= np.hypot(gx - v.x, gy - v.y) <= FIT_RADIUS_PX
+        use &= np.hypot(gx - v.x, gy - v.y) <= min(FIT_RADIUS_PX, profile.reach_px)
         px.append(gx[use] - v.x)
         py.append(gy[use] - v.y)
         data.append(cal.read1[v.k][win][use] * calibrate.R1_SCALE)
@@ -347,7 +407,8 @@ def _fit_wings(cal: CalibratedScan, reg: Registration, views: list[_View], magzp
         return None
 
     def model(p: np.ndarray) -> np.ndarray:
-        return np.exp(p[2]) * profile(np.hypot(px - p[0], py - p[1]))
+        scale = np.exp(p[3])
+        return np.exp(p[2]) / scale**2 * profile(np.hypot(px - p[0], py - p[1]) / scale)
 
     def residual(p: np.ndarray) -> np.ndarray:
         m = model(p)
@@ -355,20 +416,23 @@ def _fit_wings(cal: CalibratedScan, reg: Registration, views: list[_View], magzp
             + (PROFILE_ERROR * m) ** 2
         return (data - m) / np.sqrt(var)
 
-    fit = least_squares(residual, np.array([start[0], start[1], np.log(f0)]),
-                        loss="soft_l1", f_scale=3.0, x_scale=np.array([0.3, 0.3, 0.1]))
+    fit = least_squares(residual, np.array([start[0], start[1], np.log(f0), 0.0]),
+                        bounds=([-np.inf, -np.inf, -np.inf, -FIT_MAX_LOG_SCALE],
+                                [np.inf, np.inf, np.inf, FIT_MAX_LOG_SCALE]),
+                        loss="soft_l1", f_scale=3.0, x_scale=np.array([0.3, 0.3, 0.1, 0.03]))
     shift_arcsec = np.hypot(*fit.x[:2]) * inst.PIXEL_ARCSEC
     if not fit.success or shift_arcsec > FIT_MAX_SHIFT_ARCSEC:
         return None
     flux = float(np.exp(fit.x[2]))
-    chi2 = float(np.sum(fit.fun**2) / max(len(data) - 3, 1))
+    chi2 = float(np.sum(fit.fun**2) / max(len(data) - 4, 1))
     try:
         cov = np.linalg.inv(fit.jac.T @ fit.jac) * max(chi2, 1.0)
         sigma_ln = float(np.sqrt(cov[2, 2]))
     except np.linalg.LinAlgError:
         return None
     # Frame-to-frame scatter of the flux at the common centre (linear per frame).
-    shape = profile(np.hypot(px - fit.x[0], py - fit.x[1]))
+    scale = np.exp(fit.x[3])
+    shape = profile(np.hypot(px - fit.x[0], py - fit.x[1]) / scale) / scale**2
     per_frame = [float(np.sum(data[frame == f] * shape[frame == f])
                        / np.sum(shape[frame == f] ** 2))
                  for f in range(len(views)) if np.sum(shape[frame == f] ** 2) > 0]
