@@ -49,11 +49,12 @@ UPPER_LIMIT_SIGMA = 2.0
 #: sep's windowed centroid stops short of a star 1-2" away: started again from its result.
 CENTROID_PASSES = 3
 #: The radial profile: unsaturated, isolated frame detections from this S/N on, pixels
-#: out to PROFILE_RADIUS_PX binned by PROFILE_BIN_PX (twice that from 2 px), at most
-#: PROFILE_MAX_STARS of them.
+#: out to PROFILE_RADIUS_PX binned by PROFILE_BIN_PX (twice that from
+#: PROFILE_WIDE_BINS_PX, where the core's steep fall is over), at most PROFILE_MAX_STARS.
 PROFILE_MIN_SNR = 50.0
 PROFILE_RADIUS_PX = 8.0
 PROFILE_BIN_PX = 0.25
+PROFILE_WIDE_BINS_PX = 3.0
 PROFILE_MIN_STARS = 5
 PROFILE_MAX_STARS = 400
 #: The profile is used out to its first bin measured to less than this S/N (further out
@@ -83,6 +84,7 @@ class RadialProfile:
 
     radius_px: np.ndarray
     value: np.ndarray
+    error: np.ndarray  # of ``value``
     apcor: float
     n_stars: int
     reach_px: float  # out to where the profile is measured to PROFILE_BIN_SNR
@@ -92,6 +94,11 @@ class RadialProfile:
         # where a linear interpolation would overestimate it by ~10 %.
         log = np.log(np.maximum(self.value, PROFILE_FLOOR))
         return np.exp(np.interp(r, self.radius_px, log, right=np.log(PROFILE_FLOOR)))
+
+    def relative_error(self, r: np.ndarray) -> np.ndarray:
+        """The profile's own error over its value (PROFILE_ERROR at least)."""
+        rel = self.error / np.maximum(self.value, PROFILE_FLOOR)
+        return np.maximum(np.interp(r, self.radius_px, rel), PROFILE_ERROR)
 
 
 @dataclass
@@ -171,8 +178,9 @@ def radial_profile(cal: CalibratedScan, frames: np.ndarray | None = None
     if len(ratios) < PROFILE_MIN_STARS:
         return None
     r, v, w = np.concatenate(radii), np.concatenate(values), np.concatenate(weights)
-    edges = np.concatenate([np.arange(0.0, 2.0, PROFILE_BIN_PX),
-                            np.arange(2.0, PROFILE_RADIUS_PX + 0.01, 2 * PROFILE_BIN_PX)])
+    edges = np.concatenate([np.arange(0.0, PROFILE_WIDE_BINS_PX, PROFILE_BIN_PX),
+                            np.arange(PROFILE_WIDE_BINS_PX, PROFILE_RADIUS_PX + 0.01,
+                                      2 * PROFILE_BIN_PX)])
     which = np.digitize(r, edges) - 1
     centre, mean, error = [], [], []
     for b in range(len(edges) - 1):
@@ -189,7 +197,7 @@ def radial_profile(cal: CalibratedScan, frames: np.ndarray | None = None
     centre, mean, error = np.array(centre), np.array(mean), np.array(error)
     faint = np.flatnonzero(mean < PROFILE_BIN_SNR * error)
     reach = float(centre[faint[0]]) if len(faint) else float(centre[-1])
-    return RadialProfile(centre, mean, float(np.median(ratios)), len(ratios), reach)
+    return RadialProfile(centre, mean, error, float(np.median(ratios)), len(ratios), reach)
 
 
 def bright_photometry(cal: CalibratedScan, reg: Registration, ra: np.ndarray,
@@ -412,8 +420,8 @@ def _fit_wings(cal: CalibratedScan, reg: Registration, views: list[_View], magzp
 
     def residual(p: np.ndarray) -> np.ndarray:
         m = model(p)
-        var = read_var + np.maximum(m, 0.0) * calibrate.R1_SCALE / inst.GAIN \
-            + (PROFILE_ERROR * m) ** 2
+        rel = profile.relative_error(np.hypot(px - p[0], py - p[1]) / np.exp(p[3]))
+        var = read_var + np.maximum(m, 0.0) * calibrate.R1_SCALE / inst.GAIN + (rel * m) ** 2
         return (data - m) / np.sqrt(var)
 
     fit = least_squares(residual, np.array([start[0], start[1], np.log(f0), 0.0]),

@@ -1,4 +1,5 @@
-"""Bright-star photometry (rd_flg 1, 3, 4) and upper limits (rd_flg 0) on hand-built scenes.
+"""Bright-star photometry (rd_flg 1, 3, 4) and upper limits (rd_flg 0) on hand-built scenes,
+and the injected bright star of the shared simulated scan.
 
 The frames are rendered from known stars (the simulator's two-component PSF, its
 detector reads: Poisson and read noise, non-linearity, saturation) at known frame
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import sep
 
+from tests.stages.conftest import BRIGHT
 from twomass.pipeline.sim import scanframe
 from twomass.pipeline.stages import atlas, brightstars, calibrate, register, render, tan
 from twomass.pipeline.stages import instrument as inst
@@ -214,3 +216,32 @@ def test_upper_limits_hold_the_flux_and_follow_the_noise() -> None:
     # Off the image: no limit.
     off = brightstars.upper_limits(image, MAGZP, np.array([RA0 + 1.0]), np.array([DEC0]))
     assert np.isnan(off[0])
+
+
+def test_saturated_stars_are_found_on_the_frames(scene) -> None:
+    """The stars saturated on Read_2 are found from their saturated patches (the Atlas
+    Images have a hole where a star saturates every Read_1 frame), within 1" of the
+    truth; the unsaturated star is not."""
+    cal, reg, stars = scene
+    ra, dec, n = brightstars.saturated_stars(cal, reg)
+    assert len(ra) == 2 and np.all(n >= 5)
+    for name in ("read2_saturated", "read1_saturated"):
+        t_ra, t_dec, _ = stars[name]
+        dist = [_offset_arcsec(a, d, t_ra, t_dec) for a, d in zip(ra, dec, strict=True)]
+        assert min(dist) < 1.0
+
+
+def test_injected_star_on_a_simulated_scan(processed) -> None:
+    """The Ks 6 star injected into the simulated survey scan (saturated on Read_2, not on
+    Read_1), found on the frames and measured on Read_1 in each band: rd_flg 1, within
+    0.05 mag and 0.3" of the truth."""
+    for band in inst.BANDS:
+        r = processed.results[band]
+        ra, dec, _ = brightstars.saturated_stars(r.cal, r.reg)
+        near = np.argmin([_offset_arcsec(a, d, BRIGHT.ra, BRIGHT.dec)
+                          for a, d in zip(ra, dec, strict=True)])
+        out = brightstars.bright_photometry(r.cal, r.reg, ra[near:near + 1],
+                                            dec[near:near + 1], r.magzp, r.images[0].apcor)
+        assert out.rd[0] == brightstars.RD_READ1, band
+        assert abs(out.mag[0] - BRIGHT.value) < 0.05, band
+        assert _offset_arcsec(out.ra[0], out.dec[0], BRIGHT.ra, BRIGHT.dec) < 0.3, band
