@@ -7,9 +7,11 @@ saturated: the mean of its 4" aperture magnitudes (sky 14-20"), scaled by the ex
 (1.3 s / 51 ms) and put on the curve-of-growth corrected scale of the Read_2 photometry
 with the frames' own 4"/12" flux ratio (``rd_flg`` 1). A star saturated on every Read_1
 frame too is fitted, all its Read_1 frames together, with the scan's empirical radial
-profile on its unsaturated pixels, the position and flux free (``rd_flg`` 3). When that
-fit fails: the Read_1 4" aperture with the saturated pixels at their ceiling, a faint
-bound (``rd_flg`` 4); when no frame can measure the star: nothing (``rd_flg`` 9).
+profile (from its unsaturated stars on the R2-R1 frames) on its unsaturated pixels, the
+position, flux and width free (``rd_flg`` 3). When that fit fails: the Read_1 4"
+aperture with the saturated pixels at their ceiling, a faint bound (``rd_flg`` 4); when
+no frame can measure the star: nothing (``rd_flg`` 9). Stars saturated on every Read_1
+frame leave a hole in the Atlas Images; ``saturated_stars`` finds them on the frames.
 
 A band without a detection gets the 95 % upper limit of a 4" aperture on the Atlas Image
 at the position: the flux (not below 0) plus 2 sigma (``rd_flg`` 0).
@@ -60,12 +62,14 @@ PROFILE_MAX_STARS = 400
 #: The profile is used out to its first bin measured to less than this S/N (further out
 #: faint neighbours and sky errors of the template stars outweigh their wings).
 PROFILE_BIN_SNR = 5.0
+#: Pixels this many sigma from a bin's median are left out of its mean (neighbours).
 PROFILE_CLIP = 3.0
 #: Profile values below this (noise, past the wing) count as this.
 PROFILE_FLOOR = 1e-7
-#: The wings fit: pixels within FIT_RADIUS_PX, not saturated nor next to a saturated
-#: one; the template's own error per pixel (sub-pixel phase, seeing changes) as a
-#: fraction of the model; a fit moving further than FIT_MAX_SHIFT_ARCSEC has failed.
+#: The wings fit: pixels within FIT_RADIUS_PX (and the profile's reach), not saturated
+#: nor next to a saturated one; the profile's error per pixel as a fraction of the
+#: model, its measured error or PROFILE_ERROR (sub-pixel phase, seeing changes) if more;
+#: a fit moving further than FIT_MAX_SHIFT_ARCSEC has failed.
 FIT_RADIUS_PX = 6.0
 FIT_MIN_PIXELS = 12
 PROFILE_ERROR = 0.05
@@ -130,19 +134,17 @@ def frame_apertures(image: np.ndarray, x: np.ndarray, y: np.ndarray, radius_px: 
     return flux, err, clean
 
 
-def radial_profile(cal: CalibratedScan, frames: np.ndarray | None = None
-                   ) -> RadialProfile | None:
+def radial_profile(cal: CalibratedScan) -> RadialProfile | None:
     """The scan's radial profile from bright, round, isolated, unsaturated detections on
     the R2-R1 frames (None when fewer than ``PROFILE_MIN_STARS``): per distance bin the
     weighted mean of pixel / 12" flux, pixels more than ``PROFILE_CLIP`` sigma from the
     median left out (undetected neighbours add light), so a fitted amplitude is a 12"
-    (total) flux, the scale of the Atlas Images' corrected 4" magnitudes. ``frames``:
-    only these frames' stars (default: all)."""
+    (total) flux, the scale of the Atlas Images' corrected 4" magnitudes."""
     half = int(np.ceil(PROFILE_RADIUS_PX)) + 1
     yy, xx = np.mgrid[-half:half + 1, -half:half + 1]
     stars = []
     for k, d in enumerate(cal.detections):
-        if len(d) == 0 or (frames is not None and k not in frames):
+        if len(d) == 0:
             continue
         pick = register.usable(d, PROFILE_MIN_SNR) & (d["peak"] < atlas.SHARP * d["iso"])
         pick &= (d["x"] > half) & (d["x"] < inst.NPIX - 1 - half) \
