@@ -118,3 +118,51 @@ def isolated(truth: dict, band: str, radius_arcsec: float = 12.0, dmag: float = 
                                              np.flatnonzero(far)[n[0]] == i)
                              for i, n in enumerate(near)])
     return out
+
+
+@dataclass
+class ProfilePhotometry:
+    """Profile-fit magnitudes of isolated unsaturated true stars against the truth."""
+
+    n: int  # stars at cmsig S/N 10-100
+    rms_over_cmsig: float  # rms of (measured - true) / cmsig, S/N 10-100
+    rms_over_msig: float
+    median_dmag: float  # S/N 10-100
+    n_bright: int  # stars brighter than BRIGHT_PROFILE (and unsaturated)
+    bright_rms: float  # rms of measured - true about their median [mag]
+    bright_median: float
+    psfchi_median: float  # S/N 10-100
+
+
+#: "Bright" for the profile-fit scatter: well above the S/N where photons dominate.
+BRIGHT_PROFILE = {"j": 13.0, "h": 12.5, "k": 12.0}
+
+
+def profile_photometry(fit, truth: dict, band: str, match_arcsec: float = 1.5
+                       ) -> ProfilePhotometry:
+    """``psffit.ProfileFit`` results matched to the nearest true source within
+    ``match_arcsec``, for true stars that are ``isolated`` and unsaturated."""
+    ra, dec = np.asarray(truth["ra"]), np.asarray(truth["dec"])
+    m = np.asarray(truth[f"{band}_m"])
+    star = np.asarray(truth["type"]) == "star"
+    alone = isolated(truth, band)
+    xy = np.column_stack([ra * np.cos(np.radians(dec)), dec]) * 3600.0
+    fxy = np.column_stack([fit.ra * np.cos(np.radians(fit.dec)), fit.dec]) * 3600.0
+    dist, j = cKDTree(xy).query(fxy, distance_upper_bound=match_arcsec)
+    found = np.isfinite(dist) & fit.ok & np.isfinite(fit.mag) & ~fit.saturated
+    j = np.where(found, j, 0)
+    good = found & star[j] & alone[j] & (m[j] > UNSATURATED[band])
+    dm = fit.mag - m[j]
+    snr = 1.0857 / fit.cmsig
+    mid = good & (snr >= 10.0) & (snr < 100.0)
+    bright = good & (m[j] < BRIGHT_PROFILE[band])
+    med_b = float(np.median(dm[bright])) if bright.any() else np.nan
+
+    def rms(a: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(a**2))) if len(a) else np.nan
+
+    return ProfilePhotometry(
+        int(mid.sum()), rms((dm / fit.cmsig)[mid]), rms((dm / fit.msig)[mid]),
+        float(np.median(dm[mid])) if mid.any() else np.nan, int(bright.sum()),
+        rms(dm[bright] - med_b), med_b,
+        float(np.median(fit.psfchi[mid])) if mid.any() else np.nan)

@@ -83,12 +83,32 @@ def test_cone_functions_return_rows_nearest_first(catalog: tuple, function: str,
             assert np.allclose(dist, sep[[r[0] for r in rows]], atol=1e-8)
 
 
-def test_cone_query_is_inlined_and_uses_the_hpx_index(catalog: tuple) -> None:
+CONE_STATEMENT = """
+    SELECT t.pts_key FROM hpx_cone_ranges($1, $2, $3 / 3600) AS c
+    JOIN psc AS t ON _hpx_in_range(t.hpx, c.lo, c.hi)
+    WHERE _hpx_sindist(t.ra, t.dec, $1, $2) < power(sin(radians($3 / 3600) / 2), 2)"""
+
+
+def test_cone_statement_probes_the_hpx_index_with_a_generic_plan(catalog: tuple) -> None:
+    """The cone functions' statement, planned once for every disc (as PL/pgSQL reuses its
+    plan), probes the psc's hpx index per cover range instead of scanning the table."""
+    url, ra, dec = catalog
+    with psycopg.connect(url) as conn:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute(f"PREPARE cone(float8, float8, float8) AS {CONE_STATEMENT}")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN EXECUTE cone(10, 20, 5)"))
+        assert "psc_hpx_idx" in plan and "Seq Scan" not in plan, plan
+        for ra0, dec0, radius in [(10.0, 20.0, 30.0), (0.001, -89.99, 200.0), (359.99, 1, 5)]:
+            keys = {r[0] for r in conn.execute(f"EXECUTE cone({ra0!r}, {dec0!r}, {radius!r})")}
+            assert keys == set(np.nonzero(brute(ra, dec, ra0, dec0) < radius)[0].tolist())
+
+
+def test_cone_functions_are_strict_about_the_disc(catalog: tuple) -> None:
     url, _, _ = catalog
     with psycopg.connect(url) as conn:
-        plan = "\n".join(r[0] for r in conn.execute(
-            "EXPLAIN SELECT * FROM psc_cone(10, 20, 5)"))
-    assert "psc_hpx_idx" in plan and "Seq Scan" not in plan, plan
+        assert conn.execute("SELECT count(*) FROM psc_cone(NULL, 20, 5)").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="radius"):
+            conn.execute("SELECT count(*) FROM psc_cone(10, 20, -5)")
 
 
 def test_psc_nearest_returns_the_k_nearest_at_any_distance(catalog: tuple) -> None:

@@ -86,6 +86,27 @@ def test_cones_equal_brute_force(sky: tuple[str, np.ndarray, np.ndarray]) -> Non
             check(got, sep < r * 3600 - EDGE_ARCSEC, sep < r * 3600 + EDGE_ARCSEC)
 
 
+def test_cone_ranges_joined_equal_brute_force(sky: tuple[str, np.ndarray, np.ndarray]) -> None:
+    """The cone as a join with hpx_cone_ranges (the cone functions' form) finds the rows
+    hpx_radial_query finds; its ranges are sorted and disjoint, so no row comes twice."""
+    url, ra, dec = sky
+    rows = SkyCoord(ra * u.deg, dec * u.deg)
+    join = ("SELECT t.id FROM hpx_cone_ranges(%(ra)s, %(dec)s, %(r)s) AS c "
+            "JOIN sky AS t ON _hpx_in_range(t.hpx, c.lo, c.hi) "
+            "WHERE _hpx_sindist(t.ra, t.dec, %(ra)s, %(dec)s) < power(sin(radians(%(r)s) / 2), 2)")
+    with psycopg.connect(url) as conn:
+        for ra0, dec0, r in cones():
+            disc = {"ra": ra0, "dec": dec0, "r": r}
+            got = [row[0] for row in conn.execute(join, disc)]
+            assert len(got) == len(set(got))
+            sep = rows.separation(SkyCoord(ra0 * u.deg, dec0 * u.deg)).to_value(u.arcsec)
+            check(set(got), sep < r * 3600 - EDGE_ARCSEC, sep < r * 3600 + EDGE_ARCSEC)
+            bounds = np.array(conn.execute("SELECT lo, hi FROM hpx_cone_ranges("
+                                           "%(ra)s, %(dec)s, %(r)s)", disc).fetchall()).ravel()
+            lo, hi = bounds[0::2], bounds[1::2]
+            assert lo.size and np.all(lo <= hi) and np.all(lo[1:] > hi[:-1]), (ra0, dec0, r)
+
+
 def test_duplicates_and_poles_are_found(sky: tuple[str, np.ndarray, np.ndarray]) -> None:
     url, ra, dec = sky
     with psycopg.connect(url) as conn:
