@@ -125,13 +125,22 @@ class BrightPhotometry:
 def frame_apertures(image: np.ndarray, x: np.ndarray, y: np.ndarray, radius_px: float,
                     mask: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray,
                                                              np.ndarray]:
-    """Circular aperture fluxes on a frame with the 14-20" annulus' sky; ``clean`` is
-    False where the aperture has masked pixels or leaves the array."""
-    flux, err, flag = sep.sum_circle(image, np.asarray(x, float), np.asarray(y, float),
-                                     radius_px, err=float(noise), mask=mask, gain=inst.GAIN,
-                                     bkgann=SKY_ANNULUS_PX)
-    clean = (flag & (sep.APER_HASMASKED | sep.APER_TRUNC)) == 0
-    return flux, err, clean
+    """Circular aperture fluxes on a frame less the 14-20" annulus' sky (its median,
+    ``photometry.annulus_sky``); ``clean`` is False where the aperture has masked pixels
+    or leaves the array, or the annulus has no pixel."""
+    x, y = np.atleast_1d(np.asarray(x, float)), np.atleast_1d(np.asarray(y, float))
+    sky, _, n_sky = frame_sky(image, x, y, mask)
+    flux, err, flag = sep.sum_circle(image, x, y, radius_px, err=float(noise), mask=mask,
+                                     gain=inst.GAIN)
+    clean = ((flag & (sep.APER_HASMASKED | sep.APER_TRUNC)) == 0) & (n_sky > 0)
+    return flux - sky * np.pi * radius_px**2, err, clean
+
+
+def frame_sky(image: np.ndarray, x: np.ndarray, y: np.ndarray, mask: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median, robust sd and pixel count of the 14-20" annulus on a frame."""
+    return photometry.annulus_sky(image[None], ~mask[None], np.zeros(len(x), int), x, y,
+                                  *SKY_ANNULUS_PX)
 
 
 def radial_profile(cal: CalibratedScan) -> RadialProfile | None:
@@ -170,11 +179,11 @@ def radial_profile(cal: CalibratedScan) -> RadialProfile | None:
         r = np.hypot(xx + ix - x, yy + iy - y)
         use = cal.good[k, iy - half:iy + half + 1, ix - half:ix + half + 1] \
             & (r <= PROFILE_RADIUS_PX)
-        # The annulus' mean: faint neighbours' light, a bias of the faint stars' wings.
-        ring, _, _ = sep.sum_circann(cal.frames[k], [x], [y], *SKY_ANNULUS_PX, mask=mask)
-        level = ring[0] / (np.pi * (SKY_ANNULUS_PX[1] ** 2 - SKY_ANNULUS_PX[0] ** 2))
+        # The local sky, as the apertures': faint neighbours' light left by the frame's
+        # background would bias the faint stars' wings.
+        level, _, _ = frame_sky(cal.frames[k], np.array([x]), np.array([y]), mask)
         radii.append(r[use])
-        values.append((cut[use] - level) / f12[0])
+        values.append((cut[use] - level[0]) / f12[0])
         weights.append(np.full(int(use.sum()), (f12[0] / cal.noise[k]) ** 2))
         ratios.append(f4[0] / f12[0])
     if len(ratios) < PROFILE_MIN_STARS:
