@@ -32,6 +32,7 @@ from scipy.spatial import cKDTree
 from twomass.pipeline.stages import atlas, calibrate, photometry, register, tan
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
+from twomass.pipeline.stages.psffit import unit_vectors
 from twomass.pipeline.stages.register import Registration
 
 RD_UPPER_LIMIT = 0
@@ -260,7 +261,9 @@ def saturated_stars(cal: CalibratedScan, reg: Registration
     A star saturated on Read_1 leaves a hole in the Atlas Images (no frame has its core),
     which their detection cannot see; the frames show it as a patch of saturated pixels.
     Per frame each patch's centre goes to the sky; patches of different frames within
-    ``LINK_ARCSEC`` of each other are one star, at their mean.
+    ``LINK_ARCSEC`` of each other are one star, at their mean (a patch on one frame only
+    is more likely an event than a star). A star also detected on the Atlas Images is
+    found here too: callers keep one of the two.
     """
     ras, decs = [], []
     for k in np.flatnonzero(cal.saturated.any(axis=(1, 2))):
@@ -272,12 +275,9 @@ def saturated_stars(cal: CalibratedScan, reg: Registration
     if not ras:
         return np.zeros(0), np.zeros(0), np.zeros(0, int)
     ra, dec = np.concatenate(ras), np.concatenate(decs)
-    xyz = np.column_stack([np.cos(np.radians(dec)) * np.cos(np.radians(ra)),
-                           np.cos(np.radians(dec)) * np.sin(np.radians(ra)),
-                           np.sin(np.radians(dec))])
-    pairs = cKDTree(xyz).query_pairs(np.radians(LINK_ARCSEC / 3600.0), output_type="ndarray")
-    graph = np.zeros((0, 2), int) if len(pairs) == 0 else pairs
-    _, star = connected_components(coo_matrix((np.ones(len(graph)), (graph[:, 0], graph[:, 1])),
+    pairs = cKDTree(unit_vectors(ra, dec)).query_pairs(np.radians(LINK_ARCSEC / 3600.0),
+                                                        output_type="ndarray").reshape(-1, 2)
+    _, star = connected_components(coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
                                               shape=(len(ra), len(ra))), directed=False)
     out = [_mean_position(ra[star == i], dec[star == i]) for i in range(star.max() + 1)]
     count = np.bincount(star)
