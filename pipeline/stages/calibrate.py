@@ -73,6 +73,12 @@ class CalibratedScan:
     noise: np.ndarray  # (n,) background rms [ADU]
     detections: list[np.ndarray]  # per frame: sep objects with aperture flux
     r1_detections: list[int]
+    #: Sky-subtracted Read_1 frames [ADU in the 51 ms Read_1 exposure], saturated pixels
+    #: at their ceiling, their background rms, and where Read_1 saturated: the bright
+    #: stars' photometry (``brightstars``) measures them.
+    read1: np.ndarray | None = None  # (n, 256, 256) float32
+    read1_noise: np.ndarray | None = None  # (n,)
+    saturated_read1: np.ndarray | None = None  # (n, 256, 256) bool
 
 
 def calibrate_scan(r1: np.ndarray, r2: np.ndarray, cal: BandCalibration) -> CalibratedScan:
@@ -90,6 +96,7 @@ def calibrate_scan(r1: np.ndarray, r2: np.ndarray, cal: BandCalibration) -> Cali
     sky_level, illum = sky_illumination(frames, good)
     frames -= sky_level[:, None, None] * illum
     noise = np.empty(len(frames))
+    r1_noise = np.empty(len(frames))
     detections, r1_counts = [], []
     r1_frames = ((q1 - cal.dark / R1_SCALE) / cal.flat).astype(np.float32)
     for k in range(len(frames)):
@@ -100,10 +107,13 @@ def calibrate_scan(r1: np.ndarray, r2: np.ndarray, cal: BandCalibration) -> Cali
         noise[k] = bkg.globalrms
         detections.append(detect(frames[k], rms, mask, sat2[k]))
         b1 = sep.Background(r1_frames[k], mask=mask, bw=64, bh=64)
-        r1_counts.append(len(sep.extract(r1_frames[k] - b1.back(), 5.0, err=b1.globalrms,
+        r1_frames[k] -= b1.back()
+        r1_noise[k] = b1.globalrms
+        r1_counts.append(len(sep.extract(r1_frames[k], 5.0, err=b1.globalrms,
                                          mask=mask, minarea=3)))
     frames[~good] = 0.0
-    return CalibratedScan(frames, good, sat2, sky_level, noise, detections, r1_counts)
+    return CalibratedScan(frames, good, sat2, sky_level, noise, detections, r1_counts,
+                          r1_frames, r1_noise, sat1)
 
 
 def detect(image: np.ndarray, rms: np.ndarray, mask: np.ndarray,
