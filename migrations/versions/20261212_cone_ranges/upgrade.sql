@@ -260,14 +260,17 @@ RETURNS TABLE (
     coadd_key integer, coadd smallint, hpx bigint, dist_arcsec double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 100
 SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    -- The exact test's bound, a constant of the plan (an expression of the arguments
+    -- would be evaluated for every row read).
+    s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
 BEGIN
     RETURN QUERY
     SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
     FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
     JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-    WHERE public._hpx_sindist(t.ra, t.dec, ra0_deg, dec0_deg)
-          < power(sin(radians(radius_arcsec / 3600) / 2), 2)
-    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg);
+    WHERE public._hpx_sindist(t.ra, t.dec, ra0_deg, dec0_deg) < s_max
+    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600;  -- the column: once
 END
 $$;
 COMMENT ON FUNCTION public.psc_cone(float8, float8, float8) IS
@@ -295,14 +298,17 @@ RETURNS TABLE (
     precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 100
 SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    -- The exact test's bound, a constant of the plan (an expression of the arguments
+    -- would be evaluated for every row read).
+    s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
 BEGIN
     RETURN QUERY
     SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
     FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
     JOIN public.xsc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-    WHERE public._hpx_sindist(t.ra, t.dec, ra0_deg, dec0_deg)
-          < power(sin(radians(radius_arcsec / 3600) / 2), 2)
-    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg);
+    WHERE public._hpx_sindist(t.ra, t.dec, ra0_deg, dec0_deg) < s_max
+    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600;  -- the column: once
 END
 $$;
 COMMENT ON FUNCTION public.xsc_cone(float8, float8, float8) IS
@@ -326,14 +332,17 @@ RETURNS TABLE (
     real, k_msig real, dist_arcsec double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 100
 SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    -- The exact test's bound, a constant of the plan (an expression of the arguments
+    -- would be evaluated for every row read).
+    s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
 BEGIN
     RETURN QUERY
     SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
     FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
     JOIN wdb.pts AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-    WHERE public._hpx_sindist(t.ra, t.dec, ra0_deg, dec0_deg)
-          < power(sin(radians(radius_arcsec / 3600) / 2), 2)
-    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg);
+    WHERE public._hpx_sindist(t.ra, t.dec, ra0_deg, dec0_deg) < s_max
+    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600;  -- the column: once
 END
 $$;
 COMMENT ON FUNCTION public.wdb_cone(float8, float8, float8) IS
