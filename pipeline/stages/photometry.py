@@ -116,14 +116,16 @@ def aperture_fluxes(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
     """Aperture fluxes [ADU per frame], not corrected to total, and their errors at
     (ra, dec) on an Atlas Image in circles of ``radii_arcsec``: arrays (positions, radii).
 
-    The sky is the median of the 14-20" annulus, measured once per position; ``ok`` is
-    False where the aperture leaves the image or touches uncovered pixels.
+    The sky is the median of the 14-20" annulus, measured once per position (the part of
+    it on the image near an edge); ``ok`` is False where the aperture leaves the image or
+    touches uncovered pixels, or fewer than 50 sky pixels remain.
     """
     radii = np.atleast_1d(np.asarray(radii_arcsec, dtype=float))
     ra, dec = np.atleast_1d(ra), np.atleast_1d(dec)
     x, y = tan.world_to_pix(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX, ra, dec)
     ny, nx = image.image.shape
-    inside = (x > 22) & (x < nx - 23) & (y > 22) & (y < ny - 23)
+    edge = float(np.min(radii)) / inst.ATLAS_ARCSEC + 1.0
+    inside = (x > edge) & (x < nx - 1 - edge) & (y > edge) & (y < ny - 1 - edge)
     shape = (len(ra), len(radii))
     flux, err, ok = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, bool)
     if not inside.any():
@@ -145,7 +147,8 @@ def aperture_fluxes(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
         err[inside, j] = np.sqrt((sky_sd * np.sqrt(area) * CORRELATED_NOISE) ** 2
                                  + np.maximum(f, 0.0) / (inst.GAIN * n_frames)
                                  + (FLAT_RESIDUAL * f) ** 2)
-        ok[inside, j] = ((flag & sep.APER_HASMASKED) == 0) & (n_sky >= 50) & (cov > 0)
+        ok[inside, j] = ((flag & (sep.APER_HASMASKED | sep.APER_TRUNC)) == 0) \
+            & (n_sky >= 50) & (cov > 0)
     return flux, err, ok
 
 
@@ -153,11 +156,14 @@ def _annulus(data, mask, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Median, robust sd and pixel count of the 14-20" annulus around each position."""
     sky, sd, count = np.zeros(len(x)), np.zeros(len(x)), np.zeros(len(x), int)
     yy, xx = np.mgrid[-20:21, -20:21]
+    ny, nx = data.shape
     for i, (xi, yi) in enumerate(zip(x, y, strict=True)):
         x0, y0 = int(round(xi)), int(round(yi))
-        cut = data[y0 - 20:y0 + 21, x0 - 20:x0 + 21]
-        m = mask[y0 - 20:y0 + 21, x0 - 20:x0 + 21]
-        rr = np.hypot(xx + x0 - xi, yy + y0 - yi)
+        ya, yb, xa, xb = max(y0 - 20, 0), min(y0 + 21, ny), max(x0 - 20, 0), min(x0 + 21, nx)
+        cut = data[ya:yb, xa:xb]
+        m = mask[ya:yb, xa:xb]
+        rr = np.hypot(xx[ya - y0 + 20:yb - y0 + 20, xa - x0 + 20:xb - x0 + 20] + x0 - xi,
+                      yy[ya - y0 + 20:yb - y0 + 20, xa - x0 + 20:xb - x0 + 20] + y0 - yi)
         v = cut[(rr >= 14.0) & (rr <= 20.0) & ~m]
         count[i] = len(v)
         if len(v):
