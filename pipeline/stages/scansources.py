@@ -14,7 +14,8 @@ Choices until the profile fit exists: the 4" aperture magnitude is reported with
 is the reduced chi^2 of the seeing's Gaussian, amplitude and background fitted to a
 7 x 7" stamp of the Atlas Image (:func:`profile_chi2`); ``rd_flg`` 1 where Read_2
 saturated at the source on some frame (the Atlas Image holds scaled Read_1 pixels there);
-9 where the 4" aperture gives no positive flux.
+9 where the 4" aperture's flux is below 1 sigma (no usable magnitude, as the simulator's
+rows have it).
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
     sigma = np.hypot(register.CENTROID_FWHM_FACTOR * seeing / np.maximum(cols["peak_snr"], 1.0),
                      register.CENTROID_FLOOR_ARCSEC)
     saturated = read2_saturated(cal, reg, cols["ra"], cols["dec"])
-    usable = np.isfinite(cols["mag"])
+    usable = np.isfinite(cols["mag"]) & (cols["snr"] >= 1.0)
+    cols["mag"] = np.where(usable, cols["mag"], np.nan)
+    cols["msig"] = np.where(usable, cols["msig"], np.nan)
     rd = np.where(usable, np.where(saturated, 1, 2), 9)
     counts = extract.ndet(cal, reg, cols["ra"], cols["dec"])
     return BandSources(
@@ -186,7 +189,7 @@ def upper_limits(images: list[atlas.AtlasImage], magzp: float, ra: np.ndarray,
         with np.errstate(invalid="ignore", divide="ignore"):
             limit = np.maximum(f, 0.0) + UPPER_LIMIT_SIGMA * e
             mag[i] = np.where(ok, magzp - 2.5 * np.log10(limit / image.apcor), np.nan)
-            pos = ok & (f > 0)
+            pos = ok & (f > e)  # below 1 sigma: no usable magnitude
             m_ap[i] = np.where(pos, magzp - 2.5 * np.log10(f / image.apcor), np.nan)
             s_ap[i] = np.where(pos, MAG_PER_SNR * e / f, np.nan)
     return UpperLimits(mag, m_ap, s_ap)
