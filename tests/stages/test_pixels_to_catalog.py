@@ -81,6 +81,16 @@ def test_released_catalog_matches_the_sky(released) -> None:
     for s in scans:
         for b, (lo, hi) in zip("jhk", ((15.5, 17.0), (14.5, 16.0), (14.0, 15.5)), strict=True):
             assert lo < s[f"{b}_msnr10"] < hi
+    # One row per source per scan: no S/N >= 10 row has another row of its scan within
+    # 1" (the Atlas Images overlap by 54").
+    pts = pq.read_table(out / NIGHT / "pts.parquet").to_pydict()
+    pts_snr = np.column_stack([np.asarray(pts[f"{b}_snr"], float) for b in "jhk"])
+    for scan in {s["scan"] for s in scans}:
+        mine = np.flatnonzero(np.asarray(pts["scan"]) == scan)
+        vec = sphere.unit_vectors(np.asarray(pts["ra"])[mine], np.asarray(pts["dec"])[mine])
+        strong = (np.nan_to_num(pts_snr[mine]) >= 10).any(axis=1)
+        assert strong.sum() >= 30
+        assert (sphere.neighbour_counts(vec, 1.0)[strong] == 0).all()
     # What the extraction gives today: 4" magnitudes (2), Read_1 where Read_2 saturated
     # (1), upper limits (0, 6), no usable flux (9); profile fits and Read_1 radial fits
     # (rd_flg 3) are later stages.
