@@ -176,8 +176,9 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
     t0 = time.process_time()
     bands = [r.sources for r in results]
     merged = bandmerge.merge_bands(bands, ra0)
-    limits = [scansources.upper_limits(r.images, r.magzp, merged.ra, merged.dec, ra0)
-              for r in results]
+    missing = [merged.index[:, b] < 0 for b in range(len(results))]
+    limits = [scansources.upper_limits(r.images, r.magzp, merged.ra[m], merged.dec[m], ra0)
+              for r, m in zip(results, missing, strict=True)]
     geometry = scansources.scan_geometry([r.reg for r in results], [r.frames for r in results],
                                          ra0, entry.sd)
     depth = np.array([scanmeta.msnr10(b.mag, b.snr) for b in bands])

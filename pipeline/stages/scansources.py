@@ -254,7 +254,10 @@ def scan_geometry(regs, frame_tables, ra0: float, sd: str) -> ScanGeometry:
 def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
                 limits: list[UpperLimits], geometry: ScanGeometry,
                 msnr10: np.ndarray) -> dict[str, np.ndarray]:
-    """The scan's ``pts.parquet`` columns (NaN or -1 = NULL), ids 1..N along the scan."""
+    """The scan's ``pts.parquet`` columns (NaN or -1 = NULL), ids 1..N along the scan.
+
+    ``limits[b]`` holds band b's upper limits of the merged sources without that band,
+    in their order."""
     n = len(merged.ra)
     x, y, jd = geometry.place(merged.ra, merged.dec)
     dist_ns, dist_ew, flg = scanframe.edge_distances(merged.ra, merged.dec,
@@ -282,9 +285,8 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
         cc[has & merged.confused[:, b], b] = "b"
         none = ~has
         rd[none, b] = np.where(merged.inconsistent[none, b], 6, 0)
-        per["m"][none, b] = lim.mag[none]
-        per["m_stdap"][none, b], per["msig_stdap"][none, b] = lim.m_stdap[none], \
-            lim.msig_stdap[none]
+        per["m"][none, b] = lim.mag
+        per["m_stdap"][none, b], per["msig_stdap"][none, b] = lim.m_stdap, lim.msig_stdap
     limit = (rd == 0) | (rd == 6)
     rd = np.where(limit & np.isnan(per["m"]), 9, rd)  # no aperture at all: no brightness
     valid = np.isin(rd, (1, 2, 3, 4))

@@ -124,7 +124,7 @@ def test_single_band_source_gets_upper_limits_elsewhere() -> None:
     geometry = scansources.ScanGeometry(
         RA0, "n", DEC0 - 0.1, DEC0 + 0.1, 0.07, -0.07, np.array([DEC0 - 0.1, DEC0 + 0.1]),
         np.zeros(2), np.array([2451000.5, 2451000.51]))
-    no_limit = scansources.UpperLimits(*(np.full(1, np.nan) for _ in range(3)))
+    no_limit = scansources.UpperLimits(*(np.zeros(0) for _ in range(3)))
     cols = scansources.pts_columns(7, merged, [j, empty, empty],
                                    [no_limit, *limits], geometry, np.array([16.0, 15.0, 14.5]))
     assert cols["rd_flg"][0] == "200"
