@@ -11,8 +11,9 @@ distances to the scan's edges and time (:func:`pts_columns`).
 
 Choices until the profile fit exists: the 4" aperture magnitude is reported with
 ``rd_flg`` 2 (not 4, "profile fit failed", which no catalog rule accepts) and ``psfchi``
-is the reduced chi^2 of the seeing's Gaussian, amplitude and background fitted to a
-7 x 7" stamp of the Atlas Image (:func:`profile_chi2`); ``rd_flg`` 1 where Read_2
+is the reduced chi^2 of the best of four Gaussian templates around the measured
+seeing, amplitude and background fitted to a 7 x 7" stamp of the Atlas Image
+(:func:`profile_chi2`); ``rd_flg`` 1 where Read_2
 saturated at the source on some frame (the Atlas Image holds scaled Read_1 pixels there);
 9 where the 4" aperture's flux is below 1 sigma (no usable magnitude, as the simulator's
 rows have it).
@@ -41,7 +42,8 @@ UPPER_LIMIT_SIGMA = 2.0
 #: The profile chi^2: stamp half-size [1" px] and the PSF model's relative error per
 #: pixel (a Gaussian core without the PSF's wing; 2MAPPS's "PSF-error term").
 CHI_HALF = 3
-PSF_ERROR = 0.2
+PSF_ERROR = 0.1
+TEMPLATE_SCALES = (0.9, 1.0, 1.1, 1.2)
 MAG_PER_SNR = 2.5 / np.log(10.0)
 
 
@@ -120,8 +122,10 @@ def read2_saturated(cal, reg, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
 
 def profile_chi2(image: atlas.AtlasImage, x: np.ndarray, y: np.ndarray,
                  fwhm_arcsec: float) -> np.ndarray:
-    """Reduced chi^2 of a pixel-integrated Gaussian (the seeing, through the frames' 2"
-    pixels) with free amplitude and background on a 7 x 7" stamp at each (x, y).
+    """Reduced chi^2 of the best of a few pixel-integrated Gaussian templates (the
+    measured seeing through the frames' 2" pixels, widths scaled by ``TEMPLATE_SCALES``:
+    the seeing wanders along the scan and widens toward the arrays' corners), amplitude
+    and background free, on a 7 x 7" stamp at each (x, y).
 
     The variance per pixel: the image's pixel noise at the stamp's coverage, the
     source's Poisson noise and ``PSF_ERROR`` of the model. NaN off the covered image.
@@ -130,35 +134,41 @@ def profile_chi2(image: atlas.AtlasImage, x: np.ndarray, y: np.ndarray,
     out = np.full(n, np.nan)
     if n == 0 or not np.isfinite(fwhm_arcsec):
         return out
-    data = image.image
-    cover = image.coverage
+    data, cover = image.image, image.coverage
     ny, nx = data.shape
     covered = cover > 0
     cov_ref = float(np.median(cover[covered])) if covered.any() else 1.0
     lo, hi = np.percentile(data[cover >= cov_ref], [15.87, 84.13])
     pixel_var = (0.5 * (hi - lo)) ** 2
-    sigma = np.sqrt((fwhm_arcsec / 2.3548) ** 2 + inst.PIXEL_ARCSEC**2 / 12.0) \
-        / inst.ATLAS_ARCSEC
     h = CHI_HALF
     ix, iy = np.rint(x).astype(int), np.rint(y).astype(int)
-    ok = (ix >= h) & (ix < nx - h) & (iy >= h) & (iy < ny - h)
+    ok = np.flatnonzero((ix >= h) & (ix < nx - h) & (iy >= h) & (iy < ny - h))
+    offsets = np.arange(-h, h + 1)
+    rows = (iy[ok, None] + offsets[None, :])[:, :, None]
+    cols = (ix[ok, None] + offsets[None, :])[:, None, :]
+    stamp = data[rows, cols].reshape(len(ok), -1).astype(float)
+    cov = cover[rows, cols].reshape(len(ok), -1).astype(float)
+    full = (cov > 0).all(axis=1)
+    ok, stamp, cov = ok[full], stamp[full], cov[full]
     edges = np.arange(-h - 0.5, h + 1.0)
-    for i in np.flatnonzero(ok):
-        stamp = data[iy[i] - h:iy[i] + h + 1, ix[i] - h:ix[i] + h + 1].astype(float)
-        cov = cover[iy[i] - h:iy[i] + h + 1, ix[i] - h:ix[i] + h + 1]
-        if (cov == 0).any():
-            continue
-        s = np.sqrt(2.0) * sigma
-        gx = np.diff(erf((edges - (x[i] - ix[i])) / s)) / 2.0
-        gy = np.diff(erf((edges - (y[i] - iy[i])) / s)) / 2.0
-        model = np.outer(gy, gx).ravel()
-        design = np.column_stack([model, np.ones_like(model)])
-        coef, *_ = np.linalg.lstsq(design, stamp.ravel(), rcond=None)
-        fit = design @ coef
-        var = (pixel_var * cov_ref / cov.ravel()
-               + np.maximum(fit - coef[1], 0.0) / (inst.GAIN * cov.ravel())
-               + (PSF_ERROR * coef[0] * model) ** 2)
-        out[i] = float(np.sum((stamp.ravel() - fit) ** 2 / var) / (model.size - 2))
+    base = np.sqrt((fwhm_arcsec / 2.3548) ** 2 + inst.PIXEL_ARCSEC**2 / 12.0) / inst.ATLAS_ARCSEC
+    best = np.full(len(ok), np.inf)
+    for scale in TEMPLATE_SCALES:
+        s = np.sqrt(2.0) * base * scale
+        gx = np.diff(erf((edges[None, :] - (x[ok] - ix[ok])[:, None]) / s), axis=1) / 2.0
+        gy = np.diff(erf((edges[None, :] - (y[ok] - iy[ok])[:, None]) / s), axis=1) / 2.0
+        model = (gy[:, :, None] * gx[:, None, :]).reshape(len(ok), -1)
+        # Least squares of stamp = a model + c, per source, in closed form.
+        m_mean, d_mean = model.mean(axis=1), stamp.mean(axis=1)
+        dm = model - m_mean[:, None]
+        a = np.sum(dm * (stamp - d_mean[:, None]), axis=1) / np.sum(dm * dm, axis=1)
+        c = d_mean - a * m_mean
+        fit = a[:, None] * model + c[:, None]
+        var = (pixel_var * cov_ref / cov + np.maximum(a[:, None] * model, 0.0)
+               / (inst.GAIN * cov) + (PSF_ERROR * a[:, None] * model) ** 2)
+        chi = np.sum((stamp - fit) ** 2 / var, axis=1) / (model.shape[1] - 2)
+        best = np.minimum(best, chi)
+    out[ok] = best
     return out
 
 
