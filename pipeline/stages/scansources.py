@@ -42,7 +42,7 @@ UPPER_LIMIT_SIGMA = 2.0
 #: The profile chi^2: stamp half-size [1" px] and the PSF model's relative error per
 #: pixel (a Gaussian core without the PSF's wing; 2MAPPS's "PSF-error term").
 CHI_HALF = 3
-PSF_ERROR = 0.1
+PSF_ERROR = 0.2
 TEMPLATE_SCALES = (0.9, 1.0, 1.1, 1.2)
 MAG_PER_SNR = 2.5 / np.log(10.0)
 
