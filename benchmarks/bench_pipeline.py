@@ -109,6 +109,10 @@ def main() -> None:
               f"{scan_s * 48 / 3600:9.2f} h")
     print("  (floors: sep background + extraction of one frame; one drizzle add_image "
           "into 512x1024)")
+    extract_ms = 1e3 * (summary.stage_seconds.get("extract", 0.0)
+                        + summary.stage_seconds.get("bandmerge", 0.0)) / n_frames
+    print(f"  point sources (Atlas Image detection, apertures, ndet, band merge, upper "
+          f"limits) / band-frame {extract_ms:7.1f}; {summary.pts_rows:,d} pts rows")
     print("\nregistration (one solution per scan for J, H, Ks)   frames  stars  reference  "
           "frame-to-frame [px]: solved vs measured, vs true   mean offset vs true [mas]")
     offsets = []

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from twomass import demo
+from twomass import demo, pixeldemo
 from twomass.cli import main
 
 
@@ -94,6 +94,26 @@ def test_demo_runs_the_whole_path(db_url: str, tmp_path, monkeypatch: pytest.Mon
     ingest = next(line for line in lines if line.startswith("ingest: "))
     assert "(0 loaded, 0 replaced, " in ingest
     assert lines[-1].startswith("demo: release demo_2 published with ")
+
+
+def test_demo_pixels_goes_from_frames_to_a_published_catalog(
+        db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("TWOMASS_HOME", str(tmp_path))
+    monkeypatch.setattr(pixeldemo, "REGION", ((137.25, 137.40), (9.0, 9.12)))
+    monkeypatch.setattr(pixeldemo, "CAL_FRAMES", 10)
+    assert main(["--db", db_url, "demo", "--pixels"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("pipeline: 3 scans, ") for line in lines)
+    assert any(line.startswith("release demo: ") for line in lines)
+    assert lines[-1].startswith("demo --pixels: release demo published with ")
+    assert "completeness" in lines[-1] and "reliability" in lines[-1]
+    # A rerun reuses the frames and products, skips the loaded night, adds demo_2.
+    assert main(["--db", db_url, "demo", "--pixels"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not any(line.startswith("pipeline: ") for line in lines)
+    assert "(0 loaded, 0 replaced, " in next(line for line in lines
+                                            if line.startswith("ingest: "))
+    assert lines[-1].startswith("demo --pixels: release demo_2 published with ")
 
 
 def test_commands_refuse_a_database_with_other_settings(db_url: str, capsys) -> None:

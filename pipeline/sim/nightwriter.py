@@ -84,12 +84,15 @@ class NightWriter:
         else:
             table = products.empty_table("ext.parquet")
         products.write_table(table, self.dir / "ext.parquet")
-        ids = np.unique(scans["tile"])
-        index = np.searchsorted(self._tiles.tile, ids)
-        chosen = self._tiles.take(index)
-        ra, dec = chosen.centres()
-        tiles = {"tile": chosen.tile, "dec_band": chosen.dec_band, "ra": ra, "dec": dec,
-                 **chosen.corners()}
-        products.write_table(products.to_table(tiles, "tiles.parquet"),
-                             self.dir / "tiles.parquet")
+        products.write_table(products.to_table(tile_columns(self._tiles, scans["tile"]),
+                                               "tiles.parquet"), self.dir / "tiles.parquet")
         self.dir.rename(self.final)
+
+
+def tile_columns(tiles: Tiles, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """``tiles.parquet`` columns of the planned tiles ``ids`` (each once)."""
+    ids = np.unique(ids)
+    chosen = tiles.take(np.searchsorted(tiles.tile, ids))
+    ra, dec = chosen.centres()
+    return {"tile": chosen.tile, "dec_band": chosen.dec_band, "ra": ra, "dec": dec,
+            **chosen.corners()}

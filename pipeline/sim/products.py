@@ -80,7 +80,10 @@ class RowGroupWriter:
         self._writer.close()
 
 
-def write_night_json(directory: Path, date: str, hemis: str, version: str) -> None:
-    """``night.json``: the night's identity and the pipeline that wrote it."""
-    doc = {"date": date, "hemis": hemis, "pipeline": PIPELINE, "pipeline_version": version}
+def write_night_json(directory: Path, date: str, hemis: str, version: str,
+                     pipeline: str = PIPELINE, extra: dict | None = None) -> None:
+    """``night.json``: the night's identity and the pipeline that wrote it (``extra``:
+    further fields the writer records, which ingest ignores)."""
+    doc = {"date": date, "hemis": hemis, "pipeline": pipeline, "pipeline_version": version,
+           **(extra or {})}
     (directory / "night.json").write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")

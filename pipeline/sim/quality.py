@@ -30,6 +30,18 @@ SENSITIVITY_STEPS = ((0.30, 1.0), (0.10, 0.8), (0.0, 0.5), (-0.2, 0.3))
 PASS_QUAL = 4
 
 
+def qa_score(msnr10: np.ndarray, photometric: float) -> int:
+    """QA score 0-10: 10 x photometric factor x sensitivity factor, the latter stepping
+    on the depth margin, the shallowest band's S/N = 10 magnitude below the requirement."""
+    margin = float(np.min(np.asarray(msnr10) - REQUIREMENT))
+    sens = 0.1
+    for threshold, factor in SENSITIVITY_STEPS:
+        if margin > threshold:
+            sens = factor
+            break
+    return int(np.clip(np.round(10.0 * photometric * sens), 0, 10))
+
+
 def conditions(rng: np.random.Generator, marginal: bool) -> dict[str, object]:
     """Draw one scan's conditions and QA columns (``wdb.scan`` names)."""
     shape = 1.0 + rng.normal(0.0, 0.07) + np.array([0.03, 0.0, -0.03])
@@ -42,14 +54,8 @@ def conditions(rng: np.random.Generator, marginal: bool) -> dict[str, object]:
     extinction = rng.uniform(0.05, 0.4) if cloudy else 0.0
     msnr10 = (MEDIAN_MSNR10 - 3.5 * np.log10(psp) + rng.normal(0.0, 0.06, 3)
               - extinction)
-    margin = float(np.min(msnr10 - REQUIREMENT))
-    sens = 0.1
-    for threshold, factor in SENSITIVITY_STEPS:
-        if margin > threshold:
-            sens = factor
-            break
     phot = rng.uniform(0.0, 0.45) if cloudy else (0.7 if other else 1.0)
-    qual = int(np.clip(np.round(10.0 * phot * sens), 0, 10))
+    qual = qa_score(msnr10, phot)
     out: dict[str, object] = {
         "qual": qual, "hgl": int(rng.random() < 0.01), "cld": int(cloudy),
         "xph": int(other), "anom": int(rng.random() < 0.01),

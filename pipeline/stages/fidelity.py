@@ -12,6 +12,7 @@ import numpy as np
 import sep
 from scipy.spatial import cKDTree
 
+from twomass.core import sphere
 from twomass.pipeline.sim import scanframe
 from twomass.pipeline.stages import atlas, tan
 from twomass.pipeline.stages.photometry import aperture_photometry
@@ -166,3 +167,86 @@ def profile_photometry(fit, truth: dict, band: str, match_arcsec: float = 1.5
         float(np.median(dm[mid])) if mid.any() else np.nan, int(bright.sum()),
         rms(dm[bright] - med_b), med_b,
         float(np.median(fit.psfchi[mid])) if mid.any() else np.nan)
+
+
+@dataclass
+class CatalogFidelity:
+    """A released Point Source Catalog against every source the frames showed.
+
+    Completeness: true stars with S/N >= ``snr_min`` in some band (true magnitude against
+    the scan's measured S/N = 10 magnitude) lying ``inside_arcsec`` inside a scan and
+    away from stars brighter than Ks 8 (their spikes and halos, 60"), found within
+    ``match_arcsec``. Reliability: catalog sources with S/N >= ``snr_min`` in some band
+    within ``match_arcsec`` of any rendered source. Offsets and magnitude pulls are of
+    the found stars.
+    """
+
+    n_true: int
+    n_found: int
+    n_catalog: int
+    n_real: int
+    offset_rms_arcsec: tuple[float, float]  # (RA cos Dec, Dec)
+    pull_median: tuple[float, float, float]  # per band, |measured - true| / msigcom
+    max_offset_arcsec: float
+
+    @property
+    def completeness(self) -> float:
+        return self.n_found / self.n_true if self.n_true else float("nan")
+
+    @property
+    def reliability(self) -> float:
+        return self.n_real / self.n_catalog if self.n_catalog else float("nan")
+
+
+def catalog_vs_sky(cat: dict, sky: dict, scans: list[dict], snr_min: float = 10.0,
+                   match_arcsec: float = 2.0, inside_arcsec: float = 15.0) -> CatalogFidelity:
+    """``cat``: catalog columns (ra, dec, [jhk]_m, [jhk]_snr, [jhk]_msigcom); ``sky``:
+    ``sky.parquet`` columns; ``scans``: each scan's corners ``ra_1..dec_4`` and
+    ``[jhk]_msnr10``."""
+    t_ra, t_dec = np.asarray(sky["ra"], float), np.asarray(sky["dec"], float)
+    t_m = np.column_stack([np.asarray(sky[f"{b}_m"], float) for b in BANDS])
+    t_vec = sphere.unit_vectors(t_ra, t_dec)
+    inside = np.full(len(t_ra), -np.inf)
+    depth = np.full((len(t_ra), 3), np.nan)
+    for s in scans:
+        normals = sphere.edge_normals(np.array([s[f"ra_{i}"] for i in range(1, 5)]),
+                                      np.array([s[f"dec_{i}"] for i in range(1, 5)]))
+        d = np.degrees(np.arcsin(np.clip(t_vec @ normals.T, -1, 1))).min(axis=1) * 3600.0
+        better = d > inside
+        inside = np.where(better, d, inside)
+        depth[better] = [s[f"{b}_msnr10"] for b in BANDS]
+    bright = t_m[:, 2] < 8.0
+    near_bright = np.zeros(len(t_ra), bool)
+    if bright.any():
+        near_bright = sphere.nearest_within(t_vec, t_vec[bright], 60.0).index >= 0
+    star = np.asarray(sky["type"]) == "star"
+    snr = 10.0 * 10.0 ** (-0.4 * (t_m - depth))
+    wanted = star & (inside > inside_arcsec) & ~near_bright & (snr >= snr_min).any(axis=1)
+    c_vec = sphere.unit_vectors(np.asarray(cat["ra"], float), np.asarray(cat["dec"], float))
+    found = sphere.nearest_within(t_vec[wanted], c_vec, match_arcsec)
+    w = np.flatnonzero(wanted)[found.index >= 0]
+    c = found.index[found.index >= 0]
+    dra = (np.asarray(cat["ra"])[c] - t_ra[w]) * np.cos(np.radians(t_dec[w])) * 3600.0
+    ddec = (np.asarray(cat["dec"])[c] - t_dec[w]) * 3600.0
+    pulls = []
+    for i, b in enumerate(BANDS):
+        m = np.asarray(cat[f"{b}_m"], float)[c]
+        sig = np.asarray(cat[f"{b}_msigcom"], float)[c]
+        ok = np.isfinite(sig) & (snr[w, i] >= snr_min)
+        pulls.append(float(np.median(np.abs(m[ok] - t_m[w, i][ok]) / sig[ok]))
+                     if ok.any() else float("nan"))
+    c_snr = np.column_stack([np.asarray(cat[f"{b}_snr"], float) for b in BANDS])
+    listed = (np.nan_to_num(c_snr) >= snr_min).any(axis=1)
+    real = sphere.nearest_within(c_vec[listed], t_vec, match_arcsec).index >= 0
+    return CatalogFidelity(
+        int(wanted.sum()), len(w), int(listed.sum()), int(real.sum()),
+        (float(np.sqrt(np.mean(dra**2))) if len(w) else np.nan,
+         float(np.sqrt(np.mean(ddec**2))) if len(w) else np.nan),
+        tuple(pulls), float(np.max(np.hypot(dra, ddec))) if len(w) else np.nan)
+
+
+def catalog_arrays(table) -> dict[str, np.ndarray]:
+    """The columns ``catalog_vs_sky`` reads from a catalog table (astropy, masked =
+    NaN)."""
+    names = ["ra", "dec"] + [f"{b}_{c}" for b in BANDS for c in ("m", "snr", "msigcom")]
+    return {n: np.ma.filled(np.ma.asarray(table[n], dtype=float), np.nan) for n in names}

@@ -116,14 +116,16 @@ def aperture_fluxes(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
     """Aperture fluxes [ADU per frame], not corrected to total, and their errors at
     (ra, dec) on an Atlas Image in circles of ``radii_arcsec``: arrays (positions, radii).
 
-    The sky is the median of the 14-20" annulus, measured once per position; ``ok`` is
-    False where the aperture leaves the image or touches uncovered pixels.
+    The sky is the median of the 14-20" annulus, measured once per position (the part of
+    it on the image near an edge); ``ok`` is False where the aperture leaves the image or
+    touches uncovered pixels, or fewer than 50 sky pixels remain.
     """
     radii = np.atleast_1d(np.asarray(radii_arcsec, dtype=float))
     ra, dec = np.atleast_1d(ra), np.atleast_1d(dec)
     x, y = tan.world_to_pix(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX, ra, dec)
     ny, nx = image.image.shape
-    inside = (x > 22) & (x < nx - 23) & (y > 22) & (y < ny - 23)
+    edge = float(np.min(radii)) / inst.ATLAS_ARCSEC + 1.0
+    inside = (x > edge) & (x < nx - 1 - edge) & (y > edge) & (y < ny - 1 - edge)
     shape = (len(ra), len(radii))
     flux, err, ok = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, bool)
     if not inside.any():
@@ -146,7 +148,8 @@ def aperture_fluxes(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
         err[inside, j] = np.sqrt((sky_sd * np.sqrt(area) * CORRELATED_NOISE) ** 2
                                  + np.maximum(f, 0.0) / (inst.GAIN * n_frames)
                                  + (FLAT_RESIDUAL * f) ** 2)
-        ok[inside, j] = ((flag & sep.APER_HASMASKED) == 0) & (n_sky >= 50) & (cov > 0)
+        ok[inside, j] = ((flag & (sep.APER_HASMASKED | sep.APER_TRUNC)) == 0) \
+            & (n_sky >= 50) & (cov > 0)
     return flux, err, ok
 
 

@@ -1,20 +1,23 @@
-"""``pipeline``: raw nights to Atlas Images, night by night (this issue's part of 2MAPPS).
+"""``pipeline``: raw nights to night products (Atlas Images and point sources), night
+by night.
 
 Per night: every input file is checked first (nothing is written if one is bad); the
 night calibration (bias, dark, flat, bad pixels) is built; the calibration scans are
 processed first and their Atlas Images measured against the photometric standards,
 giving the night's zero point ``M = m_inst + c1 - c2 (X - 1)`` with the monthly
 extinction ``c2``; then every survey scan, band by band: frame calibration, detection,
-registration, transient masks, co-adding. Outputs per night (``<night>/``): the Atlas
-Images and their coverage maps as FITS under ``atlas/``, their inventory
-``atlas.parquet`` and ``night.json``. Raw cubes are read once; intermediate products
-stay in memory.
+registration, transient masks, co-adding, then the scan's point sources (detection on
+the Atlas Images, photometry, band merging: ``scansources``, ``bandmerge``) and its
+measured metadata (``scanmeta``). Outputs per night (``<night>/``): the Atlas Images and
+their coverage maps as FITS under ``atlas/``, their inventory ``atlas.parquet``, and the
+night products ``twomass ingest`` loads (``night.json``, ``tiles.parquet``,
+``scans.parquet``, ``pts.parquet``, an empty ``ext.parquet``: docs/night-products.md).
+Raw cubes are read once; intermediate products stay in memory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,16 +32,28 @@ from scipy.special import erf
 from tqdm import tqdm
 
 import twomass
-from twomass.pipeline.sim import scanframe
+from twomass.pipeline.sim import products, scanframe, tiling
+from twomass.pipeline.sim.nightwriter import tile_columns
 from twomass.pipeline.sim.products import WRITE_OPTIONS
 from twomass.pipeline.sim.quality import ZERO_POINT
-from twomass.pipeline.stages import atlas, calibrate, rawio, register, tan
+from twomass.pipeline.stages import (
+    atlas,
+    bandmerge,
+    calibrate,
+    rawio,
+    register,
+    scanmeta,
+    scansources,
+    tan,
+)
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.observe import EXTINCTION
 from twomass.pipeline.stages.photometry import aperture_corrections, aperture_photometry, recentre
 from twomass.schema.atlas import SCHEMA as ATLAS_SCHEMA
 
 ATLAS_FILE = "atlas.parquet"
+#: The ``pipeline`` of the night products' ``night.json``.
+PIPELINE = "twomass-2mapps"
 #: The camera's nominal zero points [mag for 1 ADU per 1.3 s R2-R1 frame], used until the
 #: night's calibration scans give the measured ones.
 NOMINAL_ZP = ZERO_POINT + 2.5 * np.log10(inst.EXPOSURE_SECONDS)
@@ -59,6 +74,7 @@ class BandResult:
     weight: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage
     seeing: float = float("nan")  # FWHM [arcsec]
+    sources: bandmerge.BandSources | None = None  # the band's sources (band-merge input)
 
 
 @dataclass
@@ -67,7 +83,10 @@ class PipelineSummary:
     scans: int
     band_frames: int
     atlas_images: int
+    pts_rows: int
     seconds: float
+    #: CPU seconds per stage over every survey scan (the three bands summed).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def check_output(out: Path) -> Path:
@@ -92,15 +111,17 @@ def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
     if len(set(names)) != len(names):
         raise rawio.RawInputError(f"{checked[0][0]}: the same night is given twice")
     out.mkdir(parents=True, exist_ok=True)
-    totals = {"scans": 0, "frames": 0, "images": 0}
+    totals = {"scans": 0, "frames": 0, "images": 0, "pts": 0}
+    stages: dict[str, float] = {}
     for directory, doc, scans in checked:
-        process_night(directory, doc, scans, out, totals, progress, keep)
+        process_night(directory, doc, scans, out, totals, progress, keep, stages)
     return PipelineSummary(len(checked), totals["scans"], totals["frames"], totals["images"],
-                           time.perf_counter() - start)
+                           totals["pts"], time.perf_counter() - start, stages)
 
 
 def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out: Path,
-                  totals: dict, progress: bool, keep: dict | None = None) -> None:
+                  totals: dict, progress: bool, keep: dict | None = None,
+                  stages: dict | None = None) -> None:
     name = directory.name
     tmp = out / f"{name}.partial"
     (tmp / "atlas").mkdir(parents=True)
@@ -108,11 +129,23 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
     ref = {n: pq.read_table(directory / "ref" / n).to_pydict() for n in rawio.REF_FILES}
     c1, n_std = night_zero_points(directory, scans, calib, ref, progress)
     rows: list[dict] = []
+    scan_rows: list[dict] = []
+    pts = products.RowGroupWriter(tmp / "pts.parquet", "pts.parquet")
     survey = [s for s in scans if s.kind == "survey"]
     for entry in tqdm(survey, desc=f"{name} scans", unit="scan", file=sys.stderr,
                       disable=not progress):
         magzp = [float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
         results = process_scan(directory, entry, calib, ref, magzp)
+        columns, scan_row, seconds = scan_sources(entry, results, ref)
+        pts.write(columns)
+        scan_rows.append(scan_row)
+        totals["pts"] += len(columns["id"])
+        if stages is not None:
+            for r in results:
+                for stage, value in r.seconds.items():
+                    stages[stage] = stages.get(stage, 0.0) + value
+            for stage, value in seconds.items():
+                stages[stage] = stages.get(stage, 0.0) + value
         for band, result in zip(inst.BANDS, results, strict=True):
             if keep is not None:
                 keep[(name, entry.scan, band)] = result
@@ -122,12 +155,52 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
             totals["images"] += len(result.images)
         totals["scans"] += 1
     write_inventory(tmp / ATLAS_FILE, rows)
-    night_doc = {"date": doc["date"], "hemis": doc["hemis"], "pipeline": "2mapps",
-                 "pipeline_version": twomass.__version__, "stages": "atlas",
-                 "zero_points": {b: float(c1[i]) for i, b in enumerate(inst.BANDS)},
-                 "standards_used": {b: int(n_std[i]) for i, b in enumerate(inst.BANDS)}}
-    (tmp / "night.json").write_text(json.dumps(night_doc, indent=2) + "\n")
+    pts.close()
+    write_night_products(tmp, scan_rows)
+    products.write_night_json(
+        tmp, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
+        extra={"zero_points": {b: float(c1[i]) for i, b in enumerate(inst.BANDS)},
+               "standards_used": {b: int(n_std[i]) for i, b in enumerate(inst.BANDS)}})
     tmp.rename(out / name)
+
+
+def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
+                 ) -> tuple[dict[str, np.ndarray], dict, dict[str, float]]:
+    """A survey scan's ``pts`` columns, its ``scans`` row and the CPU seconds of the
+    source stages (extraction per band is added to each ``BandResult.seconds``)."""
+    ra0 = entry.ra0
+    for r in results:
+        t0 = time.process_time()
+        r.sources = scansources.measure_band(r.images, r.magzp, r.seeing, r.cal, r.reg, ra0)
+        r.seconds["extract"] = time.process_time() - t0
+    t0 = time.process_time()
+    bands = [r.sources for r in results]
+    merged = bandmerge.merge_bands(bands, ra0)
+    missing = [merged.index[:, b] < 0 for b in range(len(results))]
+    limits = [scansources.upper_limits(r.images, r.magzp, merged.ra[m], merged.dec[m], ra0)
+              for r, m in zip(results, missing, strict=True)]
+    geometry = scansources.scan_geometry([r.reg for r in results], [r.frames for r in results],
+                                         ra0, entry.sd)
+    depth = np.array([scanmeta.msnr10(b.mag, b.snr) for b in bands])
+    columns = scansources.pts_columns(entry.scan, merged, bands, limits, geometry, depth)
+    row = scanmeta.scan_row(entry, geometry, columns, bands, results, ref["standards.parquet"])
+    return columns, row, {"bandmerge": time.process_time() - t0}
+
+
+def write_night_products(directory: Path, scan_rows: list[dict]) -> None:
+    """``scans.parquet``, ``tiles.parquet`` (the planned tiles of the scans) and an empty
+    ``ext.parquet`` (extended sources are not extracted yet)."""
+    if scan_rows:
+        scans = {k: np.array([r[k] for r in scan_rows]) for k in scan_rows[0]}
+        table = products.to_table(scans, "scans.parquet")
+        tiles = products.to_table(tile_columns(tiling.full_sky(tiling.SurveyGeometry()),
+                                               scans["tile"]), "tiles.parquet")
+    else:
+        table, tiles = products.empty_table("scans.parquet"), products.empty_table(
+            "tiles.parquet")
+    products.write_table(table, directory / "scans.parquet")
+    products.write_table(tiles, directory / "tiles.parquet")
+    products.write_table(products.empty_table("ext.parquet"), directory / "ext.parquet")
 
 
 def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarray, np.ndarray]:

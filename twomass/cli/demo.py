@@ -14,14 +14,21 @@ from twomass.ingest.validate import IngestWarning
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    subparsers.add_parser(
+    p = subparsers.add_parser(
         "demo", help="simulate a small sky, ingest it, build and publish a release, "
-        "cone-search it and measure completeness and reliability against the truth"
-    ).set_defaults(handler=run)
+        "cone-search it and measure completeness and reliability against the truth")
+    p.add_argument("--pixels", action="store_true",
+                   help="the path from pixels instead: observe a small region's raw frames, "
+                   "run the pixel pipeline, ingest its night products, build and publish a "
+                   "release and measure its catalog against the sources the frames showed "
+                   "(a few minutes)")
+    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     started = time.perf_counter()
+    if args.pixels:
+        return _run_pixels(ctx, started)
     with warnings.catch_warnings():
         warnings.simplefilter("always", IngestWarning)
         warnings.showwarning = _print_warning
@@ -35,6 +42,19 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     print(describe(report.status))
     for table, rows in report.table_rows.items():
         print(f"  {table:<22} {rows:>12,d} rows")
+    print("  " + ", ".join(f"{phase} {s:.1f} s" for phase, s in report.seconds.items()))
+    print(report.summary())
+    return 0
+
+
+def _run_pixels(ctx: Context, started: float) -> int:
+    from twomass import pixeldemo
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", IngestWarning)
+        warnings.showwarning = _print_warning
+        report = pixeldemo.run(ctx.db, ctx.settings.home, progress=True, say=print,
+                               started=started)
     print("  " + ", ".join(f"{phase} {s:.1f} s" for phase, s in report.seconds.items()))
     print(report.summary())
     return 0

@@ -1,7 +1,8 @@
-"""``twomass pipeline RAW_NIGHT... --out DIR``: raw nights to Atlas Images.
+"""``twomass pipeline RAW_NIGHT... --out DIR``: raw nights to night products.
 
 Needs no database. Runs the 2MAPPS stages night by night: frame calibration, detection,
-registration, co-adding; writes each night's Atlas Images and their inventory.
+registration, co-adding, point-source extraction and band merging; writes each night's
+Atlas Images, their inventory and the night products `twomass ingest` loads.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from twomass.cli.context import Context
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "pipeline",
-        help="process raw nights (from `twomass observe`) into Atlas Images",
+        help="process raw nights (from `twomass observe`) into Atlas Images and night "
+        "products",
         description="Run the pixel pipeline on raw night directories: dark, flat and sky "
         "calibration, frame detection, registration to the astrometric reference, "
         "photometric calibration from the calibration scans, and drizzled Atlas Images with "
-        "coverage maps and their inventory (atlas.parquet). Every input is checked before "
-        "anything is written.",
+        "coverage maps and their inventory (atlas.parquet), then point sources from the Atlas "
+        "Images, band-merged, and each scan's measured metadata, written as night products "
+        "(night.json, tiles, scans, pts, ext) for `twomass ingest`. Every input is checked "
+        "before anything is written.",
     )
     p.add_argument("raw_nights", nargs="+", metavar="RAW_NIGHT",
                    help="raw night directories (e.g. OUT/2001-07-13s), or a directory of them "
@@ -46,5 +50,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             rows = load_atlas_inventory(db, Path(args.out) / raw.name)
             print(f"pipeline: {rows} Atlas Images of {raw.name} loaded into wdb.atlas_image")
     print(f"pipeline: {s.nights} nights, {s.scans} scans, {s.band_frames:,d} band-frames, "
-          f"{s.atlas_images:,d} Atlas Images in {args.out} ({s.seconds:.1f} s)")
+          f"{s.atlas_images:,d} Atlas Images, {s.pts_rows:,d} point sources in {args.out} "
+          f"({s.seconds:.1f} s)")
     return 0
