@@ -5,6 +5,10 @@ temporary directory; ``TWOMASS_TEST_DATABASE_URL`` selects another server instea
 (its user needs CREATEDB). Each test gets its own database, dropped afterwards:
 ``empty_db_url`` is empty, ``db_url`` is a copy of a template at the head revision.
 If no server can be reached every test errors: nothing skips silently.
+
+Every test that uses the server (through ``admin_url``, which all database fixtures
+need) is marked ``database``: ``pytest -m database`` runs just those, as CI does for its
+second server (the other tests would only repeat what they did on the first).
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ import pytest
 from twomass.core import database
 from twomass.core.database import Database
 from twomass.migrations import revision
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "admin_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
 
 
 def create_database(admin_url: str, template: str | None = None) -> str:
