@@ -17,9 +17,12 @@ Raw cubes are read once; intermediate products stay in memory.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import multiprocessing
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,11 +101,13 @@ def check_output(out: Path) -> Path:
 
 
 def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
-                 keep: dict | None = None) -> PipelineSummary:
-    """Process raw nights into ``out`` (see the module docstring).
+                 keep: dict | None = None, jobs: int = 1) -> PipelineSummary:
+    """Process raw nights into ``out`` (see the module docstring), a night's survey scans
+    in ``jobs`` processes.
 
     ``keep``, if given, receives every survey scan's in-memory results by
-    (night name, scan, band), for benchmarks and tests.
+    (night name, scan, band), for benchmarks and tests (the scans then run in this
+    process).
     """
     start = time.perf_counter()
     out = check_output(Path(out))
@@ -114,14 +119,47 @@ def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
     totals = {"scans": 0, "frames": 0, "images": 0, "pts": 0}
     stages: dict[str, float] = {}
     for directory, doc, scans in checked:
-        process_night(directory, doc, scans, out, totals, progress, keep, stages)
+        process_night(directory, doc, scans, out, totals, progress, keep, stages,
+                      jobs=1 if keep is not None else jobs)
     return PipelineSummary(len(checked), totals["scans"], totals["frames"], totals["images"],
                            totals["pts"], time.perf_counter() - start, stages)
 
 
+@dataclass
+class ScanOutput:
+    """What one survey scan gives its night."""
+
+    columns: dict[str, np.ndarray]  # its pts rows
+    scan_row: dict  # its scans row
+    atlas_rows: list[dict]  # inventory rows of the Atlas Images it wrote
+    frames: int  # band-frames
+    seconds: dict[str, float]  # CPU seconds per stage, the bands summed
+    results: list[BandResult] | None = None  # the in-memory results, when kept
+
+
+def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict, ref: dict,
+                c1: np.ndarray, atlas_dir: Path, keep_results: bool = False) -> ScanOutput:
+    """One survey scan through every stage; its Atlas Images written to ``atlas_dir``.
+    A function of its arguments alone, so scans can run in other processes."""
+    magzp = [float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
+    results = process_scan(directory, entry, calib, ref, magzp)
+    columns, scan_row, seconds = scan_sources(entry, results, ref)
+    for r in results:
+        for stage, value in r.seconds.items():
+            seconds[stage] = seconds.get(stage, 0.0) + value
+    atlas_rows = [write_atlas_image(atlas_dir, doc, entry, band, image, result)
+                  for band, result in zip(inst.BANDS, results, strict=True)
+                  for image in result.images]
+    return ScanOutput(columns, scan_row, atlas_rows, sum(len(r.cal.frames) for r in results),
+                      seconds, results if keep_results else None)
+
+
 def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out: Path,
                   totals: dict, progress: bool, keep: dict | None = None,
-                  stages: dict | None = None) -> None:
+                  stages: dict | None = None, jobs: int = 1) -> None:
+    """One night into ``out/<night>``: written under ``<night>.partial`` and renamed when
+    complete. With ``jobs`` > 1 the survey scans run in that many processes; their
+    products are written in scan order, so the bytes do not depend on ``jobs``."""
     name = directory.name
     tmp = out / f"{name}.partial"
     (tmp / "atlas").mkdir(parents=True)
@@ -132,28 +170,31 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
     scan_rows: list[dict] = []
     pts = products.RowGroupWriter(tmp / "pts.parquet", "pts.parquet")
     survey = [s for s in scans if s.kind == "survey"]
-    for entry in tqdm(survey, desc=f"{name} scans", unit="scan", file=sys.stderr,
-                      disable=not progress):
-        magzp = [float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
-        results = process_scan(directory, entry, calib, ref, magzp)
-        columns, scan_row, seconds = scan_sources(entry, results, ref)
-        pts.write(columns)
-        scan_rows.append(scan_row)
-        totals["pts"] += len(columns["id"])
-        if stages is not None:
-            for r in results:
-                for stage, value in r.seconds.items():
+    args = [(directory, doc, entry, calib, ref, c1, tmp / "atlas", keep is not None)
+            for entry in survey]
+    with contextlib.ExitStack() as stack:
+        if jobs > 1 and len(survey) > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(
+                min(jobs, len(survey)), mp_context=multiprocessing.get_context("spawn")))
+            outputs = pool.map(survey_scan, *zip(*args, strict=True))
+        else:
+            outputs = (survey_scan(*a) for a in args)
+        for entry, output in tqdm(zip(survey, outputs, strict=True), total=len(survey),
+                                  desc=f"{name} scans", unit="scan", file=sys.stderr,
+                                  disable=not progress):
+            pts.write(output.columns)
+            scan_rows.append(output.scan_row)
+            rows += output.atlas_rows
+            totals["pts"] += len(output.columns["id"])
+            totals["frames"] += output.frames
+            totals["images"] += len(output.atlas_rows)
+            totals["scans"] += 1
+            if stages is not None:
+                for stage, value in output.seconds.items():
                     stages[stage] = stages.get(stage, 0.0) + value
-            for stage, value in seconds.items():
-                stages[stage] = stages.get(stage, 0.0) + value
-        for band, result in zip(inst.BANDS, results, strict=True):
             if keep is not None:
-                keep[(name, entry.scan, band)] = result
-            for image in result.images:
-                rows.append(write_atlas_image(tmp / "atlas", doc, entry, band, image, result))
-            totals["frames"] += len(result.cal.frames)
-            totals["images"] += len(result.images)
-        totals["scans"] += 1
+                for band, result in zip(inst.BANDS, output.results, strict=True):
+                    keep[(name, entry.scan, band)] = result
     write_inventory(tmp / ATLAS_FILE, rows)
     pts.close()
     write_night_products(tmp, scan_rows)

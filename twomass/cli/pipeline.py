@@ -8,6 +8,8 @@ Atlas Images, their inventory and the night products `twomass ingest` loads.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from twomass.cli.context import Context
@@ -31,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(as `twomass observe` writes)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (new or "
                    "empty)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="survey scans processed at once, each in its own process (default: "
+                   "the machine's CPUs); the products are the same bytes whatever N")
     p.add_argument("--ingest", action="store_true",
                    help="then load each night's Atlas Image inventory into wdb.atlas_image "
                    "(replacing the night's rows)")
@@ -42,7 +47,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from twomass.pipeline.stages.run import run_pipeline
 
     db = ctx.current_db() if args.ingest else None  # refuse a bad database before work
-    s = run_pipeline([Path(p) for p in args.raw_nights], Path(args.out), progress=True)
+    if args.jobs < 1:
+        print(f"pipeline: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    s = run_pipeline([Path(p) for p in args.raw_nights], Path(args.out), progress=True,
+                     jobs=args.jobs)
     if db is not None:
         from twomass.ingest.atlas import load_atlas_inventory
 
