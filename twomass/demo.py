@@ -149,6 +149,23 @@ def release_name(db: Database) -> str:
     return name
 
 
+def ingest_and_release(db: Database, nights: list[Path], progress: bool,
+                       say: Callable[[str], None], done: Callable[[str], None]
+                       ) -> tuple[IngestSummary, release.ReleaseRecord]:
+    """Load the demo's nights and build and publish a release of them (both demos)."""
+    try:
+        loaded = ingest_nights(db, nights, progress=progress)
+    except NightAlreadyLoaded as exc:
+        raise TwomassError(f"demo: {exc}; the database holds other files for a demo night: "
+                           f"use a new database or `twomass ingest --replace`") from None
+    done("ingest")
+    say(loaded.line())
+    record = release.build(db, release_name(db), progress=progress)
+    done("release")
+    say(release.summary(record) + "; published")
+    return loaded, record
+
+
 def cone_around_a_source(db: Database, radius_arcsec: float = CONE_RADIUS_ARCSEC) -> ConeResult:
     """Cone search around the published catalog source nearest the region's centre."""
     (ra_lo, ra_hi), (dec_lo, dec_hi) = REGION
@@ -185,16 +202,7 @@ def run(db: Database, home: Path | None = None, *, progress: bool = False,
     done("simulate")
     say(f"simulate: {len(nights)} nights in {out}"
         + ("" if simulated else " (reused from an earlier run)"))
-    try:
-        loaded = ingest_nights(db, nights, progress=progress)
-    except NightAlreadyLoaded as exc:
-        raise TwomassError(f"demo: {exc}; the database holds other files for a demo night: "
-                           f"use a new database or `twomass ingest --replace`") from None
-    done("ingest")
-    say(loaded.line())
-    record = release.build(db, release_name(db), progress=progress)
-    done("release")
-    say(release.summary(record) + "; published")
+    loaded, record = ingest_and_release(db, nights, progress, say, done)
     found = cone_around_a_source(db)
     done("cone")
     say(f"cone: {len(found.rows)} psc sources within {found.radius_arcsec:g} arcsec of "

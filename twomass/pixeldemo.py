@@ -21,10 +21,9 @@ import pyarrow.parquet as pq
 
 from twomass import release
 from twomass.core.database import Database
-from twomass.core.errors import TwomassError
 from twomass.core.settings import Settings
-from twomass.demo import prepare, release_name
-from twomass.ingest.load import IngestSummary, NightAlreadyLoaded, ingest_nights
+from twomass.demo import ingest_and_release, prepare
+from twomass.ingest.load import IngestSummary
 
 REGION = ((137.25, 137.40), (9.0, 9.3))
 SEED = 1
@@ -95,16 +94,7 @@ def run(db: Database, home: Path | None = None, *, progress: bool = False,
         reused = False
     done("pipeline")
     pts_rows = sum(pq.ParquetFile(p / "pts.parquet").metadata.num_rows for p in products)
-    try:
-        loaded = ingest_nights(db, products, progress=progress)
-    except NightAlreadyLoaded as exc:
-        raise TwomassError(f"demo: {exc}; the database holds other files for a demo night: "
-                           f"use a new database or `twomass ingest --replace`") from None
-    done("ingest")
-    say(loaded.line())
-    record = release.build(db, release_name(db), progress=progress)
-    done("release")
-    say(release.summary(record) + "; published")
+    loaded, record = ingest_and_release(db, products, progress, say, done)
     scans = [row for p in products for row in pq.read_table(p / "scans.parquet").to_pylist()]
     centre = (float(np.mean([s["ra"] for s in scans])), float(np.mean([s["dec"] for s in scans])))
     catalog = fidelity.catalog_arrays(cone.cone(db, *centre, CONE_ARCSEC))
