@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from scipy.spatial import ConvexHull
 
 from twomass import release
 from twomass.core import database, sphere
@@ -35,7 +36,8 @@ from twomass.core.database import Database
 from twomass.core.settings import Settings
 from twomass.ingest.load import ingest_nights
 from twomass.migrations import revision
-from twomass.pipeline.sim import tiling
+from twomass.pipeline.sim import artifacts, tiling
+from twomass.pipeline.sim import photometry as sim_photometry
 from twomass.pipeline.sim.schedule import plan
 from twomass.pipeline.stages import fidelity, rawio
 from twomass.pipeline.stages.observe import SKY_FILE, observe
@@ -43,6 +45,7 @@ from twomass.pipeline.stages.run import run_pipeline
 
 RA = (137.25, 137.40)
 BANDS = ("j", "h", "k")
+SNR_BINS = (3.0, 4.0, 5.0, 6.0, 7.0, 10.0, 15.0)
 FULL_SCAN_FRAMES = 273
 NIGHT_SCANS = 48
 
@@ -54,6 +57,42 @@ def simulator_depths(ra: tuple, dec: tuple, seed: int) -> dict[tuple, np.ndarray
     wanted = tiling.in_box(tiles, ra, dec, margin_deg=0.05)
     return {(s.hemis, s.date.isoformat(), s.scan): np.asarray(s.msnr10, float)
             for night in plan(tiles, wanted, seed, geometry.n_bands) for s in night.scans}
+
+
+def detection_curve(pts: dict, sky: dict, scans: list[dict], match_arcsec: float = 2.0
+                    ) -> dict[str, list[float]]:
+    """Per band, the fraction of true stars (inside their scan, away from bright stars)
+    with an extraction detected in the band within ``match_arcsec``, in bins of true S/N
+    (``SNR_BINS``)."""
+    seen = fidelity.sky_on_scans(sky, scans)
+    t_vec = sphere.unit_vectors(np.asarray(sky["ra"], float), np.asarray(sky["dec"], float))
+    p_vec = sphere.unit_vectors(np.asarray(pts["ra"], float), np.asarray(pts["dec"], float))
+    stars = seen.star & (seen.inside_arcsec > 15.0) & ~seen.near_bright
+    curve = {}
+    for i, b in enumerate(BANDS):
+        detected = np.array([f[i] != "0" for f in pts["rd_flg"]], bool)
+        fractions = []
+        for lo, hi in zip(SNR_BINS[:-1], SNR_BINS[1:], strict=True):
+            sel = stars & (seen.snr[:, i] >= lo) & (seen.snr[:, i] < hi)
+            found = sphere.nearest_within(t_vec[sel], p_vec[detected], match_arcsec).index >= 0
+            fractions.append(float(found.mean()) if sel.any() else float("nan"))
+        curve[b] = fractions
+    return curve
+
+
+def noise_density(pts: dict, sky: dict, scans: list[dict], match_arcsec: float = 3.0
+                  ) -> float:
+    """Extractions with no rendered source within ``match_arcsec``, per deg^2 of scan."""
+    t_vec = sphere.unit_vectors(np.asarray(sky["ra"], float), np.asarray(sky["dec"], float))
+    p_vec = sphere.unit_vectors(np.asarray(pts["ra"], float), np.asarray(pts["dec"], float))
+    spurious = int((sphere.nearest_within(p_vec, t_vec, match_arcsec).index < 0).sum())
+    area = 0.0
+    for s in scans:  # the corners' convex hull on the tangent plane at the first corner
+        ra = np.array([s[f"ra_{i}"] for i in range(1, 5)])
+        dec = np.array([s[f"dec_{i}"] for i in range(1, 5)])
+        x = ((ra - ra[0] + 180.0) % 360.0 - 180.0) * np.cos(np.radians(dec.mean()))
+        area += ConvexHull(np.column_stack([x, dec])).volume
+    return spurious / area
 
 
 def photometry_pulls(cat: dict, sky: dict, match_arcsec: float = 1.0) -> list[float]:
@@ -102,6 +141,10 @@ def main() -> None:
         summary = run_pipeline(nights, out, progress=True, jobs=args.jobs)
         wall["pipeline"] = time.perf_counter() - t0
         products = [out / n.name for n in nights]
+        pts = pq.read_table(products[0] / "pts.parquet").to_pydict() if products else {}
+        for p in products[1:]:
+            more = pq.read_table(p / "pts.parquet").to_pydict()
+            pts = {k: v + more[k] for k, v in pts.items()}
         scans = []
         for p in products:
             doc = json.loads((p / "night.json").read_text())
@@ -155,6 +198,22 @@ def main() -> None:
     cpu = sum(summary.stage_seconds.values())
     per_frame = cpu / max(summary.band_frames, 1)
     full_scan = per_frame * FULL_SCAN_FRAMES * 3
+    # True S/N against the depth the simulator set for each scan.
+    true_scans = [{**s, **{f"{b}_msnr10": depths[(*s["night"], s["scan"])][i]
+                           for i, b in enumerate(BANDS)}}
+                  for s in scans if (*s["night"], s["scan"]) in depths]
+    curve = detection_curve(pts, sky, true_scans)
+    print("\nwhat the catalog-level simulator assumes, against the pixels")
+    print("  detection probability by true S/N (the simulator's depth) " + "  ".join(
+        f"{lo:g}-{hi:g}" for lo, hi in zip(SNR_BINS[:-1], SNR_BINS[1:], strict=True)))
+    centres = 0.5 * (np.array(SNR_BINS[:-1]) + np.array(SNR_BINS[1:]))
+    print("    simulator".ljust(62) + "  ".join(
+        f"{p:.2f}" for p in sim_photometry.detection_probability(centres)))
+    for b in BANDS:
+        print(f"    pixels {b.upper()}".ljust(62)
+              + "  ".join(f"{p:.2f}" for p in curve[b]))
+    print(f"  extractions with no source within 3\": {noise_density(pts, sky, scans):,.0f} "
+          f"per deg^2 of scan (the simulator's noise peaks: {artifacts.NOISE_PER_DEG2:,.0f})")
     print("\nspeed")
     print("  wall: " + ", ".join(f"{k} {v:.0f} s" for k, v in wall.items())
           + f" (pipeline in {args.jobs} processes)")

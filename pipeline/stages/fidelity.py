@@ -198,11 +198,19 @@ class CatalogFidelity:
         return self.n_real / self.n_catalog if self.n_catalog else float("nan")
 
 
-def catalog_vs_sky(cat: dict, sky: dict, scans: list[dict], snr_min: float = 10.0,
-                   match_arcsec: float = 2.0, inside_arcsec: float = 15.0) -> CatalogFidelity:
-    """``cat``: catalog columns (ra, dec, [jhk]_m, [jhk]_snr, [jhk]_msigcom); ``sky``:
-    ``sky.parquet`` columns; ``scans``: each scan's corners ``ra_1..dec_4`` and
-    ``[jhk]_msnr10``."""
+@dataclass
+class SkyOnScans:
+    """Every rendered source as the scans saw it."""
+
+    inside_arcsec: np.ndarray  # distance inside the scan it lies deepest in (< 0: outside)
+    snr: np.ndarray  # (n, 3) true S/N: true magnitude against that scan's msnr10
+    star: np.ndarray  # a star (not a galaxy)
+    near_bright: np.ndarray  # within 60" of a star brighter than Ks 8 (spikes, halos)
+
+
+def sky_on_scans(sky: dict, scans: list[dict]) -> SkyOnScans:
+    """``sky``: ``sky.parquet`` columns; ``scans``: each scan's corners ``ra_1..dec_4``
+    and ``[jhk]_msnr10``."""
     t_ra, t_dec = np.asarray(sky["ra"], float), np.asarray(sky["dec"], float)
     t_m = np.column_stack([np.asarray(sky[f"{b}_m"], float) for b in BANDS])
     t_vec = sphere.unit_vectors(t_ra, t_dec)
@@ -219,9 +227,21 @@ def catalog_vs_sky(cat: dict, sky: dict, scans: list[dict], snr_min: float = 10.
     near_bright = np.zeros(len(t_ra), bool)
     if bright.any():
         near_bright = sphere.nearest_within(t_vec, t_vec[bright], 60.0).index >= 0
-    star = np.asarray(sky["type"]) == "star"
-    snr = 10.0 * 10.0 ** (-0.4 * (t_m - depth))
-    wanted = star & (inside > inside_arcsec) & ~near_bright & (snr >= snr_min).any(axis=1)
+    return SkyOnScans(inside, 10.0 * 10.0 ** (-0.4 * (t_m - depth)),
+                      np.asarray(sky["type"]) == "star", near_bright)
+
+
+def catalog_vs_sky(cat: dict, sky: dict, scans: list[dict], snr_min: float = 10.0,
+                   match_arcsec: float = 2.0, inside_arcsec: float = 15.0) -> CatalogFidelity:
+    """``cat``: catalog columns (ra, dec, [jhk]_m, [jhk]_snr, [jhk]_msigcom); ``sky``:
+    ``sky.parquet`` columns; ``scans``: as ``sky_on_scans``."""
+    t_ra, t_dec = np.asarray(sky["ra"], float), np.asarray(sky["dec"], float)
+    t_m = np.column_stack([np.asarray(sky[f"{b}_m"], float) for b in BANDS])
+    t_vec = sphere.unit_vectors(t_ra, t_dec)
+    seen = sky_on_scans(sky, scans)
+    snr = seen.snr
+    wanted = seen.star & (seen.inside_arcsec > inside_arcsec) & ~seen.near_bright \
+        & (snr >= snr_min).any(axis=1)
     c_vec = sphere.unit_vectors(np.asarray(cat["ra"], float), np.asarray(cat["dec"], float))
     found = sphere.nearest_within(t_vec[wanted], c_vec, match_arcsec)
     w = np.flatnonzero(wanted)[found.index >= 0]
