@@ -171,7 +171,8 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
     ra0 = entry.ra0
     for r in results:
         t0 = time.process_time()
-        r.sources = scansources.measure_band(r.images, r.magzp, r.seeing, r.cal, r.reg, ra0)
+        r.sources = scansources.measure_band(r.images, r.magzp, r.seeing, r.cal, r.reg, ra0,
+                                             r.weight)
         r.seconds["extract"] = time.process_time() - t0
     t0 = time.process_time()
     bands = [r.sources for r in results]
