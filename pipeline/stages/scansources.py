@@ -28,6 +28,7 @@ edges and time (:func:`pts_columns`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,12 +52,17 @@ MAG_PER_SNR = 2.5 / np.log(10.0)
 
 
 def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, cal, reg,
-                 ra0: float, weight: np.ndarray | None = None) -> BandSources:
+                 ra0: float, weight: np.ndarray | None = None,
+                 seconds: dict[str, float] | None = None) -> BandSources:
     """One band's sources of a scan, measured (see the module docstring). ``weight``:
     the transient masks (``atlas.transient_masks``), whose masked pixels the profile fit
-    leaves out as the co-add did."""
+    leaves out as the co-add did. ``seconds``, if given, receives the CPU seconds of
+    ``extract`` (Atlas Image detection, apertures, ``ndet``), ``psffit`` and
+    ``brightstars``."""
+    clock = _Clock(seconds)
     det = _atlas_detections(images, magzp, ra0)
     ra, dec = det["ra"], det["dec"]
+    clock.lap("extract")
     # Stars saturated on every Read_1 frame are holes in the Atlas Images.
     s_ra, s_dec, _ = brightstars.saturated_stars(cal, reg)
     new = _not_near(s_ra, s_dec, ra, dec, SATURATED_MATCH_ARCSEC)
@@ -68,8 +74,11 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
     ap_snr = np.concatenate([det["snr"], np.full(n_new, np.nan)])
     n = len(ra)
 
+    clock.lap("brightstars")
     fit = psffit.profile_fit(cal, reg, ra, dec, seeing, magzp, images, weight=weight)
+    clock.lap("psffit")
     bright = brightstars.bright_photometry(cal, reg, ra, dec, magzp, images[0].apcor)
+    clock.lap("brightstars")
 
     with np.errstate(invalid="ignore", divide="ignore"):
         fit_snr = fit.flux / fit.flux_err
@@ -120,10 +129,25 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
     rd[lone] = brightstars.RD_NONE
     mag[lone] = msig[lone] = cmsig[lone] = snr[lone] = np.nan
     rd2 = rd == brightstars.RD_READ2
+    clock.lap("extract")
     return BandSources(
         ra=ra, dec=dec, sigma_ra=sig_ra, sigma_dec=sig_dec, mag=mag, msig=msig, cmsig=cmsig,
         snr=snr, rd=rd, bl=np.where(rd2, fit.ncomp, 1), psfchi=np.where(rd2, fit.psfchi, np.nan),
         m_stdap=m_ap, msig_stdap=s_ap, ndet=counts.digits(), coadd=coadd.astype(int))
+
+
+class _Clock:
+    """CPU seconds per stage, summed into ``seconds`` (nothing when it is None)."""
+
+    def __init__(self, seconds: dict[str, float] | None) -> None:
+        self.seconds = seconds
+        self.t = time.process_time()
+
+    def lap(self, stage: str) -> None:
+        now = time.process_time()
+        if self.seconds is not None:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self.t
+        self.t = now
 
 
 def _atlas_detections(images: list[atlas.AtlasImage], magzp: float, ra0: float

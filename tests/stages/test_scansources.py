@@ -55,7 +55,8 @@ def test_profile_fit_magnitudes_against_truth(processed) -> None:
 
 
 def test_read2_saturated_star_gets_read1_photometry(processed) -> None:
-    """The injected Ks 6 star (saturated on Read_2, not on Read_1): one row, rd_flg 1 in
+    """The injected Ks 6 star (saturated on Read_2, not on Read_1): one row within 3"
+    (found on the Atlas Images and on the frames), rd_flg 1 in
     every band, within 0.1 mag of the truth, bl_flg 1, no psfchi, and msigcom holding
     the Read_1 normalisation term (0.012 mag) beside the zero point and flat field."""
     pts = _pts(processed)
@@ -63,6 +64,8 @@ def test_read2_saturated_star_gets_read1_photometry(processed) -> None:
     star = sphere.unit_vectors(np.array([BRIGHT.ra]), np.array([BRIGHT.dec]))
     near = sphere.nearest_within(star, vec, 1.0)
     assert near.index[0] >= 0 and near.sep_arcsec[0] < 0.5
+    # Found on the Atlas Images and on the frames: one row.
+    assert sphere.neighbour_counts(np.vstack([star, vec]), 3.0)[0] == 1
     i = near.index[0]
     assert pts["rd_flg"][i] == "111" and pts["bl_flg"][i] == "111"
     for band in inst.BANDS:
