@@ -63,7 +63,8 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
     det = _atlas_detections(images, magzp, ra0)
     ra, dec = det["ra"], det["dec"]
     clock.lap("extract")
-    # Stars saturated on every Read_1 frame are holes in the Atlas Images.
+    # Stars saturated on every Read_1 frame leave holes in the Atlas Images: the frames'
+    # saturated patches where no detection is near.
     s_ra, s_dec, _ = brightstars.saturated_stars(cal, reg)
     new = _not_near(s_ra, s_dec, ra, dec, SATURATED_MATCH_ARCSEC)
     n_new = int(new.sum())
@@ -72,7 +73,6 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
     m_ap = np.concatenate([det["mag"], np.full(n_new, np.nan)])
     s_ap = np.concatenate([det["msig"], np.full(n_new, np.nan)])
     ap_snr = np.concatenate([det["snr"], np.full(n_new, np.nan)])
-    n = len(ra)
 
     clock.lap("brightstars")
     fit = psffit.profile_fit(cal, reg, ra, dec, seeing, magzp, images, weight=weight)
@@ -80,44 +80,10 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
     bright = brightstars.bright_photometry(cal, reg, ra, dec, magzp, images[0].apcor)
     clock.lap("brightstars")
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fit_snr = fit.flux / fit.flux_err
-    fitted = fit.ok & ~bright.saturated_read2
-    fallback = ~fit.ok & ~bright.saturated_read2
-    rd = np.full(n, brightstars.RD_NONE)
-    mag, msig, cmsig, snr = (np.full(n, np.nan) for _ in range(4))
-    # The profile fit (rd 2): below 1 sigma no usable magnitude (rd 9).
-    use = fitted & (fit_snr >= 1.0)
-    rd[use], mag[use], msig[use], cmsig[use], snr[use] = (
-        brightstars.RD_READ2, fit.mag[use], fit.msig[use], fit.cmsig[use], fit_snr[use])
-    # The fit failed: the 4" aperture (rd 4), as the catalog rules define it.
-    use = fallback & (ap_snr >= 1.0) & np.isfinite(m_ap)
-    rd[use], mag[use], msig[use], cmsig[use], snr[use] = (
-        brightstars.RD_APERTURE, m_ap[use], s_ap[use], s_ap[use], ap_snr[use])
-    # Saturated on Read_2: Read_1 apertures (1), the wings' fit (3), its bound (4), none (9).
-    sat = bright.saturated_read2
-    use = sat & bright.ok
-    rd[sat] = bright.rd[sat]
-    mag[use], msig[use], cmsig[use] = bright.mag[use], bright.msig[use], bright.msig[use]
-    snr[use] = MAG_PER_SNR / bright.msig[use]
-
-    # Positions: the fit's where it measured them, the frames' for bright stars, else
-    # the Atlas Image detection's centroid.
+    rd, mag, msig, cmsig, snr = _default_magnitudes(fit, bright, m_ap, s_ap, ap_snr)
     peak = np.concatenate([det["peak_snr"], np.full(n_new, np.nan)])
-    peak = np.where(np.isfinite(peak), peak, snr)
-    sigma = np.hypot(register.CENTROID_FWHM_FACTOR * seeing / np.maximum(
-        np.nan_to_num(peak, nan=1.0), 1.0), register.CENTROID_FLOOR_ARCSEC)
-    sig_ra, sig_dec = sigma.copy(), sigma.copy()
-    moved = fitted & np.isfinite(fit.sigma_ra) & np.isfinite(fit.sigma_dec)
-    ra = np.where(moved, fit.ra, ra)
-    dec = np.where(moved, fit.dec, dec)
-    sig_ra = np.where(moved, np.maximum(fit.sigma_ra, register.CENTROID_FLOOR_ARCSEC), sig_ra)
-    sig_dec = np.where(moved, np.maximum(fit.sigma_dec, register.CENTROID_FLOOR_ARCSEC),
-                       sig_dec)
-    on_frames = sat & bright.ok
-    ra = np.where(on_frames, bright.ra, ra)
-    dec = np.where(on_frames, bright.dec, dec)
-
+    ra, dec, sig_ra, sig_dec = _positions(fit, bright, ra, dec,
+                                          np.where(np.isfinite(peak), peak, snr), seeing)
     # A measurement no frame confirms: the position's 4" aperture lies wholly on at most
     # one frame, and that frame does not detect it (spec rd_flg 9, "near tile edges where
     # apertures fall off the array"). At a scan's ends one frame is all there is, the
@@ -125,7 +91,8 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
     # fit of one 2" frame takes a lone noisy pixel for a star.
     counts = extract.ndet(cal, reg, ra, dec)
     lone = (counts.possible <= 1) & (counts.detected == 0) \
-        & np.isin(rd, (brightstars.RD_READ2, brightstars.RD_APERTURE)) & ~sat
+        & np.isin(rd, (brightstars.RD_READ2, brightstars.RD_APERTURE)) \
+        & ~bright.saturated_read2
     rd[lone] = brightstars.RD_NONE
     mag[lone] = msig[lone] = cmsig[lone] = snr[lone] = np.nan
     rd2 = rd == brightstars.RD_READ2
@@ -134,6 +101,49 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
         ra=ra, dec=dec, sigma_ra=sig_ra, sigma_dec=sig_dec, mag=mag, msig=msig, cmsig=cmsig,
         snr=snr, rd=rd, bl=np.where(rd2, fit.ncomp, 1), psfchi=np.where(rd2, fit.psfchi, np.nan),
         m_stdap=m_ap, msig_stdap=s_ap, ndet=counts.digits(), coadd=coadd.astype(int))
+
+
+def _default_magnitudes(fit: psffit.ProfileFit, bright: brightstars.BrightPhotometry,
+                        m_ap: np.ndarray, s_ap: np.ndarray, ap_snr: np.ndarray):
+    """Each source's rd_flg digit, magnitude, msig, cmsig and measurement S/N: the profile
+    fit (2); where it failed, the 4" aperture (4); saturated on Read_2, the bright-star
+    photometry (1, 3, 4); below 1 sigma or nothing, none (9)."""
+    n = len(fit.ra)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fit_snr = fit.flux / fit.flux_err
+    sat = bright.saturated_read2
+    rd = np.full(n, brightstars.RD_NONE)
+    mag, msig, cmsig, snr = (np.full(n, np.nan) for _ in range(4))
+    use = fit.ok & ~sat & (fit_snr >= 1.0)
+    rd[use], mag[use], msig[use], cmsig[use], snr[use] = (
+        brightstars.RD_READ2, fit.mag[use], fit.msig[use], fit.cmsig[use], fit_snr[use])
+    use = ~fit.ok & ~sat & (ap_snr >= 1.0) & np.isfinite(m_ap)
+    rd[use], mag[use], msig[use], cmsig[use], snr[use] = (
+        brightstars.RD_APERTURE, m_ap[use], s_ap[use], s_ap[use], ap_snr[use])
+    rd[sat] = bright.rd[sat]
+    use = sat & bright.ok
+    mag[use], msig[use], cmsig[use] = bright.mag[use], bright.msig[use], bright.msig[use]
+    snr[use] = MAG_PER_SNR / bright.msig[use]
+    return rd, mag, msig, cmsig, snr
+
+
+def _positions(fit: psffit.ProfileFit, bright: brightstars.BrightPhotometry,
+               ra: np.ndarray, dec: np.ndarray, snr: np.ndarray, seeing: float):
+    """Positions and their errors [arcsec]: the profile fit's where it fitted them, the
+    frames' for bright stars, else the detection's centroid (0.7 x FWHM / S/N, the
+    registration's centroid error, with its 50 mas floor)."""
+    sigma = np.hypot(register.CENTROID_FWHM_FACTOR * seeing
+                     / np.maximum(np.nan_to_num(snr, nan=1.0), 1.0),
+                     register.CENTROID_FLOOR_ARCSEC)
+    moved = fit.ok & ~bright.saturated_read2 & np.isfinite(fit.sigma_ra) \
+        & np.isfinite(fit.sigma_dec)
+    floor = register.CENTROID_FLOOR_ARCSEC
+    sig_ra = np.where(moved, np.maximum(fit.sigma_ra, floor), sigma)
+    sig_dec = np.where(moved, np.maximum(fit.sigma_dec, floor), sigma)
+    on_frames = bright.saturated_read2 & bright.ok
+    ra = np.where(on_frames, bright.ra, np.where(moved, fit.ra, ra))
+    dec = np.where(on_frames, bright.dec, np.where(moved, fit.dec, dec))
+    return ra, dec, sig_ra, sig_dec
 
 
 class _Clock:
