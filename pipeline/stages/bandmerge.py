@@ -35,8 +35,8 @@ CNF_PAIRS = ((0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1))
 class BandSources:
     """One band's sources of one scan, measured (arrays of equal length).
 
-    The extraction stages fill it: today Atlas Image detection with the 4" aperture
-    (``scansources.measure_band``); profile fitting and bright-star photometry later.
+    ``scansources.measure_band`` fills it: Atlas Image detection, profile-fit and
+    bright-star photometry.
     """
 
     ra: np.ndarray  # [deg]
@@ -45,6 +45,7 @@ class BandSources:
     sigma_dec: np.ndarray  # [arcsec]
     mag: np.ndarray  # default magnitude (NaN: no usable brightness, rd 9)
     msig: np.ndarray  # its measurement uncertainty [mag]
+    cmsig: np.ndarray  # msig corrected by the scan's measured scatter [mag]
     snr: np.ndarray  # measurement S/N
     rd: np.ndarray  # rd_flg digit (int)
     bl: np.ndarray  # bl_flg digit (int)

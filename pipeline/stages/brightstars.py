@@ -219,15 +219,17 @@ def bright_photometry(cal: CalibratedScan, reg: Registration, ra: np.ndarray,
     positions (see the module docstring).
 
     ``apcor`` (the Atlas Images' 4"/total ratio) is used only when the frames hold too
-    few stars for their own ratio; ``profile`` defaults to ``radial_profile(cal)``.
+    few stars for their own ratio; ``profile`` defaults to ``radial_profile(cal)`` (when
+    some position is saturated).
     """
     if cal.read1 is None or cal.saturated_read1 is None or cal.read1_noise is None:
         raise ValueError("the calibrated scan has no Read_1 frames (calibrate_scan keeps them)")
     ra, dec = np.atleast_1d(np.asarray(ra, float)), np.atleast_1d(np.asarray(dec, float))
     n = len(ra)
-    profile = radial_profile(cal) if profile is None else profile
-    frame_apcor = profile.apcor if profile is not None else apcor
     seen = _frames_seeing(cal, reg, ra, dec)
+    if profile is None and any(v.sat2 for views in seen for v in views):
+        profile = radial_profile(cal)  # measured only for a scan with saturated stars
+    frame_apcor = profile.apcor if profile is not None else apcor
     out = BrightPhotometry(np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
                            np.full(n, np.nan), np.full(n, RD_READ2, np.int8), np.zeros(n, bool),
                            ra.copy(), dec.copy(), np.zeros(n, int))

@@ -208,12 +208,12 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
 def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
                  ) -> tuple[dict[str, np.ndarray], dict, dict[str, float]]:
     """A survey scan's ``pts`` columns, its ``scans`` row and the CPU seconds of the
-    source stages (extraction per band is added to each ``BandResult.seconds``)."""
+    band merge (extraction, profile fitting and bright stars per band are added to each
+    ``BandResult.seconds``)."""
     ra0 = entry.ra0
     for r in results:
-        t0 = time.process_time()
-        r.sources = scansources.measure_band(r.images, r.magzp, r.seeing, r.cal, r.reg, ra0)
-        r.seconds["extract"] = time.process_time() - t0
+        r.sources = scansources.measure_band(r.images, r.magzp, r.seeing, r.cal, r.reg, ra0,
+                                             r.weight, seconds=r.seconds)
     t0 = time.process_time()
     bands = [r.sources for r in results]
     merged = bandmerge.merge_bands(bands, ra0)

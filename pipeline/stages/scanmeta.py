@@ -3,9 +3,10 @@
 Measured: the geometry (``scansources.scan_geometry``), the zero point in use and its
 scatter against the photometric standards on the scan, the seeing shape (measured
 FWHM over the nominal 2.5"), the background, the S/N = 10 magnitude per band (where
-the sources' 4" S/N crosses 10), the counts of S/N > 10 sources and the QA score from
-those (``quality.qa_score``: the depth margin, and a photometric factor of 0.7 when the
-standards on the scan disagree with the zero point by more than ``PHOTOMETRIC_TOLERANCE``).
+the sources' measured S/N, mostly the profile fit's, crosses 10), the counts of S/N > 10
+sources and the QA score from those (``quality.qa_score``: the depth margin, and a
+photometric factor of 0.7 when the standards on the scan disagree with the zero point by
+more than ``PHOTOMETRIC_TOLERANCE``).
 
 Not measured (NULL): the seeing shape's RMS and 2nd-moment ratio, zenith distance,
 hour angle, weather, focus, hardware and calibration-strategy flags (the raw data do
@@ -23,7 +24,7 @@ from twomass.pipeline.sim.nightwriter import SNR10_CUTS
 
 #: Seeing whose shape is 1 [arcsec FWHM].
 NOMINAL_SEEING_ARCSEC = 2.5
-#: Sources used for the S/N = 10 magnitude: 4" S/N in this range.
+#: Sources used for the S/N = 10 magnitude: measured S/N in this range.
 MSNR10_SNR = (5.0, 30.0)
 MSNR10_MIN_SOURCES = 8
 STANDARD_MATCH_ARCSEC = 1.0

@@ -1,87 +1,187 @@
 """A scan's point sources, from its Atlas Images to the ``pts`` rows (spec §1.5-1.11).
 
-Per band, :func:`measure_band` fills the band-merge input (``bandmerge.BandSources``):
-detection on every Atlas Image of the scan, each source kept on the image whose centre
-is nearest along the scan (the images overlap by 54"), the 4" standard aperture as the
-default magnitude, ``ndet`` from the frames. It is the one place the extraction methods
-meet: profile fitting and bright-star photometry replace its magnitudes when they come.
-Then the bands are merged (``bandmerge``), undetected bands get upper limits measured on
-their Atlas Image at the merged position, and each source gets its scan coordinates,
-distances to the scan's edges and time (:func:`pts_columns`).
+Per band, :func:`measure_band` fills the band-merge input (``bandmerge.BandSources``); it
+is the one place the extraction methods meet. Sources are detected on every Atlas Image
+of the scan, each kept on the image whose centre is nearest along the scan (the images
+overlap by 54"); stars saturated on every Read_1 frame, holes in the Atlas Images, are
+added from the frames (``brightstars.saturated_stars``) where no detection lies within
+``SATURATED_MATCH_ARCSEC``. Every source is then measured on the frames:
 
-Choices until the profile fit exists: the 4" aperture magnitude is reported with
-``rd_flg`` 2 (not 4, "profile fit failed", which no catalog rule accepts) and ``psfchi``
-is the reduced chi^2 of the best of four Gaussian templates around the measured
-seeing, amplitude and background fitted to a 7 x 7" stamp of the Atlas Image
-(:func:`profile_chi2`); ``rd_flg`` 1 where Read_2
-saturated at the source on some frame (the Atlas Image holds scaled Read_1 pixels there);
-9 where the 4" aperture's flux is below 1 sigma (no usable magnitude, as the simulator's
-rows have it).
+- profile-fit photometry (``psffit.profile_fit``, the scan's PSF measured once per band):
+  magnitude on the corrected 4" aperture scale, ``msig``, ``cmsig``, ``psfchi``, the
+  position where the fit measured it, ``bl_flg`` the number of components fitted
+  together (``rd_flg`` 2);
+- a star with a saturated core on a Read_2 frame: ``brightstars.bright_photometry``,
+  the Read_1 apertures (``rd_flg`` 1), the wings' fit (3) or its faint bound (4);
+- where the profile fit fails (no usable pixel, no convergence): the 4" aperture of the
+  Atlas Image, ``rd_flg`` 4 as the catalog defines it (ph_qual 'E'; a source with no
+  band of ``rd_flg`` 1-3 fails catalog rule 3, as in 2MASS);
+- a measurement below 1 sigma, or one no frame confirms (the position on one frame at
+  most, not detected there): no usable magnitude (``rd_flg`` 9).
+
+The 4" aperture magnitude is kept for every detection as ``m_stdap``/``msig_stdap``;
+``ndet`` counts the frames at the measured position. Then the bands are merged
+(``bandmerge``), undetected bands get upper limits measured on their Atlas Image at the
+merged position, and each source gets its scan coordinates, distances to the scan's
+edges and time (:func:`pts_columns`).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
-from scipy.special import erf
 
 from twomass.pipeline.sim import scanframe
 from twomass.pipeline.sim.photometry import FFERR, R1NORM, ZPERR
-from twomass.pipeline.stages import atlas, extract, register, tan
+from twomass.pipeline.stages import atlas, brightstars, extract, psffit, register
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.bandmerge import BandSources, Merged
 from twomass.pipeline.stages.photometry import aperture_fluxes
 
 #: Detections of one band closer than this on two overlapping Atlas Images are one source.
 DUPLICATE_ARCSEC = 1.5
+#: A saturated star found on the frames is the Atlas Image detection within this.
+SATURATED_MATCH_ARCSEC = 3.0
 #: Upper limits: the 4" aperture flux (0 if negative) plus this many sigma (one-sided 95 %
 #: is 1.645 sigma for a Gaussian; 2 covers the aperture error's own uncertainty).
 UPPER_LIMIT_SIGMA = 2.0
-#: The profile chi^2: stamp half-size [1" px] and the PSF model's relative error per
-#: pixel (a Gaussian core without the PSF's wing; 2MAPPS's "PSF-error term").
-CHI_HALF = 3
-PSF_ERROR = 0.2
-TEMPLATE_SCALES = (0.9, 1.0, 1.1, 1.2)
 MAG_PER_SNR = 2.5 / np.log(10.0)
 
 
 def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, cal, reg,
-                 ra0: float) -> BandSources:
-    """One band's sources of a scan, measured (see the module docstring)."""
+                 ra0: float, weight: np.ndarray | None = None,
+                 seconds: dict[str, float] | None = None) -> BandSources:
+    """One band's sources of a scan, measured (see the module docstring). ``weight``:
+    the transient masks (``atlas.transient_masks``), whose masked pixels the profile fit
+    leaves out as the co-add did. ``seconds``, if given, receives the CPU seconds of
+    ``extract`` (Atlas Image detection, apertures, ``ndet``), ``psffit`` and
+    ``brightstars``."""
+    clock = _Clock(seconds)
+    det = _atlas_detections(images, magzp, ra0)
+    ra, dec = det["ra"], det["dec"]
+    clock.lap("extract")
+    # Stars saturated on every Read_1 frame leave holes in the Atlas Images: the frames'
+    # saturated patches where no detection is near.
+    s_ra, s_dec, _ = brightstars.saturated_stars(cal, reg)
+    new = _not_near(s_ra, s_dec, ra, dec, SATURATED_MATCH_ARCSEC)
+    n_new = int(new.sum())
+    ra, dec = np.concatenate([ra, s_ra[new]]), np.concatenate([dec, s_dec[new]])
+    coadd = np.concatenate([det["coadd"], image_numbers(images, s_ra[new], s_dec[new], ra0)])
+    m_ap = np.concatenate([det["mag"], np.full(n_new, np.nan)])
+    s_ap = np.concatenate([det["msig"], np.full(n_new, np.nan)])
+    ap_snr = np.concatenate([det["snr"], np.full(n_new, np.nan)])
+
+    clock.lap("brightstars")
+    fit = psffit.profile_fit(cal, reg, ra, dec, seeing, magzp, images, weight=weight)
+    clock.lap("psffit")
+    bright = brightstars.bright_photometry(cal, reg, ra, dec, magzp, images[0].apcor)
+    clock.lap("brightstars")
+
+    rd, mag, msig, cmsig, snr = _default_magnitudes(fit, bright, m_ap, s_ap, ap_snr)
+    peak = np.concatenate([det["peak_snr"], np.full(n_new, np.nan)])
+    ra, dec, sig_ra, sig_dec = _positions(fit, bright, ra, dec,
+                                          np.where(np.isfinite(peak), peak, snr), seeing)
+    # A measurement no frame confirms: the position's 4" aperture lies wholly on at most
+    # one frame, and that frame does not detect it (spec rd_flg 9, "near tile edges where
+    # apertures fall off the array"). At a scan's ends one frame is all there is, the
+    # S/N the scan's depth gives a magnitude there is sqrt(6) too high, and the profile
+    # fit of one 2" frame takes a lone noisy pixel for a star.
+    counts = extract.ndet(cal, reg, ra, dec)
+    lone = (counts.possible <= 1) & (counts.detected == 0) \
+        & np.isin(rd, (brightstars.RD_READ2, brightstars.RD_APERTURE)) \
+        & ~bright.saturated_read2
+    rd[lone] = brightstars.RD_NONE
+    mag[lone] = msig[lone] = cmsig[lone] = snr[lone] = np.nan
+    rd2 = rd == brightstars.RD_READ2
+    clock.lap("extract")
+    return BandSources(
+        ra=ra, dec=dec, sigma_ra=sig_ra, sigma_dec=sig_dec, mag=mag, msig=msig, cmsig=cmsig,
+        snr=snr, rd=rd, bl=np.where(rd2, fit.ncomp, 1), psfchi=np.where(rd2, fit.psfchi, np.nan),
+        m_stdap=m_ap, msig_stdap=s_ap, ndet=counts.digits(), coadd=coadd.astype(int))
+
+
+def _default_magnitudes(fit: psffit.ProfileFit, bright: brightstars.BrightPhotometry,
+                        m_ap: np.ndarray, s_ap: np.ndarray, ap_snr: np.ndarray):
+    """Each source's rd_flg digit, magnitude, msig, cmsig and measurement S/N: the profile
+    fit (2); where it failed, the 4" aperture (4); saturated on Read_2, the bright-star
+    photometry (1, 3, 4); below 1 sigma or nothing, none (9)."""
+    n = len(fit.ra)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fit_snr = fit.flux / fit.flux_err
+    sat = bright.saturated_read2
+    rd = np.full(n, brightstars.RD_NONE)
+    mag, msig, cmsig, snr = (np.full(n, np.nan) for _ in range(4))
+    use = fit.ok & ~sat & (fit_snr >= 1.0)
+    rd[use], mag[use], msig[use], cmsig[use], snr[use] = (
+        brightstars.RD_READ2, fit.mag[use], fit.msig[use], fit.cmsig[use], fit_snr[use])
+    use = ~fit.ok & ~sat & (ap_snr >= 1.0) & np.isfinite(m_ap)
+    rd[use], mag[use], msig[use], cmsig[use], snr[use] = (
+        brightstars.RD_APERTURE, m_ap[use], s_ap[use], s_ap[use], ap_snr[use])
+    rd[sat] = bright.rd[sat]
+    use = sat & bright.ok
+    mag[use], msig[use], cmsig[use] = bright.mag[use], bright.msig[use], bright.msig[use]
+    snr[use] = MAG_PER_SNR / bright.msig[use]
+    return rd, mag, msig, cmsig, snr
+
+
+def _positions(fit: psffit.ProfileFit, bright: brightstars.BrightPhotometry,
+               ra: np.ndarray, dec: np.ndarray, snr: np.ndarray, seeing: float):
+    """Positions and their errors [arcsec]: the profile fit's where it fitted them, the
+    frames' for bright stars, else the detection's centroid (0.7 x FWHM / S/N, the
+    registration's centroid error, with its 50 mas floor)."""
+    sigma = np.hypot(register.CENTROID_FWHM_FACTOR * seeing
+                     / np.maximum(np.nan_to_num(snr, nan=1.0), 1.0),
+                     register.CENTROID_FLOOR_ARCSEC)
+    moved = fit.ok & ~bright.saturated_read2 & np.isfinite(fit.sigma_ra) \
+        & np.isfinite(fit.sigma_dec)
+    floor = register.CENTROID_FLOOR_ARCSEC
+    sig_ra = np.where(moved, np.maximum(fit.sigma_ra, floor), sigma)
+    sig_dec = np.where(moved, np.maximum(fit.sigma_dec, floor), sigma)
+    on_frames = bright.saturated_read2 & bright.ok
+    ra = np.where(on_frames, bright.ra, np.where(moved, fit.ra, ra))
+    dec = np.where(on_frames, bright.dec, np.where(moved, fit.dec, dec))
+    return ra, dec, sig_ra, sig_dec
+
+
+class _Clock:
+    """CPU seconds per stage, summed into ``seconds`` (nothing when it is None)."""
+
+    def __init__(self, seconds: dict[str, float] | None) -> None:
+        self.seconds = seconds
+        self.t = time.process_time()
+
+    def lap(self, stage: str) -> None:
+        now = time.process_time()
+        if self.seconds is not None:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self.t
+        self.t = now
+
+
+def _atlas_detections(images: list[atlas.AtlasImage], magzp: float, ra0: float
+                      ) -> dict[str, np.ndarray]:
+    """Detections on every Atlas Image with their 4" aperture magnitudes, each source
+    once (see ``_unique``)."""
     centres = image_phi(images, ra0)
     parts = []
     for k, image in enumerate(images):
         det = extract.detect(image)
-        _, phi = scanframe.to_scan(ra0, det["ra"], det["dec"])
-        det = det[np.argmin(np.abs(phi[:, None] * 3600.0 - centres[None, :]), axis=1) == k] \
-            if len(det) else det
+        if len(det):
+            det = det[_nearest_image(det["ra"], det["dec"], centres, ra0) == k]
         ap = extract.aperture_photometry_radii(image, det["ra"], det["dec"], magzp)
         std = int(np.flatnonzero(ap.radii_arcsec == extract.STANDARD_ARCSEC)[0])
         with np.errstate(invalid="ignore", divide="ignore"):
             snr = ap.flux[:, std] / ap.flux_err[:, std]
         parts.append({"ra": det["ra"], "dec": det["dec"], "peak_snr": det["snr"],
                       "mag": ap.mag, "msig": ap.mag_err, "snr": snr,
-                      "psfchi": profile_chi2(image, det["x"], det["y"], seeing),
                       "coadd": np.full(len(det), image.number)})
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+    if not parts:
+        raise ValueError("measure_band: the scan has no Atlas Image")
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     keep = _unique(cols["ra"], cols["dec"], cols["peak_snr"], cols["coadd"], ra0)
-    cols = {k: v[keep] for k, v in cols.items()}
-    sigma = np.hypot(register.CENTROID_FWHM_FACTOR * seeing / np.maximum(cols["peak_snr"], 1.0),
-                     register.CENTROID_FLOOR_ARCSEC)
-    saturated = read2_saturated(cal, reg, cols["ra"], cols["dec"])
-    usable = np.isfinite(cols["mag"]) & (cols["snr"] >= 1.0)
-    cols["mag"] = np.where(usable, cols["mag"], np.nan)
-    cols["msig"] = np.where(usable, cols["msig"], np.nan)
-    rd = np.where(usable, np.where(saturated, 1, 2), 9)
-    counts = extract.ndet(cal, reg, cols["ra"], cols["dec"])
-    return BandSources(
-        ra=cols["ra"], dec=cols["dec"], sigma_ra=sigma, sigma_dec=sigma.copy(),
-        mag=cols["mag"], msig=cols["msig"], snr=np.where(usable, cols["snr"], np.nan), rd=rd,
-        bl=np.ones(len(rd), int), psfchi=np.where(rd == 2, cols["psfchi"], np.nan),
-        m_stdap=cols["mag"].copy(), msig_stdap=cols["msig"].copy(), ndet=counts.digits(),
-        coadd=cols["coadd"].astype(int))
+    return {k: v[keep] for k, v in cols.items()}
 
 
 def image_phi(images: list[atlas.AtlasImage], ra0: float) -> np.ndarray:
@@ -91,6 +191,32 @@ def image_phi(images: list[atlas.AtlasImage], ra0: float) -> np.ndarray:
     ra = np.array([i.crval[0] for i in images])
     dec = np.array([i.crval[1] for i in images])
     return scanframe.to_scan(ra0, ra, dec)[1] * 3600.0
+
+
+def _nearest_image(ra: np.ndarray, dec: np.ndarray, centres: np.ndarray, ra0: float
+                   ) -> np.ndarray:
+    """Index of the Atlas Image whose centre (``image_phi``) is nearest along the scan."""
+    _, phi = scanframe.to_scan(ra0, ra, dec)
+    return np.argmin(np.abs(np.asarray(phi)[:, None] * 3600.0 - centres[None, :]), axis=1)
+
+
+def image_numbers(images: list[atlas.AtlasImage], ra: np.ndarray, dec: np.ndarray,
+                  ra0: float) -> np.ndarray:
+    """The number of the Atlas Image each position belongs to (nearest centre)."""
+    if len(ra) == 0:
+        return np.zeros(0, int)
+    numbers = np.array([i.number for i in images])
+    return numbers[_nearest_image(ra, dec, image_phi(images, ra0), ra0)]
+
+
+def _not_near(ra: np.ndarray, dec: np.ndarray, ra_ref: np.ndarray, dec_ref: np.ndarray,
+              radius_arcsec: float) -> np.ndarray:
+    """Whether each position has no reference position within ``radius_arcsec``."""
+    if len(ra) == 0 or len(ra_ref) == 0:
+        return np.ones(len(ra), bool)
+    dist, _ = cKDTree(psffit.unit_vectors(ra_ref, dec_ref)).query(
+        psffit.unit_vectors(ra, dec), distance_upper_bound=np.radians(radius_arcsec / 3600.0))
+    return ~np.isfinite(dist)
 
 
 def _unique(ra, dec, snr, coadd, ra0) -> np.ndarray:
@@ -105,71 +231,6 @@ def _unique(ra, dec, snr, coadd, ra0) -> np.ndarray:
     for a, b in pairs:
         keep[b if snr[a] >= snr[b] else a] = False
     return np.flatnonzero(keep)
-
-
-def read2_saturated(cal, reg, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    """Whether Read_2 saturated within a pixel of each position on some frame."""
-    out = np.zeros(len(ra), bool)
-    for k in range(len(cal.frames)):
-        x, y = tan.world_to_pix(*reg.frame_wcs(k), ra, dec)
-        ix, iy = np.rint(x).astype(int), np.rint(y).astype(int)
-        on = np.flatnonzero((ix >= 1) & (ix < inst.NPIX - 1) & (iy >= 1) & (iy < inst.NPIX - 1))
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                out[on] |= cal.saturated[k, iy[on] + dy, ix[on] + dx]
-    return out
-
-
-def profile_chi2(image: atlas.AtlasImage, x: np.ndarray, y: np.ndarray,
-                 fwhm_arcsec: float) -> np.ndarray:
-    """Reduced chi^2 of the best of a few pixel-integrated Gaussian templates (the
-    measured seeing through the frames' 2" pixels, widths scaled by ``TEMPLATE_SCALES``:
-    the seeing wanders along the scan and widens toward the arrays' corners), amplitude
-    and background free, on a 7 x 7" stamp at each (x, y).
-
-    The variance per pixel: the image's pixel noise at the stamp's coverage, the
-    source's Poisson noise and ``PSF_ERROR`` of the model. NaN off the covered image.
-    """
-    n = len(x)
-    out = np.full(n, np.nan)
-    if n == 0 or not np.isfinite(fwhm_arcsec):
-        return out
-    data, cover = image.image, image.coverage
-    ny, nx = data.shape
-    covered = cover > 0
-    cov_ref = float(np.median(cover[covered])) if covered.any() else 1.0
-    lo, hi = np.percentile(data[cover >= cov_ref], [15.87, 84.13])
-    pixel_var = (0.5 * (hi - lo)) ** 2
-    h = CHI_HALF
-    ix, iy = np.rint(x).astype(int), np.rint(y).astype(int)
-    ok = np.flatnonzero((ix >= h) & (ix < nx - h) & (iy >= h) & (iy < ny - h))
-    offsets = np.arange(-h, h + 1)
-    rows = (iy[ok, None] + offsets[None, :])[:, :, None]
-    cols = (ix[ok, None] + offsets[None, :])[:, None, :]
-    stamp = data[rows, cols].reshape(len(ok), -1).astype(float)
-    cov = cover[rows, cols].reshape(len(ok), -1).astype(float)
-    full = (cov > 0).all(axis=1)
-    ok, stamp, cov = ok[full], stamp[full], cov[full]
-    edges = np.arange(-h - 0.5, h + 1.0)
-    base = np.sqrt((fwhm_arcsec / 2.3548) ** 2 + inst.PIXEL_ARCSEC**2 / 12.0) / inst.ATLAS_ARCSEC
-    best = np.full(len(ok), np.inf)
-    for scale in TEMPLATE_SCALES:
-        s = np.sqrt(2.0) * base * scale
-        gx = np.diff(erf((edges[None, :] - (x[ok] - ix[ok])[:, None]) / s), axis=1) / 2.0
-        gy = np.diff(erf((edges[None, :] - (y[ok] - iy[ok])[:, None]) / s), axis=1) / 2.0
-        model = (gy[:, :, None] * gx[:, None, :]).reshape(len(ok), -1)
-        # Least squares of stamp = a model + c, per source, in closed form.
-        m_mean, d_mean = model.mean(axis=1), stamp.mean(axis=1)
-        dm = model - m_mean[:, None]
-        a = np.sum(dm * (stamp - d_mean[:, None]), axis=1) / np.sum(dm * dm, axis=1)
-        c = d_mean - a * m_mean
-        fit = a[:, None] * model + c[:, None]
-        var = (pixel_var * cov_ref / cov + np.maximum(a[:, None] * model, 0.0)
-               / (inst.GAIN * cov) + (PSF_ERROR * a[:, None] * model) ** 2)
-        chi = np.sum((stamp - fit) ** 2 / var, axis=1) / (model.shape[1] - 2)
-        best = np.minimum(best, chi)
-    out[ok] = best
-    return out
 
 
 @dataclass
@@ -188,8 +249,7 @@ def upper_limits(images: list[atlas.AtlasImage], magzp: float, ra: np.ndarray,
     mag, m_ap, s_ap = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     if n == 0 or not images:
         return UpperLimits(mag, m_ap, s_ap)
-    _, phi = scanframe.to_scan(ra0, ra, dec)
-    owner = np.argmin(np.abs(phi[:, None] * 3600.0 - image_phi(images, ra0)[None, :]), axis=1)
+    owner = _nearest_image(ra, dec, image_phi(images, ra0), ra0)
     for k, image in enumerate(images):
         i = np.flatnonzero(owner == k)
         if len(i) == 0:
@@ -289,6 +349,7 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
         rd[has, b], bl[has, b], ndet[has, b] = src.rd[i], src.bl[i], src.ndet[i]
         per["m"][has, b] = src.mag[i]
         per["msig"][has, b] = src.msig[i]
+        per["cmsig"][has, b] = src.cmsig[i]
         per["psfchi"][has, b] = src.psfchi[i]
         per["m_stdap"][has, b], per["msig_stdap"][has, b] = src.m_stdap[i], src.msig_stdap[i]
         coadd[has & (coadd == 0)] = src.coadd[i][coadd[has] == 0]
@@ -300,7 +361,7 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
     limit = (rd == 0) | (rd == 6)
     rd = np.where(limit & np.isnan(per["m"]), 9, rd)  # no aperture at all: no brightness
     valid = np.isin(rd, (1, 2, 3, 4))
-    per["cmsig"] = np.where(valid, per["msig"], np.nan)
+    per["cmsig"] = np.where(valid, per["cmsig"], np.nan)
     per["msig"] = np.where(valid, per["msig"], np.nan)
     extra = np.where(rd == 1, R1NORM, 0.0)
     per["msigcom"] = np.sqrt(per["cmsig"] ** 2 + ZPERR**2 + FFERR**2 + extra**2)

@@ -22,9 +22,10 @@ def _sources(offsets_arcsec, sigma: float = 0.2, mag: float = 14.0) -> BandSourc
     pos = BASE.spherical_offsets_by(offsets[:, 0] * u.arcsec, offsets[:, 1] * u.arcsec)
     return BandSources(
         ra=pos.ra.deg, dec=pos.dec.deg, sigma_ra=np.full(n, sigma), sigma_dec=np.full(n, sigma),
-        mag=np.full(n, mag), msig=np.full(n, 0.02), snr=np.full(n, 50.0), rd=np.full(n, 2),
-        bl=np.ones(n, int), psfchi=np.ones(n), m_stdap=np.full(n, mag),
-        msig_stdap=np.full(n, 0.02), ndet=np.full(n, "66"), coadd=np.ones(n, int))
+        mag=np.full(n, mag), msig=np.full(n, 0.02), cmsig=np.full(n, 0.02),
+        snr=np.full(n, 50.0), rd=np.full(n, 2), bl=np.ones(n, int), psfchi=np.ones(n),
+        m_stdap=np.full(n, mag), msig_stdap=np.full(n, 0.02), ndet=np.full(n, "66"),
+        coadd=np.ones(n, int))
 
 
 def _row_of(merged, band: int, row: int) -> int:

@@ -75,8 +75,13 @@ def test_released_catalog_matches_the_sky(released) -> None:
         ok = np.isfinite(sig) & (t > UNSATURATED[b]) & (band_snr >= 20)
         assert ok.sum() >= 20
         d = m[ok] - t[ok]
-        assert abs(np.median(d)) < ZERO_POINT_TOLERANCE
-        assert np.mean(np.abs(d) < 4 * np.hypot(sig[ok], ZERO_POINT_TOLERANCE)) >= 0.9
+        offset = np.median(d)  # the zero point's error, common to the night
+        assert abs(offset) < ZERO_POINT_TOLERANCE
+        # Profile-fit magnitudes scatter as msigcom says: the median |pull| of a normal
+        # distribution is 0.674; blends matched to one of their stars are the tail.
+        pull = np.abs(d - offset) / sig[ok]
+        assert np.median(pull) < 0.9
+        assert np.mean(pull < 4) >= 0.9
     # The measured depth: the catalog's S/N column follows the scan's S/N = 10 magnitude.
     for s in scans:
         for b, (lo, hi) in zip("jhk", ((15.5, 17.0), (14.5, 16.0), (14.0, 15.5)), strict=True):
@@ -91,8 +96,15 @@ def test_released_catalog_matches_the_sky(released) -> None:
         strong = (np.nan_to_num(pts_snr[mine]) >= 10).any(axis=1)
         assert strong.sum() >= 30
         assert (sphere.neighbour_counts(vec, 1.0)[strong] == 0).all()
-    # What the extraction gives today: 4" magnitudes (2), Read_1 where Read_2 saturated
-    # (1), upper limits (0, 6), no usable flux (9); profile fits and Read_1 radial fits
-    # (rd_flg 3) are later stages.
+    # Profile fits (2) for most bands; Read_1 photometry, wing fits and aperture
+    # fallbacks (1, 3, 4) for saturated stars and failed fits; upper limits (0, 6); no
+    # usable flux (9).
     rd = np.asarray(table["rd_flg"]).astype(str)
-    assert all(set(r) <= set("01269") for r in rd) and any("2" in r for r in rd)
+    assert all(set(r) <= set("0123469") for r in rd)
+    assert np.mean([r.count("2") for r in rd]) > 1.5
+    # Detections within 5" of each other are fitted together: bl_flg counts them.
+    for scan in {s["scan"] for s in scans}:
+        mine = np.flatnonzero(np.asarray(pts["scan"]) == scan)
+        vec = sphere.unit_vectors(np.asarray(pts["ra"])[mine], np.asarray(pts["dec"])[mine])
+        bl = np.array([max(int(c) for c in f) for f in np.asarray(pts["bl_flg"])[mine]])
+        assert (bl > 1).any() and (sphere.neighbour_counts(vec, 5.0)[bl > 1] > 0).all()
