@@ -95,6 +95,22 @@ def noise_density(pts: dict, sky: dict, scans: list[dict], match_arcsec: float =
     return spurious / area
 
 
+def false_near_bright(cat: dict, sky: dict, match_arcsec: float = 2.0,
+                      parent_ks: float = 9.5, radius_arcsec: float = 120.0) -> tuple[int, int]:
+    """Catalog sources with S/N >= 10 and no rendered source within ``match_arcsec``, and
+    how many of them lie within ``radius_arcsec`` of a star brighter than Ks
+    ``parent_ks`` (where 2MASS's artifact search looks: spikes, persistence, glints)."""
+    t_vec = sphere.unit_vectors(np.asarray(sky["ra"], float), np.asarray(sky["dec"], float))
+    c_vec = sphere.unit_vectors(np.asarray(cat["ra"], float), np.asarray(cat["dec"], float))
+    snr = np.column_stack([np.asarray(cat[f"{b}_snr"], float) for b in BANDS])
+    listed = (np.nan_to_num(snr) >= 10).any(axis=1)
+    false = c_vec[listed][sphere.nearest_within(c_vec[listed], t_vec, match_arcsec).index < 0]
+    parents = t_vec[np.asarray(sky["k_m"], float) < parent_ks]
+    near = sphere.nearest_within(false, parents, radius_arcsec).index >= 0 if len(parents) \
+        else np.zeros(len(false), bool)
+    return len(false), int(near.sum())
+
+
 def photometry_pulls(cat: dict, sky: dict, match_arcsec: float = 1.0) -> list[float]:
     """rms of (measured - true) / msigcom per band, for isolated true stars matched within
     ``match_arcsec`` whose catalog S/N is 10-100."""
@@ -183,6 +199,9 @@ def main() -> None:
           f"target >= 99 %)")
     print(f"  reliability  {100 * fid.reliability:.3f} % ({fid.n_real} of {fid.n_catalog}; "
           f"target >= 99.95 %)")
+    n_false, n_near = false_near_bright(cat, sky)
+    print(f"  of the {n_false} false sources, {n_near} lie within 120\" of a star brighter "
+          "than Ks 9.5 (the artifact search's parents)")
     print(f"  positions rms (RA cos Dec, Dec) ({1000 * fid.offset_rms_arcsec[0]:.0f}, "
           f"{1000 * fid.offset_rms_arcsec[1]:.0f}) mas")
     print("  photometry rms of (measured - true) / msigcom, S/N 10-100: "
