@@ -149,6 +149,21 @@ def release_name(db: Database) -> str:
     return name
 
 
+def phase_timer(started: float | None = None
+                ) -> tuple[dict[str, float], Callable[[str], None]]:
+    """Wall seconds per phase: ``done(phase)`` records the time since the previous phase
+    ended (or since ``started``, a ``time.perf_counter`` value, or now)."""
+    seconds: dict[str, float] = {}
+    last = time.perf_counter() if started is None else started
+
+    def done(phase: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        seconds[phase], last = now - last, now
+
+    return seconds, done
+
+
 def ingest_and_release(db: Database, nights: list[Path], progress: bool,
                        say: Callable[[str], None], done: Callable[[str], None]
                        ) -> tuple[IngestSummary, release.ReleaseRecord]:
@@ -187,14 +202,7 @@ def run(db: Database, home: Path | None = None, *, progress: bool = False,
     value) counts the time before the call, such as starting the embedded server, in
     the first phase.
     """
-    seconds: dict[str, float] = {}
-    start = time.perf_counter() if started is None else started
-
-    def done(phase: str) -> None:
-        nonlocal start
-        now = time.perf_counter()
-        seconds[phase], start = now - start, now
-
+    seconds, done = phase_timer(started)
     status = prepare(db)
     done("database")
     out, simulated = products((home or Settings().home) / "demo", progress)

@@ -11,7 +11,6 @@ loaded from the same files are skipped by ingest.
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import pyarrow.parquet as pq
 from twomass import release
 from twomass.core.database import Database
 from twomass.core.settings import Settings
-from twomass.demo import ingest_and_release, prepare
+from twomass.demo import ingest_and_release, phase_timer, prepare
 from twomass.ingest.load import IngestSummary
 
 REGION = ((137.25, 137.40), (9.0, 9.3))
@@ -65,14 +64,7 @@ def run(db: Database, home: Path | None = None, *, progress: bool = False,
     from twomass.pipeline.stages.run import run_pipeline
     from twomass.query import cone
 
-    seconds: dict[str, float] = {}
-    start = time.perf_counter() if started is None else started
-
-    def done(phase: str) -> None:
-        nonlocal start
-        now = time.perf_counter()
-        seconds[phase], start = now - start, now
-
+    seconds, done = phase_timer(started)
     prepare(db)
     done("database")
     (ra_lo, ra_hi), (dec_lo, dec_hi) = REGION

@@ -79,7 +79,6 @@ FIT_MAX_SHIFT_ARCSEC = 4.0
 #: exp(+-FIT_MAX_LOG_SCALE): the wings' level at a given radius changes by ~20 % for a
 #: 3 % change of the seeing (frame to frame, and 8 % wider at the array's corners).
 FIT_MAX_LOG_SCALE = 0.25
-MAG_PER_LN = 2.5 / np.log(10.0)
 
 
 @dataclass
@@ -374,7 +373,7 @@ def _read1_apertures(cal: CalibratedScan, reg: Registration, views: list[_View],
             continue
         total = flux[0] * calibrate.R1_SCALE / apcor
         mags.append(magzp - 2.5 * np.log10(total))
-        errs.append(MAG_PER_LN * err[0] / flux[0])
+        errs.append(photometry.MAG_PER_LN_FLUX * err[0] / flux[0])
     if not mags:
         return None
     mags, errs = np.array(mags), np.array(errs)
@@ -463,5 +462,5 @@ def _fit_wings(cal: CalibratedScan, reg: Registration, views: list[_View], magzp
     v = views[0]
     ra, dec = tan.pix_to_world(*reg.frame_wcs(v.k), np.array([v.x + fit.x[0]]),
                                np.array([v.y + fit.x[1]]))
-    return (magzp - 2.5 * np.log10(flux), MAG_PER_LN * sigma_ln, float(ra[0]), float(dec[0]),
-            len(views))
+    return (magzp - 2.5 * np.log10(flux), photometry.MAG_PER_LN_FLUX * sigma_ln,
+            float(ra[0]), float(dec[0]), len(views))

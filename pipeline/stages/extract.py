@@ -24,7 +24,7 @@ from scipy import ndimage
 from twomass.pipeline.stages import atlas, calibrate, tan
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
-from twomass.pipeline.stages.photometry import aperture_fluxes
+from twomass.pipeline.stages.photometry import MAG_PER_LN_FLUX, aperture_fluxes
 from twomass.pipeline.stages.register import Registration
 
 FILTER_FWHM_ARCSEC = 4.0
@@ -150,7 +150,7 @@ def aperture_photometry_radii(image: atlas.AtlasImage, ra: np.ndarray, dec: np.n
     good = ok[:, std] & (f4 > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mag = np.where(good, magzp - 2.5 * np.log10(f4 / image.apcor), np.nan)
-        mag_err = np.where(good, 2.5 / np.log(10.0) * e4 / f4, np.nan)
+        mag_err = np.where(good, MAG_PER_LN_FLUX * e4 / f4, np.nan)
     return Apertures(RADII_ARCSEC.copy(), flux, err, ok, mag, mag_err)
 
 

@@ -14,6 +14,8 @@ from scipy.spatial import cKDTree
 from twomass.pipeline.stages import atlas, calibrate, tan
 from twomass.pipeline.stages import instrument as inst
 
+#: Magnitude error per relative flux error (and S/N per magnitude error): 2.5 / ln 10.
+MAG_PER_LN_FLUX = 2.5 / np.log(10.0)
 #: Flat-field residual left in the frames (1-2 % structure averaged over ~6 frames).
 FLAT_RESIDUAL = 0.01
 #: Aperture sky noise over sqrt(pixels) x pixel rms on the Atlas Images, measured with the

@@ -46,7 +46,7 @@ from scipy.stats import chi2
 from twomass.pipeline.stages import atlas, register, tan
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
-from twomass.pipeline.stages.photometry import annulus_sky, aperture_photometry
+from twomass.pipeline.stages.photometry import MAG_PER_LN_FLUX, annulus_sky, aperture_photometry
 
 #: Neighbours closer than this are fitted together (spec §1.6: ~5").
 GROUP_ARCSEC = 5.0
@@ -86,7 +86,6 @@ CORRECTION_MIN_SOURCES = 15
 #: Aperture normalisation: isolated profile-fit stars of S/N above this.
 NORMALISE_MIN_SNR = 30.0
 NORMALISE_MIN_STARS = 5
-MAG_PER_FLUX = 2.5 / np.log(10.0)
 
 
 @dataclass
@@ -441,7 +440,7 @@ def _result(res, ra, dec, psf, correction, magzp, scale, same_as) -> ProfileFit:
     positive = res["ok"] & (flux > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mag = np.where(positive, magzp - 2.5 * np.log10(flux), np.nan)
-        msig = np.where(positive, MAG_PER_FLUX * err / flux, np.nan)
+        msig = np.where(positive, MAG_PER_LN_FLUX * err / flux, np.nan)
         snr = flux / err
         cmsig = msig * correction(np.where(np.isfinite(snr), snr, 1.0))
         psfchi = res["chi2"] / np.maximum(res["npix"] - 3.0, 1.0)

@@ -39,7 +39,7 @@ from twomass.pipeline.sim.photometry import FFERR, R1NORM, ZPERR
 from twomass.pipeline.stages import atlas, brightstars, extract, psffit, register
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.bandmerge import BandSources, Merged
-from twomass.pipeline.stages.photometry import aperture_fluxes
+from twomass.pipeline.stages.photometry import MAG_PER_LN_FLUX, aperture_fluxes
 
 #: Detections of one band closer than this on two overlapping Atlas Images are one source.
 DUPLICATE_ARCSEC = 1.5
@@ -48,7 +48,6 @@ SATURATED_MATCH_ARCSEC = 3.0
 #: Upper limits: the 4" aperture flux (0 if negative) plus this many sigma (one-sided 95 %
 #: is 1.645 sigma for a Gaussian; 2 covers the aperture error's own uncertainty).
 UPPER_LIMIT_SIGMA = 2.0
-MAG_PER_SNR = 2.5 / np.log(10.0)
 
 
 def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, cal, reg,
@@ -123,7 +122,7 @@ def _default_magnitudes(fit: psffit.ProfileFit, bright: brightstars.BrightPhotom
     rd[sat] = bright.rd[sat]
     use = sat & bright.ok
     mag[use], msig[use], cmsig[use] = bright.mag[use], bright.msig[use], bright.msig[use]
-    snr[use] = MAG_PER_SNR / bright.msig[use]
+    snr[use] = MAG_PER_LN_FLUX / bright.msig[use]
     return rd, mag, msig, cmsig, snr
 
 
@@ -261,7 +260,7 @@ def upper_limits(images: list[atlas.AtlasImage], magzp: float, ra: np.ndarray,
             mag[i] = np.where(ok, magzp - 2.5 * np.log10(limit / image.apcor), np.nan)
             pos = ok & (f > e)  # below 1 sigma: no usable magnitude
             m_ap[i] = np.where(pos, magzp - 2.5 * np.log10(f / image.apcor), np.nan)
-            s_ap[i] = np.where(pos, MAG_PER_SNR * e / f, np.nan)
+            s_ap[i] = np.where(pos, MAG_PER_LN_FLUX * e / f, np.nan)
     return UpperLimits(mag, m_ap, s_ap)
 
 
