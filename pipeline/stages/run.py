@@ -7,12 +7,13 @@ processed first and their Atlas Images measured against the photometric standard
 giving the night's zero point ``M = m_inst + c1 - c2 (X - 1)`` with the monthly
 extinction ``c2``; then every survey scan, band by band: frame calibration, detection,
 registration, transient masks, co-adding, then the scan's point sources (detection on
-the Atlas Images, photometry, band merging: ``scansources``, ``bandmerge``) and its
-measured metadata (``scanmeta``). Outputs per night (``<night>/``): the Atlas Images and
-their coverage maps as FITS under ``atlas/``, their inventory ``atlas.parquet``, and the
-night products ``twomass ingest`` loads (``night.json``, ``tiles.parquet``,
-``scans.parquet``, ``pts.parquet``, an empty ``ext.parquet``: docs/night-products.md).
-Raw cubes are read once; intermediate products stay in memory.
+the Atlas Images, photometry, band merging: ``scansources``, ``bandmerge``), the
+artifacts around its bright stars (``mapcor``) and its measured metadata
+(``scanmeta``). Outputs per night (``<night>/``): the Atlas Images and their coverage
+maps as FITS under ``atlas/``, their inventory ``atlas.parquet``, and the night products
+``twomass ingest`` loads (``night.json``, ``tiles.parquet``, ``scans.parquet``,
+``pts.parquet``, an empty ``ext.parquet``: docs/night-products.md). Raw cubes are read
+once; intermediate products stay in memory.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from twomass.pipeline.stages import (
     atlas,
     bandmerge,
     calibrate,
+    mapcor,
     rawio,
     register,
     scanmeta,
@@ -224,8 +226,11 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
                                          ra0, entry.sd)
     depth = np.array([scanmeta.msnr10(b.mag, b.snr) for b in bands])
     columns = scansources.pts_columns(entry.scan, merged, bands, limits, geometry, depth)
+    t1 = time.process_time()
+    mapcor.flag_artifacts(columns, geometry.frame_step_arcsec())
+    t2 = time.process_time()
     row = scanmeta.scan_row(entry, geometry, columns, bands, results, ref["standards.parquet"])
-    return columns, row, {"bandmerge": time.process_time() - t0}
+    return columns, row, {"bandmerge": t1 - t0 + time.process_time() - t2, "artifacts": t2 - t1}
 
 
 def write_night_products(directory: Path, scan_rows: list[dict]) -> None:

@@ -294,6 +294,10 @@ class ScanGeometry:
                                      0.5 * (self.phi_start + self.phi_end))
         return float(ra), float(dec)
 
+    def frame_step_arcsec(self) -> float:
+        """The step between consecutive frames along the scan, as registered."""
+        return float(np.median(np.abs(np.diff(self.track_phi)))) * 3600.0
+
     def place(self, ra: np.ndarray, dec: np.ndarray):
         """x_scan, y_scan [arcsec] and the time [JD] of each position."""
         xi, phi = scanframe.to_scan(self.ra0, ra, dec)

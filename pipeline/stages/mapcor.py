@@ -1,0 +1,103 @@
+"""Artifact identification around bright stars (MAPCOR, spec §1.9; catalog rules §2.5, §4.4).
+
+Per band and scan, the scan's own detections brighter than J 10.5, H 10.0, Ks 9.5 are
+parents (diffraction spikes only from J 10.0, H 9.5, Ks 9.0). A detection of the same band
+inside one of a parent's artifact zones is either the artifact itself (upper-case
+``cc_flg``, which the release rejects) or a real source the artifact contaminates
+(lower-case, kept): it is the artifact when it is no brighter than such an artifact can be,
+a fixed number of magnitudes below its parent.
+
+- Persistence (``P``/``p``): a star bright enough to fill half a pixel's well leaves a
+  latent image on the pixels it fell on, which the next frames, stepped along the scan,
+  see whole frame steps ahead of it. Latents come out 6.8 mag below their parent, 7.9
+  below one whose core exceeds the latent's cap.
+- Diffraction spikes (``D``/``d``): along the array's rows and columns (the scan's
+  directions, to the arrays' 0.3 deg), their detections 9.2-10.3 mag below the parent,
+  out to a length that grows by 8" per magnitude of the parent (53" from J 6.7).
+
+The brightness ratios and lengths were measured on the survey scans of
+``benchmarks/bench_pixel_catalog.py`` and the test scan at b = +6 deg. A real star no
+brighter than the artifact it sits on cannot be told from it and is lost, as in 2MASS.
+Precedence (spec §4.4): an artifact (upper case) beats any contamination, then
+p > c > d > s > b. Halo confusion, stripes and glints are not identified here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+BANDS = ("j", "h", "k")
+PARENT_MAG = {"j": 10.5, "h": 10.0, "k": 9.5}
+SPIKE_PARENT_MAG = {"j": 10.0, "h": 9.5, "k": 9.0}
+#: Latents lie within this of whole frame steps ahead of the parent (up to ``..._STEPS``).
+PERSISTENCE_RADIUS_ARCSEC = 4.0
+PERSISTENCE_STEPS = (1, 2)
+#: A detection at least this much fainter than the parent can be its latent image.
+PERSISTENCE_DM = 5.5
+#: Spikes: half width across, length at the spike threshold and its growth per magnitude.
+SPIKE_HALF_WIDTH_ARCSEC = 3.0
+SPIKE_INNER_ARCSEC = 3.0
+SPIKE_LENGTH_ARCSEC = 30.0
+SPIKE_LENGTH_PER_MAG = 10.0
+SPIKE_DM = 8.5
+#: Flag precedence: higher wins.
+RANK = {"P": 9, "C": 8, "D": 7, "G": 6, "p": 5, "c": 4, "d": 3, "s": 2, "b": 1, "0": 0}
+
+
+def spike_length(mag: np.ndarray, band: str) -> np.ndarray:
+    """Reach of a parent's spikes [arcsec] (zero for parents too faint to throw them)."""
+    excess = SPIKE_PARENT_MAG[band] - np.asarray(mag, float)
+    return np.where(excess >= 0, SPIKE_LENGTH_ARCSEC + SPIKE_LENGTH_PER_MAG * excess, 0.0)
+
+
+def zone_flags(dx: np.ndarray, dy: np.ndarray, dm: np.ndarray, parent_mag: float,
+               band: str, step_arcsec: float) -> np.ndarray:
+    """The flag one parent gives detections at scan offsets (dx across, dy along the scan
+    direction) [arcsec] from it, ``dm`` magnitudes fainter than it ('0': none)."""
+    flag = np.full(len(dx), "0")
+    reach = float(spike_length(parent_mag, band))
+    if reach > 0:
+        on_row = (np.abs(dx) <= SPIKE_HALF_WIDTH_ARCSEC) & (np.abs(dy) > SPIKE_INNER_ARCSEC) \
+            & (np.abs(dy) <= reach)
+        on_col = (np.abs(dy) <= SPIKE_HALF_WIDTH_ARCSEC) & (np.abs(dx) > SPIKE_INNER_ARCSEC) \
+            & (np.abs(dx) <= reach)
+        spike = on_row | on_col
+        flag[spike] = np.where(dm[spike] >= SPIKE_DM, "D", "d")
+    latent = np.zeros(len(dx), bool)
+    for k in PERSISTENCE_STEPS:
+        latent |= np.hypot(dx, dy - k * step_arcsec) <= PERSISTENCE_RADIUS_ARCSEC
+    if latent.any():  # persistence outranks a spike
+        flag[latent] = np.where(dm[latent] >= PERSISTENCE_DM, "P", "p")
+    return flag
+
+
+def flag_artifacts(cols: dict[str, np.ndarray], step_arcsec: float) -> dict[str, int]:
+    """Set ``cols['cc_flg']`` of a scan's ``pts`` columns (``x_scan``, ``y_scan``: y along
+    the scan direction) from its parents; returns how many band detections got each
+    upper-case letter."""
+    cc = np.array([list(f) for f in cols["cc_flg"]]).reshape(-1, len(BANDS))
+    xy = np.column_stack([np.asarray(cols["x_scan"], float), np.asarray(cols["y_scan"], float)])
+    counts: dict[str, int] = {}
+    for b, band in enumerate(BANDS):
+        mag = np.asarray(cols[f"{band}_m"], float)
+        detected = np.array([f[b] in "1234" for f in cols["rd_flg"]], bool) & np.isfinite(mag)
+        rows = np.flatnonzero(detected)
+        parents = rows[mag[rows] < PARENT_MAG[band]]
+        if not len(parents):
+            continue
+        tree = cKDTree(xy[rows])
+        reach = np.maximum(spike_length(mag[parents], band),
+                           max(PERSISTENCE_STEPS) * step_arcsec + PERSISTENCE_RADIUS_ARCSEC)
+        for p, r in zip(parents, reach, strict=True):
+            near = rows[tree.query_ball_point(xy[p], r)]
+            near = near[near != p]
+            d = xy[near] - xy[p]
+            new = zone_flags(d[:, 0], d[:, 1], mag[near] - mag[p], mag[p], band, step_arcsec)
+            for i, f in zip(near, new, strict=True):
+                if RANK[f] > RANK[cc[i, b]]:
+                    cc[i, b] = f
+        for letter in "PD":
+            counts[letter] = counts.get(letter, 0) + int((cc[:, b] == letter).sum())
+    cols["cc_flg"] = np.array(["".join(r) for r in cc], dtype=str)
+    return counts

@@ -1,0 +1,102 @@
+"""Artifacts around bright stars (``mapcor``): the zones and the artifact/real decision on
+hand-placed detections, and the latent images and spikes of an injected Ks 6 star on a
+simulated scan, flagged while the real stars near it are not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from twomass.core import sphere
+from twomass.pipeline.stages import mapcor
+
+STEP = 82.6
+
+
+def _columns(rows: list[tuple[float, float, float]], band: int = 0) -> dict[str, np.ndarray]:
+    """A scan's ``pts`` columns with detections (x_scan, y_scan, mag) in one band."""
+    n = len(rows)
+    x, y, m = (np.array(c, float) for c in zip(*rows, strict=True))
+    cols = {"x_scan": x, "y_scan": y, "cc_flg": np.array(["000"] * n),
+            "rd_flg": np.array(["".join("2" if b == band else "0" for b in range(3))] * n)}
+    for b, name in enumerate("jhk"):
+        cols[f"{name}_m"] = m if b == band else np.full(n, 17.0)
+    return cols
+
+
+def test_zones_and_brightness_decide_the_flags() -> None:
+    # A J 7.0 parent at (0, 0): spikes reach 30" + 10" x 3 mag = 60", latents one and two
+    # frame steps ahead along the scan (+y).
+    rows = [(0.0, 0.0, 7.0),
+            (0.5, STEP + 1.0, 14.2),       # latent image, 7.2 mag fainter: artifact
+            (-1.0, 2 * STEP - 1.5, 15.0),  # second step
+            (1.0, STEP, 10.5),             # a real star where a latent falls: contaminated
+            (0.0, -STEP, 14.2),            # behind the parent: no latent there
+            (1.5, 40.0, 16.5),             # on the spike along the scan
+            (-45.0, -2.0, 16.0),           # on the spike across
+            (2.0, -30.0, 12.0),            # a real star on a spike
+            (1.0, 70.0, 16.5),             # beyond the spike's reach
+            (8.0, 30.0, 16.5),             # beside the spike
+            (300.0, 0.0, 16.5)]            # far away
+    cols = _columns(rows)
+    counts = mapcor.flag_artifacts(cols, STEP)
+    flags = [f[0] for f in cols["cc_flg"]]
+    assert flags == ["0", "P", "P", "p", "0", "D", "D", "d", "0", "0", "0"]
+    assert counts == {"P": 2, "D": 2}
+    assert all(f[1:] == "00" for f in cols["cc_flg"])  # other bands untouched
+
+
+def test_parent_thresholds_per_band() -> None:
+    # Ks 9.3: a parent (< 9.5) but too faint for spikes (>= 9.0); J 10.7: not a parent.
+    k = _columns([(0.0, 0.0, 9.3), (0.0, STEP, 16.0), (0.0, 20.0, 17.5)], band=2)
+    mapcor.flag_artifacts(k, STEP)
+    assert [f[2] for f in k["cc_flg"]] == ["0", "P", "0"]
+    j = _columns([(0.0, 0.0, 10.7), (0.0, STEP, 17.0)], band=0)
+    assert mapcor.flag_artifacts(j, STEP) == {}
+    assert list(j["cc_flg"]) == ["000", "000"]
+
+
+def test_precedence_keeps_the_stronger_flag() -> None:
+    cols = _columns([(0.0, 0.0, 7.0), (0.0, STEP, 10.0), (0.0, 30.0, 16.0)])
+    cols["cc_flg"] = np.array(["000", "b00", "b00"])
+    mapcor.flag_artifacts(cols, STEP)
+    assert list(cols["cc_flg"]) == ["000", "p00", "D00"]  # p > b; an artifact beats b
+
+
+def test_injected_bright_star_artifacts_on_a_scan(processed) -> None:
+    """The J = H = Ks = 6 star injected into the survey scan (b = +6 deg, a dense field):
+    its latent images, a frame step ahead along the scan, and every S/N >= 10 detection
+    within its spikes' reach that no rendered source explains get an upper-case flag in
+    their bands;
+    at most 0.5 % of real stars' S/N >= 10 detections do."""
+    from tests.stages.conftest import BRIGHT
+
+    pts = pq.read_table(processed.products / "pts.parquet").to_pydict()
+    scan = np.flatnonzero(np.asarray(pts["scan"]) == processed.survey_scan)
+    ra, dec = np.asarray(pts["ra"])[scan], np.asarray(pts["dec"])[scan]
+    cc, rd = np.asarray(pts["cc_flg"])[scan], np.asarray(pts["rd_flg"])[scan]
+    x, y = np.asarray(pts["x_scan"])[scan], np.asarray(pts["y_scan"])[scan]
+    dx, dy = ((ra - BRIGHT.ra) * np.cos(np.radians(BRIGHT.dec)), dec - BRIGHT.dec)
+    parent = np.argmin(np.hypot(dx, dy))
+    offset = np.hypot(x - x[parent], y - y[parent])
+    truth = processed.truth
+    t_vec = sphere.unit_vectors(np.asarray(truth["ra"]), np.asarray(truth["dec"]))
+    p_vec = sphere.unit_vectors(ra, dec)
+    real = sphere.nearest_within(p_vec, t_vec, 1.0).index >= 0
+    unexplained = sphere.nearest_within(p_vec, t_vec, 2.0).index < 0
+    latent = np.hypot(x - x[parent], y - y[parent] - STEP) < 4.0
+    assert latent.any()
+    artifacts = real_detections = flagged_real = 0
+    for b, name in enumerate("jhk"):
+        detected = np.array([f[b] in "1234" for f in rd])
+        snr = np.nan_to_num(np.asarray(pts[f"{name}_snr"], float)[scan])
+        upper = np.array([f[b] in "CDGP" for f in cc])
+        assert (upper | ~detected)[latent].all()
+        artifact = detected & unexplained & (snr >= 10) & (offset > 3.0) \
+            & ((offset < mapcor.spike_length(BRIGHT.value, name)) | latent)
+        assert upper[artifact].all()
+        artifacts += int(artifact.sum())
+        real_detections += int((real & detected & (snr >= 10)).sum())
+        flagged_real += int((real & detected & (snr >= 10) & upper).sum())
+    assert artifacts >= 10
+    assert flagged_real <= 0.005 * real_detections
