@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from tests.stages.conftest import BRIGHT
 from twomass.core import sphere
-from twomass.pipeline.stages import fidelity
+from twomass.pipeline.stages import fidelity, scansources
 from twomass.pipeline.stages import instrument as inst
 
 #: The night's zero point (two short calibration scans) is known to a few hundredths.
@@ -99,3 +99,24 @@ def test_close_pairs_are_fitted_together(processed) -> None:
         single = rows[alone[near.index[rows]]]
         assert len(single) >= 50 and np.mean(bl[single] == 1) > 0.9, band
     assert pairs_seen >= 2
+
+
+def test_single_frame_single_band_detections_need_their_own_signal() -> None:
+    """One frame and one band confirm nothing: such a detection keeps its magnitude only
+    at a measurement S/N >= 7 (1.0857 / msig); a second band or frame confirms it."""
+    rd = np.array([[2, 0, 0],    # one band, one frame, S/N 4: a noise peak's look
+                   [2, 0, 0],    # the same at S/N 8.7: kept
+                   [2, 2, 0],    # two bands on one frame: confirmed
+                   [2, 0, 0],    # one band on two frames: the frame test's business
+                   [0, 0, 4],    # aperture magnitude, one band, one frame, S/N 3
+                   [1, 0, 0]])   # Read_1 photometry: a saturated star, never a noise peak
+    ndet = np.array([["11", "00", "00"], ["11", "00", "00"], ["11", "11", "00"],
+                     ["12", "00", "00"], ["00", "00", "11"], ["11", "00", "00"]])
+    msig = np.full((6, 3), np.nan)
+    msig[:, 0] = [1.0857 / 4, 0.125, 1.0857 / 4, 1.0857 / 4, np.nan, 0.3]
+    msig[4, 2] = 1.0857 / 3
+    msig[2, 1] = 0.2
+    got = scansources.unconfirmed(rd, ndet, msig)
+    want = np.zeros((6, 3), bool)
+    want[0, 0] = want[4, 2] = True
+    assert (got == want).all()
