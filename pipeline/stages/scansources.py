@@ -19,12 +19,12 @@ added from the frames (``brightstars.saturated_stars``) where no detection lies 
 - a measurement below 1 sigma, or one no frame confirms (the position on one frame at
   most, not detected there): no usable magnitude (``rd_flg`` 9).
 
-After the band merge, a detection that neither a second frame nor a second band
-confirms (one band detected, on the one frame that sees the position: a scan's ends and
-its band-misalignment strips) keeps its magnitude only when the measurement itself has
-S/N >= ``UNCONFIRMED_MIN_SNR`` (``1.0857 / msig``); else ``rd_flg`` 9. There the scan
-S/N, which assumes the scan's 6 frames, is sqrt(6) times the measurement's, and a noise
-peak of 4 sigma on the one frame would pass as S/N 10.
+After the band merge, a detection in one band only that at most
+``UNCONFIRMED_MAX_FRAMES`` frames see (a scan's ends and its band-misalignment strips:
+fewer frames than the catalog's frame test needs) keeps its magnitude only when the
+measurement itself has S/N >= ``UNCONFIRMED_MIN_SNR`` (``1.0857 / msig``); else
+``rd_flg`` 9. There the scan S/N, which assumes the scan's 6 frames, is sqrt(6 / M)
+times the measurement's, and a noise peak of 4 sigma on one frame would pass as S/N 10.
 
 The 4" aperture magnitude is kept for every detection as ``m_stdap``/``msig_stdap``;
 ``ndet`` counts the frames at the measured position. Then the bands are merged
@@ -55,8 +55,10 @@ SATURATED_MATCH_ARCSEC = 3.0
 #: Upper limits: the 4" aperture flux (0 if negative) plus this many sigma (one-sided 95 %
 #: is 1.645 sigma for a Gaussian; 2 covers the aperture error's own uncertainty).
 UPPER_LIMIT_SIGMA = 2.0
-#: Measurement S/N a detection on one frame and in one band needs (the catalog's S/N rule).
+#: Measurement S/N a detection in one band on at most ``UNCONFIRMED_MAX_FRAMES`` frames
+#: needs (the catalog's S/N rule; its frame test needs 3 frames).
 UNCONFIRMED_MIN_SNR = 7.0
+UNCONFIRMED_MAX_FRAMES = 2
 
 
 def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, cal, reg,
@@ -407,15 +409,15 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
 
 
 def unconfirmed(rd: np.ndarray, ndet: np.ndarray, msig: np.ndarray) -> np.ndarray:
-    """(n, 3) mask of band measurements no second frame or band confirms and whose own
-    S/N is below ``UNCONFIRMED_MIN_SNR``: the source's only detected band (``rd_flg``
-    2 or 4; Read_1 photometry needs a saturated star) seen on at most one frame
-    (``ndet``'s second digit)."""
+    """(n, 3) mask of band measurements that neither enough frames nor a second band
+    confirm and whose own S/N is below ``UNCONFIRMED_MIN_SNR``: the source's only
+    detected band (``rd_flg`` 2 or 4; Read_1 photometry needs a saturated star) seen on
+    at most ``UNCONFIRMED_MAX_FRAMES`` frames (``ndet``'s second digit)."""
     detected = np.isin(rd, (1, 2, 3, 4))
     possible = np.array([[int(d[1]) for d in row] for row in ndet]).reshape(rd.shape)
     weak = ~(1.0857 / np.where(np.isfinite(msig), msig, np.inf) >= UNCONFIRMED_MIN_SNR)
-    return (detected.sum(axis=1) == 1)[:, None] & np.isin(rd, (2, 4)) & (possible <= 1) \
-        & weak
+    alone = (detected.sum(axis=1) == 1)[:, None] & np.isin(rd, (2, 4))
+    return alone & (possible <= UNCONFIRMED_MAX_FRAMES) & weak
 
 
 def _join(chars: np.ndarray) -> np.ndarray:

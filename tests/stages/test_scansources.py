@@ -102,21 +102,25 @@ def test_close_pairs_are_fitted_together(processed) -> None:
 
 
 def test_single_frame_single_band_detections_need_their_own_signal() -> None:
-    """One frame and one band confirm nothing: such a detection keeps its magnitude only
-    at a measurement S/N >= 7 (1.0857 / msig); a second band or frame confirms it."""
+    """One band on one or two frames confirms nothing: such a detection keeps its
+    magnitude only at a measurement S/N >= 7 (1.0857 / msig); a second band or a third
+    frame confirms it."""
     rd = np.array([[2, 0, 0],    # one band, one frame, S/N 4: a noise peak's look
                    [2, 0, 0],    # the same at S/N 8.7: kept
                    [2, 2, 0],    # two bands on one frame: confirmed
-                   [2, 0, 0],    # one band on two frames: the frame test's business
+                   [2, 0, 0],    # one band on three frames: the frame test's business
+                   [0, 2, 0],    # one band on two frames, S/N 5: not confirmed
                    [0, 0, 4],    # aperture magnitude, one band, one frame, S/N 3
                    [1, 0, 0]])   # Read_1 photometry: a saturated star, never a noise peak
     ndet = np.array([["11", "00", "00"], ["11", "00", "00"], ["11", "11", "00"],
-                     ["12", "00", "00"], ["00", "00", "11"], ["11", "00", "00"]])
-    msig = np.full((6, 3), np.nan)
-    msig[:, 0] = [1.0857 / 4, 0.125, 1.0857 / 4, 1.0857 / 4, np.nan, 0.3]
-    msig[4, 2] = 1.0857 / 3
+                     ["13", "00", "00"], ["00", "22", "00"], ["00", "00", "11"],
+                     ["11", "00", "00"]])
+    msig = np.full((7, 3), np.nan)
+    msig[:, 0] = [1.0857 / 4, 0.125, 1.0857 / 4, 1.0857 / 4, np.nan, np.nan, 0.3]
+    msig[4, 1] = 1.0857 / 5
+    msig[5, 2] = 1.0857 / 3
     msig[2, 1] = 0.2
     got = scansources.unconfirmed(rd, ndet, msig)
-    want = np.zeros((6, 3), bool)
-    want[0, 0] = want[4, 2] = True
+    want = np.zeros((7, 3), bool)
+    want[0, 0] = want[4, 1] = want[5, 2] = True
     assert (got == want).all()
