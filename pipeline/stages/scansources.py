@@ -80,8 +80,10 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
     n_new = int(new.sum())
     ra, dec = np.concatenate([ra, s_ra[new]]), np.concatenate([dec, s_dec[new]])
     coadd = np.concatenate([det["coadd"], image_numbers(images, s_ra[new], s_dec[new], ra0)])
-    m_ap = np.concatenate([det["mag"], np.full(n_new, np.nan)])
-    s_ap = np.concatenate([det["msig"], np.full(n_new, np.nan)])
+    # The 4" magnitude where the aperture holds more than 1 sigma (as for upper limits).
+    above = det["msig"] < MAG_PER_LN_FLUX
+    m_ap = np.concatenate([np.where(above, det["mag"], np.nan), np.full(n_new, np.nan)])
+    s_ap = np.concatenate([np.where(above, det["msig"], np.nan), np.full(n_new, np.nan)])
     ap_snr = np.concatenate([det["snr"], np.full(n_new, np.nan)])
 
     clock.lap("brightstars")
@@ -139,14 +141,15 @@ def _default_magnitudes(fit: psffit.ProfileFit, bright: brightstars.BrightPhotom
 
 def _positions(fit: psffit.ProfileFit, bright: brightstars.BrightPhotometry,
                ra: np.ndarray, dec: np.ndarray, snr: np.ndarray, seeing: float):
-    """Positions and their errors [arcsec]: the profile fit's where it fitted them, the
-    frames' for bright stars, else the detection's centroid (0.7 x FWHM / S/N, the
-    registration's centroid error, with its 50 mas floor)."""
+    """Positions and their errors [arcsec]: the profile fit's where it fitted them more
+    precisely than the detection's centroid (0.7 x FWHM / S/N, the registration's
+    centroid error, with its 50 mas floor), the frames' for bright stars, else the
+    centroid. A fit of almost no flux leaves its position free: the centroid's stays."""
     sigma = np.hypot(register.CENTROID_FWHM_FACTOR * seeing
                      / np.maximum(np.nan_to_num(snr, nan=1.0), 1.0),
                      register.CENTROID_FLOOR_ARCSEC)
     moved = fit.ok & ~bright.saturated_read2 & np.isfinite(fit.sigma_ra) \
-        & np.isfinite(fit.sigma_dec)
+        & np.isfinite(fit.sigma_dec) & (np.hypot(fit.sigma_ra, fit.sigma_dec) < sigma * 2**0.5)
     floor = register.CENTROID_FLOOR_ARCSEC
     sig_ra = np.where(moved, np.maximum(fit.sigma_ra, floor), sigma)
     sig_dec = np.where(moved, np.maximum(fit.sigma_dec, floor), sigma)
