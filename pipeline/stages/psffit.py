@@ -91,20 +91,24 @@ NORMALISE_MIN_STARS = 5
 @dataclass
 class PsfModel:
     """The scan's PSF: a Gaussian core of ``sigma_px[k]`` on frame k at the array centre,
-    ``(1 + growth r^2 / FIELD_RADIUS_PX^2)`` times that at r px from it, plus a wing of
-    ``wing_fraction`` of the flux and ``wing_scale`` times the core's width; its
-    fractional error per pixel ``psf_error``."""
+    ``(1 + growth r^2 / FIELD_RADIUS_PX^2 + tilt . (u, v))`` times that at r px from it
+    ((u, v): the position in half array widths from the centre; a tilted focal plane),
+    plus a wing of ``wing_fraction`` of the flux and ``wing_scale`` times the core's
+    width; its fractional error per pixel ``psf_error``."""
 
     sigma_px: np.ndarray
     growth: float
     wing_fraction: float
     wing_scale: float
     psf_error: float
+    tilt: tuple[float, float] = (0.0, 0.0)
 
     def core_sigma(self, frame: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        r2 = ((x - 0.5 * (inst.NPIX - 1)) ** 2 + (y - 0.5 * (inst.NPIX - 1)) ** 2) \
-            / FIELD_RADIUS_PX**2
-        return self.sigma_px[frame] * (1.0 + self.growth * np.clip(r2, 0.0, 1.0))
+        return self.sigma_px[frame] * (1.0 + _field_terms(x, y) @ self.field_coefficients())
+
+    def field_coefficients(self) -> np.ndarray:
+        """(growth, tilt x, tilt y): the coefficients of ``_field_terms``."""
+        return np.array([self.growth, *self.tilt])
 
     def fwhm_arcsec(self) -> float:
         """Median core FWHM at the array centre."""
@@ -227,17 +231,17 @@ def measure_psf(cal: CalibratedScan, seeing_arcsec: float) -> PsfModel:
         return fallback
     frame, fx, fy, s, resid, model, var = (a[ok] for a in (frame, fx, fy, s, resid, model,
                                                              var0))
-    r2 = np.clip(((fx - 127.5) ** 2 + (fy - 127.5) ** 2) / FIELD_RADIUS_PX**2, 0.0, 1.0)
-    growth = 0.0
+    terms = _field_terms(fx, fy)
+    coef = np.zeros(3)
     sigma_k = np.full(n, np.median(s))
     for _ in range(3):
-        sigma_k = _per_frame_median(frame, np.log(s / (1.0 + growth * r2)), n)
+        sigma_k = _per_frame_median(frame, np.log(s / (1.0 + terms @ coef)), n)
         ratio = s / sigma_k[frame]
-        # ratio = 1 + growth r^2: least squares through 1 at r = 0.
-        growth = float(np.clip(np.sum(r2 * (ratio - 1.0)) / max(np.sum(r2 * r2), 1e-9),
-                               -0.3, 0.5))
+        # ratio = 1 + growth r^2 + tilt . (u, v): least squares through 1 at the centre.
+        coef = np.linalg.lstsq(terms, ratio - 1.0, rcond=None)[0] if len(s) >= 10 else coef
+        coef = np.clip(coef, [-0.3, -0.2, -0.2], [0.5, 0.2, 0.2])
     psf_error = _psf_error(resid, model, var)
-    return PsfModel(sigma_k, growth, w, q, psf_error)
+    return PsfModel(sigma_k, float(coef[0]), w, q, psf_error, (float(coef[1]), float(coef[2])))
 
 
 def _psf_stars(cal: CalibratedScan):
@@ -307,6 +311,16 @@ def _fit_stamps(psf: PsfModel, frame, x, y, data, var0, sigma0, steps: int = 6):
     var = var0 + np.maximum(model, 0.0) / inst.GAIN
     resid = data - model
     return float(np.sum(resid**2 / var)), (fx, fy, flux, log_s, resid, model)
+
+
+def _field_terms(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(..., 3): r^2 / FIELD_RADIUS_PX^2 (at most 1) and (u, v), the position in half
+    array widths from the centre: the core's relative growth over the array is these
+    times ``PsfModel.field_coefficients``."""
+    half = 0.5 * inst.NPIX
+    u, v = (np.asarray(x) - (half - 0.5)) / half, (np.asarray(y) - (half - 0.5)) / half
+    r2 = np.clip((u**2 + v**2) * half**2 / FIELD_RADIUS_PX**2, 0.0, 1.0)
+    return np.stack([r2, u, v], axis=-1)
 
 
 def _per_frame_median(frame: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
