@@ -66,7 +66,8 @@ def main() -> None:
         c = fit.correction
         print("       cmsig/msig by S/N: " + ", ".join(
             f"{s:.0f}: {f:.2f} ({n})" for s, f, n in zip(c.snr, c.factor, c.sources,
-                                                         strict=True)))
+                                                         strict=True))
+            + f"; common floor {c.floor:.4f}")
         ph = fidelity.profile_photometry(fit, truth, band)
         print(f"       S/N 10-100: n {ph.n}, rms/cmsig {ph.rms_over_cmsig:.2f}, rms/msig "
               f"{ph.rms_over_msig:.2f}, median dmag {ph.median_dmag:+.4f}, psfchi "

@@ -34,6 +34,7 @@ saturated in Read_2 are not used; a source with one at its centre is flagged
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,6 +87,10 @@ CORRECTION_MIN_SOURCES = 15
 #: Aperture normalisation: isolated profile-fit stars of S/N above this.
 NORMALISE_MIN_SNR = 30.0
 NORMALISE_MIN_STARS = 5
+#: The error common to a source's frames (``ErrorCorrection.floor``) from at least this
+#: many of those stars; at most ``FLOOR_MAX``.
+FLOOR_MIN_STARS = 20
+FLOOR_MAX = 0.1
 
 
 @dataclass
@@ -118,11 +123,14 @@ class PsfModel:
 @dataclass
 class ErrorCorrection:
     """cmsig / msig per S/N bin (``snr`` the bins' centres), from the frame-to-frame
-    scatter of the scan's sources."""
+    scatter of the scan's sources; ``floor``: the fractional flux error common to a
+    source's frames (the PSF model's mismatch where a star stays on the array), added
+    in quadrature."""
 
     snr: np.ndarray
     factor: np.ndarray
     sources: np.ndarray  # per bin
+    floor: float = 0.0
 
     def __call__(self, snr: np.ndarray) -> np.ndarray:
         if len(self.snr) == 0:
@@ -413,7 +421,8 @@ def profile_fit(cal: CalibratedScan, reg: register.Registration, ra: np.ndarray,
     ra, dec = all_ra[same_as], all_dec[same_as]
     fit = _result(res, ra, dec, psf, correction, magzp, 1.0, same_as)
     if images:
-        scale = aperture_scale(fit, images)
+        scale, floor = aperture_comparison(fit, images)
+        correction = dataclasses.replace(correction, floor=floor)
         fit = _result(res, ra, dec, psf, correction, magzp, scale, same_as)
     return fit
 
@@ -456,7 +465,8 @@ def _result(res, ra, dec, psf, correction, magzp, scale, same_as) -> ProfileFit:
         mag = np.where(positive, magzp - 2.5 * np.log10(flux), np.nan)
         msig = np.where(positive, MAG_PER_LN_FLUX * err / flux, np.nan)
         snr = flux / err
-        cmsig = msig * correction(np.where(np.isfinite(snr), snr, 1.0))
+        cmsig = np.hypot(msig * correction(np.where(np.isfinite(snr), snr, 1.0)),
+                         MAG_PER_LN_FLUX * correction.floor)
         psfchi = res["chi2"] / np.maximum(res["npix"] - 3.0, 1.0)
     return ProfileFit(ra_new, dec_new, np.sqrt(res["var_xi"]), np.sqrt(res["var_eta"]),
                       flux, err, mag, msig, cmsig, psfchi, res["ncomp"].copy(),
@@ -773,19 +783,36 @@ def error_correction(res: dict) -> ErrorCorrection:
     return ErrorCorrection(np.array(centres), np.array(factors), np.array(counts, int))
 
 
-def aperture_scale(fit: ProfileFit, images: list[atlas.AtlasImage]) -> float:
-    """Median ratio of the curve-of-growth corrected 4" aperture flux on the Atlas Images
-    (``photometry.aperture_photometry``) to the profile-fit flux, over isolated,
-    unsaturated, well-fitted stars of S/N > ``NORMALISE_MIN_SNR``; 1 with fewer than
-    ``NORMALISE_MIN_STARS``."""
+def aperture_comparison(fit: ProfileFit, images: list[atlas.AtlasImage]
+                        ) -> tuple[float, float]:
+    """The curve-of-growth corrected 4" aperture flux on the Atlas Images
+    (``photometry.aperture_photometry``) against the profile-fit flux, over isolated,
+    unsaturated, well-fitted stars of S/N > ``NORMALISE_MIN_SNR``: (scale, floor).
+
+    scale: their median ratio (1 with fewer than ``NORMALISE_MIN_STARS``). floor: the
+    fractional error the profile fit has beyond ``cmsig``, common to a source's frames:
+    the robust scatter of the log ratios (1.4826 MAD) in quadrature less the median of
+    their predicted variances (aperture and corrected profile-fit errors); 0 with fewer
+    than ``FLOOR_MIN_STARS``. A 4" aperture holds the light whatever the PSF's shape
+    (to 1 % for a 0.15" wider core), so the scatter is the profile fit's PSF mismatch."""
     with np.errstate(invalid="ignore", divide="ignore"):
         snr = fit.flux / fit.flux_err
     pick = fit.ok & (fit.ncomp == 1) & ~fit.saturated & (snr > NORMALISE_MIN_SNR) \
         & (fit.psfchi < 3.0)
     idx = np.flatnonzero(pick)
-    ratios = []
+    ratios, variances = [], []
     for image in images:
         flux, err, ok = aperture_photometry(image, fit.ra[idx], fit.dec[idx])
         good = ok & (flux > NORMALISE_MIN_SNR * err)
         ratios += list(flux[good] / fit.flux[idx][good])
-    return float(np.median(ratios)) if len(ratios) >= NORMALISE_MIN_STARS else 1.0
+        variances += list((err[good] / flux[good]) ** 2
+                          + (fit.cmsig[idx][good] / MAG_PER_LN_FLUX) ** 2)
+    if len(ratios) < NORMALISE_MIN_STARS:
+        return 1.0, 0.0
+    scale = float(np.median(ratios))
+    if len(ratios) < FLOOR_MIN_STARS:
+        return scale, 0.0
+    log_ratio = np.log(ratios)
+    spread = 1.4826 * np.median(np.abs(log_ratio - np.median(log_ratio)))
+    floor2 = spread**2 - np.median(variances)
+    return scale, float(np.sqrt(np.clip(floor2, 0.0, FLOOR_MAX**2)))
