@@ -763,7 +763,9 @@ def _frame_scatter(p, wgt, d_flat, model, flux, n_slots, m, valid):
 def error_correction(res: dict) -> ErrorCorrection:
     """cmsig / msig per S/N bin: the median over isolated sources of
     ``frame_chi2 / median(chi2(df))`` (which is 1 when the errors are right), square
-    rooted; bins with fewer than ``CORRECTION_MIN_SOURCES`` take their neighbours'."""
+    rooted. A bin with fewer than ``CORRECTION_MIN_SOURCES`` sources is merged with the
+    next (the last with the one before): a sparse scan's few bright sources still get
+    their own factor, where the PSF's error, growing with S/N, dominates."""
     with np.errstate(invalid="ignore", divide="ignore"):
         snr = res["flux"] / np.sqrt(res["var_flux"])
     df = res["frame_df"]
@@ -773,9 +775,17 @@ def error_correction(res: dict) -> ErrorCorrection:
         return ErrorCorrection(np.zeros(0), np.zeros(0), np.zeros(0, int))
     ratio = res["frame_chi2"][pick] / chi2.median(df[pick])
     b = np.digitize(snr[pick], CORRECTION_SNR_EDGES) - 1
-    centres, factors, counts = [], [], []
+    groups: list[list[int]] = [[]]
     for i in range(len(CORRECTION_SNR_EDGES) - 1):
-        inbin = b == i
+        groups[-1].append(i)
+        if np.isin(b, groups[-1]).sum() >= CORRECTION_MIN_SOURCES:
+            groups.append([])
+    if len(groups) > 1:
+        tail = groups.pop()
+        groups[-1] += tail
+    centres, factors, counts = [], [], []
+    for group in groups:
+        inbin = np.isin(b, group)
         if inbin.sum() >= CORRECTION_MIN_SOURCES:
             centres.append(float(np.median(snr[pick][inbin])))
             factors.append(float(np.sqrt(np.median(ratio[inbin]))))
