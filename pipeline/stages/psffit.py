@@ -12,18 +12,25 @@ field-dependent PSF would split single stars).
 The PSF (``PsfModel``) is measured from the scan's own bright frame stars, starting
 from the scan's SEEING: a Gaussian core and a wider Gaussian wing (fraction and width
 fitted), the core's width per frame (the seeing wanders along a scan) and its growth
-towards the array's corners (the focal plane's field dependence), and a fractional model
-error per pixel (the residual of the bright stars beyond their noise).
+towards the array's corners and its linear gradient across it (the focal plane's field
+dependence and tilt), and a fractional model error per pixel (the residual of the bright
+stars beyond their noise). The simulator's PSF varies more than that (astigmatism, the
+tilt and wing wandering from frame to frame): the rest is the bright stars' floor.
 
 Errors come from the fit covariance (read and sky noise, the source's Poisson noise, the
 PSF-error term) plus the annulus sky's own error. ``msig`` is that error in magnitudes;
 ``cmsig`` is it corrected by the scatter the scan's own measurements show: each source's
 fluxes on its single frames (position held) scatter about the joint flux by
-``sqrt(chi2 / df)`` times their predicted errors, and the median of that ratio over the
-sources of an S/N bin (corrected for the median of a chi-square distribution) is the
-bin's correction factor (``ErrorCorrection``; 1.03-1.14 at S/N 10-100 on the simulated
-scans). Errors common to all of a source's frames (flat-field residuals, the zero point)
-do not show in that scatter; the catalog's ``msigcom`` adds them.
+``sqrt(chi2 / df)`` times their predicted errors, and the root of the mean of chi2 / df
+over the sources of an S/N bin (each clipped at ``CORRECTION_CLIP`` times the bin's
+median, so a cosmic ray or a blend does not set it) is the bin's correction factor
+(``ErrorCorrection``; 1.05-1.8 at S/N 10-100 on the simulated scans, the PSF's
+frame-to-frame variation most of it). A mean, not a median: the PSF's error differs from
+source to source (larger at the array's edges), and the errors must hold for all of them.
+Errors common to all of a source's frames do not show in that scatter: the PSF mismatch
+where a star stays on the array (``ErrorCorrection.floor``, from the profile-fit against
+the aperture fluxes), and the flat-field residuals and zero point the catalog's
+``msigcom`` adds.
 
 Fluxes are put on the curve-of-growth corrected 4" aperture scale of the Atlas Images
 (the median ratio of the aperture to the profile-fit flux of bright isolated stars), so
@@ -84,12 +91,15 @@ PSF_ERROR_MAX = 0.1
 #: Error correction: S/N bin edges, and the sources a bin needs.
 CORRECTION_SNR_EDGES = np.array([3.0, 7.0, 10.0, 20.0, 50.0, 100.0, 300.0, 1e4])
 CORRECTION_MIN_SOURCES = 15
+CORRECTION_CLIP = 9.0
+#: The core's field terms (growth, tilt) are fitted from this many PSF stars.
+FIELD_MIN_STARS = 6
 #: Aperture normalisation: isolated profile-fit stars of S/N above this.
 NORMALISE_MIN_SNR = 30.0
 NORMALISE_MIN_STARS = 5
 #: The error common to a source's frames (``ErrorCorrection.floor``) from at least this
 #: many of those stars; at most ``FLOOR_MAX``.
-FLOOR_MIN_STARS = 20
+FLOOR_MIN_STARS = 10
 FLOOR_MAX = 0.1
 
 
@@ -246,7 +256,8 @@ def measure_psf(cal: CalibratedScan, seeing_arcsec: float) -> PsfModel:
         sigma_k = _per_frame_median(frame, np.log(s / (1.0 + terms @ coef)), n)
         ratio = s / sigma_k[frame]
         # ratio = 1 + growth r^2 + tilt . (u, v): least squares through 1 at the centre.
-        coef = np.linalg.lstsq(terms, ratio - 1.0, rcond=None)[0] if len(s) >= 10 else coef
+        coef = np.linalg.lstsq(terms, ratio - 1.0, rcond=None)[0] if len(s) >= FIELD_MIN_STARS \
+            else coef
         coef = np.clip(coef, [-0.3, -0.2, -0.2], [0.5, 0.2, 0.2])
     psf_error = _psf_error(resid, model, var)
     return PsfModel(sigma_k, float(coef[0]), w, q, psf_error, (float(coef[1]), float(coef[2])))
@@ -761,11 +772,12 @@ def _frame_scatter(p, wgt, d_flat, model, flux, n_slots, m, valid):
 
 
 def error_correction(res: dict) -> ErrorCorrection:
-    """cmsig / msig per S/N bin: the median over isolated sources of
-    ``frame_chi2 / median(chi2(df))`` (which is 1 when the errors are right), square
-    rooted. A bin with fewer than ``CORRECTION_MIN_SOURCES`` sources is merged with the
-    next (the last with the one before): a sparse scan's few bright sources still get
-    their own factor, where the PSF's error, growing with S/N, dominates."""
+    """cmsig / msig per S/N bin: the root of the mean over isolated sources of
+    ``frame_chi2 / df`` (1 when the errors are right), each at most ``CORRECTION_CLIP``
+    times the bin's median of ``frame_chi2 / median(chi2(df))``. A bin with fewer than
+    ``CORRECTION_MIN_SOURCES`` sources is merged with the next (the last with the one
+    before): a sparse scan's few bright sources still get their own factor, where the
+    PSF's error, growing with S/N, dominates."""
     with np.errstate(invalid="ignore", divide="ignore"):
         snr = res["flux"] / np.sqrt(res["var_flux"])
     df = res["frame_df"]
@@ -788,7 +800,9 @@ def error_correction(res: dict) -> ErrorCorrection:
         inbin = np.isin(b, group)
         if inbin.sum() >= CORRECTION_MIN_SOURCES:
             centres.append(float(np.median(snr[pick][inbin])))
-            factors.append(float(np.sqrt(np.median(ratio[inbin]))))
+            per_df = res["frame_chi2"][pick][inbin] / df[pick][inbin]
+            clip = CORRECTION_CLIP * np.median(ratio[inbin])
+            factors.append(float(np.sqrt(np.mean(np.minimum(per_df, clip)))))
             counts.append(int(inbin.sum()))
     return ErrorCorrection(np.array(centres), np.array(factors), np.array(counts, int))
 
