@@ -67,7 +67,8 @@ SEEING_ARCSEC = 2.5
 #: to its +x edge (a tilted focal plane), plus ``FOCUS_TILT_SCAN`` rms per scan and axis
 #: and ``FOCUS_TILT_WANDER`` rms wandering along the scan; the wing's fraction wanders by
 #: ``WING_WANDER`` rms about ``render.WING_FRACTION``. Both wanderings are correlated over
-#: ``PSF_WANDER_FRAMES`` frames (focus and telescope changes take minutes).
+#: ``PSF_WANDER_FRAMES`` frames: each 1.3 s exposure sees its own seeing across the
+#: array (turbulence over 8.5'), focus and telescope changes add to it.
 ASTIGMATISM = 0.22
 ASTIGMATISM_AXIS = 0.5
 FOCUS_TILT = 0.04
