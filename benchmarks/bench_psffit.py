@@ -45,7 +45,7 @@ def main() -> None:
         truth = pq.read_table(raw / SKY_FILE).to_pydict()
         frames = pq.read_table(nights[0] / "sim" / "true_frames.parquet").to_pandas()
     print("band scan  sources  PSF [s]  fit [s]  sources/s  FWHM: SEEING  PSF  true  "
-          "per-frame rms   wing        growth  psf_error  aperture scale")
+          "per-frame rms   wing        growth (tilt x y)    psf_error  aperture scale")
     for (_, scan, band), r in sorted(kept.items(), key=lambda kv: "jhk".index(kv[0][2])):
         det = np.concatenate([extract.detect(image) for image in r.images])
         t0 = time.process_time()
@@ -60,12 +60,14 @@ def main() -> None:
         print(f"  {band}  {scan:4d}  {sources:7d}  {t1 - t0:7.2f}  {t2 - t1:7.2f}  "
               f"{sources / (t2 - t1):9.0f}        {r.seeing:5.2f} {psf.fwhm_arcsec():5.2f} "
               f"{true_fwhm.mean():5.2f}  {np.sqrt(np.mean((fwhm - true_fwhm) ** 2)):8.3f}     "
-              f"{psf.wing_fraction:.2f} x{psf.wing_scale:.2f}  {psf.growth:6.3f}  "
+              f"{psf.wing_fraction:.2f} x{psf.wing_scale:.2f}  {psf.growth:6.3f} "
+              f"({psf.tilt[0]:+.3f} {psf.tilt[1]:+.3f})  "
               f"{psf.psf_error:9.4f}  {fit.aperture_scale:8.4f}")
         c = fit.correction
         print("       cmsig/msig by S/N: " + ", ".join(
             f"{s:.0f}: {f:.2f} ({n})" for s, f, n in zip(c.snr, c.factor, c.sources,
-                                                         strict=True)))
+                                                         strict=True))
+            + f"; common floor {c.floor:.4f}")
         ph = fidelity.profile_photometry(fit, truth, band)
         print(f"       S/N 10-100: n {ph.n}, rms/cmsig {ph.rms_over_cmsig:.2f}, rms/msig "
               f"{ph.rms_over_msig:.2f}, median dmag {ph.median_dmag:+.4f}, psfchi "

@@ -11,6 +11,16 @@ region's centre. Each group of eight survey slots is preceded by a calibration s
 scans (``CAL_SCANS``) of ``cal_frames`` frames, alternating in direction, over a standard
 field at the region's centre.
 
+The PSF (``psf_shape``, rendered by ``render.psf_components``) varies over the focal plane
+and in time in ways the pipeline's model (a round core growing towards the corners, its
+width per frame, one wing per scan, a mean width gradient) follows only in part: the core
+elongated by astigmatism growing away from an optical axis half an array off the centre
+(d / sigma 0.06 at the centre, 0.5 at the +x edge, 0.7 at its corners), a focal-plane tilt
+(4 % wider at the +x edge, plus 1 % per scan and 8 % rms wandering from frame to frame),
+and a wing whose fraction wanders by 0.01 about 8 %. That mismatch sets the bright-star
+floor of the profile fit (0.017-0.023 mag on the test fields; 2MASS: 0.02-0.03, spec §2);
+``sim/true_frames.parquet`` lists each frame's tilt and wing.
+
 Not modelled (see docs/pixel-pipeline.md): array distortion and per-band pixel-scale spread,
 filter glints, colour terms, hour-to-hour zero-point changes beyond a linear drift.
 """
@@ -48,6 +58,24 @@ CAL_SCANS = 2
 #: Extinction [mag/airmass] per band, the monthly averages the pipeline also uses.
 EXTINCTION = np.array([0.10, 0.05, 0.07])
 SEEING_ARCSEC = 2.5
+#: The PSF's variation over the focal plane and in time, which the pipeline's model
+#: (a round core growing towards the corners, per-frame width, one wing) follows only in
+#: part (spec §1.6, §2). Astigmatism: the optical axis lies ``ASTIGMATISM_AXIS`` half
+#: array widths off the array centre along -x, and the core's halves separate by
+#: d / sigma = ``ASTIGMATISM`` q^2 radially from it (q: distance from the axis in half
+#: array widths). Focus: the core's width varies by ``FOCUS_TILT`` from the array centre
+#: to its +x edge (a tilted focal plane), plus ``FOCUS_TILT_SCAN`` rms per scan and axis
+#: and ``FOCUS_TILT_WANDER`` rms wandering along the scan; the wing's fraction wanders by
+#: ``WING_WANDER`` rms about ``render.WING_FRACTION``. Both wanderings are correlated over
+#: ``PSF_WANDER_FRAMES`` frames: each 1.3 s exposure sees its own seeing across the
+#: array (turbulence over 8.5'), focus and telescope changes add to it.
+ASTIGMATISM = 0.22
+ASTIGMATISM_AXIS = 0.5
+FOCUS_TILT = 0.04
+FOCUS_TILT_SCAN = 0.01
+FOCUS_TILT_WANDER = 0.08
+WING_WANDER = 0.01
+PSF_WANDER_FRAMES = 1.5
 #: Reported-pointing error per scan [arcsec] and frame-to-frame jitter [arcsec].
 POINTING_ERROR = 1.5
 FRAME_JITTER = 0.25
@@ -106,6 +134,8 @@ class FramePlan:
     rep_dxi: np.ndarray
     rep_dphi: np.ndarray
     fwhm: np.ndarray  # (frames, 3) seeing [arcsec]
+    tilt: np.ndarray  # (frames, 3, 2) core width gradient across the array (x, y)
+    wing: np.ndarray  # (frames, 3) the PSF wing's fraction of the flux
 
 
 def observe(out_dir, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
@@ -194,9 +224,33 @@ def _frame_plan(scan: Scan, fp: Footprint, region: Region, step: float,
     wander = np.cumsum(rng.normal(0.0, 0.015, n_total))[k]
     centre = wander.mean() if n else 0.0
     fwhm = SEEING_ARCSEC * shape[None, :] * np.exp(wander - centre)[:, None]
+    tilt, wing = _psf_drift(scan, n_total, k)
     return FramePlan(index=k, jd=scan.jdate + k * inst.FRAME_SECONDS / 86400.0, phi=phi,
                      true_dxi=fp.track(phi) + jit[0], true_dphi=jit[1],
-                     rep_dxi=np.full(n, err[0]), rep_dphi=np.full(n, err[1]), fwhm=fwhm)
+                     rep_dxi=np.full(n, err[0]), rep_dphi=np.full(n, err[1]), fwhm=fwhm,
+                     tilt=tilt, wing=wing)
+
+
+def _psf_drift(scan: Scan, n_total: int, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame and band: the focal plane's width gradient (x, y) and the wing's
+    fraction, wandering along the scan (focus and telescope changes)."""
+    rng = np.random.default_rng([scan.seed, 13])
+    tilt = np.array([FOCUS_TILT, 0.0]) + rng.normal(0.0, FOCUS_TILT_SCAN, (1, 3, 2)) \
+        + _wander(rng, (n_total, 3, 2), FOCUS_TILT_WANDER)
+    wing = render.WING_FRACTION + _wander(rng, (n_total, 3), WING_WANDER)
+    return tilt[k], np.clip(wing[k], 0.02, 0.2)
+
+
+def _wander(rng, shape: tuple[int, ...], rms: float) -> np.ndarray:
+    """A stationary first-order autoregressive series along the first axis: ``rms``
+    about 0, correlated over ``PSF_WANDER_FRAMES`` frames."""
+    rho = np.exp(-1.0 / PSF_WANDER_FRAMES)
+    step = rng.normal(0.0, rms * np.sqrt(1.0 - rho**2), shape)
+    out = np.empty(shape)
+    out[0] = rng.normal(0.0, rms, shape[1:])
+    for i in range(1, shape[0]):
+        out[i] = rho * out[i - 1] + step[i]
+    return out
 
 
 def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache, seed: int,
@@ -282,7 +336,8 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
         truth.append({"scan": np.full(n, scan.scan, np.int16), "band": np.full(n, band),
                       "frame": frames.index.astype(np.int32), "ra": np.asarray(true_ra, float),
                       "dec": np.asarray(true_dec, float), "fwhm": frames.fwhm[:, b],
-                      "zp": np.full(n, zp[b])})
+                      "tilt_x": frames.tilt[:, b, 0], "tilt_y": frames.tilt[:, b, 1],
+                      "wing": frames.wing[:, b], "zp": np.full(n, zp[b])})
         latent = np.zeros((inst.NPIX, inst.NPIX))
         yy, xx = np.mgrid[0:inst.NPIX, 0:inst.NPIX] / inst.NPIX - 0.5
         for f in range(n):
@@ -297,9 +352,10 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
                                     frame_src.ra, frame_src.dec)
             flux = inst.EXPOSURE_SECONDS * 10 ** (-0.4 * (frame_src.mag[:, b] - zp[b]))
             star = frame_src.kind != sky.KIND_GALAXY
-            sig = _sigma_px(frames.fwhm[f, b], x, y)
+            sig, elong, angle = psf_shape(frames.fwhm[f, b], frames.tilt[f, b], x, y)
             noise = float(np.sqrt(level / inst.GAIN) + 5.0)
-            render.add_psf_sources(image, x[star], y[star], flux[star], sig[star], noise)
+            render.add_psf_sources(image, x[star], y[star], flux[star], sig[star], noise,
+                                   elong[star], angle[star], frames.wing[f, b])
             gal = ~star
             if gal.any():
                 scale = frame_src.radius_arcsec[gal] / 4.0 / inst.PIXEL_ARCSEC
@@ -340,10 +396,19 @@ def _injected_star(i: Injection) -> sky.Sources:
                        np.zeros(1))
 
 
-def _sigma_px(fwhm_arcsec: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Core sigma [px]: the frame's seeing, 8 % wider at the array's corners."""
-    r2 = ((x - 127.5) ** 2 + (y - 127.5) ** 2) / (181.0**2)
-    return fwhm_arcsec / 2.3548 / inst.PIXEL_ARCSEC * (1.0 + 0.08 * np.clip(r2, 0, 1))
+def psf_shape(fwhm_arcsec: float, tilt: np.ndarray, x: np.ndarray, y: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The PSF core at pixels (x, y) of a frame: sigma [px] (the frame's seeing, 8 %
+    wider at the array's corners, times 1 + ``tilt`` . (u, v) for (u, v) the position in
+    half array widths from the centre), the astigmatic elongation d / sigma and its angle
+    [rad] (see ``ASTIGMATISM``)."""
+    half = 0.5 * inst.NPIX
+    u, v = (x - (half - 0.5)) / half, (y - (half - 0.5)) / half
+    r2 = 0.5 * (u**2 + v**2)
+    width = (1.0 + 0.08 * np.clip(r2, 0, 1)) * np.clip(1.0 + tilt[0] * u + tilt[1] * v, 0.7, 1.3)
+    qx = u + ASTIGMATISM_AXIS
+    return (fwhm_arcsec / 2.3548 / inst.PIXEL_ARCSEC * width,
+            ASTIGMATISM * (qx**2 + v**2), np.arctan2(v, qx))
 
 
 def _bright_star_effects(image, x, y, flux, sigma, zp_b) -> None:

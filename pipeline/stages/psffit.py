@@ -12,18 +12,25 @@ field-dependent PSF would split single stars).
 The PSF (``PsfModel``) is measured from the scan's own bright frame stars, starting
 from the scan's SEEING: a Gaussian core and a wider Gaussian wing (fraction and width
 fitted), the core's width per frame (the seeing wanders along a scan) and its growth
-towards the array's corners (the focal plane's field dependence), and a fractional model
-error per pixel (the residual of the bright stars beyond their noise).
+towards the array's corners and its linear gradient across it (the focal plane's field
+dependence and tilt), and a fractional model error per pixel (the residual of the bright
+stars beyond their noise). The simulator's PSF varies more than that (astigmatism, the
+tilt and wing wandering from frame to frame): the rest is the bright stars' floor.
 
 Errors come from the fit covariance (read and sky noise, the source's Poisson noise, the
 PSF-error term) plus the annulus sky's own error. ``msig`` is that error in magnitudes;
 ``cmsig`` is it corrected by the scatter the scan's own measurements show: each source's
 fluxes on its single frames (position held) scatter about the joint flux by
-``sqrt(chi2 / df)`` times their predicted errors, and the median of that ratio over the
-sources of an S/N bin (corrected for the median of a chi-square distribution) is the
-bin's correction factor (``ErrorCorrection``; 1.03-1.14 at S/N 10-100 on the simulated
-scans). Errors common to all of a source's frames (flat-field residuals, the zero point)
-do not show in that scatter; the catalog's ``msigcom`` adds them.
+``sqrt(chi2 / df)`` times their predicted errors, and the root of the mean of chi2 / df
+over the sources of an S/N bin (each clipped at ``CORRECTION_CLIP`` times the bin's
+median, so a cosmic ray or a blend does not set it) is the bin's correction factor
+(``ErrorCorrection``; 1.05-1.8 at S/N 10-100 on the simulated scans, the PSF's
+frame-to-frame variation most of it). A mean, not a median: the PSF's error differs from
+source to source (larger at the array's edges), and the errors must hold for all of them.
+Errors common to all of a source's frames do not show in that scatter: the PSF mismatch
+where a star stays on the array (``ErrorCorrection.floor``, from the profile-fit against
+the aperture fluxes), and the flat-field residuals and zero point the catalog's
+``msigcom`` adds.
 
 Fluxes are put on the curve-of-growth corrected 4" aperture scale of the Atlas Images
 (the median ratio of the aperture to the profile-fit flux of bright isolated stars), so
@@ -34,6 +41,7 @@ saturated in Read_2 are not used; a source with one at its centre is flagged
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,28 +91,39 @@ PSF_ERROR_MAX = 0.1
 #: Error correction: S/N bin edges, and the sources a bin needs.
 CORRECTION_SNR_EDGES = np.array([3.0, 7.0, 10.0, 20.0, 50.0, 100.0, 300.0, 1e4])
 CORRECTION_MIN_SOURCES = 15
+CORRECTION_CLIP = 9.0
+#: The core's field terms (growth, tilt) are fitted from this many PSF stars.
+FIELD_MIN_STARS = 6
 #: Aperture normalisation: isolated profile-fit stars of S/N above this.
 NORMALISE_MIN_SNR = 30.0
 NORMALISE_MIN_STARS = 5
+#: The error common to a source's frames (``ErrorCorrection.floor``) from at least this
+#: many of those stars; at most ``FLOOR_MAX``.
+FLOOR_MIN_STARS = 10
+FLOOR_MAX = 0.1
 
 
 @dataclass
 class PsfModel:
     """The scan's PSF: a Gaussian core of ``sigma_px[k]`` on frame k at the array centre,
-    ``(1 + growth r^2 / FIELD_RADIUS_PX^2)`` times that at r px from it, plus a wing of
-    ``wing_fraction`` of the flux and ``wing_scale`` times the core's width; its
-    fractional error per pixel ``psf_error``."""
+    ``(1 + growth r^2 / FIELD_RADIUS_PX^2 + tilt . (u, v))`` times that at r px from it
+    ((u, v): the position in half array widths from the centre; a tilted focal plane),
+    plus a wing of ``wing_fraction`` of the flux and ``wing_scale`` times the core's
+    width; its fractional error per pixel ``psf_error``."""
 
     sigma_px: np.ndarray
     growth: float
     wing_fraction: float
     wing_scale: float
     psf_error: float
+    tilt: tuple[float, float] = (0.0, 0.0)
 
     def core_sigma(self, frame: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        r2 = ((x - 0.5 * (inst.NPIX - 1)) ** 2 + (y - 0.5 * (inst.NPIX - 1)) ** 2) \
-            / FIELD_RADIUS_PX**2
-        return self.sigma_px[frame] * (1.0 + self.growth * np.clip(r2, 0.0, 1.0))
+        return self.sigma_px[frame] * (1.0 + _field_terms(x, y) @ self.field_coefficients())
+
+    def field_coefficients(self) -> np.ndarray:
+        """(growth, tilt x, tilt y): the coefficients of ``_field_terms``."""
+        return np.array([self.growth, *self.tilt])
 
     def fwhm_arcsec(self) -> float:
         """Median core FWHM at the array centre."""
@@ -114,11 +133,14 @@ class PsfModel:
 @dataclass
 class ErrorCorrection:
     """cmsig / msig per S/N bin (``snr`` the bins' centres), from the frame-to-frame
-    scatter of the scan's sources."""
+    scatter of the scan's sources; ``floor``: the fractional flux error common to a
+    source's frames (the PSF model's mismatch where a star stays on the array), added
+    in quadrature."""
 
     snr: np.ndarray
     factor: np.ndarray
     sources: np.ndarray  # per bin
+    floor: float = 0.0
 
     def __call__(self, snr: np.ndarray) -> np.ndarray:
         if len(self.snr) == 0:
@@ -227,17 +249,18 @@ def measure_psf(cal: CalibratedScan, seeing_arcsec: float) -> PsfModel:
         return fallback
     frame, fx, fy, s, resid, model, var = (a[ok] for a in (frame, fx, fy, s, resid, model,
                                                              var0))
-    r2 = np.clip(((fx - 127.5) ** 2 + (fy - 127.5) ** 2) / FIELD_RADIUS_PX**2, 0.0, 1.0)
-    growth = 0.0
+    terms = _field_terms(fx, fy)
+    coef = np.zeros(3)
     sigma_k = np.full(n, np.median(s))
     for _ in range(3):
-        sigma_k = _per_frame_median(frame, np.log(s / (1.0 + growth * r2)), n)
+        sigma_k = _per_frame_median(frame, np.log(s / (1.0 + terms @ coef)), n)
         ratio = s / sigma_k[frame]
-        # ratio = 1 + growth r^2: least squares through 1 at r = 0.
-        growth = float(np.clip(np.sum(r2 * (ratio - 1.0)) / max(np.sum(r2 * r2), 1e-9),
-                               -0.3, 0.5))
+        # ratio = 1 + growth r^2 + tilt . (u, v): least squares through 1 at the centre.
+        coef = np.linalg.lstsq(terms, ratio - 1.0, rcond=None)[0] if len(s) >= FIELD_MIN_STARS \
+            else coef
+        coef = np.clip(coef, [-0.3, -0.2, -0.2], [0.5, 0.2, 0.2])
     psf_error = _psf_error(resid, model, var)
-    return PsfModel(sigma_k, growth, w, q, psf_error)
+    return PsfModel(sigma_k, float(coef[0]), w, q, psf_error, (float(coef[1]), float(coef[2])))
 
 
 def _psf_stars(cal: CalibratedScan):
@@ -307,6 +330,16 @@ def _fit_stamps(psf: PsfModel, frame, x, y, data, var0, sigma0, steps: int = 6):
     var = var0 + np.maximum(model, 0.0) / inst.GAIN
     resid = data - model
     return float(np.sum(resid**2 / var)), (fx, fy, flux, log_s, resid, model)
+
+
+def _field_terms(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(..., 3): r^2 / FIELD_RADIUS_PX^2 (at most 1) and (u, v), the position in half
+    array widths from the centre: the core's relative growth over the array is these
+    times ``PsfModel.field_coefficients``."""
+    half = 0.5 * inst.NPIX
+    u, v = (np.asarray(x) - (half - 0.5)) / half, (np.asarray(y) - (half - 0.5)) / half
+    r2 = np.clip((u**2 + v**2) * half**2 / FIELD_RADIUS_PX**2, 0.0, 1.0)
+    return np.stack([r2, u, v], axis=-1)
 
 
 def _per_frame_median(frame: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
@@ -399,7 +432,8 @@ def profile_fit(cal: CalibratedScan, reg: register.Registration, ra: np.ndarray,
     ra, dec = all_ra[same_as], all_dec[same_as]
     fit = _result(res, ra, dec, psf, correction, magzp, 1.0, same_as)
     if images:
-        scale = aperture_scale(fit, images)
+        scale, floor = aperture_comparison(fit, images)
+        correction = dataclasses.replace(correction, floor=floor)
         fit = _result(res, ra, dec, psf, correction, magzp, scale, same_as)
     return fit
 
@@ -442,7 +476,8 @@ def _result(res, ra, dec, psf, correction, magzp, scale, same_as) -> ProfileFit:
         mag = np.where(positive, magzp - 2.5 * np.log10(flux), np.nan)
         msig = np.where(positive, MAG_PER_LN_FLUX * err / flux, np.nan)
         snr = flux / err
-        cmsig = msig * correction(np.where(np.isfinite(snr), snr, 1.0))
+        cmsig = np.hypot(msig * correction(np.where(np.isfinite(snr), snr, 1.0)),
+                         MAG_PER_LN_FLUX * correction.floor)
         psfchi = res["chi2"] / np.maximum(res["npix"] - 3.0, 1.0)
     return ProfileFit(ra_new, dec_new, np.sqrt(res["var_xi"]), np.sqrt(res["var_eta"]),
                       flux, err, mag, msig, cmsig, psfchi, res["ncomp"].copy(),
@@ -737,9 +772,12 @@ def _frame_scatter(p, wgt, d_flat, model, flux, n_slots, m, valid):
 
 
 def error_correction(res: dict) -> ErrorCorrection:
-    """cmsig / msig per S/N bin: the median over isolated sources of
-    ``frame_chi2 / median(chi2(df))`` (which is 1 when the errors are right), square
-    rooted; bins with fewer than ``CORRECTION_MIN_SOURCES`` take their neighbours'."""
+    """cmsig / msig per S/N bin: the root of the mean over isolated sources of
+    ``frame_chi2 / df`` (1 when the errors are right), each at most ``CORRECTION_CLIP``
+    times the bin's median of ``frame_chi2 / median(chi2(df))``. A bin with fewer than
+    ``CORRECTION_MIN_SOURCES`` sources is merged with the next (the last with the one
+    before): a sparse scan's few bright sources still get their own factor, where the
+    PSF's error, growing with S/N, dominates."""
     with np.errstate(invalid="ignore", divide="ignore"):
         snr = res["flux"] / np.sqrt(res["var_flux"])
     df = res["frame_df"]
@@ -749,29 +787,56 @@ def error_correction(res: dict) -> ErrorCorrection:
         return ErrorCorrection(np.zeros(0), np.zeros(0), np.zeros(0, int))
     ratio = res["frame_chi2"][pick] / chi2.median(df[pick])
     b = np.digitize(snr[pick], CORRECTION_SNR_EDGES) - 1
-    centres, factors, counts = [], [], []
+    groups: list[list[int]] = [[]]
     for i in range(len(CORRECTION_SNR_EDGES) - 1):
-        inbin = b == i
+        groups[-1].append(i)
+        if np.isin(b, groups[-1]).sum() >= CORRECTION_MIN_SOURCES:
+            groups.append([])
+    if len(groups) > 1:
+        tail = groups.pop()
+        groups[-1] += tail
+    centres, factors, counts = [], [], []
+    for group in groups:
+        inbin = np.isin(b, group)
         if inbin.sum() >= CORRECTION_MIN_SOURCES:
             centres.append(float(np.median(snr[pick][inbin])))
-            factors.append(float(np.sqrt(np.median(ratio[inbin]))))
+            per_df = res["frame_chi2"][pick][inbin] / df[pick][inbin]
+            clip = CORRECTION_CLIP * np.median(ratio[inbin])
+            factors.append(float(np.sqrt(np.mean(np.minimum(per_df, clip)))))
             counts.append(int(inbin.sum()))
     return ErrorCorrection(np.array(centres), np.array(factors), np.array(counts, int))
 
 
-def aperture_scale(fit: ProfileFit, images: list[atlas.AtlasImage]) -> float:
-    """Median ratio of the curve-of-growth corrected 4" aperture flux on the Atlas Images
-    (``photometry.aperture_photometry``) to the profile-fit flux, over isolated,
-    unsaturated, well-fitted stars of S/N > ``NORMALISE_MIN_SNR``; 1 with fewer than
-    ``NORMALISE_MIN_STARS``."""
+def aperture_comparison(fit: ProfileFit, images: list[atlas.AtlasImage]
+                        ) -> tuple[float, float]:
+    """The curve-of-growth corrected 4" aperture flux on the Atlas Images
+    (``photometry.aperture_photometry``) against the profile-fit flux, over isolated,
+    unsaturated, well-fitted stars of S/N > ``NORMALISE_MIN_SNR``: (scale, floor).
+
+    scale: their median ratio (1 with fewer than ``NORMALISE_MIN_STARS``). floor: the
+    fractional error the profile fit has beyond ``cmsig``, common to a source's frames:
+    the robust scatter of the log ratios (1.4826 MAD) in quadrature less the median of
+    their predicted variances (aperture and corrected profile-fit errors); 0 with fewer
+    than ``FLOOR_MIN_STARS``. A 4" aperture holds the light whatever the PSF's shape
+    (to 1 % for a 0.15" wider core), so the scatter is the profile fit's PSF mismatch."""
     with np.errstate(invalid="ignore", divide="ignore"):
         snr = fit.flux / fit.flux_err
     pick = fit.ok & (fit.ncomp == 1) & ~fit.saturated & (snr > NORMALISE_MIN_SNR) \
         & (fit.psfchi < 3.0)
     idx = np.flatnonzero(pick)
-    ratios = []
+    ratios, variances = [], []
     for image in images:
         flux, err, ok = aperture_photometry(image, fit.ra[idx], fit.dec[idx])
         good = ok & (flux > NORMALISE_MIN_SNR * err)
         ratios += list(flux[good] / fit.flux[idx][good])
-    return float(np.median(ratios)) if len(ratios) >= NORMALISE_MIN_STARS else 1.0
+        variances += list((err[good] / flux[good]) ** 2
+                          + (fit.cmsig[idx][good] / MAG_PER_LN_FLUX) ** 2)
+    if len(ratios) < NORMALISE_MIN_STARS:
+        return 1.0, 0.0
+    scale = float(np.median(ratios))
+    if len(ratios) < FLOOR_MIN_STARS:
+        return scale, 0.0
+    log_ratio = np.log(ratios)
+    spread = 1.4826 * np.median(np.abs(log_ratio - np.median(log_ratio)))
+    floor2 = spread**2 - np.median(variances)
+    return scale, float(np.sqrt(np.clip(floor2, 0.0, FLOOR_MAX**2)))

@@ -1,9 +1,11 @@
 """Point and extended sources rendered onto a pixel grid.
 
-The PSF is a sum of circular Gaussians (a seeing core and a 3x wider wing); every
-component is integrated exactly over the pixels with error functions, so undersampled
-2" pixels get the right flux, and stamps are accumulated with ``bincount``. Galaxies are
-a seeing-convolved exponential disc approximated by a mixture of Gaussians.
+The PSF is a sum of circular Gaussians: a seeing core and a 3x wider wing, the core
+split into two halves offset along an axis where the optics elongate it (astigmatism:
+second moments s^2 + d^2 along the axis, s^2 across, for halves of width s at +-d).
+Every component is integrated exactly over the pixels with error functions, so
+undersampled 2" pixels get the right flux, and stamps are accumulated with ``bincount``.
+Galaxies are a seeing-convolved exponential disc approximated by a mixture of Gaussians.
 """
 
 from __future__ import annotations
@@ -20,10 +22,20 @@ _EXP_W = np.array([0.0925, 0.3709, 0.4316, 0.1050])
 _EXP_V = np.array([0.0103, 0.0893, 0.3958, 1.4574]) * 1.678**2 / 2.0
 
 
-def psf_components(sigma_px: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(weight, sigma) pairs of the PSF for per-source core sigmas [px]."""
-    return [(np.full_like(sigma_px, 1.0 - WING_FRACTION), sigma_px),
-            (np.full_like(sigma_px, WING_FRACTION), WING_SCALE * sigma_px)]
+def psf_components(sigma_px: np.ndarray, elongation: np.ndarray | float = 0.0,
+                   angle: np.ndarray | float = 0.0,
+                   wing_fraction: np.ndarray | float = WING_FRACTION) -> list[tuple]:
+    """(weight, sigma[, dx, dy]) components of the PSF per source: core sigma [px], the
+    core halves' offset ``elongation`` (d / sigma) along ``angle`` [rad from +x], the
+    wing's fraction of the flux. A round core is one component."""
+    wing = np.broadcast_to(np.asarray(wing_fraction, float), np.shape(sigma_px))
+    wing_part = (wing, WING_SCALE * sigma_px)
+    if np.all(np.asarray(elongation) == 0.0):
+        return [(1.0 - wing, sigma_px), wing_part]
+    d = np.broadcast_to(np.asarray(elongation, float), np.shape(sigma_px)) * sigma_px
+    dx, dy = d * np.cos(angle), d * np.sin(angle)
+    half = 0.5 * (1.0 - wing)
+    return [(half, sigma_px, dx, dy), (half, sigma_px, -dx, -dy), wing_part]
 
 
 def add_gaussians(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndarray,
@@ -38,8 +50,9 @@ def add_gaussians(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndar
 
 def add_mixtures(image: np.ndarray, x: np.ndarray, y: np.ndarray,
                  components: list[tuple[np.ndarray, np.ndarray]], radius: int) -> None:
-    """Add sums of concentric circular Gaussians ((flux, sigma) per component and source)
-    on one stamp per source: one pass of pixel integrals and one ``bincount``."""
+    """Add sums of circular Gaussians ((flux, sigma) per component and source, or
+    (flux, sigma, dx, dy) for one offset from (x, y)) on one stamp per source: one pass
+    of pixel integrals and one ``bincount``."""
     if len(x) == 0:
         return
     ny, nx = image.shape
@@ -49,10 +62,11 @@ def add_mixtures(image: np.ndarray, x: np.ndarray, y: np.ndarray,
     ex = (ix0 - x)[:, None] + edges[None, :]
     ey = (iy0 - y)[:, None] + edges[None, :]
     stamp = 0.0
-    for flux, sigma in components:
+    for flux, sigma, *offset in components:
         s = np.sqrt(2.0) * sigma[:, None]
-        gx = np.diff(erf(ex / s), axis=1)
-        gy = np.diff(erf(ey / s), axis=1)
+        dx, dy = (offset[0][:, None], offset[1][:, None]) if offset else (0.0, 0.0)
+        gx = np.diff(erf((ex - dx) / s), axis=1)
+        gy = np.diff(erf((ey - dy) / s), axis=1)
         stamp = stamp + (0.25 * flux)[:, None, None] * gy[:, :, None] * gx[:, None, :]
     offs = np.arange(-radius, radius + 1)
     ix = ix0[:, None] + offs[None, :]
@@ -64,27 +78,33 @@ def add_mixtures(image: np.ndarray, x: np.ndarray, y: np.ndarray,
     image += np.bincount(index[ok], weights=stamp[ok], minlength=nx * ny).reshape(ny, nx)
 
 
-def stamp_radius(flux: np.ndarray, sigma: np.ndarray, noise: float) -> np.ndarray:
+def stamp_radius(flux: np.ndarray, sigma: np.ndarray, noise: float,
+                 wing_fraction: np.ndarray | float = WING_FRACTION) -> np.ndarray:
     """Stamp half-size [px] where the wing falls below a tenth of the pixel noise."""
     wing = WING_SCALE * sigma
-    peak = flux * WING_FRACTION / (2 * np.pi * wing**2)
+    peak = flux * wing_fraction / (2 * np.pi * wing**2)
     ratio = np.maximum(peak / max(0.1 * noise, 1e-3), 1.0)
     return np.clip(np.ceil(wing * np.sqrt(2.0 * np.log(ratio)) + 2), 4, 40).astype(int)
 
 
 def add_psf_sources(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndarray,
-                    sigma: np.ndarray, noise: float) -> None:
-    """Add point sources with the two-component PSF, grouped by stamp size."""
+                    sigma: np.ndarray, noise: float, elongation: np.ndarray | float = 0.0,
+                    angle: np.ndarray | float = 0.0,
+                    wing_fraction: float = WING_FRACTION) -> None:
+    """Add point sources with the PSF of ``psf_components`` (per-source ``sigma``,
+    ``elongation`` and ``angle``), grouped by stamp size."""
     inside = (x > -40) & (x < image.shape[1] + 40) & (y > -40) & (y < image.shape[0] + 40)
+    elongation = np.broadcast_to(np.asarray(elongation, float), np.shape(x))[inside]
+    angle = np.broadcast_to(np.asarray(angle, float), np.shape(x))[inside]
     x, y, flux, sigma = x[inside], y[inside], flux[inside], sigma[inside]
-    radius = stamp_radius(flux, sigma, noise)
+    radius = stamp_radius(flux, sigma, noise, wing_fraction)
     bins = np.array([4, 6, 9, 14, 22, 40])
     group = np.searchsorted(bins, radius)
     for g in np.unique(group):
         m = group == g
         r = int(bins[min(g, len(bins) - 1)])
-        add_mixtures(image, x[m], y[m],
-                     [(flux[m] * w, s) for w, s in psf_components(sigma[m])], r)
+        parts = psf_components(sigma[m], elongation[m], angle[m], wing_fraction)
+        add_mixtures(image, x[m], y[m], [(flux[m] * w, *rest) for w, *rest in parts], r)
 
 
 def add_galaxies(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndarray,

@@ -10,7 +10,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from scipy import ndimage
 
-from twomass.pipeline.stages import atlas, fidelity, tan
+from twomass.pipeline.stages import atlas, fidelity, observe, render, tan
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.photometry import aperture_photometry
 
@@ -137,15 +137,30 @@ def test_seeing_and_aperture_correction_against_truth(processed, band) -> None:
     # 2" pixels read ~1.5 times it); the 8 % wing makes the fit slightly wider.
     assert 0.97 < r.seeing / true_fwhm < 1.1
     # The 4" aperture's fraction of the total flux against the PSF the simulator draws
-    # (92 % core, 8 % wing 3x as wide, through 2" pixels and the drizzle), within 0.5 %.
+    # (its law, ``observe.psf_shape`` and ``render.psf_components``, averaged over the
+    # array and the scan's frames: the core elongated by astigmatism and widened by the
+    # focal plane's tilt, the wandering wing), through 2" pixels and the drizzle,
+    # within 1 % (0.5 % when the PSF did not vary: APCOR is a median over the scan's
+    # bright stars, which sample the varying PSF unevenly).
     h = 0.1
     c = (np.arange(400) - 199.5) * h
     xx, yy = np.meshgrid(c, c)
     r2 = xx**2 + yy**2
-    s = true_fwhm / 2.3548
-    psf = (0.92 * np.exp(-r2 / (2 * s * s)) / s**2
-           + 0.08 * np.exp(-r2 / (18 * s * s)) / (9 * s * s))
+    tf = processed.true_frames
+    spots = np.linspace(8.0, inst.NPIX - 9.0, 5)
+    px, py = (a.ravel() for a in np.meshgrid(spots, spots))
+    psf = np.zeros_like(xx)
+    for row in pick[::5]:
+        tilt = np.array([tf["tilt_x"][row], tf["tilt_y"][row]])
+        sig, elong, angle = observe.psf_shape(tf["fwhm"][row], tilt, px, py)
+        for w, sg, *offset in render.psf_components(sig, elong, angle, tf["wing"][row]):
+            ox, oy = offset if offset else (np.zeros(len(px)), np.zeros(len(px)))
+            for i in range(len(px)):
+                s2 = (sg[i] * inst.PIXEL_ARCSEC) ** 2
+                d2 = (xx - ox[i] * inst.PIXEL_ARCSEC) ** 2 \
+                    + (yy - oy[i] * inst.PIXEL_ARCSEC) ** 2
+                psf += w[i] * np.exp(-d2 / (2 * s2)) / s2
     for width in (inst.PIXEL_ARCSEC, inst.PIXEL_ARCSEC, inst.ATLAS_ARCSEC):
         psf = ndimage.uniform_filter(psf, int(round(width / h)))
     expected = psf[r2 < 16.0].sum() / psf.sum()
-    assert abs(r.images[0].apcor / expected - 1.0) < 0.005
+    assert abs(r.images[0].apcor / expected - 1.0) < 0.01
