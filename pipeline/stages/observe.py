@@ -58,6 +58,9 @@ CAL_SCANS = 2
 #: Extinction [mag/airmass] per band, the monthly averages the pipeline also uses.
 EXTINCTION = np.array([0.10, 0.05, 0.07])
 SEEING_ARCSEC = 2.5
+#: The seeing wanders along a scan by the scan's ``[jhk]_shape_rms`` (relative to its
+#: ``shape_avg``), correlated over this many frames (half a minute).
+SEEING_WANDER_FRAMES = 20.0
 #: The PSF's variation over the focal plane and in time, which the pipeline's model
 #: (a round core growing towards the corners, per-frame width, one wing) follows only in
 #: part (spec §1.6, §2). Astigmatism: the optical axis lies ``ASTIGMATISM_AXIS`` half
@@ -221,7 +224,8 @@ def _frame_plan(scan: Scan, fp: Footprint, region: Region, step: float,
     err = rng.normal(0.0, POINTING_ERROR, 2) / 3600.0
     jit = rng.normal(0.0, FRAME_JITTER, (2, n_total))[:, k] / 3600.0
     shape = np.array([scan.columns[f"{b}_shape_avg"] for b in quality.BANDS])
-    wander = np.cumsum(rng.normal(0.0, 0.015, n_total))[k]
+    spread = np.mean([scan.columns[f"{b}_shape_rms"] for b in quality.BANDS]) / shape.mean()
+    wander = _wander(rng, (n_total,), spread, SEEING_WANDER_FRAMES)[k]
     centre = wander.mean() if n else 0.0
     fwhm = SEEING_ARCSEC * shape[None, :] * np.exp(wander - centre)[:, None]
     tilt, wing = _psf_drift(scan, n_total, k)
@@ -241,10 +245,11 @@ def _psf_drift(scan: Scan, n_total: int, k: np.ndarray) -> tuple[np.ndarray, np.
     return tilt[k], np.clip(wing[k], 0.02, 0.2)
 
 
-def _wander(rng, shape: tuple[int, ...], rms: float) -> np.ndarray:
+def _wander(rng, shape: tuple[int, ...], rms: float,
+            frames: float = PSF_WANDER_FRAMES) -> np.ndarray:
     """A stationary first-order autoregressive series along the first axis: ``rms``
-    about 0, correlated over ``PSF_WANDER_FRAMES`` frames."""
-    rho = np.exp(-1.0 / PSF_WANDER_FRAMES)
+    about 0, correlated over ``frames`` frames."""
+    rho = np.exp(-1.0 / frames)
     step = rng.normal(0.0, rms * np.sqrt(1.0 - rho**2), shape)
     out = np.empty(shape)
     out[0] = rng.normal(0.0, rms, shape[1:])
