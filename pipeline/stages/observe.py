@@ -9,7 +9,8 @@ clipped to the frames whose centres lie within the region's declinations plus ha
 frame (the night.json says so: ``clipped``); ``max_frames`` clips further, around the
 region's centre. Each group of eight survey slots is preceded by a calibration set: here two
 scans (``CAL_SCANS``) of ``cal_frames`` frames, alternating in direction, over a standard
-field at the region's centre.
+field at the region's centre. Each scan's sky in each band is the level that gives it the
+S/N = 10 magnitude the schedule set (``depth.sky_for_depth``), not its ``back`` column.
 
 Not modelled (see docs/pixel-pipeline.md): array distortion and per-band pixel-scale spread,
 filter glints, colour terms, hour-to-hour zero-point changes beyond a linear drift.
@@ -39,8 +40,8 @@ from twomass.pipeline.sim.region import Region, SimulationError
 from twomass.pipeline.sim.schedule import Night, Scan, plan
 from twomass.pipeline.sim.simulate import SkyCache, scan_cells, simulate
 from twomass.pipeline.sim.truth import type_names
+from twomass.pipeline.stages import depth, rawio, render, tan
 from twomass.pipeline.stages import instrument as inst
-from twomass.pipeline.stages import rawio, render, tan
 from twomass.pipeline.stages.detector import Detector
 from twomass.schema.truth import FILE_NAME as TRUTH_FILE
 
@@ -278,7 +279,10 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
                                              frames.phi + frames.rep_dphi)
         true_ra, true_dec = scanframe.to_radec(scan.ra0, xi0 + frames.true_dxi,
                                                frames.phi + frames.true_dphi)
-        back = float(scan.columns[f"{band}_back"])
+        # The sky that gives the scan its set depth (not its ``back`` column).
+        back = depth.sky_for_depth(float(scan.columns[f"{band}_msnr10"]),
+                                   float(np.median(frames.fwhm[:, b])), float(zp[b]),
+                                   night.hemis)
         truth.append({"scan": np.full(n, scan.scan, np.int16), "band": np.full(n, band),
                       "frame": frames.index.astype(np.int32), "ra": np.asarray(true_ra, float),
                       "dec": np.asarray(true_dec, float), "fwhm": frames.fwhm[:, b],
@@ -297,7 +301,7 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
                                     frame_src.ra, frame_src.dec)
             flux = inst.EXPOSURE_SECONDS * 10 ** (-0.4 * (frame_src.mag[:, b] - zp[b]))
             star = frame_src.kind != sky.KIND_GALAXY
-            sig = _sigma_px(frames.fwhm[f, b], x, y)
+            sig = depth.core_sigma_px(frames.fwhm[f, b], x, y)
             noise = float(np.sqrt(level / inst.GAIN) + 5.0)
             render.add_psf_sources(image, x[star], y[star], flux[star], sig[star], noise)
             gal = ~star
@@ -338,12 +342,6 @@ def _injected_star(i: Injection) -> sky.Sources:
     return sky.Sources(np.array([-1]), np.array([sky.KIND_STAR], np.int8), np.array([i.ra]),
                        np.array([i.dec]), np.full((1, 3), i.value), np.zeros(1), np.ones(1),
                        np.zeros(1))
-
-
-def _sigma_px(fwhm_arcsec: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Core sigma [px]: the frame's seeing, 8 % wider at the array's corners."""
-    r2 = ((x - 127.5) ** 2 + (y - 127.5) ** 2) / (181.0**2)
-    return fwhm_arcsec / 2.3548 / inst.PIXEL_ARCSEC * (1.0 + 0.08 * np.clip(r2, 0, 1))
 
 
 def _bright_star_effects(image, x, y, flux, sigma, zp_b) -> None:
