@@ -66,7 +66,9 @@ def test_completeness_falls_steeply_below_snr_10(simulated) -> None:
     mid = detected_j[(snr > 4) & (snr < 6)].mean()
     low = detected_j[snr < 2].mean()
     assert high > 0.97
-    assert 0.2 < mid < 0.85
+    # The pixel pipeline detects 0.89-0.90 of the stars at true S/N 4-5 and 0.95-0.97
+    # at 5-6 (bench_pixel_catalog, benchmarks/README.md).
+    assert 0.8 < mid < 0.97
     assert low < 0.1
 
 
