@@ -130,12 +130,9 @@ def test_artifacts_lie_only_near_bright_stars(simulated) -> None:
     p = simulated.pts
     upper = p[p.cc_flg.str.contains("[C-P]")]
     lower = p[p.cc_flg.str.contains("[pcds]")]
-    # Few real stars sit in artifact zones: whether the region holds one depends on the
-    # draw of its few bright stars (test_real_rows_in_artifact_zones_get_lower_case_letters
-    # checks the zones themselves).
-    assert len(upper) > 20
+    assert len(upper) > 20 and len(lower) > 0  # few real stars sit in artifact zones
     par_c = SkyCoord(parents.ra.values * u.deg, parents.dec.values * u.deg)
-    for rows in (r for r in (upper, lower) if len(r)):
+    for rows in (upper, lower):
         rows_c = SkyCoord(rows.ra.values * u.deg, rows.dec.values * u.deg)
         nearest = np.array([c.separation(par_c).arcsec.min() for c in rows_c])
         assert nearest.max() < 200.0
