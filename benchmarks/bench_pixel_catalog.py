@@ -36,7 +36,7 @@ from twomass.core.database import Database
 from twomass.core.settings import Settings
 from twomass.ingest.load import ingest_nights
 from twomass.migrations import revision
-from twomass.pipeline.sim import artifacts, tiling
+from twomass.pipeline.sim import artifacts, extraction, tiling
 from twomass.pipeline.sim import photometry as sim_photometry
 from twomass.pipeline.sim.schedule import plan
 from twomass.pipeline.stages import fidelity, rawio
@@ -80,19 +80,38 @@ def detection_curve(pts: dict, sky: dict, scans: list[dict], match_arcsec: float
     return curve
 
 
-def noise_density(pts: dict, sky: dict, scans: list[dict], match_arcsec: float = 3.0
-                  ) -> float:
-    """Extractions with no rendered source within ``match_arcsec``, per deg^2 of scan."""
+def noise_density(pts: dict, sky: dict, scans: list[dict], match_arcsec: float = 3.0,
+                  parent_ks: float = 9.5, radius_arcsec: float = 120.0
+                  ) -> tuple[float, float]:
+    """Extractions with no rendered source within ``match_arcsec``, per deg^2 of scan: all
+    of them, and those with no star brighter than Ks ``parent_ks`` within
+    ``radius_arcsec`` (noise, not the bright stars' artifacts)."""
     t_vec = sphere.unit_vectors(np.asarray(sky["ra"], float), np.asarray(sky["dec"], float))
     p_vec = sphere.unit_vectors(np.asarray(pts["ra"], float), np.asarray(pts["dec"], float))
-    spurious = int((sphere.nearest_within(p_vec, t_vec, match_arcsec).index < 0).sum())
+    alone = sphere.nearest_within(p_vec, t_vec, match_arcsec).index < 0
+    parents = t_vec[np.asarray(sky["k_m"], float) < parent_ks]
+    near = sphere.nearest_within(p_vec, parents, radius_arcsec).index >= 0 if len(parents) \
+        else np.zeros(len(p_vec), bool)
     area = 0.0
     for s in scans:  # the corners' convex hull on the tangent plane at the first corner
         ra = np.array([s[f"ra_{i}"] for i in range(1, 5)])
         dec = np.array([s[f"dec_{i}"] for i in range(1, 5)])
         x = ((ra - ra[0] + 180.0) % 360.0 - 180.0) * np.cos(np.radians(dec.mean()))
         area += ConvexHull(np.column_stack([x, dec])).volume
-    return spurious / area
+    return float(alone.sum()) / area, float((alone & ~near).sum()) / area
+
+
+def error_floor(pts: dict, min_snr: float = 200.0) -> list[float]:
+    """Median ``cmsig`` per band of the profile-fit (rd_flg 2) measurements with scan S/N
+    above ``min_snr``: bright unsaturated stars, where the floor shows."""
+    out = []
+    for i, b in enumerate(BANDS):
+        rd2 = np.array([f[i] == "2" for f in pts["rd_flg"]], bool)
+        snr = np.nan_to_num(np.asarray(pts[f"{b}_snr"], float))
+        cmsig = np.asarray(pts[f"{b}_cmsig"], float)
+        pick = rd2 & (snr > min_snr) & np.isfinite(cmsig)
+        out.append(float(np.median(cmsig[pick])) if pick.any() else float("nan"))
+    return out
 
 
 def false_near_bright(cat: dict, sky: dict, match_arcsec: float = 2.0,
@@ -252,8 +271,14 @@ def main() -> None:
     for b in BANDS:
         print(f"    pixels {b.upper()}".ljust(62)
               + "  ".join(f"{p:.2f}" for p in curve[b]))
-    print(f"  extractions with no source within 3\": {noise_density(pts, sky, scans):,.0f} "
-          f"per deg^2 of scan (the simulator's noise peaks: {artifacts.NOISE_PER_DEG2:,.0f})")
+    every, away = noise_density(pts, sky, scans)
+    print(f"  extractions with no source within 3\": {every:,.0f} per deg^2 of scan, "
+          f"{away:,.0f} with no star brighter than Ks 9.5 within 120\" (the simulator's "
+          f"noise peaks: {artifacts.NOISE_PER_DEG2:,.0f})")
+    lo, hi = extraction.CMSIG_FLOOR
+    print("  cmsig of profile-fit stars at S/N > 200 (median): " + ", ".join(
+        f"{b.upper()} {f:.4f}" for b, f in zip(BANDS, error_floor(pts), strict=True))
+          + f" (the simulator's floor: {lo:.3f}-{hi:.3f})")
     print("\nspeed")
     print("  wall: " + ", ".join(f"{k} {v:.0f} s" for k, v in wall.items())
           + f" (pipeline in {args.jobs} processes)")

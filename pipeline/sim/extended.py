@@ -22,8 +22,8 @@ from twomass.pipeline.sim.footprint import COADD_STEP_ARCSEC, SCAN_RATE_ARCSEC_S
 from twomass.pipeline.sim.sky import KIND_GALAXY, KIND_STAR, Sources
 
 EXTENDED_DEPTH_OFFSET = 1.2
-#: Extended-source detection: 50% at this fiducial S/N.
-EXTENDED_SNR50 = 8.0
+#: Extended-source detection: logistic in the fiducial S/N, 50% at EXTENDED_SNR50.
+EXTENDED_SNR50, EXTENDED_SNR_WIDTH = 8.0, 0.75
 
 
 def extract_ext(fp: Footprint, src: Sources, pts: ScanRows, rng: np.random.Generator,
@@ -38,8 +38,8 @@ def extract_ext(fp: Footprint, src: Sources, pts: ScanRows, rng: np.random.Gener
     depth = scan.msnr10 - EXTENDED_DEPTH_OFFSET - 0.5 * np.log10(
         np.maximum(gal.radius_arcsec, 5.0) / 5.0)[:, None]
     snr = photometry.snr_of(m20, depth)
-    found = rng.random(len(gal)) < photometry.detection_probability(
-        snr.max(axis=1) - EXTENDED_SNR50 + photometry.SNR50)
+    found = rng.random(len(gal)) < 1.0 / (1.0 + np.exp(
+        -(snr.max(axis=1) - EXTENDED_SNR50) / EXTENDED_SNR_WIDTH))
     gal, x, y, m20, snr = gal.take(found), x[found], y[found], m20[found], snr[found]
     r = gal.radius_arcsec * np.exp(rng.normal(0.0, 0.05, len(gal)))
     e_score = np.clip(1.0 + 0.45 * np.exp(-(r - 5.0) / 6.0) + rng.normal(0, 0.05, len(r)),

@@ -28,8 +28,16 @@ ZPERR = np.array([0.0106, 0.0069, 0.0069])
 FFERR, R1NORM = 0.005, 0.012
 #: msig / cmsig, drawn uniformly per band.
 MSIG_RATIO = (1.4, 2.4)
-#: Completeness: detection probability is logistic in true S/N, 50% at SNR50.
-SNR50, SNR_WIDTH = 5.0, 0.75
+#: Completeness: detection probability ``1 / (1 + (SNR50 / snr)^SNR_SLOPE)`` in true
+#: S/N (log-logistic: it vanishes at S/N 0, and its tail is as slow as the pixels').
+#: Fitted (maximum likelihood, stars of true S/N 0.5-15 in all bands, less the 1.5 %
+#: chance matches) to what the pixel pipeline detects on frames whose noise gives each
+#: scan its set depth (bench_pixel_catalog): detected fractions 0.68-0.70 at S/N 3-4,
+#: 0.89-0.90 at 4-5, 0.96-0.97 at 5-6, 0.97-0.99 at 6-7, 0.99-1.00 at 7-10 and 10-15;
+#: the curve gives 0.72, 0.88, 0.94, 0.97, 0.99, 1.00 at the bins' centres. Before: a
+#: logistic, 50 % at S/N 5 and 0.75 wide (0.12, 0.34, 0.66, 0.88, 0.99, 1.00): the
+#: Atlas Images' matched filter at 3 sigma finds fainter stars than that assumed.
+SNR50, SNR_SLOPE = 2.76, 4.06
 FAILED_FIT_RATE, NO_FLUX_RATE, DEBLEND_RATE = 0.01, 0.0015, 0.25
 SENTINEL_SIGMA = 9.99
 
@@ -40,8 +48,10 @@ def snr_of(mag: np.ndarray, msnr10: np.ndarray) -> np.ndarray:
 
 
 def detection_probability(snr: np.ndarray) -> np.ndarray:
-    """Completeness against true S/N: ~100% at 10, 50% at 5, a few % at 3."""
-    return 1.0 / (1.0 + np.exp(-(snr - SNR50) / SNR_WIDTH))
+    """Completeness against true S/N: 50% at ``SNR50``, 99 % at S/N 9, none at 0."""
+    with np.errstate(divide="ignore"):
+        ratio = SNR50 / np.maximum(np.asarray(snr, float), 0.0)
+    return 1.0 / (1.0 + ratio**SNR_SLOPE)
 
 
 def measure(rng: np.random.Generator, mag_true: np.ndarray, detected: np.ndarray,

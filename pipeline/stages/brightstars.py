@@ -201,7 +201,11 @@ def radial_profile(cal: CalibratedScan) -> RadialProfile | None:
         level = float(np.median(v[sel]))
         for _ in range(2):  # clipped about the median, then about the clipped mean
             keep = np.abs(v[sel] - level) * np.sqrt(w[sel]) < PROFILE_CLIP
+            if not keep.any():  # no pixel agrees with the level: no value for the bin
+                break
             level = float(np.average(v[sel][keep], weights=w[sel][keep]))
+        if not keep.any():
+            continue
         centre.append(float(np.mean(r[sel])))
         mean.append(level)
         error.append(float(1.0 / np.sqrt(w[sel][keep].sum())))

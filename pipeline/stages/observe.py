@@ -9,7 +9,8 @@ clipped to the frames whose centres lie within the region's declinations plus ha
 frame (the night.json says so: ``clipped``); ``max_frames`` clips further, around the
 region's centre. Each group of eight survey slots is preceded by a calibration set: here two
 scans (``CAL_SCANS``) of ``cal_frames`` frames, alternating in direction, over a standard
-field at the region's centre.
+field at the region's centre. Each scan's sky in each band is the level that gives it the
+S/N = 10 magnitude the schedule set (``depth.sky_for_depth``), not its ``back`` column.
 
 The PSF (``psf_shape``, rendered by ``render.psf_components``) varies over the focal plane
 and in time in ways the pipeline's model (a round core growing towards the corners, its
@@ -49,8 +50,8 @@ from twomass.pipeline.sim.region import Region, SimulationError
 from twomass.pipeline.sim.schedule import Night, Scan, plan
 from twomass.pipeline.sim.simulate import SkyCache, scan_cells, simulate
 from twomass.pipeline.sim.truth import type_names
+from twomass.pipeline.stages import depth, rawio, render, tan
 from twomass.pipeline.stages import instrument as inst
-from twomass.pipeline.stages import rawio, render, tan
 from twomass.pipeline.stages.detector import Detector
 from twomass.schema.truth import FILE_NAME as TRUTH_FILE
 
@@ -337,7 +338,10 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
                                              frames.phi + frames.rep_dphi)
         true_ra, true_dec = scanframe.to_radec(scan.ra0, xi0 + frames.true_dxi,
                                                frames.phi + frames.true_dphi)
-        back = float(scan.columns[f"{band}_back"])
+        # The sky that gives the scan its set depth (not its ``back`` column).
+        back = depth.sky_for_depth(float(scan.columns[f"{band}_msnr10"]),
+                                   float(np.median(frames.fwhm[:, b])), float(zp[b]),
+                                   night.hemis)
         truth.append({"scan": np.full(n, scan.scan, np.int16), "band": np.full(n, band),
                       "frame": frames.index.astype(np.int32), "ra": np.asarray(true_ra, float),
                       "dec": np.asarray(true_dec, float), "fwhm": frames.fwhm[:, b],
@@ -403,16 +407,15 @@ def _injected_star(i: Injection) -> sky.Sources:
 
 def psf_shape(fwhm_arcsec: float, tilt: np.ndarray, x: np.ndarray, y: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The PSF core at pixels (x, y) of a frame: sigma [px] (the frame's seeing, 8 %
-    wider at the array's corners, times 1 + ``tilt`` . (u, v) for (u, v) the position in
-    half array widths from the centre), the astigmatic elongation d / sigma and its angle
-    [rad] (see ``ASTIGMATISM``)."""
+    """The PSF core at pixels (x, y) of a frame: sigma [px] (``depth.core_sigma_px``: the
+    frame's seeing, wider at the array's corners; times 1 + ``tilt`` . (u, v) for (u, v)
+    the position in half array widths from the centre), the astigmatic elongation
+    d / sigma and its angle [rad] (see ``ASTIGMATISM``)."""
     half = 0.5 * inst.NPIX
     u, v = (x - (half - 0.5)) / half, (y - (half - 0.5)) / half
-    r2 = 0.5 * (u**2 + v**2)
-    width = (1.0 + 0.08 * np.clip(r2, 0, 1)) * np.clip(1.0 + tilt[0] * u + tilt[1] * v, 0.7, 1.3)
+    tilted = np.clip(1.0 + tilt[0] * u + tilt[1] * v, 0.7, 1.3)
     qx = u + ASTIGMATISM_AXIS
-    return (fwhm_arcsec / 2.3548 / inst.PIXEL_ARCSEC * width,
+    return (depth.core_sigma_px(fwhm_arcsec, x, y) * tilted,
             ASTIGMATISM * (qx**2 + v**2), np.arctan2(v, qx))
 
 

@@ -224,7 +224,7 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
               for r, m in zip(results, missing, strict=True)]
     geometry = scansources.scan_geometry([r.reg for r in results], [r.frames for r in results],
                                          ra0, entry.sd)
-    depth = np.array([scanmeta.msnr10(b.mag, b.snr) for b in bands])
+    depth = np.array([scanmeta.band_depth(b) for b in bands])
     columns = scansources.pts_columns(entry.scan, merged, bands, limits, geometry, depth)
     t1 = time.process_time()
     mapcor.flag_artifacts(columns, geometry.frame_step_arcsec())

