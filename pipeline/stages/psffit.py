@@ -247,8 +247,7 @@ def measure_psf(cal: CalibratedScan, seeing_arcsec: float) -> PsfModel:
     ok = (s > 0.2) & (s < 3.0) & np.isfinite(s)
     if ok.sum() < 3:
         return fallback
-    frame, fx, fy, s, resid, model, var = (a[ok] for a in (frame, fx, fy, s, resid, model,
-                                                             var0))
+    frame, fx, fy, s, data, var = (a[ok] for a in (frame, fx, fy, s, data, var0))
     terms = _field_terms(fx, fy)
     coef = np.zeros(3)
     sigma_k = np.full(n, np.median(s))
@@ -259,7 +258,12 @@ def measure_psf(cal: CalibratedScan, seeing_arcsec: float) -> PsfModel:
         coef = np.linalg.lstsq(terms, ratio - 1.0, rcond=None)[0] if len(s) >= FIELD_MIN_STARS \
             else coef
         coef = np.clip(coef, [-0.3, -0.2, -0.2], [0.5, 0.2, 0.2])
-    psf_error = _psf_error(resid, model, var)
+    # The model error is what the stars show at the model's widths (each star's own width
+    # would absorb the frame-to-frame and field variation the model does not follow).
+    width = sigma_k[frame] * (1.0 + terms @ coef)
+    trial = PsfModel(np.full(n, sigma0), 0.0, w, q, 0.0)
+    _, (*_, resid, model) = _fit_stamps(trial, frame, fx, fy, data, var, sigma0, sigma=width)
+    psf_error = _psf_error(resid, model, var, params=3)
     return PsfModel(sigma_k, float(coef[0]), w, q, psf_error, (float(coef[1]), float(coef[2])))
 
 
@@ -296,14 +300,17 @@ def _psf_stars(cal: CalibratedScan):
     return frame[keep], x[keep], y[keep], data[keep], var0[keep]
 
 
-def _fit_stamps(psf: PsfModel, frame, x, y, data, var0, sigma0, steps: int = 6):
+def _fit_stamps(psf: PsfModel, frame, x, y, data, var0, sigma0, steps: int = 6,
+                sigma: np.ndarray | None = None):
     """Per-star Gauss-Newton fit of (x, y, flux, log core sigma) on the stamps for a
-    given wing; returns the total chi-square and the fitted values."""
+    given wing, or of (x, y, flux) at the core sigmas ``sigma`` [px] when given; returns
+    the total chi-square and the fitted values."""
+    npar = 4 if sigma is None else 3
     h = PSF_STAMP_HALF_PX
     cx, cy = np.rint(x), np.rint(y)
     edges = np.arange(-h - 0.5, h + 1.0)
     fx, fy = x.copy(), y.copy()
-    log_s = np.full(len(x), np.log(sigma0))
+    log_s = np.full(len(x), np.log(sigma0)) if sigma is None else np.log(sigma)
     flux = np.maximum(data.sum(axis=(1, 2)), 1.0)
     eps = 1e-3
     for _ in range(steps):
@@ -315,15 +322,16 @@ def _fit_stamps(psf: PsfModel, frame, x, y, data, var0, sigma0, steps: int = 6):
         model = flux[:, None, None] * p
         var = var0 + np.maximum(model, 0.0) / inst.GAIN
         jac = np.stack([p, flux[:, None, None] * px, flux[:, None, None] * py,
-                        flux[:, None, None] * ps], axis=-1).reshape(len(x), -1, 4)
+                        flux[:, None, None] * ps][:npar], axis=-1).reshape(len(x), -1, npar)
         r = (data - model).reshape(len(x), -1)
         wgt = 1.0 / var.reshape(len(x), -1)
-        normal = np.einsum("npi,np,npj->nij", jac, wgt, jac) + np.eye(4) * 1e-9
+        normal = np.einsum("npi,np,npj->nij", jac, wgt, jac) + np.eye(npar) * 1e-9
         step = np.linalg.solve(normal, np.einsum("npi,np,np->ni", jac, wgt, r)[..., None])[..., 0]
         flux = flux + step[:, 0]
         fx = fx + np.clip(step[:, 1], -0.5, 0.5)
         fy = fy + np.clip(step[:, 2], -0.5, 0.5)
-        log_s = np.clip(log_s + np.clip(step[:, 3], -0.3, 0.3), np.log(0.15), np.log(4.0))
+        if sigma is None:
+            log_s = np.clip(log_s + np.clip(step[:, 3], -0.3, 0.3), np.log(0.15), np.log(4.0))
     ex = (cx - fx)[:, None] + edges
     ey = (cy - fy)[:, None] + edges
     model = flux[:, None, None] * psf_pixels(psf, np.exp(log_s), ex, ey)[0]
@@ -358,9 +366,11 @@ def _per_frame_median(frame: np.ndarray, value: np.ndarray, n: int) -> np.ndarra
     return out
 
 
-def _psf_error(resid: np.ndarray, model: np.ndarray, var: np.ndarray) -> float:
+def _psf_error(resid: np.ndarray, model: np.ndarray, var: np.ndarray, params: int
+               ) -> float:
     """The fractional model error e per pixel that makes the bright stars' median reduced
-    chi-square 1 with variances ``var + model/GAIN + (e model)^2`` (4 parameters a star).
+    chi-square 1 with variances ``var + model/GAIN + (e model)^2`` (``params`` fitted a
+    star).
 
     Bright: S/N above ``PSF_ERROR_MIN_SNR`` (the brightest quarter if fewer than 5 are),
     where the term matters; the faint stars' chi-square does not depend on it. Only the
@@ -371,7 +381,7 @@ def _psf_error(resid: np.ndarray, model: np.ndarray, var: np.ndarray) -> float:
     h = PSF_STAMP_HALF_PX
     yy, xx = np.mgrid[-h:h + 1, -h:h + 1]
     inner = (np.hypot(xx, yy) <= BOX_HALF_PX).ravel()
-    dof = int(inner.sum()) - 4
+    dof = int(inner.sum()) - params
     r2 = resid.reshape(len(resid), -1)[:, inner] ** 2
     m2 = model.reshape(len(model), -1)[:, inner] ** 2
     v = var.reshape(len(var), -1)[:, inner]
@@ -381,7 +391,8 @@ def _psf_error(resid: np.ndarray, model: np.ndarray, var: np.ndarray) -> float:
         bright = snr >= np.percentile(snr, 75.0)
     r2, m2, v = r2[bright], m2[bright], v[bright]
     # E[r^2] = v + e^2 m^2 per pixel: each star's moment estimate, their median.
-    e2 = (r2.sum(axis=1) * dof / (dof + 4) - v.sum(axis=1)) / np.maximum(m2.sum(axis=1), 1e-30)
+    e2 = (r2.sum(axis=1) * dof / (dof + params) - v.sum(axis=1)) \
+        / np.maximum(m2.sum(axis=1), 1e-30)
     return float(np.sqrt(np.clip(np.median(e2), 0.0, PSF_ERROR_MAX**2)))
 
 
