@@ -36,9 +36,8 @@ from twomass.core.database import Database
 from twomass.core.settings import Settings
 from twomass.ingest.load import ingest_nights
 from twomass.migrations import revision
-from twomass.pipeline.sim import artifacts, extraction, tiling
+from twomass.pipeline.sim import artifacts, extraction
 from twomass.pipeline.sim import photometry as sim_photometry
-from twomass.pipeline.sim.schedule import plan
 from twomass.pipeline.stages import fidelity, rawio
 from twomass.pipeline.stages.observe import SKY_FILE, observe
 from twomass.pipeline.stages.run import run_pipeline
@@ -48,15 +47,6 @@ BANDS = ("j", "h", "k")
 SNR_BINS = (3.0, 4.0, 5.0, 6.0, 7.0, 10.0, 15.0)
 FULL_SCAN_FRAMES = 273
 NIGHT_SCANS = 48
-
-
-def simulator_depths(ra: tuple, dec: tuple, seed: int) -> dict[tuple, np.ndarray]:
-    """The S/N = 10 magnitudes the simulator set, by (hemis, date, scan)."""
-    geometry = tiling.SurveyGeometry()
-    tiles = tiling.full_sky(geometry)
-    wanted = tiling.in_box(tiles, ra, dec, margin_deg=0.05)
-    return {(s.hemis, s.date.isoformat(), s.scan): np.asarray(s.msnr10, float)
-            for night in plan(tiles, wanted, seed, geometry.n_bands) for s in night.scans}
 
 
 def detection_curve(pts: dict, sky: dict, scans: list[dict], match_arcsec: float = 2.0
@@ -225,7 +215,7 @@ def main() -> None:
     cat = {n: np.array([r[i] for r in data], dtype=float) for i, n in enumerate(names)}
     fid = fidelity.catalog_vs_sky(cat, sky, scans)
     pulls = photometry_pulls(cat, sky)
-    depths = simulator_depths(RA, dec, args.seed)
+    depths = fidelity.set_depths(RA, dec, args.seed)
 
     print(f"\nregion RA {RA}, Dec {dec}, seed {args.seed}: {obs.nights} nights, {obs.scans} "
           f"survey + {obs.cal_scans} calibration scans, {summary.band_frames:,d} band-frames "

@@ -13,7 +13,8 @@ import sep
 from scipy.spatial import cKDTree
 
 from twomass.core import sphere
-from twomass.pipeline.sim import scanframe
+from twomass.pipeline.sim import scanframe, tiling
+from twomass.pipeline.sim.schedule import plan
 from twomass.pipeline.stages import atlas, tan
 from twomass.pipeline.stages.photometry import aperture_photometry
 
@@ -270,3 +271,12 @@ def catalog_arrays(table) -> dict[str, np.ndarray]:
     NaN)."""
     names = ["ra", "dec"] + [f"{b}_{c}" for b in BANDS for c in ("m", "snr", "msigcom")]
     return {n: np.ma.filled(np.ma.asarray(table[n], dtype=float), np.nan) for n in names}
+
+
+def set_depths(ra: tuple, dec: tuple, seed: int) -> dict[tuple, np.ndarray]:
+    """The S/N = 10 magnitudes the simulator set, by (hemis, date, scan)."""
+    geometry = tiling.SurveyGeometry()
+    tiles = tiling.full_sky(geometry)
+    wanted = tiling.in_box(tiles, ra, dec, margin_deg=0.05)
+    return {(s.hemis, s.date.isoformat(), s.scan): np.asarray(s.msnr10, float)
+            for night in plan(tiles, wanted, seed, geometry.n_bands) for s in night.scans}

@@ -82,10 +82,13 @@ def test_released_catalog_matches_the_sky(released) -> None:
         pull = np.abs(d - offset) / sig[ok]
         assert np.median(pull) < 0.9
         assert np.mean(pull < 4) >= 0.9
-    # The measured depth: the catalog's S/N column follows the scan's S/N = 10 magnitude.
-    for s in scans:
-        for b, (lo, hi) in zip("jhk", ((15.5, 17.0), (14.5, 16.0), (14.0, 15.5)), strict=True):
-            assert lo < s[f"{b}_msnr10"] < hi
+    # The measured depth against the one the simulator set for the scan. A ~20-frame clip
+    # measures it from ~100 stars, its PSF from as few as 7 (whole scans: within 0.1 mag,
+    # benchmarks/bench_pixel_catalog.py).
+    depths = fidelity.set_depths(tuple(map(float, RA)), tuple(map(float, DEC)), int(SEED))
+    offsets = np.array([[s[f"{b}_msnr10"] - depths[(NIGHT[-1], NIGHT[:-1], s["scan"])][i]
+                         for i, b in enumerate("jhk")] for s in scans])
+    assert np.abs(offsets).max() < 0.8 and abs(np.median(offsets)) < 0.25
     # One row per source per scan: no S/N >= 10 row has another row of its scan within
     # 1" (the Atlas Images overlap by 54").
     pts = pq.read_table(out / NIGHT / "pts.parquet").to_pydict()
