@@ -92,6 +92,10 @@ PSF_ERROR_MAX = 0.1
 CORRECTION_SNR_EDGES = np.array([3.0, 7.0, 10.0, 20.0, 50.0, 100.0, 300.0, 1e4])
 CORRECTION_MIN_SOURCES = 15
 CORRECTION_CLIP = 9.0
+#: PSF stars whose width lies further than this many robust sigmas (at least
+#: ``WIDTH_CLIP_MIN`` in log width) from the scan's median width are left out.
+WIDTH_CLIP = 4.0
+WIDTH_CLIP_MIN = 0.15
 #: The core's field terms (growth, tilt) are fitted from this many PSF stars.
 FIELD_MIN_STARS = 6
 #: Aperture normalisation: isolated profile-fit stars of S/N above this.
@@ -245,6 +249,10 @@ def measure_psf(cal: CalibratedScan, seeing_arcsec: float) -> PsfModel:
     _, w, q, (fx, fy, flux, log_s, resid, model) = best
     s = np.exp(log_s)
     ok = (s > 0.2) & (s < 3.0) & np.isfinite(s)
+    if ok.any():  # widths far from the scan's are blends, galaxies, artifacts: not the PSF
+        dev = np.log(s) - np.median(np.log(s[ok]))
+        spread = 1.4826 * np.median(np.abs(dev[ok]))
+        ok &= np.abs(dev) <= max(WIDTH_CLIP * spread, WIDTH_CLIP_MIN)
     if ok.sum() < 3:
         return fallback
     frame, fx, fy, s, data, var = (a[ok] for a in (frame, fx, fy, s, data, var0))
