@@ -23,8 +23,8 @@ KNOWN_MINOR_PLANET = 0.85
 FRAME_SNR50, FRAME_SNR_WIDTH = 18.0, 3.0
 #: The per-scan cmsig floor [mag], drawn per band: 2MASS's 0.02-0.03 mag for bright
 #: unsaturated stars (real PSC rows at S/N > 200: median cmsig 0.018-0.025). The pixel
-#: pipeline measures 0.006 there (bench_pixel_catalog): the raw-frame simulator renders
-#: stars with the very PSF model the profile fit uses, so no PSF mismatch sets a floor.
+#: pipeline measures 0.011-0.012 there (bench_pixel_catalog), with the raw-frame
+#: simulator's PSF variation the profile fit follows only in part (0.006 without it).
 CMSIG_FLOOR = (0.018, 0.026)
 #: Row kinds seen on a single frame.
 SINGLE_FRAME_KINDS = (artifacts.KIND_COSMIC_RAY, artifacts.KIND_METEOR,

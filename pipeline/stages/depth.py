@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import erf
 
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages import render
@@ -73,17 +72,8 @@ def psf_pixels(fwhm_arcsec: float, radius: int = 6) -> np.ndarray:
     cx = k * inst.NPIX / GRID + (0.37 * k) % 1.0
     cy = k * inst.NPIX / GRID + (0.61 * k) % 1.0
     x, y = (a.ravel() for a in np.meshgrid(cx, cy))
-    sigma = core_sigma_px(fwhm_arcsec, x, y)
-    edges = np.arange(-radius - 0.5, radius + 1.0)
-    ex = (np.rint(x) - x)[:, None] + edges
-    ey = (np.rint(y) - y)[:, None] + edges
-    total = 0.0
-    for weight, s in render.psf_components(sigma):
-        w = np.sqrt(2.0) * s[:, None]
-        gx = 0.5 * np.diff(erf(ex / w), axis=1)
-        gy = 0.5 * np.diff(erf(ey / w), axis=1)
-        total = total + weight[:, None, None] * gy[:, :, None] * gx[:, None, :]
-    return total.reshape(len(x), -1)
+    components = render.psf_components(core_sigma_px(fwhm_arcsec, x, y))
+    return render.pixel_stamps(x, y, components, radius).reshape(len(x), -1)
 
 
 def snr(flux: float, variance: float, pixels: np.ndarray, frames: float) -> float:

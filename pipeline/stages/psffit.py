@@ -51,6 +51,7 @@ from scipy.spatial import cKDTree
 from scipy.special import erf
 from scipy.stats import chi2
 
+from twomass.core.stats import robust_sigma
 from twomass.pipeline.stages import atlas, register, tan
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
@@ -251,8 +252,7 @@ def measure_psf(cal: CalibratedScan, seeing_arcsec: float) -> PsfModel:
     ok = (s > 0.2) & (s < 3.0) & np.isfinite(s)
     if ok.any():  # widths far from the scan's are blends, galaxies, artifacts: not the PSF
         dev = np.log(s) - np.median(np.log(s[ok]))
-        spread = 1.4826 * np.median(np.abs(dev[ok]))
-        ok &= np.abs(dev) <= max(WIDTH_CLIP * spread, WIDTH_CLIP_MIN)
+        ok &= np.abs(dev) <= max(WIDTH_CLIP * robust_sigma(dev[ok]), WIDTH_CLIP_MIN)
     if ok.sum() < 3:
         return fallback
     frame, fx, fy, s, data, var = (a[ok] for a in (frame, fx, fy, s, data, var0))
@@ -855,7 +855,5 @@ def aperture_comparison(fit: ProfileFit, images: list[atlas.AtlasImage]
     scale = float(np.median(ratios))
     if len(ratios) < FLOOR_MIN_STARS:
         return scale, 0.0
-    log_ratio = np.log(ratios)
-    spread = 1.4826 * np.median(np.abs(log_ratio - np.median(log_ratio)))
-    floor2 = spread**2 - np.median(variances)
+    floor2 = robust_sigma(np.log(ratios)) ** 2 - np.median(variances)
     return scale, float(np.sqrt(np.clip(floor2, 0.0, FLOOR_MAX**2)))

@@ -58,16 +58,7 @@ def add_mixtures(image: np.ndarray, x: np.ndarray, y: np.ndarray,
     ny, nx = image.shape
     ix0 = np.rint(x).astype(np.int64)
     iy0 = np.rint(y).astype(np.int64)
-    edges = np.arange(-radius - 0.5, radius + 1.0)
-    ex = (ix0 - x)[:, None] + edges[None, :]
-    ey = (iy0 - y)[:, None] + edges[None, :]
-    stamp = 0.0
-    for flux, sigma, *offset in components:
-        s = np.sqrt(2.0) * sigma[:, None]
-        dx, dy = (offset[0][:, None], offset[1][:, None]) if offset else (0.0, 0.0)
-        gx = np.diff(erf((ex - dx) / s), axis=1)
-        gy = np.diff(erf((ey - dy) / s), axis=1)
-        stamp = stamp + (0.25 * flux)[:, None, None] * gy[:, :, None] * gx[:, None, :]
+    stamp = pixel_stamps(x, y, components, radius)
     offs = np.arange(-radius, radius + 1)
     ix = ix0[:, None] + offs[None, :]
     iy = iy0[:, None] + offs[None, :]
@@ -76,6 +67,24 @@ def add_mixtures(image: np.ndarray, x: np.ndarray, y: np.ndarray,
     ok = oky[:, :, None] & okx[:, None, :]
     index = iy[:, :, None] * nx + ix[:, None, :]
     image += np.bincount(index[ok], weights=stamp[ok], minlength=nx * ny).reshape(ny, nx)
+
+
+def pixel_stamps(x: np.ndarray, y: np.ndarray, components: list[tuple], radius: int
+                 ) -> np.ndarray:
+    """(n, 2 radius + 1, 2 radius + 1) pixel integrals of the components (as
+    ``add_mixtures`` takes them) of sources at 0-based (x, y), on the pixels around the
+    nearest one (rows y, columns x)."""
+    edges = np.arange(-radius - 0.5, radius + 1.0)
+    ex = (np.rint(x) - x)[:, None] + edges[None, :]
+    ey = (np.rint(y) - y)[:, None] + edges[None, :]
+    stamp = 0.0
+    for flux, sigma, *offset in components:
+        s = np.sqrt(2.0) * sigma[:, None]
+        dx, dy = (offset[0][:, None], offset[1][:, None]) if offset else (0.0, 0.0)
+        gx = np.diff(erf((ex - dx) / s), axis=1)
+        gy = np.diff(erf((ey - dy) / s), axis=1)
+        stamp = stamp + (0.25 * flux)[:, None, None] * gy[:, :, None] * gx[:, None, :]
+    return stamp
 
 
 def stamp_radius(flux: np.ndarray, sigma: np.ndarray, noise: float,

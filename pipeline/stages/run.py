@@ -229,7 +229,8 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
     t1 = time.process_time()
     mapcor.flag_artifacts(columns, geometry.frame_step_arcsec())
     t2 = time.process_time()
-    row = scanmeta.scan_row(entry, geometry, columns, bands, results, ref["standards.parquet"])
+    row = scanmeta.scan_row(entry, geometry, columns, bands, results, ref["standards.parquet"],
+                           depth)
     return columns, row, {"bandmerge": t1 - t0 + time.process_time() - t2, "artifacts": t2 - t1}
 
 

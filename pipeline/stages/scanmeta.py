@@ -71,9 +71,10 @@ def standards_offset(ra, dec, mag, snr, std: dict, band: str, ra0: float
     return med, float(np.sqrt(np.mean((diff - med) ** 2))), int(found.sum())
 
 
-def scan_row(entry, geometry, pts: dict, bands, results, std: dict) -> dict:
-    """The scan's row (NaN or -1 = NULL); ``bands`` are the band-merge inputs and
-    ``results`` the stages' ``BandResult`` per band."""
+def scan_row(entry, geometry, pts: dict, bands, results, std: dict, depth: np.ndarray
+             ) -> dict:
+    """The scan's row (NaN or -1 = NULL); ``bands`` are the band-merge inputs,
+    ``results`` the stages' ``BandResult`` per band and ``depth`` their ``band_depth``."""
     ra, dec = geometry.centre()
     jd0 = float(geometry.frame_jd.min())
     row: dict = {"scan": entry.scan, "tile": entry.tile, "ra": ra, "dec": dec,
@@ -81,7 +82,6 @@ def scan_row(entry, geometry, pts: dict, bands, results, std: dict) -> dict:
                  "ut": ((jd0 + 0.5) % 1.0) * 24.0, "jdate": jd0, "airm": entry.airmass,
                  "zd": np.nan, "ha": np.nan, "rh": np.nan, "air_temp": np.nan,
                  "tel_temp": np.nan, "focus": np.nan, "hry": -1, "c_strat": -1, "n_ext": 0}
-    depth = np.array([band_depth(b) for b in bands])
     photometric = True
     for i, (band, src, r) in enumerate(zip("jhk", bands, results, strict=True)):
         offset, rms, _ = standards_offset(src.ra, src.dec, src.mag, src.snr, std, band,

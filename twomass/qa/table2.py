@@ -44,6 +44,7 @@ import numpy as np
 from twomass import release
 from twomass.core.database import Database
 from twomass.core.sphere import nearest_within, unit_vectors
+from twomass.core.stats import robust_sigma
 from twomass.qa import ValidationError
 from twomass.qa.catalog import ScanRef, read_catalog, read_scans
 from twomass.qa.matching import (
@@ -64,7 +65,6 @@ RELIABILITY_TARGET = 0.9995
 PHOTOMETRY_TARGET_MAG = 0.03
 ASTROMETRY_TARGET_ARCSEC = 0.100
 RAYLEIGH_MEDIAN = math.sqrt(2.0 * math.log(2.0))
-MAD_TO_SIGMA = 1.4826
 
 
 @dataclass(frozen=True)
@@ -223,13 +223,6 @@ def _pct(value: float, digits: int) -> str:
 
 def _num(value: float, digits: int, unit: str) -> str:
     return "n/a" if math.isnan(value) else f"{value:.{digits}f}{unit}"
-
-
-def robust_sigma(values: np.ndarray) -> float:
-    """1.4826 x the median absolute deviation (NaN when empty)."""
-    if len(values) == 0:
-        return float("nan")
-    return float(MAD_TO_SIGMA * np.median(np.abs(values - np.median(values))))
 
 
 @dataclass(frozen=True)
