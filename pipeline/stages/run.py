@@ -18,12 +18,8 @@ once; intermediate products stay in memory.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import multiprocessing
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +29,6 @@ import pyarrow.parquet as pq
 from astropy.io import fits
 from scipy.optimize import least_squares
 from scipy.special import erf
-from tqdm import tqdm
 
 import twomass
 from twomass.pipeline.sim import products, scanframe, tiling
@@ -92,39 +87,65 @@ class PipelineSummary:
     seconds: float
     #: CPU seconds per stage over every survey scan (the three bands summed).
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: Nights left as they were: their products in ``out`` came from the same inputs.
+    skipped: int = 0
 
 
 def check_output(out: Path) -> Path:
+    """The output directory may hold nights of earlier runs (``nights``: which are kept,
+    redone or refused)."""
     if out.exists() and not out.is_dir():
         raise rawio.RawInputError(f"{out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
-        raise rawio.RawInputError(f"{out}: output directory exists and is not empty")
     return out
 
 
 def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
-                 keep: dict | None = None, jobs: int = 1) -> PipelineSummary:
-    """Process raw nights into ``out`` (see the module docstring), a night's survey scans
-    in ``jobs`` processes.
+                 keep: dict | None = None, jobs: int = 1, scheduler: str | None = None,
+                 force: bool = False) -> PipelineSummary:
+    """Process raw nights into ``out`` (see the module docstring and ``nights``): with
+    ``jobs`` > 1 or a Dask ``scheduler`` address, every night's scans are tasks on a Dask
+    cluster; nights already in ``out`` from the same inputs are skipped, and with
+    ``force`` nights whose products came from other inputs are redone.
 
     ``keep``, if given, receives every survey scan's in-memory results by
     (night name, scan, band), for benchmarks and tests (the scans then run in this
     process).
     """
+    from twomass.pipeline.stages import nights  # the night driver, which uses this module
+
     start = time.perf_counter()
     out = check_output(Path(out))
     checked = [(d, *rawio.read_night(d)) for d in rawio.night_directories(raw_nights)]
     names = [d.name for d, _, _ in checked]
     if len(set(names)) != len(names):
         raise rawio.RawInputError(f"{checked[0][0]}: the same night is given twice")
-    out.mkdir(parents=True, exist_ok=True)
-    totals = {"scans": 0, "frames": 0, "images": 0, "pts": 0}
+    totals = {"nights": 0, "skipped": 0, "scans": 0, "frames": 0, "images": 0, "pts": 0}
     stages: dict[str, float] = {}
-    for directory, doc, scans in checked:
-        process_night(directory, doc, scans, out, totals, progress, keep, stages,
-                      jobs=1 if keep is not None else jobs)
-    return PipelineSummary(len(checked), totals["scans"], totals["frames"], totals["images"],
-                           totals["pts"], time.perf_counter() - start, stages)
+    nights.run_nights(checked, out, totals, stages, progress=progress, keep=keep,
+                      jobs=jobs, scheduler=scheduler, force=force)
+    return PipelineSummary(totals["nights"], totals["scans"], totals["frames"],
+                           totals["images"], totals["pts"], time.perf_counter() - start,
+                           stages, totals["skipped"])
+
+
+@dataclass
+class NightInputs:
+    """What every survey scan of a night needs besides its own cubes: the night
+    calibration frames, the reference lists and the zero points."""
+
+    calib: dict
+    ref: dict
+    c1: np.ndarray
+    n_std: np.ndarray
+
+
+def night_inputs(directory: Path, scans: list[rawio.ScanEntry],
+                 progress: bool = False) -> NightInputs:
+    """The night-level calibration that precedes the survey scans."""
+    calib = {b: calibrate.night_calibration(directory, b) for b in inst.BANDS}
+    ref = {n: pq.read_table(directory / "ref" / n).to_pydict() for n in rawio.REF_FILES}
+    c1, n_std = night_zero_points(directory, scans, calib, ref, progress)
+    return NightInputs(calib, ref, c1, n_std)
 
 
 @dataclass
@@ -156,55 +177,27 @@ def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict,
                       seconds, results if keep_results else None)
 
 
-def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out: Path,
-                  totals: dict, progress: bool, keep: dict | None = None,
-                  stages: dict | None = None, jobs: int = 1) -> None:
-    """One night into ``out/<night>``: written under ``<night>.partial`` and renamed when
-    complete. With ``jobs`` > 1 the survey scans run in that many processes; their
-    products are written in scan order, so the bytes do not depend on ``jobs``."""
-    name = directory.name
-    tmp = out / f"{name}.partial"
-    (tmp / "atlas").mkdir(parents=True)
-    calib = {b: calibrate.night_calibration(directory, b) for b in inst.BANDS}
-    ref = {n: pq.read_table(directory / "ref" / n).to_pydict() for n in rawio.REF_FILES}
-    c1, n_std = night_zero_points(directory, scans, calib, ref, progress)
-    rows: list[dict] = []
-    scan_rows: list[dict] = []
-    pts = products.RowGroupWriter(tmp / "pts.parquet", "pts.parquet")
-    survey = [s for s in scans if s.kind == "survey"]
-    args = [(directory, doc, entry, calib, ref, c1, tmp / "atlas", keep is not None)
-            for entry in survey]
-    with contextlib.ExitStack() as stack:
-        if jobs > 1 and len(survey) > 1:
-            pool = stack.enter_context(ProcessPoolExecutor(
-                min(jobs, len(survey)), mp_context=multiprocessing.get_context("spawn")))
-            outputs = pool.map(survey_scan, *zip(*args, strict=True))
-        else:
-            outputs = (survey_scan(*a) for a in args)
-        for entry, output in tqdm(zip(survey, outputs, strict=True), total=len(survey),
-                                  desc=f"{name} scans", unit="scan", file=sys.stderr,
-                                  disable=not progress):
-            pts.write(output.columns)
-            scan_rows.append(output.scan_row)
-            rows += output.atlas_rows
-            totals["pts"] += len(output.columns["id"])
-            totals["frames"] += output.frames
-            totals["images"] += len(output.atlas_rows)
-            totals["scans"] += 1
-            if stages is not None:
-                for stage, value in output.seconds.items():
-                    stages[stage] = stages.get(stage, 0.0) + value
-            if keep is not None:
-                for band, result in zip(inst.BANDS, output.results, strict=True):
-                    keep[(name, entry.scan, band)] = result
-    write_inventory(tmp / ATLAS_FILE, rows)
+def night_scan(night: NightInputs, directory: Path, doc: dict, entry: rawio.ScanEntry,
+               atlas_dir: Path, keep_results: bool = False) -> ScanOutput:
+    """One survey scan given its night's inputs (the task the night driver runs)."""
+    return survey_scan(directory, doc, entry, night.calib, night.ref, night.c1, atlas_dir,
+                       keep_results)
+
+
+def finish_night(directory: Path, doc: dict, night: NightInputs,
+                 outputs: list[ScanOutput]) -> None:
+    """The night-level products from the survey scans' outputs, in scan order, into
+    ``directory`` (the night's ``.partial`` directory, whose ``atlas/`` the scans wrote)."""
+    pts = products.RowGroupWriter(directory / "pts.parquet", "pts.parquet")
+    for output in outputs:
+        pts.write(output.columns)
     pts.close()
-    write_night_products(tmp, scan_rows)
+    write_inventory(directory / ATLAS_FILE, [r for o in outputs for r in o.atlas_rows])
+    write_night_products(directory, [o.scan_row for o in outputs])
     products.write_night_json(
-        tmp, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
-        extra={"zero_points": {b: float(c1[i]) for i, b in enumerate(inst.BANDS)},
-               "standards_used": {b: int(n_std[i]) for i, b in enumerate(inst.BANDS)}})
-    tmp.rename(out / name)
+        directory, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
+        extra={"zero_points": {b: float(night.c1[i]) for i, b in enumerate(inst.BANDS)},
+               "standards_used": {b: int(night.n_std[i]) for i, b in enumerate(inst.BANDS)}})
 
 
 def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict

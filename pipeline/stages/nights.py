@@ -1,0 +1,126 @@
+"""The night driver: every night's calibration and survey scans as tasks, on a Dask
+cluster or in this process.
+
+Per night: the night inputs (calibration frames, reference lists, zero points from the
+calibration scans: ``run.night_inputs``) -> one task per survey scan
+(``run.night_scan``, which also writes the scan's Atlas Images into the night's
+``.partial/atlas``) -> the night finish in this process (``run.finish_night``: the scan
+outputs in scan order, the night-level products, the manifest, the rename). On Dask the
+nights' inputs are submitted first and then every scan of every night, so scans of
+several nights share the workers; a night is finished as soon as its last scan is in.
+The products are the same bytes whatever the workers, since each file is written by one
+task or by the night finish, in scan order.
+
+Workers of an existing cluster (``scheduler`` address) must see the raw nights and the
+output directory at the same paths and have this package installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from twomass.pipeline.stages import instrument as inst
+from twomass.pipeline.stages import restart, run
+
+
+def run_nights(checked: list, out: Path, totals: dict, stages: dict, *, progress: bool,
+               keep: dict | None, jobs: int, scheduler: str | None, force: bool) -> None:
+    """Make the nights of ``checked`` ((directory, night.json, scans) each) not already in
+    ``out``; add their counts to ``totals`` and the scans' CPU seconds to ``stages``."""
+    manifests = [(d.name, restart.input_manifest(d, run.PIPELINE)) for d, _, _ in checked]
+    plans, kept = restart.plan_nights(manifests, out, force)
+    totals["skipped"] += len(kept)
+    by_name = {directory.name: (directory, doc, scans) for directory, doc, scans in checked}
+    todo = [(plan, *by_name[plan.name]) for plan in plans]
+    out.mkdir(parents=True, exist_ok=True)
+    for plan, *_ in todo:
+        restart.start(plan)
+    n_scans = sum(e.kind == "survey" for *_, scans in todo for e in scans)
+    bar = tqdm(total=n_scans, desc="scans", unit="scan", file=sys.stderr,
+               disable=not progress or n_scans == 0)
+    with bar:
+        on_dask = scheduler is not None or (jobs > 1 and keep is None)
+        finished = (_on_dask(todo, jobs, scheduler, bar) if on_dask
+                    else _in_process(todo, keep is not None, progress, bar))
+        for (plan, _, doc, _), night, outputs in finished:
+            run.finish_night(plan.partial, doc, night, outputs)
+            restart.commit(plan)
+            _count(totals, stages, keep, plan.name, outputs)
+
+
+def _in_process(todo: list, keep_results: bool, progress: bool, bar) -> Iterator:
+    for plan, directory, doc, scans in todo:
+        night = run.night_inputs(directory, scans, progress)
+        outputs = []
+        for entry in (s for s in scans if s.kind == "survey"):
+            outputs.append(run.night_scan(night, directory, doc, entry, plan.partial / "atlas",
+                                          keep_results))
+            bar.update(1)
+        yield (plan, directory, doc, scans), night, outputs
+
+
+def _on_dask(todo: list, jobs: int, scheduler: str | None, bar) -> Iterator:
+    from distributed import as_completed
+
+    with _client(jobs, scheduler) as client:
+        inputs = [client.submit(run.night_inputs, directory, scans, pure=False)
+                  for _, directory, _, scans in todo]
+        waiting: dict = {}  # future -> (night index, position in the night)
+        for i, ((plan, directory, doc, scans), night) in enumerate(zip(todo, inputs,
+                                                                       strict=True)):
+            survey = [s for s in scans if s.kind == "survey"]
+            for k, entry in enumerate(survey):
+                future = client.submit(run.night_scan, night, directory, doc, entry,
+                                       plan.partial / "atlas", pure=False)
+                waiting[future] = (i, k)
+        outputs: list[list] = [[None] * sum(s.kind == "survey" for s in t[3]) for t in todo]
+        left = [len(o) for o in outputs]
+        for i in (i for i, n in enumerate(left) if n == 0):  # nights without survey scans
+            yield todo[i], inputs[i].result(), []
+        for future in as_completed(list(waiting)):
+            i, k = waiting.pop(future)
+            outputs[i][k] = future.result()
+            future.release()
+            bar.update(1)
+            left[i] -= 1
+            if left[i] == 0:
+                yield todo[i], inputs[i].result(), outputs[i]
+                outputs[i] = []
+
+
+@contextlib.contextmanager
+def _client(jobs: int, scheduler: str | None):
+    """A client of the cluster at ``scheduler``, or of a local cluster of ``jobs`` worker
+    processes with one thread each, closed on the way out. Dask's own logging is kept to
+    errors (a busy machine makes it warn of slow worker shutdowns and event loops)."""
+    from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                      dashboard_address=None, memory_limit=0,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _count(totals: dict, stages: dict, keep: dict | None, name: str, outputs: list) -> None:
+    totals["nights"] += 1
+    for output in outputs:
+        totals["pts"] += len(output.columns["id"])
+        totals["frames"] += output.frames
+        totals["images"] += len(output.atlas_rows)
+        totals["scans"] += 1
+        for stage, value in output.seconds.items():
+            stages[stage] = stages.get(stage, 0.0) + value
+        if keep is not None:
+            for band, result in zip(inst.BANDS, output.results, strict=True):
+                keep[(name, output.scan_row["scan"], band)] = result
