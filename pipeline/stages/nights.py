@@ -105,25 +105,33 @@ def _on_dask(todo: list, jobs: int, scheduler: str | None, bar) -> Iterator:
 
 @contextlib.contextmanager
 def _client(jobs: int, scheduler: str | None):
-    """A client of the cluster at ``scheduler``, or of a local cluster of ``jobs`` worker
-    processes with one thread each, closed on the way out. Dask's own logging is kept to
-    errors (a busy machine makes it warn of slow worker shutdowns and event loops)."""
-    import dask
-    from distributed import Client, LocalCluster
+    """A client of the cluster at ``scheduler``, or of a ``local_cluster``; closed on the
+    way out."""
+    from distributed import Client
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    dask.config.set(WORKER_CONFIG)
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
+    with local_cluster(jobs) as cluster, Client(cluster) as client:
+        yield client
+
+
+def local_cluster(workers: int):
+    """A Dask cluster on this machine: ``workers`` processes with one thread each
+    (``WORKER_CONFIG``), no dashboard, Dask's own logging kept to errors (a busy machine
+    makes it warn of slow worker shutdowns and event loops)."""
+    import dask
+    from distributed import LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    dask.config.set(WORKER_CONFIG)
     with warnings.catch_warnings():  # the scheduler's HTTP port taken by another cluster
         warnings.filterwarnings("ignore", message="Port .* is already in use")
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None, memory_limit=0,
-                               silence_logs=logging.ERROR)
-    with cluster, Client(cluster) as client:
-        yield client
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None, memory_limit=0,
+                            silence_logs=logging.ERROR)
 
 
 def _count(totals: dict, stages: dict, keep: dict | None, name: str, outputs: list) -> None:

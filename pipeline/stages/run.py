@@ -1,5 +1,8 @@
-"""``pipeline``: raw nights to night products (Atlas Images and point sources), night
-by night.
+"""``pipeline``: raw nights to night products (Atlas Images and point sources).
+
+A night is three steps, which ``nights`` runs as tasks (on Dask or in this process):
+``night_inputs`` (calibration), ``night_scan`` for each survey scan, ``finish_night``
+(the night-level products from the scans' outputs in scan order).
 
 Per night: every input file is checked first (nothing is written if one is bad); the
 night calibration (bias, dark, flat, bad pixels) is built; the calibration scans are
