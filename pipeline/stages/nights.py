@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,11 +126,11 @@ def local_cluster(workers: int):
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     dask.config.set(WORKER_CONFIG)
-    with warnings.catch_warnings():  # the scheduler's HTTP port taken by another cluster
-        warnings.filterwarnings("ignore", message="Port .* is already in use")
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                            dashboard_address=None, memory_limit=0,
-                            silence_logs=logging.ERROR)
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR,
+                        # the scheduler's HTTP server on a free port: another cluster's
+                        # 8787 would give a warning and a leaked socket
+                        scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"})
 
 
 def _count(totals: dict, stages: dict, keep: dict | None, name: str, outputs: list) -> None:

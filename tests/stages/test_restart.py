@@ -79,6 +79,7 @@ def test_a_killed_dask_run_restarted_gives_the_uninterrupted_bytes(two_nights, t
 def test_a_night_made_from_other_inputs_is_refused_unless_forced(two_nights, tmp_path) -> None:
     first, second = two_nights.nights
     raw = tmp_path / "raw"
+    raw.mkdir()
     (raw / first).symlink_to(two_nights.raw / first)
     out = tmp_path / "products"
     (out / first).mkdir(parents=True)
