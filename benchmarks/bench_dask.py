@@ -9,8 +9,8 @@ clock, so the figure is the pipeline's, not the cluster's start). To say why a r
 falls short, it prints from the task stream the night's serial parts (the calibration
 task; the night finish in the client, the wall time no task covers) and the scans'
 seconds, with the best 2-worker time they allow (longest-first scheduling of the scans
-between the serial parts), and the machine's load average: the figure needs a quiet
-machine.
+and of the calibration scans, between the serial parts), and the machine's load
+average: the figure needs a quiet machine.
 
     python benchmarks/bench_dask.py --work /tmp/bench-dask [--max-frames N] [--seed N]
 """
@@ -53,7 +53,9 @@ def timed_run(night: Path, out: Path, workers: int) -> dict:
     computing = [s["stop"] for t in stream.data for s in t["startstops"]] or [0.0]
     first = min(s["start"] for t in stream.data for s in t["startstops"]) if stream.data else 0
     return {"wall": wall, "load": load, "scans": summary.scans,
-            "calibration": sum(spans.get("night_inputs", [])),
+            "frames": sum(spans.get("night_frames", [])),
+            "cal_scans": spans.get("calibration_scan", []),
+            "solution": sum(spans.get("night_solution", [])),
             "scan_seconds": spans.get("night_scan", []),
             "task_span": max(computing) - first}
 
@@ -94,9 +96,12 @@ def main() -> None:
         r = runs[workers] = timed_run(night, out, workers)
         scans = r["scan_seconds"]
         finish = r["wall"] - r["task_span"]
-        best = r["calibration"] + lpt_makespan(scans, 2) + finish
+        serial = r["frames"] + r["solution"] + finish
+        best = serial + lpt_makespan(r["cal_scans"], 2) + lpt_makespan(scans, 2)
         print(f"{workers} worker(s): {r['wall']:.1f} s wall (load average {r['load']:.1f}); "
-              f"calibration task {r['calibration']:.1f} s, {len(scans)} scan tasks "
+              f"calibration frames {r['frames']:.1f} s, {len(r['cal_scans'])} calibration "
+              f"scans {sum(r['cal_scans']):.1f} s, zero points {r['solution']:.1f} s, "
+              f"{len(scans)} scan tasks "
               f"{sum(scans):.1f} s (longest {max(scans, default=0):.1f} s), "
               f"outside the tasks {finish:.1f} s; best on 2 workers from these parts "
               f"{best:.1f} s (ratio {r['wall'] / best:.2f})")

@@ -1,8 +1,9 @@
 """The night driver: every night's calibration and survey scans as tasks, on a Dask
 cluster or in this process.
 
-Per night: the night inputs (calibration frames, reference lists, zero points from the
-calibration scans: ``run.night_inputs``) -> one task per survey scan
+Per night: the night inputs (``run.night_frames``: calibration frames and reference lists
+-> ``run.calibration_scan`` for each calibration scan -> ``run.night_solution``: the zero
+points) -> one task per survey scan
 (``run.night_scan``, which also writes the scan's Atlas Images into the night's
 ``.partial/atlas``) -> the night finish in this process (``run.finish_night``: the scan
 outputs in scan order, the night-level products, the manifest, the rename). On Dask the
@@ -55,16 +56,16 @@ def run_nights(checked: list, out: Path, totals: dict, stages: dict, *, progress
     with bar:
         on_dask = scheduler is not None or (jobs > 1 and keep is None)
         finished = (_on_dask(todo, jobs, scheduler, bar) if on_dask
-                    else _in_process(todo, keep is not None, progress, bar))
+                    else _in_process(todo, keep is not None, bar))
         for (plan, _, doc, _), night, outputs in finished:
             run.finish_night(plan.partial, doc, night, outputs)
             restart.commit(plan)
             _count(totals, stages, keep, plan.name, outputs)
 
 
-def _in_process(todo: list, keep_results: bool, progress: bool, bar) -> Iterator:
+def _in_process(todo: list, keep_results: bool, bar) -> Iterator:
     for plan, directory, doc, scans in todo:
-        night = run.night_inputs(directory, scans, progress)
+        night = run.night_inputs(directory, scans)
         outputs = []
         for entry in (s for s in scans if s.kind == "survey"):
             outputs.append(run.night_scan(night, directory, doc, entry, plan.partial / "atlas",
@@ -77,7 +78,7 @@ def _on_dask(todo: list, jobs: int, scheduler: str | None, bar) -> Iterator:
     from distributed import as_completed
 
     with _client(jobs, scheduler) as client:
-        inputs = [client.submit(run.night_inputs, directory, scans, pure=False)
+        inputs = [_submit_night_inputs(client, directory, scans)
                   for _, directory, _, scans in todo]
         waiting: dict = {}  # future -> (night index, position in the night)
         for i, ((plan, directory, doc, scans), night) in enumerate(zip(todo, inputs,
@@ -100,6 +101,15 @@ def _on_dask(todo: list, jobs: int, scheduler: str | None, bar) -> Iterator:
             if left[i] == 0:
                 yield todo[i], inputs[i].result(), outputs[i]
                 outputs[i] = []
+
+
+def _submit_night_inputs(client, directory: Path, scans: list):
+    """The night's calibration as tasks: its frames, then each calibration scan, then the
+    zero points (``run.night_inputs`` in this process)."""
+    frames = client.submit(run.night_frames, directory, pure=False)
+    cal = [client.submit(run.calibration_scan, frames, directory, entry, pure=False)
+           for entry in scans if entry.kind == "cal"]
+    return client.submit(run.night_solution, frames, scans, cal, pure=False)
 
 
 @contextlib.contextmanager

@@ -132,23 +132,51 @@ def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
 
 
 @dataclass
-class NightInputs:
-    """What every survey scan of a night needs besides its own cubes: the night
-    calibration frames, the reference lists and the zero points."""
+class NightFrames:
+    """The night calibration frames (bias, dark, flat, bad pixels per band) and the
+    reference lists: what every scan of the night is processed with."""
 
     calib: dict
     ref: dict
+
+
+@dataclass
+class NightInputs(NightFrames):
+    """What every survey scan of a night needs besides its own cubes: the night frames
+    and the zero points from the calibration scans."""
+
     c1: np.ndarray
     n_std: np.ndarray
 
 
-def night_inputs(directory: Path, scans: list[rawio.ScanEntry],
-                 progress: bool = False) -> NightInputs:
-    """The night-level calibration that precedes the survey scans."""
-    calib = {b: calibrate.night_calibration(directory, b) for b in inst.BANDS}
-    ref = {n: pq.read_table(directory / "ref" / n).to_pydict() for n in rawio.REF_FILES}
-    c1, n_std = night_zero_points(directory, scans, calib, ref, progress)
-    return NightInputs(calib, ref, c1, n_std)
+def night_frames(directory: Path) -> NightFrames:
+    return NightFrames({b: calibrate.night_calibration(directory, b) for b in inst.BANDS},
+                       {n: pq.read_table(directory / "ref" / n).to_pydict()
+                        for n in rawio.REF_FILES})
+
+
+def calibration_scan(frames: NightFrames, directory: Path,
+                     entry: rawio.ScanEntry) -> list[list[atlas.AtlasImage]]:
+    """A calibration scan's Atlas Images per band, at the nominal zero points (a task of
+    its own: the calibration scans of a night run side by side)."""
+    magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
+    return [r.images for r in process_scan(directory, entry, frames.calib, frames.ref, magzp)]
+
+
+def night_solution(frames: NightFrames, scans: list[rawio.ScanEntry],
+                   cal_images: list[list[list[atlas.AtlasImage]]]) -> NightInputs:
+    """The night inputs from its frames and its calibration scans' Atlas Images (in the
+    order of ``scans``' calibration scans)."""
+    c1, n_std = night_zero_points([s for s in scans if s.kind == "cal"], cal_images,
+                                  frames.ref)
+    return NightInputs(frames.calib, frames.ref, c1, n_std)
+
+
+def night_inputs(directory: Path, scans: list[rawio.ScanEntry]) -> NightInputs:
+    """The night-level calibration that precedes the survey scans, in this process."""
+    frames = night_frames(directory)
+    return night_solution(frames, scans, [calibration_scan(frames, directory, entry)
+                                          for entry in scans if entry.kind == "cal"])
 
 
 @dataclass
@@ -246,24 +274,23 @@ def write_night_products(directory: Path, scan_rows: list[dict]) -> None:
     products.write_table(products.empty_table("ext.parquet"), directory / "ext.parquet")
 
 
-def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarray, np.ndarray]:
-    """c1 per band from the calibration scans' Atlas Images and the standards.
+def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list, ref: dict
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """c1 per band from the calibration scans' Atlas Images (``calibration_scan``) and
+    the standards.
 
     The calibration scans are short (a few frames) and their seeing is close: their
     aperture correction is measured from all of them together, per band.
     """
     std = ref["standards.parquet"]
     estimates: list[list[float]] = [[], [], []]
-    cal_results = []
-    for entry in (s for s in scans if s.kind == "cal"):
-        magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
-        cal_results.append((entry, process_scan(directory, entry, calib, ref, magzp)))
-    apcor = aperture_corrections([[i for _, results in cal_results for i in results[b].images]
+    cal_results = list(zip(cal_scans, cal_images, strict=True))
+    apcor = aperture_corrections([[i for _, images in cal_results for i in images[b]]
                                   for b in range(3)])
-    for entry, results in cal_results:
-        for b, (band, result) in enumerate(zip(inst.BANDS, results, strict=True)):
+    for entry, images in cal_results:
+        for b, band in enumerate(inst.BANDS):
             m = np.asarray(std[f"{band}_m"])
-            for image in result.images:
+            for image in images[b]:
                 image.apcor = apcor[b]
                 ra, dec = recentre(image, np.asarray(std["ra"]), np.asarray(std["dec"]))
                 flux, err, ok = aperture_photometry(image, ra, dec)
