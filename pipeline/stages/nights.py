@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from twomass.core.errors import TwomassError
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages import restart, run
 
@@ -36,6 +37,9 @@ from twomass.pipeline.stages import restart, run
 #: without them, 13 s in one process.
 WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
                  "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+#: Seconds to wait for the scheduler of ``--scheduler``.
+CONNECT_SECONDS = 10
 
 
 def run_nights(checked: list, out: Path, totals: dict, stages: dict, *, progress: bool,
@@ -54,7 +58,7 @@ def run_nights(checked: list, out: Path, totals: dict, stages: dict, *, progress
     bar = tqdm(total=n_scans, desc="scans", unit="scan", file=sys.stderr,
                disable=not progress or n_scans == 0)
     with bar:
-        on_dask = scheduler is not None or (jobs > 1 and keep is None)
+        on_dask = keep is None and (scheduler is not None or jobs > 1)
         finished = (_on_dask(todo, jobs, scheduler, bar) if on_dask
                     else _in_process(todo, keep is not None, bar))
         for (plan, _, doc, _), night, outputs in finished:
@@ -120,7 +124,12 @@ def _client(jobs: int, scheduler: str | None):
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=CONNECT_SECONDS)
+        except (OSError, ValueError) as exc:
+            raise TwomassError(f"--scheduler {scheduler}: no Dask scheduler there ({exc})"
+                               ) from None
+        with client:
             yield client
         return
     with local_cluster(jobs) as cluster, Client(cluster) as client:

@@ -27,3 +27,16 @@ def test_a_number_of_processes_below_one_is_refused(tmp_path: Path, capsys) -> N
     assert main(["pipeline", str(tmp_path), "--out", str(tmp_path / "out"), "--jobs", "0"]) == 2
     assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_scheduler_that_does_not_answer_is_reported_on_one_line(two_nights, tmp_path,
+                                                                  capsys) -> None:
+    from twomass.cli import main
+
+    night = two_nights.raw / two_nights.nights[0]
+    address = "tcp://127.0.0.1:9"  # the discard port: nothing listens
+    assert main(["pipeline", str(night), "--out", str(tmp_path / "out"), "--scheduler",
+                 address]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--scheduler {address}: no Dask scheduler there" in err[0]
+    assert not (tmp_path / "out" / night.name).exists()
