@@ -51,15 +51,18 @@ def run_nights(checked: list, out: Path, totals: dict, stages: dict, *, progress
     totals["skipped"] += len(kept)
     by_name = {directory.name: (directory, doc, scans) for directory, doc, scans in checked}
     todo = [(plan, *by_name[plan.name]) for plan in plans]
-    out.mkdir(parents=True, exist_ok=True)
-    for plan, *_ in todo:
-        restart.start(plan)
+    if not todo:
+        return
+    on_dask = keep is None and (scheduler is not None or jobs > 1)
     n_scans = sum(e.kind == "survey" for *_, scans in todo for e in scans)
-    bar = tqdm(total=n_scans, desc="scans", unit="scan", file=sys.stderr,
-               disable=not progress or n_scans == 0)
-    with bar:
-        on_dask = keep is None and (scheduler is not None or jobs > 1)
-        finished = (_on_dask(todo, jobs, scheduler, bar) if on_dask
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(_client(jobs, scheduler)) if on_dask else None
+        out.mkdir(parents=True, exist_ok=True)
+        for plan, *_ in todo:
+            restart.start(plan)
+        bar = stack.enter_context(tqdm(total=n_scans, desc="scans", unit="scan",
+                                       file=sys.stderr, disable=not progress or n_scans == 0))
+        finished = (_on_dask(todo, client, bar) if on_dask
                     else _in_process(todo, keep is not None, bar))
         for (plan, _, doc, _), night, outputs in finished:
             run.finish_night(plan.partial, doc, night, outputs)
@@ -78,33 +81,33 @@ def _in_process(todo: list, keep_results: bool, bar) -> Iterator:
         yield (plan, directory, doc, scans), night, outputs
 
 
-def _on_dask(todo: list, jobs: int, scheduler: str | None, bar) -> Iterator:
+def _on_dask(todo: list, client, bar) -> Iterator:
+    """Nights as they are complete: their calibration tasks first, then every scan of
+    every night, scans of several nights sharing the workers."""
     from distributed import as_completed
 
-    with _client(jobs, scheduler) as client:
-        inputs = [_submit_night_inputs(client, directory, scans)
-                  for _, directory, _, scans in todo]
-        waiting: dict = {}  # future -> (night index, position in the night)
-        for i, ((plan, directory, doc, scans), night) in enumerate(zip(todo, inputs,
-                                                                       strict=True)):
-            survey = [s for s in scans if s.kind == "survey"]
-            for k, entry in enumerate(survey):
-                future = client.submit(run.night_scan, night, directory, doc, entry,
-                                       plan.partial / "atlas", pure=False)
-                waiting[future] = (i, k)
-        outputs: list[list] = [[None] * sum(s.kind == "survey" for s in t[3]) for t in todo]
-        left = [len(o) for o in outputs]
-        for i in (i for i, n in enumerate(left) if n == 0):  # nights without survey scans
-            yield todo[i], inputs[i].result(), []
-        for future in as_completed(list(waiting)):
-            i, k = waiting.pop(future)
-            outputs[i][k] = future.result()
-            future.release()
-            bar.update(1)
-            left[i] -= 1
-            if left[i] == 0:
-                yield todo[i], inputs[i].result(), outputs[i]
-                outputs[i] = []
+    inputs = [_submit_night_inputs(client, directory, scans)
+              for _, directory, _, scans in todo]
+    waiting: dict = {}  # future -> (night index, position in the night)
+    for i, ((plan, directory, doc, scans), night) in enumerate(zip(todo, inputs, strict=True)):
+        survey = [s for s in scans if s.kind == "survey"]
+        for k, entry in enumerate(survey):
+            future = client.submit(run.night_scan, night, directory, doc, entry,
+                                   plan.partial / "atlas", pure=False)
+            waiting[future] = (i, k)
+    outputs: list[list] = [[None] * sum(s.kind == "survey" for s in t[3]) for t in todo]
+    left = [len(o) for o in outputs]
+    for i in (i for i, n in enumerate(left) if n == 0):  # nights without survey scans
+        yield todo[i], inputs[i].result(), []
+    for future in as_completed(list(waiting)):
+        i, k = waiting.pop(future)
+        outputs[i][k] = future.result()
+        future.release()
+        bar.update(1)
+        left[i] -= 1
+        if left[i] == 0:
+            yield todo[i], inputs[i].result(), outputs[i]
+            outputs[i] = []
 
 
 def _submit_night_inputs(client, directory: Path, scans: list):
