@@ -5,6 +5,7 @@ careless association would land."""
 from __future__ import annotations
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from twomass.pipeline.sim import scanframe
@@ -130,3 +131,31 @@ def test_list_without_a_needed_column_is_refused() -> None:
     del eph["k_m"]
     with pytest.raises(RawInputError, match="minor_planets.parquet: no column k_m"):
         ephemeris.flag_minor_planets(_pts([100.0], [9.5], [K_M]), _scan(100.0, "n", JD0), eph)
+
+
+def test_object_on_the_simulated_scan(processed) -> None:
+    """On the shared scan's own sources and frame times: an object whose ephemeris
+    (epoch an hour before the scan, 0.5 deg/day, 1.5" off) puts it on a real S/N > 10
+    source when the scan crossed it flags that source alone; one predicted where the
+    scan has no source within 30" flags nothing."""
+    table = pq.read_table(processed.products / "pts.parquet").to_pandas()
+    pts = {k: table[k].to_numpy() for k in table.columns}  # NULL as NaN
+    entry = next(s for s in processed.scans if s.scan == processed.survey_scan)
+    results = [processed.results[b] for b in instrument.BANDS]
+    geometry = scansources.scan_geometry([r.reg for r in results],
+                                         [r.frames for r in results], entry.ra0, entry.sd)
+    snr = np.nan_to_num(pts["k_snr"])
+    candidates = np.flatnonzero((snr > 10) & (snr < 50))
+    pick = int(candidates[len(candidates) // 2])
+    jd = float(pts["jdate"][pick])  # when the scan saw that source
+    epoch = jd - 1.0 / 24.0
+    rates = np.array([-0.5, 0.1])
+    ra, dec = _offset(pts["ra"][pick], pts["dec"][pick], 1.5, -1.0)
+    far_ra, far_dec = pts["ra"][pick] + 0.2, pts["dec"][pick]  # beyond the scan's width
+    eph = {"id": [1, 2], "epoch_jd": [epoch, epoch],
+           "ra": [ra - rates[0] / 24.0, far_ra], "dec": [dec - rates[1] / 24.0, far_dec],
+           "ra_rate": [rates[0]] * 2, "dec_rate": [rates[1]] * 2,
+           "k_m": [pts["k_m"][pick], 14.0], "sigma_arcsec": [2.0, 2.0]}
+    taken = ephemeris.flag_minor_planets(pts, geometry, eph)
+    assert taken.tolist() == [pick, -1]
+    assert np.flatnonzero(pts["mp_flg"]).tolist() == [pick]
