@@ -11,7 +11,7 @@ that time and the time taken again (the scan runs at 57"/s, an asteroid at most
 2MASS screened within 30" of each prediction (``SCREEN_ARCSEC``). Inside that a source is consistent
 with an object when its distance is within ``N_SIGMA`` times the ephemeris uncertainty
 (the list's ``sigma_arcsec``, combined with the source's position error; the whole
-screen when the list gives none) and one of its measured magnitudes, taken to Ks with
+screen when the list gives none) and each of its measured magnitudes, taken to Ks with
 an asteroid's colours, is within ``MAG_TOLERANCE`` of the predicted Ks (the prediction
 from absolute magnitudes and the rotational light curve are each good to a few
 tenths). Pairs are then taken nearest first, each object and each source once: an
@@ -95,14 +95,14 @@ def _close_enough(sep, i, j, pts, ephemerides) -> np.ndarray:
 
 
 def _bright_alike(i, j, pts, ephemerides) -> np.ndarray:
-    """A measured band of the source within ``MAG_TOLERANCE`` (plus twice its error) of
-    the predicted Ks, taken to that band with ``COLOUR_TO_KS``."""
+    """Every measured band of the source, taken to Ks with ``COLOUR_TO_KS``, within
+    ``MAG_TOLERANCE`` (plus twice its error) of the predicted Ks."""
     k_pred = np.asarray(ephemerides["k_m"], float)[i]
     rd = np.asarray(pts["rd_flg"])[j]
-    ok = np.zeros(len(i), bool)
+    ok = np.ones(len(i), bool)
     for b, band in enumerate("jhk"):
         measured = np.array([r[b] in MEASURED for r in rd], bool)
         m = np.asarray(pts[f"{band}_m"], float)[j] - COLOUR_TO_KS[b]
         err = np.nan_to_num(np.asarray(pts[f"{band}_msigcom"], float)[j], nan=0.0)
-        ok |= measured & (np.abs(m - k_pred) <= MAG_TOLERANCE + 2.0 * err)
+        ok &= ~measured | (np.abs(m - k_pred) <= MAG_TOLERANCE + 2.0 * err)
     return ok

@@ -97,7 +97,8 @@ def test_object_flagged_in_each_overlapping_scan_at_its_own_time() -> None:
 
 def test_nearest_consistent_source_only() -> None:
     """Truth table of the consistency rules (one scan, object at its crossing):
-    - a star nearer to the prediction than the object but 3 mag brighter is skipped;
+    - a star nearer to the prediction than the object but 3 mag brighter is skipped, and
+      a source whose J and Ks disagree with an asteroid's colours;
     - with the object undetected, a star of its brightness 6" away (3 sigma) is taken
       (association is not identification), one 14" away (7 sigma) is not;
     - without ``sigma_arcsec`` in the list the whole 30" screen applies;
@@ -109,6 +110,15 @@ def test_nearest_consistent_source_only() -> None:
     pts = _pts(ra, dec, [K_M, K_M - 3.0])
     ephemeris.flag_minor_planets(pts, geometry, _ephemerides())
     assert pts["mp_flg"].tolist() == [1, 0]
+    # Ks alike but J 2 mag fainter than an asteroid's colours allow: not the object;
+    # a band not measured (rd_flg 0, an upper limit) does not count against it.
+    pts = _pts(*here, [K_M])
+    pts["j_m"] += 2.0
+    ephemeris.flag_minor_planets(pts, geometry, _ephemerides())
+    assert pts["mp_flg"].tolist() == [0]
+    pts["rd_flg"][:] = "022"
+    ephemeris.flag_minor_planets(pts, geometry, _ephemerides())
+    assert pts["mp_flg"].tolist() == [1]
 
     for north, sigma, expected in ((6.0, 2.0, 1), (14.0, 2.0, 0), (14.0, None, 1),
                                    (31.0, None, 0)):
