@@ -8,13 +8,13 @@ track at the predicted position (``ScanGeometry.place``), the position then move
 that time and the time taken again (the scan runs at 57"/s, an asteroid at most
 ~0.02"/s: one step converges).
 
-2MASS screened within 30" of each prediction (``SCREEN_ARCSEC``). Inside that a source is consistent
-with an object when its distance is within ``N_SIGMA`` times the ephemeris uncertainty
-(the list's ``sigma_arcsec``, combined with the source's position error; the whole
-screen when the list gives none) and each of its measured magnitudes, taken to Ks with
-an asteroid's colours, is within ``MAG_TOLERANCE`` of the predicted Ks (the prediction
-from absolute magnitudes and the rotational light curve are each good to a few
-tenths). Pairs are then taken nearest first, each object and each source once: an
+2MASS screened within 30" of each prediction (``SCREEN_ARCSEC``). Inside that, a
+source is consistent with an object when its distance is within ``N_SIGMA`` times the
+ephemeris uncertainty (the list's ``sigma_arcsec``, combined with the source's position
+error; the whole screen when the list gives none) and each of its measured magnitudes,
+taken to Ks with an asteroid's colours, is within ``MAG_TOLERANCE`` of the predicted Ks
+(the prediction from absolute magnitudes and the rotational light curve are each good
+to a few tenths). Pairs are then taken nearest first, each object and each source once: an
 object takes its nearest consistent source, and a star near an object that the scan
 saw separately is not flagged. Association is not identification: an object too faint
 to be seen may still take a consistent star within its ephemeris errors.
