@@ -5,31 +5,29 @@ from ``min_scan_qual`` on; 2MASS's working database loaded scans with Q > 3).
 Every aspect 2MASS reviewed is measured on the scan itself and mapped to a factor from
 0 to 1 (its sub-score is 10 x the factor):
 
-========== ============================================= =========== ===========
-aspect     measured (worst band)                          factor 1 to factor 0 at
-========== ============================================= =========== ===========
-sensitivity S/N = 10 magnitude minus the Level-1 need      2MASS's steps (``quality``)
-tracking   frame-to-frame tie residual [px]               0.15        0.5
-           largest change of the frame offset [arcsec]    2.0         8.0
-noise      frame background rms / photon + read noise     1.3         2.0
-photometry rms of the standards on the scan [mag]         0.06        0.12
-           their median offset from the zero point [mag]  0.05        0.15
-           the night solution's zero-point error [mag]    0.02        0.10
-overlaps   rms of overlap differences [mag]               2MASS's steps (0.05 / 0.075 / 0.10)
-seeing     FWHM / 2.5"                                    1.3         2.0
-background sky / nominal sky                              2.0         4.0
-           its spread along the scan (5-95 %) / median    0.10        0.50
-astrometry rms of reference stars after registration ["]  0.3         1.0
-transients pixels masked as transients or streaks         0.02        0.10
-========== ============================================= =========== ===========
+    aspect       measured (worst band)                        factor 1 to   0 from
+    sensitivity  S/N = 10 magnitude past the Level-1 need     2MASS's steps (``quality``)
+    tracking     frame-to-frame tie residual [px]             0.15          0.5
+                 largest change of the frame offset [arcsec]  2.0           8.0
+    noise        frame background rms / photon + read noise   1.3           2.0
+    photometry   rms of the standards on the scan [mag]       0.06          0.12
+                 their median offset from the zero point      0.05          0.15
+                 the night solution's zero-point error [mag]  0.02          0.10
+    overlaps     rms of overlap differences [mag]             2MASS's steps (0.05/0.075/0.1)
+    seeing       FWHM / 2.5"                                  1.3           2.0
+    background   sky / the band's nominal sky                 2.0           4.0
+                 its spread along the scan (5-95 %) / median  0.10          0.50
+    astrometry   rms of reference stars after registration    0.3"          1.0"
+    transients   fraction of good pixels masked               0.02          0.10
 
 Between its two limits a factor falls linearly; an aspect with several measures takes
 the worst. The standards' rms and the overlap steps are 2MASS's (catalog rules §2.1:
 factor 2 - rms / 0.06; 1.0 / 0.7 / 0.4 / 0); a seeing shape of 1.3 was a 2MASS
 downgrade; the other limits sit above what normal scans of the simulator show (tie
-residuals 0.02-0.1 px, jumps under 1.5" from 0.25" tracking jitter, noise ratio ~1,
-reference rms ~0.1", under 1 % masked) and at what visibly spoils the products
-(a 0.5 px tie error smears the 2.5" image; the 4" pair match cannot tie an 8" jump;
+residual ~0.01 px, jumps ~1" from the 0.25" tracking jitter, noise ratio ~1, sky
+1-2 x nominal, reference rms ~0.06", under 1 % masked: benchmarks/README.md) and at
+what visibly spoils the products (a 0.5 px tie error smears the 2.5" image; frame pairs
+are matched within 4", so a larger jump is tied through the reference stars alone;
 twice the expected noise costs 0.75 mag of depth). Aspects not measured (no standards
 on the scan, no overlap figure or zero-point error given) count as 1.
 

@@ -146,8 +146,8 @@ def test_list_without_a_needed_column_is_refused() -> None:
 def test_object_on_the_simulated_scan(processed) -> None:
     """On the shared scan's own sources and frame times: an object whose ephemeris
     (epoch an hour before the scan, 0.5 deg/day, 1.5" off) puts it on a real S/N > 10
-    source when the scan crossed it flags that source alone; one predicted where the
-    scan has no source within 30" flags nothing."""
+    source of an asteroid's colours when the scan crossed it flags that source alone;
+    one predicted where the scan has no source within 30" flags nothing."""
     table = pq.read_table(processed.products / "pts.parquet").to_pandas()
     pts = {k: table[k].to_numpy() for k in table.columns}  # NULL as NaN
     entry = next(s for s in processed.scans if s.scan == processed.survey_scan)
@@ -155,7 +155,9 @@ def test_object_on_the_simulated_scan(processed) -> None:
     geometry = scansources.scan_geometry([r.reg for r in results],
                                          [r.frames for r in results], entry.ra0, entry.sd)
     snr = np.nan_to_num(pts["k_snr"])
-    candidates = np.flatnonzero((snr > 10) & (snr < 50))
+    j_k, h_k = pts["j_m"] - pts["k_m"], pts["h_m"] - pts["k_m"]
+    candidates = np.flatnonzero((snr > 10) & (snr < 50) & (pts["rd_flg"] == "222")
+                                & (np.abs(j_k - 0.5) < 0.2) & (np.abs(h_k - 0.15) < 0.2))
     pick = int(candidates[len(candidates) // 2])
     jd = float(pts["jdate"][pick])  # when the scan saw that source
     epoch = jd - 1.0 / 24.0
