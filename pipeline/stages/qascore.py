@@ -15,7 +15,7 @@ Every aspect 2MASS reviewed is measured on the scan itself and mapped to a facto
                  the night solution's zero-point error [mag]  0.02          0.10
     overlaps     rms of overlap differences [mag]             2MASS's steps (0.05/0.075/0.1)
     seeing       FWHM / 2.5"                                  1.3           2.0
-    background   sky / the band's nominal sky                 2.0           4.0
+    background   sky / the band's nominal sky                 3.0           6.0
                  its spread along the scan (5-95 %) / median  0.10          0.50
     astrometry   rms of reference stars after registration    0.3"          1.0"
     transients   fraction of good pixels masked               0.02          0.10
@@ -55,7 +55,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "standards_offset_mag": (0.05, 0.15),
     "zero_point_error_mag": (0.02, 0.10),
     "seeing_shape": (1.3, 2.0),
-    "background_ratio": (2.0, 4.0),
+    "background_ratio": (3.0, 6.0),
     "background_spread": (0.10, 0.50),
     "astrometry_rms_arcsec": (0.3, 1.0),
     "masked_fraction": (0.02, 0.10),

@@ -43,7 +43,7 @@ def test_overlap_steps(rms, expected) -> None:
     ({"zero_point_error_mag": 0.06}, "photometry", 5),
     ({"overlap_rms_mag": 0.06}, "overlaps", 7),
     ({"seeing_shape": 1.65}, "seeing", 5),
-    ({"background_ratio": 3.0}, "background", 5),
+    ({"background_ratio": 4.5}, "background", 5),
     ({"background_spread": 0.9}, "background", 0),
     ({"astrometry_rms_arcsec": 0.65}, "astrometry", 5),
     ({"masked_fraction": 0.2}, "transients", 0),
