@@ -37,7 +37,7 @@ def test_zones_and_brightness_decide_the_flags() -> None:
             (2.0, -30.0, 12.0),            # a real star on a spike
             (1.0, 70.0, 16.5),             # beyond the spike's reach
             (8.0, 30.0, 16.5),             # beside the spike
-            (300.0, 0.0, 16.5)]            # far away
+            (300.0, 20.0, 16.5)]           # far away
     cols = _columns(rows)
     counts = mapcor.flag_artifacts(cols, STEP)
     flags = [f[0] for f in cols["cc_flg"]]
@@ -61,6 +61,69 @@ def test_precedence_keeps_the_stronger_flag() -> None:
     cols["cc_flg"] = np.array(["000", "b00", "b00"])
     mapcor.flag_artifacts(cols, STEP)
     assert list(cols["cc_flg"]) == ["000", "p00", "D00"]  # p > b; an artifact beats b
+
+
+def _flags(rows, band: int, scan_dir: str = "n") -> list[str]:
+    cols = _columns(rows, band)
+    mapcor.flag_artifacts(cols, STEP, scan_dir)
+    return [f[band] for f in cols["cc_flg"]]
+
+
+def test_glints_at_a_fixed_place_per_band_mirrored_by_the_scan_direction() -> None:
+    # Ks 9.2: a parent without spikes, its halo 9.2" wide; the Ks glint 10" across and
+    # 9" ahead (north scan) or behind (south scan), within 3", at least 5.5 mag fainter.
+    rows = [(0.0, 0.0, 9.2),
+            (12.5, 9.0, 16.3),   # 2.5" from the glint's place: the glint
+            (13.5, 9.0, 16.3),   # 3.5" from it
+            (10.0, 9.5, 13.0),   # a real star there, 3.8 mag fainter: contaminated
+            (10.0, -9.0, 16.3)]  # where the glint falls in a south scan
+    assert _flags(rows, 2, "n") == ["0", "G", "0", "c", "0"]
+    assert _flags(rows, 2, "s") == ["0", "0", "0", "0", "G"]
+    # Each band has its own place: J 7" back across and 12.9" ahead, H 9" and -8".
+    j = [(0.0, 0.0, 9.2), (-7.0, 12.9, 16.3), (10.0, 9.0, 16.3)]
+    assert _flags(j, 0) == ["0", "G", "0"]
+    h = [(0.0, 0.0, 9.2), (-9.0, -8.0, 16.3), (-7.0, 12.9, 16.3)]
+    assert _flags(h, 1) == ["0", "G", "0"]
+
+
+def test_stripes_along_the_row_across_the_whole_scan() -> None:
+    # Ks 6.0 (spikes reach 60"): its stripe runs across the scan within 3" of its row,
+    # beyond the spikes; a stripe's detection is at least 10 mag fainter than the star.
+    rows = [(0.0, 0.0, 6.0),
+            (150.0, 1.5, 16.5),    # on the stripe, 10.5 mag fainter: artifact
+            (-250.0, -2.5, 16.5),  # the other side, far across
+            (150.0, 1.5, 15.0),    # a real star on the stripe: contaminated
+            (150.0, 4.0, 16.5),    # off the row
+            (59.0, 0.0, 16.5),     # still the spike
+            (61.0, 0.0, 16.5)]     # beyond it: the stripe
+    assert _flags(rows, 2) == ["0", "C", "C", "s", "0", "D", "C"]
+    # Ks 9.2: too faint for spikes, so for stripes.
+    assert _flags([(0.0, 0.0, 9.2), (150.0, 0.5, 19.5)], 2) == ["0", "0"]
+
+
+def test_halo_radius_grows_with_the_parent() -> None:
+    # Ks 6.0: halo 8" + 4" x 3.5 mag = 22"; artifacts at least 8 mag fainter.
+    rows = [(0.0, 0.0, 6.0),
+            (15.0, -10.0, 15.0),  # 18" out, 9 mag fainter: artifact
+            (15.0, -10.0, 13.0),  # 7 mag fainter: a real star in the halo
+            (20.0, -10.0, 15.0),  # 22.4" out
+            (1.5, 1.5, 15.0)]     # inside 3": not searched (the parent's own core)
+    assert _flags(rows, 2) == ["0", "C", "c", "0", "0"]
+    # Ks 9.0: 10"
+    assert _flags([(0.0, 0.0, 9.0), (7.0, -7.0, 17.5), (7.5, -7.5, 17.5)], 2) == \
+        ["0", "C", "0"]
+
+
+def test_precedence_between_the_new_zones() -> None:
+    # Ks 6.0 north scan: its glint (10", 9") lies in its halo (22").
+    rows = [(0.0, 0.0, 6.0),
+            (10.5, 9.5, 13.1),   # glint (7.1 fainter) beats the halo's contamination
+            (10.5, 9.5, 15.5),   # 9.5 fainter: both artifacts, halo confusion ranks first
+            (150.0, 0.5, 15.0)]  # stripe contamination
+    cols = _columns(rows, 2)
+    cols["cc_flg"] = np.array(["000", "00b", "000", "00p"])
+    mapcor.flag_artifacts(cols, STEP, "n")
+    assert [f[2] for f in cols["cc_flg"]] == ["0", "G", "C", "p"]  # p > s
 
 
 def test_injected_bright_star_artifacts_on_a_scan(processed) -> None:
