@@ -119,15 +119,21 @@ def zones(dx: np.ndarray, dy: np.ndarray, mag: float, band: int, sd: str, step: 
     return out
 
 
+ZONE_ORDER = ("latent", "glint", "spike", "stripe", "halo")
+
+
 def measure(work: Path) -> dict:
+    """The figures of the module docstring over every night's ``pts.parquet``."""
     src = rendered_sources(work)
     t_vec = sphere.unit_vectors(src["ra"], src["dec"])
+    report = {"artifacts": Counter(), "artifacts_upper": Counter(), "real": Counter(),
+              "real_upper": Counter(), "other_unmatched": Counter(),
+              "other_unmatched_upper": Counter(), "parents": Counter(), "missed": [],
+              "real_flagged": []}
     prod = work / "prod"
-    report = {"artifacts": {}, "real": Counter(), "real_upper": Counter(),
-              "other_unmatched": 0, "other_unmatched_upper": 0, "parents": Counter()}
     for night in sorted(p for p in prod.iterdir() if (p / "pts.parquet").exists()):
         raw_doc = json.loads((work / "raw" / night.name / "night.json").read_text())
-        sd = {e["scan"]: e.get("sd", "n") for e in raw_doc["scans"]}
+        sd = {e["scan"]: e["sd"] for e in raw_doc["scans"]}
         step = inst.STEP_ARCSEC[raw_doc["hemis"]]
         pts = pq.read_table(night / "pts.parquet").to_pydict()
         scan_of = np.asarray(pts["scan"])
@@ -137,42 +143,58 @@ def measure(work: Path) -> dict:
     return report
 
 
+def _column(pts: dict, name: str, rows: np.ndarray) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in pts[name]], float)[rows]
+
+
 def _scan_figures(pts, rows, src, t_vec, sd, step, report) -> None:
-    ra, dec = np.asarray(pts["ra"])[rows], np.asarray(pts["dec"])[rows]
-    x, y = np.asarray(pts["x_scan"])[rows], np.asarray(pts["y_scan"])[rows]
+    ra, dec = _column(pts, "ra", rows), _column(pts, "dec", rows)
+    x, y = _column(pts, "x_scan", rows), _column(pts, "y_scan", rows)
     cc, rd = np.asarray(pts["cc_flg"])[rows], np.asarray(pts["rd_flg"])[rows]
     p_vec = sphere.unit_vectors(ra, dec)
     nearest = sphere.nearest_within(p_vec, t_vec, UNMATCHED_ARCSEC).index
     real = sphere.nearest_within(p_vec, t_vec, MATCH_ARCSEC).index >= 0
     unmatched = nearest < 0
     for b, band in enumerate(BANDS):
-        snr = np.nan_to_num(np.asarray(pts[f"{band}_snr"], float)[rows])
+        snr = np.nan_to_num(_column(pts, f"{band}_snr", rows))
+        mag = _column(pts, f"{band}_m", rows)
         good = np.array([f[b] in "1234" for f in rd]) & (snr >= SNR_MIN)
         letter = np.array([f[b] for f in cc])
         upper = np.isin(letter, list(UPPER))
-        for ok in (real & good,):
-            report["real"][band] += int(ok.sum())
-            report["real_upper"].update(f"{band}:{c}" for c in letter[ok & upper])
-        # Parents: detections of bright rendered sources, at their detected position.
-        true_mag = src[f"{band}_m"]
-        bright_row = real & (nearest >= 0)
-        parents = np.flatnonzero(bright_row & (true_mag[np.maximum(nearest, 0)]
-                                               < mapcor.PARENT_MAG[band]))
-        in_zone = np.zeros(len(rows), bool)
+        report["real"][band] += int((real & good).sum())
+        report["real_upper"].update(f"{band}:{c}" for c in letter[real & good & upper])
+        true_mag = src[f"{band}_m"][np.maximum(nearest, 0)]
+        parents = np.flatnonzero(real & (true_mag < mapcor.PARENT_MAG[band]))
+        zone = np.full(len(rows), "", dtype=object)
         for p in parents:
-            mag = float(true_mag[nearest[p]])
+            flux = 10 ** (-0.4 * (true_mag[p] - quality.ZERO_POINT[b])) * inst.EXPOSURE_SECONDS
+            hits = zones(x - x[p], y - y[p], float(true_mag[p]), b, sd, step, flux)
             report["parents"][band] += 1
-            flux = 10 ** (-0.4 * (mag - quality.ZERO_POINT[b])) * inst.EXPOSURE_SECONDS
-            z = zones(x - x[p], y - y[p], mag, b, sd, step, flux)
-            for name, hit in z.items():
-                art = hit & unmatched & good
-                in_zone |= art
-                d = report["artifacts"].setdefault(f"{band}:{name}", [0, 0])
-                d[0] += int(art.sum())
-                d[1] += int((art & upper).sum())
-        rest = unmatched & good & ~in_zone
-        report["other_unmatched"] += int(rest.sum())
-        report["other_unmatched_upper"] += int((rest & upper).sum())
+            for name in reversed(ZONE_ORDER):  # the first in ZONE_ORDER wins
+                zone[hits[name] & unmatched & good] = name
+        for name in ZONE_ORDER:
+            art = zone == name
+            report["artifacts"][f"{band}:{name}"] += int(art.sum())
+            report["artifacts_upper"][f"{band}:{name}"] += int((art & upper).sum())
+        for i in np.flatnonzero((zone != "") & ~upper):
+            report["missed"].append((band, zone[i], round(float(mag[i]), 2),
+                                     round(float(snr[i]), 1), letter[i]))
+        for i in np.flatnonzero(real & good & upper):
+            report["real_flagged"].append((band, letter[i], round(float(mag[i]), 2),
+                                           round(float(snr[i]), 1)))
+        rest = unmatched & good & (zone == "")
+        report["other_unmatched"][band] += int(rest.sum())
+        report["other_unmatched_upper"][band] += int((rest & upper).sum())
+
+
+def summary(report: dict) -> dict:
+    """Totals and fractions of ``measure``'s counts."""
+    art, art_up = sum(report["artifacts"].values()), sum(report["artifacts_upper"].values())
+    real, real_up = sum(report["real"].values()), sum(report["real_upper"].values())
+    return {"injected_artifacts_snr10": art, "flagged_upper": art_up,
+            "artifact_fraction_upper": art_up / art if art else float("nan"),
+            "real_snr10": real, "real_upper": real_up,
+            "real_fraction_upper": real_up / real if real else float("nan")}
 
 
 def main() -> None:
@@ -186,7 +208,9 @@ def main() -> None:
         work = args.work or Path(tmp)
         if not (work / "prod").exists():
             prepare(work, tuple(args.dec), args.seed, args.jobs)
-        print(json.dumps(measure(work), indent=1, default=dict))
+        report = measure(work)
+        report["summary"] = summary(report)
+        print(json.dumps(report, indent=1, default=dict))
 
 
 if __name__ == "__main__":

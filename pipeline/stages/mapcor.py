@@ -14,12 +14,27 @@ a fixed number of magnitudes below its parent.
 - Diffraction spikes (``D``/``d``): along the array's rows and columns (the scan's
   directions, to the arrays' 0.3 deg), their detections 9.2-10.3 mag below the parent,
   out to a length that grows by 8" per magnitude of the parent (53" from J 6.7).
+- Filter glints (``G``; a real star on one is contaminated, ``c``): a defocused ghost at
+  a fixed place in each band's array, so a fixed offset from the parent across the scan
+  and, along it, mirrored between northward and southward scans; 6.6-7.7 mag below it.
+- Stripes (``C``/``s``): the array row through a parent brighter than the spike limit
+  picks up charge on readout, a line across the whole scan; a detection on it beyond the
+  spikes is the stripe when at least 10 mag below the parent (its level, 2e-6 of the
+  parent's flux per pixel, makes none brighter), else a real star it contaminates. (An
+  upper-case ``S`` would escape the release's ``[C-P]`` rule, so stripe artifacts carry
+  ``C``, as in the catalog simulator.)
+- Halo confusion (``C``/``c``): within a radius growing by 4" per magnitude of the
+  parent, detections at least 11 mag below it are taken for the halo's noise, brighter
+  ones are real stars whose photometry the halo biases.
 
-The brightness ratios and lengths were measured on the survey scans of
-``benchmarks/bench_pixel_catalog.py`` and the test scan at b = +6 deg. A real star no
-brighter than the artifact it sits on cannot be told from it and is lost, as in 2MASS.
+The brightness ratios, glint places and lengths were measured on the survey scans of
+``benchmarks/bench_pixel_catalog.py``, ``benchmarks/bench_artifacts.py`` (bright stars
+added to the b = +35 deg sky) and the test scan at b = +6 deg. The simulated halo (the
+PSF's smooth wing) left no spurious detection at S/N >= 10 there: its artifact limit
+only keeps the real stars it would otherwise lose. A real star no brighter than the
+artifact it sits on cannot be told from it and is lost, as in 2MASS.
 Precedence (spec §4.4): an artifact (upper case) beats any contamination, then
-p > c > d > s > b. Halo confusion, stripes and glints are not identified here.
+p > c > d > s > b; among artifacts P > C > D > G.
 """
 
 from __future__ import annotations
@@ -45,7 +60,7 @@ SPIKE_DM = 8.5
 #: [arcsec] per band, the radius they lie within and how much fainter they are at least.
 GLINT_OFFSET_ARCSEC = {"j": (-7.0, 12.9), "h": (-9.0, -8.0), "k": (10.0, 9.0)}
 GLINT_RADIUS_ARCSEC = 3.0
-GLINT_DM = 5.5
+GLINT_DM = 6.0
 #: Stripes: half width along the scan about the parent's row, and the magnitude offset.
 STRIPE_HALF_WIDTH_ARCSEC = 3.0
 STRIPE_DM = 10.0
@@ -53,7 +68,7 @@ STRIPE_DM = 10.0
 HALO_INNER_ARCSEC = 3.0
 HALO_RADIUS_ARCSEC = 8.0
 HALO_RADIUS_PER_MAG = 4.0
-HALO_DM = 8.0
+HALO_DM = 11.0
 #: Artifact letters (all in the release's rejected range [C-P]).
 UPPER = "PCDG"
 #: Flag precedence: higher wins.

@@ -71,11 +71,11 @@ def _flags(rows, band: int, scan_dir: str = "n") -> list[str]:
 
 def test_glints_at_a_fixed_place_per_band_mirrored_by_the_scan_direction() -> None:
     # Ks 9.2: a parent without spikes, its halo 9.2" wide; the Ks glint 10" across and
-    # 9" ahead (north scan) or behind (south scan), within 3", at least 5.5 mag fainter.
+    # 9" ahead (north scan) or behind (south scan), within 3", at least 6 mag fainter.
     rows = [(0.0, 0.0, 9.2),
             (12.5, 9.0, 16.3),   # 2.5" from the glint's place: the glint
             (13.5, 9.0, 16.3),   # 3.5" from it
-            (10.0, 9.5, 13.0),   # a real star there, 3.8 mag fainter: contaminated
+            (10.0, 9.5, 15.1),   # a real star there, 5.9 mag fainter: contaminated
             (10.0, -9.0, 16.3)]  # where the glint falls in a south scan
     assert _flags(rows, 2, "n") == ["0", "G", "0", "c", "0"]
     assert _flags(rows, 2, "s") == ["0", "0", "0", "0", "G"]
@@ -102,15 +102,15 @@ def test_stripes_along_the_row_across_the_whole_scan() -> None:
 
 
 def test_halo_radius_grows_with_the_parent() -> None:
-    # Ks 6.0: halo 8" + 4" x 3.5 mag = 22"; artifacts at least 8 mag fainter.
+    # Ks 6.0: halo 8" + 4" x 3.5 mag = 22"; artifacts at least 11 mag fainter.
     rows = [(0.0, 0.0, 6.0),
-            (15.0, -10.0, 15.0),  # 18" out, 9 mag fainter: artifact
-            (15.0, -10.0, 13.0),  # 7 mag fainter: a real star in the halo
-            (20.0, -10.0, 15.0),  # 22.4" out
-            (1.5, 1.5, 15.0)]     # inside 3": not searched (the parent's own core)
+            (15.0, -10.0, 17.1),  # 18" out, 11.1 mag fainter: artifact
+            (15.0, -10.0, 16.9),  # 10.9 mag fainter: a real star in the halo
+            (20.0, -10.0, 17.1),  # 22.4" out
+            (1.5, 1.5, 17.1)]     # inside 3": not searched (the parent's own core)
     assert _flags(rows, 2) == ["0", "C", "c", "0", "0"]
-    # Ks 9.0: 10"
-    assert _flags([(0.0, 0.0, 9.0), (7.0, -7.0, 17.5), (7.5, -7.5, 17.5)], 2) == \
+    # Ks 8.5: 12"
+    assert _flags([(0.0, 0.0, 8.5), (8.0, -8.0, 19.6), (8.5, -8.5, 19.6)], 2) == \
         ["0", "C", "0"]
 
 
@@ -118,7 +118,7 @@ def test_precedence_between_the_new_zones() -> None:
     # Ks 6.0 north scan: its glint (10", 9") lies in its halo (22").
     rows = [(0.0, 0.0, 6.0),
             (10.5, 9.5, 13.1),   # glint (7.1 fainter) beats the halo's contamination
-            (10.5, 9.5, 15.5),   # 9.5 fainter: both artifacts, halo confusion ranks first
+            (10.5, 9.5, 17.5),   # 11.5 fainter: both artifacts, halo confusion ranks first
             (150.0, 0.5, 15.0)]  # stripe contamination
     cols = _columns(rows, 2)
     cols["cc_flg"] = np.array(["000", "00b", "000", "00p"])
