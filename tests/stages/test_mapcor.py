@@ -8,7 +8,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from twomass.core import sphere
-from twomass.pipeline.stages import mapcor
+from twomass.pipeline.sim import quality
+from twomass.pipeline.stages import instrument as inst
+from twomass.pipeline.stages import mapcor, observe, render
 
 STEP = 82.6
 
@@ -163,3 +165,45 @@ def test_injected_bright_star_artifacts_on_a_scan(processed) -> None:
         flagged_real += int((real & detected & (snr >= 10) & upper).sum())
     assert artifacts >= 10
     assert flagged_real <= 0.005 * real_detections
+
+
+def test_injected_bright_star_glints_stripe_and_halo(processed) -> None:
+    """The Ks 6 star on the survey scan: in each band its glint, where the simulator puts
+    it in the array (mirrored along: the scan runs south), is an S/N >= 10 detection no
+    rendered source explains, flagged G; every such detection on its stripe or in its halo
+    (the rendered PSF stamp), both off its spikes, is upper case, and no real S/N >= 10
+    star there is."""
+    from tests.stages.conftest import BRIGHT
+
+    pts = pq.read_table(processed.products / "pts.parquet").to_pydict()
+    scan = np.flatnonzero(np.asarray(pts["scan"]) == processed.survey_scan)
+    entry = next(s for s in processed.scans if s.scan == processed.survey_scan)
+    sign = 1.0 if entry.sd == "n" else -1.0
+    ra, dec = np.asarray(pts["ra"])[scan], np.asarray(pts["dec"])[scan]
+    cc, rd = np.asarray(pts["cc_flg"])[scan], np.asarray(pts["rd_flg"])[scan]
+    x, y = np.asarray(pts["x_scan"])[scan], np.asarray(pts["y_scan"])[scan]
+    parent = np.argmin(np.hypot((ra - BRIGHT.ra) * np.cos(np.radians(BRIGHT.dec)),
+                                dec - BRIGHT.dec))
+    dx, dy = x - x[parent], y - y[parent]
+    truth = processed.truth
+    t_vec = sphere.unit_vectors(np.asarray(truth["ra"]), np.asarray(truth["dec"]))
+    p_vec = sphere.unit_vectors(ra, dec)
+    real = sphere.nearest_within(p_vec, t_vec, 1.0).index >= 0
+    unexplained = sphere.nearest_within(p_vec, t_vec, 2.0).index < 0
+    r = np.hypot(dx, dy)
+    for b, name in enumerate("jhk"):
+        detected = np.array([f[b] in "1234" for f in rd])
+        snr = np.nan_to_num(np.asarray(pts[f"{name}_snr"], float)[scan])
+        letter = np.array([f[b] for f in cc])
+        upper = np.isin(letter, list("CDGP"))
+        gx, gy = (inst.PIXEL_ARCSEC * v for v in observe.GLINT_OFFSET_PX[b])
+        glint = np.hypot(dx - gx, dy - sign * gy) < 3.0
+        assert (letter[glint & detected & unexplained & (snr >= 10)] == "G").sum() == 1
+        flux = inst.EXPOSURE_SECONDS * 10 ** (-0.4 * (BRIGHT.value - quality.ZERO_POINT[b]))
+        halo = inst.PIXEL_ARCSEC * float(render.stamp_radius(np.array([flux]), np.ones(1),
+                                                             10.0)[0])
+        stripe = (np.abs(dy) < 3.0) & (np.abs(dx) > mapcor.spike_length(BRIGHT.value, name))
+        off_spikes = (np.abs(dx) > 3.0) & (np.abs(dy) > 3.0)
+        zone = (stripe | ((r < halo) & off_spikes)) & (r > 3.0) & detected & (snr >= 10)
+        assert upper[zone & unexplained].all()
+        assert not upper[zone & real].any()
