@@ -73,9 +73,13 @@ HALO_DM = 11.0
 UPPER = "PCDG"
 #: Flag precedence: higher wins.
 RANK = {"P": 9, "C": 8, "D": 7, "G": 6, "p": 5, "c": 4, "d": 3, "s": 2, "b": 1, "0": 0}
+_RANK_OF_CODE = np.zeros(128, int)
+_RANK_OF_CODE[[ord(k) for k in RANK]] = list(RANK.values())
 
 
-_rank = np.vectorize(RANK.__getitem__, otypes=[int])
+def _rank(letters: np.ndarray) -> np.ndarray:
+    """``RANK`` of each one-character flag."""
+    return _RANK_OF_CODE[np.asarray(letters, dtype="<U1").view(np.uint32)]
 
 
 def spike_length(mag: np.ndarray, band: str) -> np.ndarray:
