@@ -51,6 +51,9 @@ UPPER = "CDGP"
 #: Zone margins [arcsec]: around a latent, a glint, across a spike or a stripe.
 NEAR_ARCSEC = 6.0
 ACROSS_ARCSEC = 4.0
+#: Halo: the rendered PSF stamp of a typical core (sigma [px]) on a typical sky (noise
+#: per pixel and frame [ADU]).
+HALO_CORE_PX, HALO_NOISE_ADU = 1.1, 12.0
 
 
 def survey_scans(dec: tuple[float, float], seed: int) -> list:
@@ -98,23 +101,26 @@ def rendered_sources(work: Path) -> dict[str, np.ndarray]:
 
 
 def zones(dx: np.ndarray, dy: np.ndarray, mag: float, band: int, sd: str, step: float,
-          zp_free_flux: float) -> dict[str, np.ndarray]:
-    """Which of the simulator's artifact zones of a parent of magnitude ``mag`` hold
-    detections at scan offsets (dx, dy) [arcsec] from it (dy along the scan's motion)."""
+          flux: float) -> dict[str, np.ndarray]:
+    """Which of the simulator's artifact zones (``observe._bright_star_effects``, the
+    detector's latents, the PSF stamp) of a parent of magnitude ``mag`` and ``flux`` [ADU
+    per frame] hold detections at scan offsets (dx, dy) [arcsec] from it (dy along the
+    scan's motion, in a northward scan ``sd`` 'n' or a southward one)."""
     px = inst.PIXEL_ARCSEC
     sign = 1.0 if sd == "n" else -1.0
     r = np.hypot(dx, dy)
     out = {"latent": np.zeros(len(dx), bool)}
     for k in (1, 2, 3):
         out["latent"] |= np.hypot(dx, dy - k * step) < NEAR_ARCSEC
-    length = px * (10.0 * np.log10(max(zp_free_flux, 1e4) / 1e4) + 10.0) + ACROSS_ARCSEC
-    spikes = mag < 9.0
+    length = px * (10.0 * np.log10(max(flux, 1e4) / 1e4) + 10.0) + ACROSS_ARCSEC
+    spikes = mag < 9.0  # spikes, stripe and glint
     out["spike"] = spikes & (r > 2.0) & (r < length) \
         & ((np.abs(dx) < ACROSS_ARCSEC) | (np.abs(dy) < ACROSS_ARCSEC))
     out["stripe"] = spikes & (np.abs(dy) < ACROSS_ARCSEC)
     gx, gy = observe.GLINT_OFFSET_PX[band]
-    out["glint"] = np.hypot(dx - gx * px, dy - sign * gy * px) < NEAR_ARCSEC
-    halo = px * float(render.stamp_radius(np.array([zp_free_flux]), np.array([1.1]), 12.0)[0])
+    out["glint"] = spikes & (np.hypot(dx - gx * px, dy - sign * gy * px) < NEAR_ARCSEC)
+    halo = px * float(render.stamp_radius(np.array([flux]), np.array([HALO_CORE_PX]),
+                                          HALO_NOISE_ADU)[0])
     out["halo"] = (r > 2.0) & (r < halo)
     return out
 
