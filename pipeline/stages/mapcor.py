@@ -31,8 +31,9 @@ The brightness ratios, glint places and lengths were measured on the survey scan
 ``benchmarks/bench_pixel_catalog.py``, ``benchmarks/bench_artifacts.py`` (bright stars
 added to the b = +35 deg sky) and the test scan at b = +6 deg. The simulated halo (the
 PSF's smooth wing) and the stripe left almost no spurious detection at S/N >= 10 there
-(4 and 3 of 2,307): their artifact limits are set to keep the real stars in them. A real star no brighter than the
-artifact it sits on cannot be told from it and is lost, as in 2MASS.
+(4 and 3 of 2,307): their artifact limits are set to keep the real stars in them. A
+real star no brighter than the artifact it sits on cannot be told from it and is lost,
+as in 2MASS.
 Precedence (spec §4.4): an artifact (upper case) beats any contamination, then
 p > c > d > s > b; among artifacts P > C > D > G.
 """
