@@ -22,8 +22,11 @@ and a wing whose fraction wanders by 0.01 about 8 %. That mismatch sets the brig
 floor of the profile fit (0.017-0.023 mag on the test fields; 2MASS: 0.02-0.03, spec §2);
 ``sim/true_frames.parquet`` lists each frame's tilt and wing.
 
+Bright stars throw diffraction spikes, a readout stripe along their row and a filter glint
+(``_bright_star_effects``) and leave latent images (the detector).
+
 Not modelled (see docs/pixel-pipeline.md): array distortion and per-band pixel-scale spread,
-filter glints, colour terms, hour-to-hour zero-point changes beyond a linear drift.
+colour terms, hour-to-hour zero-point changes beyond a linear drift.
 """
 
 from __future__ import annotations
@@ -92,6 +95,12 @@ STANDARD_KS = (9.0, 13.0)
 #: for numbered asteroids from the MPC elements of the 2MASS years were good to 1-2"
 #: (their "current ephemeris uncertainty"); the list carries it per object.
 EPHEMERIS_ERROR_ARCSEC = 2.0
+#: Filter glints (2MASS: reflections in the filters and dichroics, 6.5-7.5 mag below
+#: their parent at a fixed place in each band's array, 10-15" from it): array offset
+#: [px] (x west, y north) per band, magnitudes below the parent, width over the core's.
+GLINT_OFFSET_PX = ((-3.5, 6.5), (-4.5, -4.0), (5.0, 4.5))
+GLINT_DM = 6.8
+GLINT_BLUR = 1.6
 #: The sky rendered beyond the region [deg on the sky]: a scan touching the region
 #: spans up to its 8.5' width beyond it, a clipped scan's end frames 510" beyond.
 FRAME_SKY_MARGIN_DEG = 0.16
@@ -378,7 +387,7 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
             if gal.any():
                 scale = frame_src.radius_arcsec[gal] / 4.0 / inst.PIXEL_ARCSEC
                 render.add_galaxies(image, x[gal], y[gal], flux[gal], scale, sig[gal])
-            _bright_star_effects(image, x[star], y[star], flux[star], sig[star], zp[b])
+            _bright_star_effects(image, x[star], y[star], flux[star], sig[star], zp[b], b)
             extra = _cosmic_rays(rng, injected)
             for i in (i for i in injected if i.kind == "meteor"):
                 _add_trail(image, i.x, i.y, i.angle_deg, i.value, sig.mean() if len(sig) else 1.)
@@ -428,9 +437,11 @@ def psf_shape(fwhm_arcsec: float, tilt: np.ndarray, x: np.ndarray, y: np.ndarray
             ASTIGMATISM * (qx**2 + v**2), np.arctan2(v, qx))
 
 
-def _bright_star_effects(image, x, y, flux, sigma, zp_b) -> None:
-    """Diffraction spikes (4 along the array axes) and a readout stripe for bright stars."""
+def _bright_star_effects(image, x, y, flux, sigma, zp_b, band: int) -> None:
+    """Diffraction spikes (4 along the array axes), a readout stripe and a filter glint
+    (``add_glints``) for bright stars."""
     parent = flux > inst.EXPOSURE_SECONDS * 10 ** (-0.4 * (9.0 - zp_b))
+    add_glints(image, x[parent], y[parent], flux[parent], sigma[parent], band)
     for k in np.flatnonzero(parent):
         length = 10.0 * np.log10(flux[k] / 1e4) + 10.0
         t = np.linspace(-length, length, 41)
@@ -442,6 +453,14 @@ def _bright_star_effects(image, x, y, flux, sigma, zp_b) -> None:
         row = int(round(y[k]))
         if 0 <= row < image.shape[0]:
             image[row] += 2e-6 * flux[k]
+
+
+def add_glints(image, x, y, flux, sigma, band: int) -> None:
+    """Filter glints: a defocused ghost of each star, ``GLINT_DM`` fainter, at a fixed
+    offset in the band's array (``GLINT_OFFSET_PX``), ``GLINT_BLUR`` times the core wide."""
+    dx, dy = GLINT_OFFSET_PX[band]
+    render.add_gaussians(image, x + dx, y + dy, flux * 10 ** (-0.4 * GLINT_DM),
+                         GLINT_BLUR * sigma, 5)
 
 
 def _cosmic_rays(rng, injected) -> np.ndarray:
