@@ -91,6 +91,10 @@ METEOR_PROBABILITY = 0.05
 ASTROMETRIC_J = 12.0
 ASTROMETRIC_ERROR_ARCSEC = 0.07
 STANDARD_KS = (9.0, 13.0)
+#: Error per coordinate of the minor-planet ephemerides [arcsec on the sky]: predictions
+#: for numbered asteroids from the MPC elements of the 2MASS years were good to 1-2"
+#: (their "current ephemeris uncertainty"); the list carries it per object.
+EPHEMERIS_ERROR_ARCSEC = 2.0
 #: Filter glints (2MASS: reflections in the filters and dichroics, 6.5-7.5 mag below
 #: their parent at a fixed place in each band's array, 10-15" from it): array offset
 #: [px] (x west, y north) per band, magnitudes below the parent, width over the core's.
@@ -153,8 +157,11 @@ class FramePlan:
 
 def observe(out_dir, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
             max_frames: int | None = None, cal_frames: int = 10, progress: bool = False,
-            injections: tuple[Injection, ...] = ()) -> ObserveSummary:
-    """Write raw nights for every scan touching an RA/Dec region, then ``truth.parquet``."""
+            injections: tuple[Injection, ...] = (),
+            minor_planet_density: float = minorplanets.ECLIPTIC_DENSITY) -> ObserveSummary:
+    """Write raw nights for every scan touching an RA/Dec region, then ``truth.parquet``;
+    ``minor_planet_density``: minor planets per deg^2 on the ecliptic (see
+    ``minorplanets.for_night``)."""
     start = time.perf_counter()
     region = Region.from_ranges(ra_range, dec_range)
     out = Path(out_dir)
@@ -177,7 +184,8 @@ def observe(out_dir, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
     for night in tqdm(nights, desc="nights", unit="night", file=sys.stderr,
                       disable=not progress):
         rendered.append(_write_night(out, night, tiles, region, cache, seed, max_frames,
-                                     cal_frames, injections, counts, progress))
+                                     cal_frames, injections, counts, progress,
+                                     minor_planet_density))
     _write_sky(out / SKY_FILE, sky.Sources.concat(rendered))
     shutil.move(str(work / TRUTH_FILE), str(out / TRUTH_FILE))
     shutil.rmtree(work)
@@ -269,8 +277,8 @@ def _wander(rng, shape: tuple[int, ...], rms: float,
 
 
 def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache, seed: int,
-                 max_frames, cal_frames: int, injections, counts, progress: bool
-                 ) -> sky.Sources:
+                 max_frames, cal_frames: int, injections, counts, progress: bool,
+                 minor_planet_density: float = minorplanets.ECLIPTIC_DENSITY) -> sky.Sources:
     """Write one raw night; return the sources rendered into its frames."""
     final = out / night.name
     tmp = out / f"{night.name}.partial"
@@ -280,7 +288,8 @@ def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache
     detectors = [Detector.draw(seed, night.hemis, b) for b in range(3)]
     zp0, drift = night_zero_point(seed, night)
     jd_start = night.scans[0].jdate
-    moving = minorplanets.for_night(seed, night.hemis, night.date, jd_start, region)
+    moving = minorplanets.for_night(seed, night.hemis, night.date, jd_start, region,
+                                    minor_planet_density)
     entries = []
     all_src = []
     truth: list[dict] = []
@@ -513,11 +522,13 @@ def _write_references(ref: Path, night: Night, src: sky.Sources, moving, region:
     bright = star & (src.mag[:, 2] < 8.0)
     _parquet(ref / "bright_stars.parquet", {"id": src.id[bright], "ra": src.ra[bright],
                                             "dec": src.dec[bright], "k_m": src.mag[bright, 2]})
-    err = rng.normal(0.0, 10.0, (2, len(moving.id))) / 3600.0
+    n = len(moving.id)
+    err = rng.normal(0.0, EPHEMERIS_ERROR_ARCSEC, (2, n)) / 3600.0
     _parquet(ref / "minor_planets.parquet", {
-        "id": moving.id, "epoch_jd": np.full(len(moving.id), moving.jd0),
-        "ra": moving.ra + err[0], "dec": moving.dec + err[1], "ra_rate": moving.ra_rate,
-        "dec_rate": moving.dec_rate, "k_m": moving.mag[:, 2]})
+        "id": moving.id, "epoch_jd": np.full(n, moving.jd0),
+        "ra": (moving.ra + err[0] / np.cos(np.radians(moving.dec))) % 360.0,
+        "dec": moving.dec + err[1], "ra_rate": moving.ra_rate, "dec_rate": moving.dec_rate,
+        "k_m": moving.mag[:, 2], "sigma_arcsec": np.full(n, EPHEMERIS_ERROR_ARCSEC)})
 
 
 def _parquet(path: Path, cols: dict[str, np.ndarray]) -> None:
