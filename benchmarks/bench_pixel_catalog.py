@@ -15,7 +15,9 @@ compares its Point Source Catalog with every source the frames showed (``sky.par
   their projection to a 273-frame scan (target <= 90 s on one core) and to a 48-scan
   night in two processes (target <= 40 min).
 
-    python benchmarks/bench_pixel_catalog.py [--dec MIN MAX] [--seed N] [--jobs N] [--db URL]
+    python benchmarks/bench_pixel_catalog.py [--ra MIN MAX] [--dec MIN MAX] [--seed N]
+        [--jobs N] [--db URL]
+    python benchmarks/bench_pixel_catalog.py --demo-sky   # the sky of ``twomass demo``
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy.spatial import ConvexHull
 
-from twomass import release
+from twomass import demo, release
 from twomass.core import database, sphere
 from twomass.core.database import Database
 from twomass.core.settings import Settings
@@ -161,14 +163,20 @@ def photometry_pulls(cat: dict, sky: dict, match_arcsec: float = 1.0) -> list[fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ra", type=float, nargs=2, default=RA)
     parser.add_argument("--dec", type=float, nargs=2, default=(6.1, 11.75))
+    parser.add_argument("--demo-sky", action="store_true",
+                        help="the region and seed of `twomass demo` (overrides --ra, --dec, "
+                        "--seed)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2, help="pipeline processes")
     parser.add_argument("--cal-frames", type=int, default=48)
     parser.add_argument("--db", help="URL of a database on the server to use "
                         "(default: $TWOMASS_DATABASE_URL, else the embedded server)")
     args = parser.parse_args()
-    dec = tuple(args.dec)
+    if args.demo_sky:
+        (args.ra, args.dec), args.seed = demo.REGION, demo.SEED
+    ra, dec = tuple(args.ra), tuple(args.dec)
     settings = Settings()
     if args.db:
         settings = settings.model_copy(update={"database_url": args.db})
@@ -177,7 +185,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw, out = Path(tmp) / "raw", Path(tmp) / "products"
         t0 = time.perf_counter()
-        obs = observe(raw, RA, dec, seed=args.seed, cal_frames=args.cal_frames, progress=True)
+        obs = observe(raw, ra, dec, seed=args.seed, cal_frames=args.cal_frames, progress=True)
         wall["observe"] = time.perf_counter() - t0
         nights = rawio.night_directories([raw])
         t0 = time.perf_counter()
@@ -215,9 +223,9 @@ def main() -> None:
     cat = {n: np.array([r[i] for r in data], dtype=float) for i, n in enumerate(names)}
     fid = fidelity.catalog_vs_sky(cat, sky, scans)
     pulls = photometry_pulls(cat, sky)
-    depths = fidelity.set_depths(RA, dec, args.seed)
+    depths = fidelity.set_depths(ra, dec, args.seed)
 
-    print(f"\nregion RA {RA}, Dec {dec}, seed {args.seed}: {obs.nights} nights, {obs.scans} "
+    print(f"\nregion RA {ra}, Dec {dec}, seed {args.seed}: {obs.nights} nights, {obs.scans} "
           f"survey + {obs.cal_scans} calibration scans, {summary.band_frames:,d} band-frames "
           f"of survey scans; {summary.pts_rows:,d} point extractions, {loaded.line()}; "
           f"{release.summary(record)}")

@@ -52,12 +52,14 @@ def ecliptic_latitude(ra: float, dec: float) -> float:
                                       - np.cos(d) * np.sin(e) * np.sin(a))))
 
 
-def for_night(seed: int, hemis: str, date: dt.date, jd0: float, region: Region
-              ) -> MovingSources:
-    """The minor planets of one night over the region (deterministic per night)."""
+def for_night(seed: int, hemis: str, date: dt.date, jd0: float, region: Region,
+              density: float = ECLIPTIC_DENSITY) -> MovingSources:
+    """The minor planets of one night over the region (deterministic per night);
+    ``density`` [per deg^2 on the ecliptic] raised only to measure the association on
+    many of them."""
     rng = np.random.default_rng([seed, 4, date.toordinal(), int(hemis == "s")])
     beta = ecliptic_latitude(*region.centre())
-    n = int(rng.poisson(ECLIPTIC_DENSITY * np.exp(-abs(beta) / ECLIPTIC_SCALE_DEG)
+    n = int(rng.poisson(density * np.exp(-abs(beta) / ECLIPTIC_SCALE_DEG)
                         * region.area_deg2()))
     ra, dec = region.uniform(rng, n)
     speed = rng.uniform(0.1, 0.5, n)

@@ -30,15 +30,18 @@ SENSITIVITY_STEPS = ((0.30, 1.0), (0.10, 0.8), (0.0, 0.5), (-0.2, 0.3))
 PASS_QUAL = 4
 
 
-def qa_score(msnr10: np.ndarray, photometric: float) -> int:
-    """QA score 0-10: 10 x photometric factor x sensitivity factor, the latter stepping
-    on the depth margin, the shallowest band's S/N = 10 magnitude below the requirement."""
-    margin = float(np.min(np.asarray(msnr10) - REQUIREMENT))
-    sens = 0.1
+def sensitivity_factor(margin_mag: float) -> float:
+    """The QA rule's sensitivity factor, stepping on the depth margin [mag] (the
+    shallowest band's S/N = 10 magnitude below the requirement)."""
     for threshold, factor in SENSITIVITY_STEPS:
-        if margin > threshold:
-            sens = factor
-            break
+        if margin_mag > threshold:
+            return factor
+    return 0.1
+
+
+def qa_score(msnr10: np.ndarray, photometric: float) -> int:
+    """QA score 0-10: 10 x photometric factor x sensitivity factor."""
+    sens = sensitivity_factor(float(np.min(np.asarray(msnr10) - REQUIREMENT)))
     return int(np.clip(np.round(10.0 * photometric * sens), 0, 10))
 
 

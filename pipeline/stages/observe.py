@@ -22,8 +22,11 @@ and a wing whose fraction wanders by 0.01 about 8 %. That mismatch sets the brig
 floor of the profile fit (0.017-0.023 mag on the test fields; 2MASS: 0.02-0.03, spec §2);
 ``sim/true_frames.parquet`` lists each frame's tilt and wing.
 
+Bright stars throw diffraction spikes, a readout stripe along their row and a filter glint
+(``_bright_star_effects``) and leave latent images (the detector).
+
 Not modelled (see docs/pixel-pipeline.md): array distortion and per-band pixel-scale spread,
-filter glints, colour terms, hour-to-hour zero-point changes beyond a linear drift.
+colour terms, hour-to-hour zero-point changes beyond a linear drift.
 """
 
 from __future__ import annotations
@@ -88,6 +91,16 @@ METEOR_PROBABILITY = 0.05
 ASTROMETRIC_J = 12.0
 ASTROMETRIC_ERROR_ARCSEC = 0.07
 STANDARD_KS = (9.0, 13.0)
+#: Error per coordinate of the minor-planet ephemerides [arcsec on the sky]: predictions
+#: for numbered asteroids from the MPC elements of the 2MASS years were good to 1-2"
+#: (their "current ephemeris uncertainty"); the list carries it per object.
+EPHEMERIS_ERROR_ARCSEC = 2.0
+#: Filter glints (2MASS: reflections in the filters and dichroics, 6.5-7.5 mag below
+#: their parent at a fixed place in each band's array, 10-15" from it): array offset
+#: [px] (x west, y north) per band, magnitudes below the parent, width over the core's.
+GLINT_OFFSET_PX = ((-3.5, 6.5), (-4.5, -4.0), (5.0, 4.5))
+GLINT_DM = 6.8
+GLINT_BLUR = 1.6
 #: The sky rendered beyond the region [deg on the sky]: a scan touching the region
 #: spans up to its 8.5' width beyond it, a clipped scan's end frames 510" beyond.
 FRAME_SKY_MARGIN_DEG = 0.16
@@ -144,8 +157,11 @@ class FramePlan:
 
 def observe(out_dir, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
             max_frames: int | None = None, cal_frames: int = 10, progress: bool = False,
-            injections: tuple[Injection, ...] = ()) -> ObserveSummary:
-    """Write raw nights for every scan touching an RA/Dec region, then ``truth.parquet``."""
+            injections: tuple[Injection, ...] = (),
+            minor_planet_density: float = minorplanets.ECLIPTIC_DENSITY) -> ObserveSummary:
+    """Write raw nights for every scan touching an RA/Dec region, then ``truth.parquet``;
+    ``minor_planet_density``: minor planets per deg^2 on the ecliptic (see
+    ``minorplanets.for_night``)."""
     start = time.perf_counter()
     region = Region.from_ranges(ra_range, dec_range)
     out = Path(out_dir)
@@ -168,7 +184,8 @@ def observe(out_dir, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
     for night in tqdm(nights, desc="nights", unit="night", file=sys.stderr,
                       disable=not progress):
         rendered.append(_write_night(out, night, tiles, region, cache, seed, max_frames,
-                                     cal_frames, injections, counts, progress))
+                                     cal_frames, injections, counts, progress,
+                                     minor_planet_density))
     _write_sky(out / SKY_FILE, sky.Sources.concat(rendered))
     shutil.move(str(work / TRUTH_FILE), str(out / TRUTH_FILE))
     shutil.rmtree(work)
@@ -260,8 +277,8 @@ def _wander(rng, shape: tuple[int, ...], rms: float,
 
 
 def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache, seed: int,
-                 max_frames, cal_frames: int, injections, counts, progress: bool
-                 ) -> sky.Sources:
+                 max_frames, cal_frames: int, injections, counts, progress: bool,
+                 minor_planet_density: float = minorplanets.ECLIPTIC_DENSITY) -> sky.Sources:
     """Write one raw night; return the sources rendered into its frames."""
     final = out / night.name
     tmp = out / f"{night.name}.partial"
@@ -271,7 +288,8 @@ def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache
     detectors = [Detector.draw(seed, night.hemis, b) for b in range(3)]
     zp0, drift = night_zero_point(seed, night)
     jd_start = night.scans[0].jdate
-    moving = minorplanets.for_night(seed, night.hemis, night.date, jd_start, region)
+    moving = minorplanets.for_night(seed, night.hemis, night.date, jd_start, region,
+                                    minor_planet_density)
     entries = []
     all_src = []
     truth: list[dict] = []
@@ -369,7 +387,7 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
             if gal.any():
                 scale = frame_src.radius_arcsec[gal] / 4.0 / inst.PIXEL_ARCSEC
                 render.add_galaxies(image, x[gal], y[gal], flux[gal], scale, sig[gal])
-            _bright_star_effects(image, x[star], y[star], flux[star], sig[star], zp[b])
+            _bright_star_effects(image, x[star], y[star], flux[star], sig[star], zp[b], b)
             extra = _cosmic_rays(rng, injected)
             for i in (i for i in injected if i.kind == "meteor"):
                 _add_trail(image, i.x, i.y, i.angle_deg, i.value, sig.mean() if len(sig) else 1.)
@@ -419,9 +437,11 @@ def psf_shape(fwhm_arcsec: float, tilt: np.ndarray, x: np.ndarray, y: np.ndarray
             ASTIGMATISM * (qx**2 + v**2), np.arctan2(v, qx))
 
 
-def _bright_star_effects(image, x, y, flux, sigma, zp_b) -> None:
-    """Diffraction spikes (4 along the array axes) and a readout stripe for bright stars."""
+def _bright_star_effects(image, x, y, flux, sigma, zp_b, band: int) -> None:
+    """Diffraction spikes (4 along the array axes), a readout stripe and a filter glint
+    (``add_glints``) for bright stars."""
     parent = flux > inst.EXPOSURE_SECONDS * 10 ** (-0.4 * (9.0 - zp_b))
+    add_glints(image, x[parent], y[parent], flux[parent], sigma[parent], band)
     for k in np.flatnonzero(parent):
         length = 10.0 * np.log10(flux[k] / 1e4) + 10.0
         t = np.linspace(-length, length, 41)
@@ -433,6 +453,14 @@ def _bright_star_effects(image, x, y, flux, sigma, zp_b) -> None:
         row = int(round(y[k]))
         if 0 <= row < image.shape[0]:
             image[row] += 2e-6 * flux[k]
+
+
+def add_glints(image, x, y, flux, sigma, band: int) -> None:
+    """Filter glints: a defocused ghost of each star, ``GLINT_DM`` fainter, at a fixed
+    offset in the band's array (``GLINT_OFFSET_PX``), ``GLINT_BLUR`` times the core wide."""
+    dx, dy = GLINT_OFFSET_PX[band]
+    render.add_gaussians(image, x + dx, y + dy, flux * 10 ** (-0.4 * GLINT_DM),
+                         GLINT_BLUR * sigma, 5)
 
 
 def _cosmic_rays(rng, injected) -> np.ndarray:
@@ -494,11 +522,13 @@ def _write_references(ref: Path, night: Night, src: sky.Sources, moving, region:
     bright = star & (src.mag[:, 2] < 8.0)
     _parquet(ref / "bright_stars.parquet", {"id": src.id[bright], "ra": src.ra[bright],
                                             "dec": src.dec[bright], "k_m": src.mag[bright, 2]})
-    err = rng.normal(0.0, 10.0, (2, len(moving.id))) / 3600.0
+    n = len(moving.id)
+    err = rng.normal(0.0, EPHEMERIS_ERROR_ARCSEC, (2, n)) / 3600.0
     _parquet(ref / "minor_planets.parquet", {
-        "id": moving.id, "epoch_jd": np.full(len(moving.id), moving.jd0),
-        "ra": moving.ra + err[0], "dec": moving.dec + err[1], "ra_rate": moving.ra_rate,
-        "dec_rate": moving.dec_rate, "k_m": moving.mag[:, 2]})
+        "id": moving.id, "epoch_jd": np.full(n, moving.jd0),
+        "ra": (moving.ra + err[0] / np.cos(np.radians(moving.dec))) % 360.0,
+        "dec": moving.dec + err[1], "ra_rate": moving.ra_rate, "dec_rate": moving.dec_rate,
+        "k_m": moving.mag[:, 2], "sigma_arcsec": np.full(n, EPHEMERIS_ERROR_ARCSEC)})
 
 
 def _parquet(path: Path, cols: dict[str, np.ndarray]) -> None:

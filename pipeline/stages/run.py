@@ -42,6 +42,7 @@ from twomass.pipeline.stages import (
     atlas,
     bandmerge,
     calibrate,
+    ephemeris,
     mapcor,
     rawio,
     register,
@@ -250,8 +251,9 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
                                          ra0, entry.sd)
     depth = np.array([scanmeta.band_depth(b) for b in bands])
     columns = scansources.pts_columns(entry.scan, merged, bands, limits, geometry, depth)
+    ephemeris.flag_minor_planets(columns, geometry, ref[ephemeris.LIST_FILE])
     t1 = time.process_time()
-    mapcor.flag_artifacts(columns, geometry.frame_step_arcsec())
+    mapcor.flag_artifacts(columns, geometry.frame_step_arcsec(), entry.sd)
     t2 = time.process_time()
     row = scanmeta.scan_row(entry, geometry, columns, bands, results, ref["standards.parquet"],
                            depth)

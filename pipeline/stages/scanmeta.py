@@ -6,9 +6,10 @@ FWHM over the nominal 2.5"), the background, the S/N = 10 magnitude per band (2M
 sensitivity: where the sources' photometric uncertainty, ``cmsig`` -- the error the
 scan's own repeat measurements show, ``SNR = 1.0857 / cmsig`` (spec 4.10) -- is 0.1086
 mag; mostly the profile fit's), the counts of S/N > 10
-sources and the QA score from those (``quality.qa_score``: the depth margin, and a
-photometric factor of 0.7 when the standards on the scan disagree with the zero point by
-more than ``PHOTOMETRIC_TOLERANCE``).
+sources and the QA score from the scan's measured tracking, noise, photometry,
+seeing, background, astrometry, transients and depth (``qascore``); ``xph`` 1 when the
+standards on the scan disagree with the zero point by more than
+``PHOTOMETRIC_TOLERANCE``.
 
 Not measured (NULL): the seeing shape's RMS and 2nd-moment ratio, zenith distance,
 hour angle, weather, focus, hardware and calibration-strategy flags (the raw data do
@@ -23,6 +24,7 @@ from scipy.spatial import cKDTree
 
 from twomass.pipeline.sim import quality, scanframe
 from twomass.pipeline.sim.nightwriter import SNR10_CUTS
+from twomass.pipeline.stages import qascore
 from twomass.pipeline.stages.photometry import MAG_PER_LN_FLUX
 
 #: Seeing whose shape is 1 [arcsec FWHM].
@@ -71,10 +73,13 @@ def standards_offset(ra, dec, mag, snr, std: dict, band: str, ra0: float
     return med, float(np.sqrt(np.mean((diff - med) ** 2))), int(found.sum())
 
 
-def scan_row(entry, geometry, pts: dict, bands, results, std: dict, depth: np.ndarray
-             ) -> dict:
+def scan_row(entry, geometry, pts: dict, bands, results, std: dict, depth: np.ndarray,
+             zero_point_error: np.ndarray | None = None,
+             overlap_rms_mag: float | None = None) -> dict:
     """The scan's row (NaN or -1 = NULL); ``bands`` are the band-merge inputs,
-    ``results`` the stages' ``BandResult`` per band and ``depth`` their ``band_depth``."""
+    ``results`` the stages' ``BandResult`` per band and ``depth`` their ``band_depth``;
+    the night solution's zero-point error per band and the scan's overlap rms enter the
+    QA score when given."""
     ra, dec = geometry.centre()
     jd0 = float(geometry.frame_jd.min())
     row: dict = {"scan": entry.scan, "tile": entry.tile, "ra": ra, "dec": dec,
@@ -83,9 +88,11 @@ def scan_row(entry, geometry, pts: dict, bands, results, std: dict, depth: np.nd
                  "zd": np.nan, "ha": np.nan, "rh": np.nan, "air_temp": np.nan,
                  "tel_temp": np.nan, "focus": np.nan, "hry": -1, "c_strat": -1, "n_ext": 0}
     photometric = True
+    standards = []
     for i, (band, src, r) in enumerate(zip("jhk", bands, results, strict=True)):
-        offset, rms, _ = standards_offset(src.ra, src.dec, src.mag, src.snr, std, band,
-                                          geometry.ra0)
+        offset, rms, n_std = standards_offset(src.ra, src.dec, src.mag, src.snr, std, band,
+                                              geometry.ra0)
+        standards.append((offset, rms, n_std))
         photometric &= not abs(offset) > PHOTOMETRIC_TOLERANCE
         shape = r.seeing / NOMINAL_SEEING_ARCSEC
         back = float(np.median(r.cal.sky))
@@ -102,5 +109,6 @@ def scan_row(entry, geometry, pts: dict, bands, results, std: dict, depth: np.nd
         row[f"{band}_pts_noise"] = float(np.log10(np.median(r.cal.noise)))
         row[f"{band}_msnr10"] = depth[i]
     row["cld"], row["xph"] = 0, int(not photometric)
-    row["qual"] = quality.qa_score(np.nan_to_num(depth, nan=0.0), 1.0 if photometric else 0.7)
+    measures = qascore.measure(results, depth, standards, zero_point_error, overlap_rms_mag)
+    row["qual"] = qascore.score(measures).qual
     return row

@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "centre (default: all frames over the region)")
     p.add_argument("--cal-frames", type=int, default=10, metavar="N",
                    help="frames per calibration scan (default 10)")
+    p.add_argument("--minor-planets", type=float, default=None, metavar="PER_DEG2",
+                   help="minor planets per deg^2 on the ecliptic (default 1.5; more to "
+                   "measure their association)")
     p.set_defaults(handler=run)
 
 
@@ -44,9 +47,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise SimulationError("--max-frames must be at least 1")
     if args.cal_frames < 1:
         raise SimulationError("--cal-frames must be at least 1")
+    if args.minor_planets is not None and args.minor_planets < 0:
+        raise SimulationError("--minor-planets must not be negative")
+    density = {} if args.minor_planets is None else {"minor_planet_density": args.minor_planets}
     s = observe(args.out_dir, tuple(args.ra), tuple(args.dec), seed=args.seed,
                 min_qual=args.min_qual, max_frames=args.max_frames,
-                cal_frames=args.cal_frames, progress=True)
+                cal_frames=args.cal_frames, progress=True, **density)
     print(f"observe: {s.nights} nights, {s.scans} survey and {s.cal_scans} calibration scans, "
           f"{s.band_frames:,d} band-frames, {s.truth_rows:,d} true sources in {s.out_dir} "
           f"({s.seconds:.1f} s)")
