@@ -1,5 +1,8 @@
-"""``pipeline``: raw nights to night products (Atlas Images and point sources), night
-by night.
+"""``pipeline``: raw nights to night products (Atlas Images and point sources).
+
+A night is three steps, which ``nights`` runs as tasks (on Dask or in this process):
+``night_inputs`` (calibration), ``night_scan`` for each survey scan, ``finish_night``
+(the night-level products from the scans' outputs in scan order).
 
 Per night: every input file is checked first (nothing is written if one is bad); the
 night calibration (bias, dark, flat, bad pixels) is built; the calibration scans are
@@ -18,12 +21,8 @@ once; intermediate products stay in memory.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import multiprocessing
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +32,6 @@ import pyarrow.parquet as pq
 from astropy.io import fits
 from scipy.optimize import least_squares
 from scipy.special import erf
-from tqdm import tqdm
 
 import twomass
 from twomass.pipeline.sim import products, scanframe, tiling
@@ -93,39 +91,93 @@ class PipelineSummary:
     seconds: float
     #: CPU seconds per stage over every survey scan (the three bands summed).
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: Nights left as they were: their products in ``out`` came from the same inputs.
+    skipped: int = 0
 
 
 def check_output(out: Path) -> Path:
+    """The output directory may hold nights of earlier runs (``nights``: which are kept,
+    redone or refused)."""
     if out.exists() and not out.is_dir():
         raise rawio.RawInputError(f"{out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
-        raise rawio.RawInputError(f"{out}: output directory exists and is not empty")
     return out
 
 
 def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
-                 keep: dict | None = None, jobs: int = 1) -> PipelineSummary:
-    """Process raw nights into ``out`` (see the module docstring), a night's survey scans
-    in ``jobs`` processes.
+                 keep: dict | None = None, jobs: int = 1, scheduler: str | None = None,
+                 force: bool = False) -> PipelineSummary:
+    """Process raw nights into ``out`` (see the module docstring and ``nights``): with
+    ``jobs`` > 1 or a Dask ``scheduler`` address, every night's scans are tasks on a Dask
+    cluster; nights already in ``out`` from the same inputs are skipped, and with
+    ``force`` nights whose products came from other inputs are redone.
 
     ``keep``, if given, receives every survey scan's in-memory results by
     (night name, scan, band), for benchmarks and tests (the scans then run in this
     process).
     """
+    from twomass.pipeline.stages import nights  # the night driver, which uses this module
+
     start = time.perf_counter()
     out = check_output(Path(out))
     checked = [(d, *rawio.read_night(d)) for d in rawio.night_directories(raw_nights)]
     names = [d.name for d, _, _ in checked]
     if len(set(names)) != len(names):
         raise rawio.RawInputError(f"{checked[0][0]}: the same night is given twice")
-    out.mkdir(parents=True, exist_ok=True)
-    totals = {"scans": 0, "frames": 0, "images": 0, "pts": 0}
+    totals = {"nights": 0, "skipped": 0, "scans": 0, "frames": 0, "images": 0, "pts": 0}
     stages: dict[str, float] = {}
-    for directory, doc, scans in checked:
-        process_night(directory, doc, scans, out, totals, progress, keep, stages,
-                      jobs=1 if keep is not None else jobs)
-    return PipelineSummary(len(checked), totals["scans"], totals["frames"], totals["images"],
-                           totals["pts"], time.perf_counter() - start, stages)
+    nights.run_nights(checked, out, totals, stages, progress=progress, keep=keep,
+                      jobs=jobs, scheduler=scheduler, force=force)
+    return PipelineSummary(totals["nights"], totals["scans"], totals["frames"],
+                           totals["images"], totals["pts"], time.perf_counter() - start,
+                           stages, totals["skipped"])
+
+
+@dataclass
+class NightFrames:
+    """The night calibration frames (bias, dark, flat, bad pixels per band) and the
+    reference lists: what every scan of the night is processed with."""
+
+    calib: dict
+    ref: dict
+
+
+@dataclass
+class NightInputs(NightFrames):
+    """What every survey scan of a night needs besides its own cubes: the night frames
+    and the zero points from the calibration scans."""
+
+    c1: np.ndarray
+    n_std: np.ndarray
+
+
+def night_frames(directory: Path) -> NightFrames:
+    return NightFrames({b: calibrate.night_calibration(directory, b) for b in inst.BANDS},
+                       {n: pq.read_table(directory / "ref" / n).to_pydict()
+                        for n in rawio.REF_FILES})
+
+
+def calibration_scan(frames: NightFrames, directory: Path,
+                     entry: rawio.ScanEntry) -> list[list[atlas.AtlasImage]]:
+    """A calibration scan's Atlas Images per band, at the nominal zero points (a task of
+    its own: the calibration scans of a night run side by side)."""
+    magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
+    return [r.images for r in process_scan(directory, entry, frames.calib, frames.ref, magzp)]
+
+
+def night_solution(frames: NightFrames, scans: list[rawio.ScanEntry],
+                   cal_images: list[list[list[atlas.AtlasImage]]]) -> NightInputs:
+    """The night inputs from its frames and its calibration scans' Atlas Images (in the
+    order of ``scans``' calibration scans)."""
+    c1, n_std = night_zero_points([s for s in scans if s.kind == "cal"], cal_images,
+                                  frames.ref)
+    return NightInputs(frames.calib, frames.ref, c1, n_std)
+
+
+def night_inputs(directory: Path, scans: list[rawio.ScanEntry]) -> NightInputs:
+    """The night-level calibration that precedes the survey scans, in this process."""
+    frames = night_frames(directory)
+    return night_solution(frames, scans, [calibration_scan(frames, directory, entry)
+                                          for entry in scans if entry.kind == "cal"])
 
 
 @dataclass
@@ -157,55 +209,27 @@ def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict,
                       seconds, results if keep_results else None)
 
 
-def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out: Path,
-                  totals: dict, progress: bool, keep: dict | None = None,
-                  stages: dict | None = None, jobs: int = 1) -> None:
-    """One night into ``out/<night>``: written under ``<night>.partial`` and renamed when
-    complete. With ``jobs`` > 1 the survey scans run in that many processes; their
-    products are written in scan order, so the bytes do not depend on ``jobs``."""
-    name = directory.name
-    tmp = out / f"{name}.partial"
-    (tmp / "atlas").mkdir(parents=True)
-    calib = {b: calibrate.night_calibration(directory, b) for b in inst.BANDS}
-    ref = {n: pq.read_table(directory / "ref" / n).to_pydict() for n in rawio.REF_FILES}
-    c1, n_std = night_zero_points(directory, scans, calib, ref, progress)
-    rows: list[dict] = []
-    scan_rows: list[dict] = []
-    pts = products.RowGroupWriter(tmp / "pts.parquet", "pts.parquet")
-    survey = [s for s in scans if s.kind == "survey"]
-    args = [(directory, doc, entry, calib, ref, c1, tmp / "atlas", keep is not None)
-            for entry in survey]
-    with contextlib.ExitStack() as stack:
-        if jobs > 1 and len(survey) > 1:
-            pool = stack.enter_context(ProcessPoolExecutor(
-                min(jobs, len(survey)), mp_context=multiprocessing.get_context("spawn")))
-            outputs = pool.map(survey_scan, *zip(*args, strict=True))
-        else:
-            outputs = (survey_scan(*a) for a in args)
-        for entry, output in tqdm(zip(survey, outputs, strict=True), total=len(survey),
-                                  desc=f"{name} scans", unit="scan", file=sys.stderr,
-                                  disable=not progress):
-            pts.write(output.columns)
-            scan_rows.append(output.scan_row)
-            rows += output.atlas_rows
-            totals["pts"] += len(output.columns["id"])
-            totals["frames"] += output.frames
-            totals["images"] += len(output.atlas_rows)
-            totals["scans"] += 1
-            if stages is not None:
-                for stage, value in output.seconds.items():
-                    stages[stage] = stages.get(stage, 0.0) + value
-            if keep is not None:
-                for band, result in zip(inst.BANDS, output.results, strict=True):
-                    keep[(name, entry.scan, band)] = result
-    write_inventory(tmp / ATLAS_FILE, rows)
+def night_scan(night: NightInputs, directory: Path, doc: dict, entry: rawio.ScanEntry,
+               atlas_dir: Path, keep_results: bool = False) -> ScanOutput:
+    """One survey scan given its night's inputs (the task the night driver runs)."""
+    return survey_scan(directory, doc, entry, night.calib, night.ref, night.c1, atlas_dir,
+                       keep_results)
+
+
+def finish_night(directory: Path, doc: dict, night: NightInputs,
+                 outputs: list[ScanOutput]) -> None:
+    """The night-level products from the survey scans' outputs, in scan order, into
+    ``directory`` (the night's ``.partial`` directory, whose ``atlas/`` the scans wrote)."""
+    pts = products.RowGroupWriter(directory / "pts.parquet", "pts.parquet")
+    for output in outputs:
+        pts.write(output.columns)
     pts.close()
-    write_night_products(tmp, scan_rows)
+    write_inventory(directory / ATLAS_FILE, [r for o in outputs for r in o.atlas_rows])
+    write_night_products(directory, [o.scan_row for o in outputs])
     products.write_night_json(
-        tmp, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
-        extra={"zero_points": {b: float(c1[i]) for i, b in enumerate(inst.BANDS)},
-               "standards_used": {b: int(n_std[i]) for i, b in enumerate(inst.BANDS)}})
-    tmp.rename(out / name)
+        directory, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
+        extra={"zero_points": {b: float(night.c1[i]) for i, b in enumerate(inst.BANDS)},
+               "standards_used": {b: int(night.n_std[i]) for i, b in enumerate(inst.BANDS)}})
 
 
 def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
@@ -252,24 +276,23 @@ def write_night_products(directory: Path, scan_rows: list[dict]) -> None:
     products.write_table(products.empty_table("ext.parquet"), directory / "ext.parquet")
 
 
-def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarray, np.ndarray]:
-    """c1 per band from the calibration scans' Atlas Images and the standards.
+def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list, ref: dict
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """c1 per band from the calibration scans' Atlas Images (``calibration_scan``) and
+    the standards.
 
     The calibration scans are short (a few frames) and their seeing is close: their
     aperture correction is measured from all of them together, per band.
     """
     std = ref["standards.parquet"]
     estimates: list[list[float]] = [[], [], []]
-    cal_results = []
-    for entry in (s for s in scans if s.kind == "cal"):
-        magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
-        cal_results.append((entry, process_scan(directory, entry, calib, ref, magzp)))
-    apcor = aperture_corrections([[i for _, results in cal_results for i in results[b].images]
+    cal_results = list(zip(cal_scans, cal_images, strict=True))
+    apcor = aperture_corrections([[i for _, images in cal_results for i in images[b]]
                                   for b in range(3)])
-    for entry, results in cal_results:
-        for b, (band, result) in enumerate(zip(inst.BANDS, results, strict=True)):
+    for entry, images in cal_results:
+        for b, band in enumerate(inst.BANDS):
             m = np.asarray(std[f"{band}_m"])
-            for image in result.images:
+            for image in images[b]:
                 image.apcor = apcor[b]
                 ra, dec = recentre(image, np.asarray(std["ra"]), np.asarray(std["dec"]))
                 flux, err, ok = aperture_photometry(image, ra, dec)

@@ -60,3 +60,33 @@ def processed(tmp_path_factory) -> Processed:
                      pq.read_table(night / "sim" / "true_frames.parquet").to_pydict(),
                      {band: kept[(night.name, SURVEY_SCAN, band)] for band in inst.BANDS},
                      products / night.name, summary)
+
+
+@dataclass
+class TwoNights:
+    """A small region observed on two nights, and its products made in this process."""
+
+    raw: Path  # the raw nights' parent, as ``observe`` writes it
+    nights: list[str]
+    serial: Path  # the products of both nights, one scan after another in this process
+
+    @staticmethod
+    def files(directory: Path) -> dict[str, bytes]:
+        """Every file under ``directory`` by relative path, with its bytes."""
+        return {p.relative_to(directory).as_posix(): p.read_bytes()
+                for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+#: Survey scans of 12 frames on two nights (one, then three; b = +6 deg).
+TWO_NIGHTS_REGION = ((104.99, 105.30), (9.0, 9.3))
+
+
+@pytest.fixture(scope="session")
+def two_nights(tmp_path_factory) -> TwoNights:
+    raw = tmp_path_factory.mktemp("two_nights") / "raw"
+    observe(raw, *TWO_NIGHTS_REGION, seed=SEED, max_frames=12, cal_frames=10)
+    nights = [d.name for d in rawio.night_directories([raw])]
+    serial = raw.parent / "serial"
+    run.run_pipeline([raw], serial, jobs=1)
+    return TwoNights(raw, nights, serial)
+
