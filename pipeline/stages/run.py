@@ -4,12 +4,13 @@ by night.
 Per night: every input file is checked first (nothing is written if one is bad); the
 night calibration (bias, dark, flat, bad pixels) is built; the calibration scans are
 processed first and their Atlas Images measured against the photometric standards,
-giving the night's zero point ``M = m_inst + c1 - c2 (X - 1)`` with the monthly
-extinction ``c2``; then every survey scan, band by band: frame calibration, detection,
-registration, transient masks, co-adding, then the scan's point sources (detection on
-the Atlas Images, photometry, band merging: ``scansources``, ``bandmerge``), the
-artifacts around its bright stars (``mapcor``) and its measured metadata
-(``scanmeta``). Outputs per night (``<night>/``): the Atlas Images and their coverage
+giving the night's zero-point solution ``M = m_inst + c1(t) - c2 (X - 1)`` with the monthly
+extinction ``c2`` (``photcal``; a dropped or missing calibration set is warned about and
+recorded in night.json); then every survey scan, at its time and airmass, band by band:
+frame calibration, detection, registration, transient masks, co-adding, then the scan's
+point sources (detection on the Atlas Images, photometry, band merging: ``scansources``,
+``bandmerge``), the artifacts around its bright stars (``mapcor``) and its measured
+metadata (``scanmeta``). Outputs per night (``<night>/``): the Atlas Images and their coverage
 maps as FITS under ``atlas/``, their inventory ``atlas.parquet``, and the night products
 ``twomass ingest`` loads (``night.json``, ``tiles.parquet``, ``scans.parquet``,
 ``pts.parquet``, an empty ``ext.parquet``: docs/night-products.md). Raw cubes are read
@@ -23,6 +24,7 @@ import datetime as dt
 import multiprocessing
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,7 @@ from twomass.pipeline.stages import (
     bandmerge,
     calibrate,
     mapcor,
+    photcal,
     rawio,
     register,
     scanmeta,
@@ -53,7 +56,7 @@ from twomass.pipeline.stages import (
 )
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.observe import EXTINCTION
-from twomass.pipeline.stages.photometry import aperture_corrections, aperture_photometry, recentre
+from twomass.pipeline.stages.photometry import aperture_corrections
 from twomass.schema.atlas import SCHEMA as ATLAS_SCHEMA
 
 ATLAS_FILE = "atlas.parquet"
@@ -62,7 +65,6 @@ PIPELINE = "twomass-2mapps"
 #: The camera's nominal zero points [mag for 1 ADU per 1.3 s R2-R1 frame], used until the
 #: night's calibration scans give the measured ones.
 NOMINAL_ZP = ZERO_POINT + 2.5 * np.log10(inst.EXPOSURE_SECONDS)
-STANDARD_MIN_SNR = 20.0
 #: Stars fitted per scan and band for the SEEING header.
 SEEING_STARS = 40
 
@@ -78,6 +80,7 @@ class BandResult:
     frames: dict[str, np.ndarray]
     weight: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage
+    zp_err: float = 0.0  # the zero point's error [mag] (the night's solution at the scan)
     seeing: float = float("nan")  # FWHM [arcsec]
     sources: bandmerge.BandSources | None = None  # the band's sources (band-merge input)
 
@@ -140,11 +143,16 @@ class ScanOutput:
 
 
 def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict, ref: dict,
-                c1: np.ndarray, atlas_dir: Path, keep_results: bool = False) -> ScanOutput:
-    """One survey scan through every stage; its Atlas Images written to ``atlas_dir``.
+                solution: photcal.NightSolution, atlas_dir: Path, keep_results: bool = False
+                ) -> ScanOutput:
+    """One survey scan through every stage, its zero points the night's ``solution`` at
+    its mean frame time and airmass; its Atlas Images written to ``atlas_dir``.
     A function of its arguments alone, so scans can run in other processes."""
-    magzp = [float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
-    results = process_scan(directory, entry, calib, ref, magzp)
+    jd = scan_mean_jd(directory, entry)
+    zero_points = [solution.zero_point(b, jd, entry.airmass) for b in range(3)]
+    results = process_scan(directory, entry, calib, ref, [zp for zp, _ in zero_points])
+    for r, (_, err) in zip(results, zero_points, strict=True):
+        r.zp_err = err
     columns, scan_row, seconds = scan_sources(entry, results, ref)
     for r in results:
         for stage, value in r.seconds.items():
@@ -167,12 +175,16 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
     (tmp / "atlas").mkdir(parents=True)
     calib = {b: calibrate.night_calibration(directory, b) for b in inst.BANDS}
     ref = {n: pq.read_table(directory / "ref" / n).to_pydict() for n in rawio.REF_FILES}
-    c1, n_std = night_zero_points(directory, scans, calib, ref, progress)
+    solution, photometry = night_zero_points(directory, scans, calib, ref, progress)
+    for problem in solution.problems():
+        warnings.warn(photcal.CalibrationWarning(f"{directory}: {problem}"), stacklevel=2)
+    if keep is not None:
+        keep[(name, "photcal")] = (solution, photometry)
     rows: list[dict] = []
     scan_rows: list[dict] = []
     pts = products.RowGroupWriter(tmp / "pts.parquet", "pts.parquet")
     survey = [s for s in scans if s.kind == "survey"]
-    args = [(directory, doc, entry, calib, ref, c1, tmp / "atlas", keep is not None)
+    args = [(directory, doc, entry, calib, ref, solution, tmp / "atlas", keep is not None)
             for entry in survey]
     with contextlib.ExitStack() as stack:
         if jobs > 1 and len(survey) > 1:
@@ -202,8 +214,9 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
     write_night_products(tmp, scan_rows)
     products.write_night_json(
         tmp, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
-        extra={"zero_points": {b: float(c1[i]) for i, b in enumerate(inst.BANDS)},
-               "standards_used": {b: int(n_std[i]) for i, b in enumerate(inst.BANDS)}})
+        extra={"zero_points": solution.summary(),
+               "standards_used": {b: sum(s.n[i] for s in solution.sets)
+                                  for i, b in enumerate(inst.BANDS)}})
     tmp.rename(out / name)
 
 
@@ -225,7 +238,8 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
     geometry = scansources.scan_geometry([r.reg for r in results], [r.frames for r in results],
                                          ra0, entry.sd)
     depth = np.array([scanmeta.band_depth(b) for b in bands])
-    columns = scansources.pts_columns(entry.scan, merged, bands, limits, geometry, depth)
+    columns = scansources.pts_columns(entry.scan, merged, bands, limits, geometry, depth,
+                                      np.array([r.zp_err for r in results]))
     t1 = time.process_time()
     mapcor.flag_artifacts(columns, geometry.frame_step_arcsec())
     t2 = time.process_time()
@@ -250,33 +264,35 @@ def write_night_products(directory: Path, scan_rows: list[dict]) -> None:
     products.write_table(products.empty_table("ext.parquet"), directory / "ext.parquet")
 
 
-def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarray, np.ndarray]:
-    """c1 per band from the calibration scans' Atlas Images and the standards.
+def night_zero_points(directory, scans, calib, ref, progress
+                      ) -> tuple[photcal.NightSolution, list[photcal.StandardPhotometry]]:
+    """The night's zero-point solution (``photcal``) from the calibration scans' Atlas
+    Images and the standards, and the standards' photometry it used.
 
     The calibration scans are short (a few frames) and their seeing is close: their
     aperture correction is measured from all of them together, per band.
     """
-    std = ref["standards.parquet"]
-    estimates: list[list[float]] = [[], [], []]
     cal_results = []
     for entry in (s for s in scans if s.kind == "cal"):
         magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
         cal_results.append((entry, process_scan(directory, entry, calib, ref, magzp)))
     apcor = aperture_corrections([[i for _, results in cal_results for i in results[b].images]
                                   for b in range(3)])
+    photometry = []
     for entry, results in cal_results:
-        for b, (band, result) in enumerate(zip(inst.BANDS, results, strict=True)):
-            m = np.asarray(std[f"{band}_m"])
+        for b, result in enumerate(results):
             for image in result.images:
                 image.apcor = apcor[b]
-                ra, dec = recentre(image, np.asarray(std["ra"]), np.asarray(std["dec"]))
-                flux, err, ok = aperture_photometry(image, ra, dec)
-                good = ok & (flux > STANDARD_MIN_SNR * err)
-                inst_m = -2.5 * np.log10(flux[good])
-                estimates[b] += list(m[good] - inst_m + EXTINCTION[b] * (entry.airmass - 1.0))
-    c1 = np.array([np.median(e) if len(e) >= 3 else NOMINAL_ZP[i]
-                   for i, e in enumerate(estimates)])
-    return c1, np.array([len(e) for e in estimates])
+            photometry.append(photcal.measure_standards(
+                entry.scan, b, float(np.mean(result.frames["JD"])), entry.airmass,
+                result.images, ref["standards.parquet"]))
+    return photcal.solve_night(photcal.measure_sets(photometry), NOMINAL_ZP), photometry
+
+
+def scan_mean_jd(directory: Path, entry: rawio.ScanEntry) -> float:
+    """Mean JD of a scan's frames, from its cube header (frames are evenly spaced)."""
+    header = fits.getheader(directory / "raw" / rawio.cube_name(entry.scan, inst.BANDS[0], 2))
+    return float(header["JD0"]) + 0.5 * (entry.nframes - 1) * float(header["FRAMEDT"]) / 86400.0
 
 
 def process_scan(directory: Path, entry: rawio.ScanEntry, calib: dict, ref: dict,
