@@ -9,8 +9,11 @@ pixel pipeline; then, per night and band:
   the largest |difference| (target <= 0.01 mag), beside a constant c1 over the night (the
   weighted mean of the sets: what hour-to-hour interpolation gains in J);
 - the calibrated standards (4" apertures on the calibration scans' Atlas Images, the
-  solution at each scan's time and airmass) minus their listed magnitudes: rms (target
-  <= 0.015 mag), and minus the true magnitudes (the list carries 0.01 mag errors);
+  solution at each scan's time and airmass) minus their listed magnitudes: rms of single
+  measurements and of each standard's mean over the night (target <= 0.015 mag), and
+  minus the true magnitudes (the list carries 0.01 mag errors; the night means about
+  their median: the zero point's offset is in the columns before); the residuals' slope
+  against the cross-scan offset (the 4" aperture's dependence on the array position);
 - the calibration sets used and dropped, the solution's model and its quoted error.
 
     python benchmarks/bench_photcal.py [--ra MIN MAX] [--dec MIN MAX] [--seed N]
@@ -82,12 +85,14 @@ def report(night: Path, products: Path, kept, true_mag: dict) -> None:
     std = pq.read_table(night / "ref" / "standards.parquet").to_pydict()
     summary = json.loads((products / "night.json").read_text())["zero_points"]
     residuals = photcal.calibrated_residuals(solution, photometry)
+    means = photcal.calibrated_residuals(solution, photometry, per_standard=True)
     print(f"\nnight {night.name}: {len(solution.sets)} calibration sets "
           f"({', '.join(f'{24 * (s.jd - solution.sets[0].jd):.2f} h' for s in solution.sets)}"
           f" after the first), {len(scans['scan'])} survey scans; gaps: "
           f"{summary['gaps_hours'] or 'none'}")
-    print("  band  model         sets used/dropped  |zp-true| max [mmag]: survey  cal  "
-          "constant c1   zp err [mmag]  standards rms [mmag]: listed  true  (n)")
+    print("  band  model        sets used/dropped  |zp - true| max [mmag]: survey   cal  "
+          "constant-c1  zp err [mmag]  |  standards rms [mmag]: single listed, true (n);  "
+          "night mean listed, true (n);  gradient [mmag per 100\" across]")
     for b, band in enumerate(inst.BANDS):
         bs = solution.bands[b]
         d_survey = [scans[f"{band}_zp_ap"][i] - truth[(s, band)]
@@ -110,11 +115,22 @@ def report(night: Path, products: Path, kept, true_mag: dict) -> None:
             ids = np.asarray(std["id"])[p.row]
             true_res.append(p.m_inst + zp - np.array([true_mag[int(i)][b] for i in ids]))
         r_true = np.concatenate(true_res)
-        print(f"  {band:4s}  {bs.model:12s}  {len(bs.used):4d}/{len(bs.dropped):<4d}"
-              f"{'':20s}{1000 * np.max(np.abs(d_survey)):6.1f} {1000 * np.max(np.abs(d_cal)):5.1f}"
-              f"  {1000 * np.max(np.abs(d_const)):6.1f}     {1000 * np.median(err):10.1f}"
-              f"{'':24s}{1000 * _rms(residuals[b]):5.1f} {1000 * _rms(r_true):5.1f} "
-              f"({len(r_true)})")
+        rows, r_mean = means[b]
+        ids = np.asarray(std["id"])[rows]
+        m_true = np.array([true_mag[int(i)][b] for i in ids])
+        d_mean = r_mean + np.asarray(std[f"{band}_m"])[rows] - m_true
+        # The residuals against the standard's cross-scan offset on the calibration scans.
+        xi = np.concatenate([(np.asarray(std["ra"])[p.row] - cal[p.scan].ra0) * 3600.0
+                             * np.cos(np.radians(np.asarray(std["dec"])[p.row]))
+                             for p in photometry if p.band == b])
+        slope = np.polyfit(xi, residuals[b][1], 1)[0] * 100.0
+        print(f"  {band:4s}  {bs.model:12s} {len(bs.used):4d}/{len(bs.dropped):<4d}"
+              f"{'':23s}{1000 * np.max(np.abs(d_survey)):6.1f} {1000 * np.max(np.abs(d_cal)):5.1f}"
+              f"  {1000 * np.max(np.abs(d_const)):8.1f}  {1000 * np.median(err):10.1f}     |"
+              f"{'':27s}{1000 * _rms(residuals[b][1]):5.1f} {1000 * _rms(r_true):5.1f} "
+              f"({len(r_true)}){'':15s}{1000 * _rms(r_mean):5.1f} "
+              f"{1000 * _rms(d_mean - np.median(d_mean)):5.1f} ({len(r_mean)}){'':12s}"
+              f"{1000 * slope:+6.1f}")
     for problem in solution.problems():
         print(f"  note: {problem}")
 

@@ -3,7 +3,8 @@
 The night's calibration scans come in sets, about hourly (calibration scans a few minutes
 apart). On each scan's Atlas Images the photometric standards
 (``ref/standards.parquet``) are measured in the 4" aperture where the image shows them,
-corrected to total flux (``photometry``), and kept at S/N > ``STANDARD_MIN_SNR``. Each set
+corrected to total flux (``photometry``), and kept at S/N > ``STANDARD_MIN_SNR`` when no
+other detection lies within ``STANDARD_ISOLATION_ARCSEC``. Each set
 gives one zero point per band, ``c1 = M_std - m_inst + c2 (X - 1)`` over its standards (a
 weighted mean after a ``CLIP_SIGMA`` clip; its error from their scatter), at the mean JD of
 its frames. A band of a set with fewer than ``MIN_STANDARDS`` standards is dropped.
@@ -31,10 +32,14 @@ from twomass.pipeline.stages.observe import EXTINCTION
 from twomass.pipeline.stages.photometry import (
     MAG_PER_LN_FLUX,
     aperture_photometry,
+    neighbour_distance,
     recentre,
 )
 
 STANDARD_MIN_SNR = 20.0
+#: A standard with another detection (3 sigma) this close [arcsec] is not used: the
+#: neighbour's light in the 4" aperture is the standard's error on every scan.
+STANDARD_ISOLATION_ARCSEC = 10.0
 #: Standards a set needs in a band; with fewer the band's set is dropped.
 MIN_STANDARDS = 5
 CLIP_SIGMA = 3.0
@@ -182,6 +187,7 @@ def measure_standards(scan: int, band: int, jd: float, airmass: float,
         ra, dec = recentre(image, np.asarray(std["ra"], float), np.asarray(std["dec"], float))
         flux, err, ok = aperture_photometry(image, ra, dec)
         good = ok & (flux > STANDARD_MIN_SNR * err)
+        good[good] = neighbour_distance(image, ra[good], dec[good]) > STANDARD_ISOLATION_ARCSEC
         rows.append(np.flatnonzero(good))
         m_inst.append(-2.5 * np.log10(flux[good]))
         m_err.append(MAG_PER_LN_FLUX * err[good] / flux[good])
@@ -279,12 +285,20 @@ def _linear_fit(t: np.ndarray, z: np.ndarray, e: np.ndarray
     return t_ref, (a, b), cov, float(np.sqrt(np.mean(resid**2)))
 
 
-def calibrated_residuals(solution: NightSolution, photometry: list[StandardPhotometry]
-                         ) -> list[np.ndarray]:
-    """Per band, ``m_inst + magzp(t, X) - M_std`` of every standard measurement on the
-    calibration scans, calibrated with the night's solution at the scan's time."""
-    out: list[list[np.ndarray]] = [[] for _ in BANDS]
-    for p in photometry:
-        zp, _ = solution.zero_point(p.band, p.jd, p.airmass)
-        out[p.band].append(p.m_inst + zp - p.m_std)
-    return [np.concatenate(r) if r else np.zeros(0) for r in out]
+def calibrated_residuals(solution: NightSolution, photometry: list[StandardPhotometry],
+                         per_standard: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per band, (standard rows, ``m_inst + magzp(t, X) - M_std``) of every standard
+    measurement on the calibration scans, calibrated with the night's solution at its
+    scan's time and airmass; with ``per_standard``, each standard's mean over the night
+    (2MASS's standards' residuals: a network observed many times)."""
+    out = []
+    for b in range(len(BANDS)):
+        mine = [p for p in photometry if p.band == b]
+        rows = np.concatenate([p.row for p in mine]) if mine else np.zeros(0, int)
+        res = np.concatenate([p.m_inst + solution.zero_point(b, p.jd, p.airmass)[0] - p.m_std
+                              for p in mine]) if mine else np.zeros(0)
+        if per_standard and len(rows):
+            rows, index = np.unique(rows, return_inverse=True)
+            res = np.bincount(index, res) / np.bincount(index)
+        out.append((rows, res))
+    return out

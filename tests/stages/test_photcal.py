@@ -19,6 +19,8 @@ JD0 = 2451500.6
 HOUR = 1.0 / 24.0
 NOMINAL = np.array([21.0, 20.7, 20.3])
 ZP_TOLERANCE = 0.01
+ZP_CROWDED = 0.03
+STANDARDS_RMS = 0.025
 
 
 def _set(hours: float, zp, err=(0.002, 0.002, 0.002), n=(40, 40, 40), scan: int = 1
@@ -173,8 +175,15 @@ def test_one_set_is_a_constant_and_no_set_the_nominal_zero_point() -> None:
 def test_the_night_zero_points_against_the_simulators(processed) -> None:
     """The observed night: three calibration sets about an hour apart around the survey
     scan. Each scan's zero point (scans.parquet) and the solution at each calibration
-    scan's time against the simulator's (J wandering hour to hour); the standards
-    calibrated with the solution against their true magnitudes."""
+    scan's time, against the simulator's: the night's offset, and the change from scan
+    to scan (J wandering hour to hour) within ``ZP_TOLERANCE``. The field (b = +6 deg) is
+    crowded: the curve of growth's 12" aperture gathers faint neighbours' light the
+    annulus median misses, which puts H and Ks 1-2.5 % bright (``ZP_CROWDED``; at
+    b = +35 deg all bands are within 0.01 mag, benchmarks/bench_photcal.py); that bias is
+    in the survey scans' aperture corrections too. The standards calibrated with the
+    solution, each averaged over the night, against their true magnitudes; their scatter
+    is the 4" aperture's dependence on the position on the array (~0.03 mag from edge to
+    edge), which the one aperture correction per scan and band does not follow."""
     solution, photometry = processed.kept_photcal
     t = processed.true_frames
     truth = {(int(s), b): float(z) + 2.5 * np.log10(inst.EXPOSURE_SECONDS)
@@ -183,12 +192,31 @@ def test_the_night_zero_points_against_the_simulators(processed) -> None:
     hours = np.diff([s.jd for s in solution.sets]) * 24.0
     assert np.all((hours > 0.9) & (hours < 1.2))
     scans = pq.read_table(processed.products / "scans.parquet").to_pydict()
+    pts = pq.read_table(processed.products / "pts.parquet").to_pydict()
     doc = json.loads((processed.products / "night.json").read_text())["zero_points"]
     assert [doc[b]["model"] for b in inst.BANDS] == ["interpolated", "linear", "linear"]
+    std = processed.truth
+    true_mag = dict(zip(std["ra"], zip(std["j_m"], std["h_m"], std["k_m"], strict=True),
+                        strict=True))
+    listed = pq.read_table(processed.night / "ref" / "standards.parquet").to_pydict()
+    residuals = photcal.calibrated_residuals(solution, photometry, per_standard=True)
     for b, band in enumerate(inst.BANDS):
-        for i, scan in enumerate(scans["scan"]):
-            assert abs(scans[f"{band}_zp_ap"][i] - truth[(scan, band)]) < ZP_TOLERANCE, band
-            assert 0.0 < scans[f"{band}_zperr_ap"][i] < 0.005
-        for p in (p for p in photometry if p.band == b):
-            zp, _ = solution.zero_point(b, p.jd, p.airmass)
-            assert abs(zp - truth[(p.scan, band)]) < ZP_TOLERANCE, (band, p.scan)
+        d = [scans[f"{band}_zp_ap"][i] - truth[(scan, band)]
+             for i, scan in enumerate(scans["scan"])]
+        d += [solution.zero_point(b, p.jd, p.airmass)[0] - truth[(p.scan, band)]
+              for p in photometry if p.band == b]
+        offset = np.median(d)
+        assert abs(offset) < (ZP_TOLERANCE if band == "j" else ZP_CROWDED), band
+        assert np.max(np.abs(np.asarray(d) - offset)) < ZP_TOLERANCE, band
+        # The zero point's error in the scan's row and in msigcom.
+        err = scans[f"{band}_zperr_ap"][0]
+        assert 0.0005 < err < 0.005
+        fitted = np.array([f[b] == "2" for f in pts["rd_flg"]])
+        extra = np.asarray(pts[f"{band}_msigcom"], float)[fitted] ** 2 \
+            - np.asarray(pts[f"{band}_cmsig"], float)[fitted] ** 2
+        assert extra == pytest.approx(err**2 + 0.005**2, abs=1e-7)  # float32 columns
+        rows, r = residuals[b]
+        assert len(rows) >= 30
+        true = np.array([true_mag[listed["ra"][i]][b] for i in rows])
+        d_true = r + np.asarray(listed[f"{band}_m"])[rows] - true
+        assert np.sqrt(np.mean((d_true - np.median(d_true)) ** 2)) < STANDARDS_RMS, band
