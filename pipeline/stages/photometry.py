@@ -26,12 +26,9 @@ CORRELATED_NOISE = 1.5
 #: calibration scans' seeing is not the survey scans', so fluxes are corrected to total
 #: before the zero point. 12", not 8": the PSF's wing (8 % of the flux, 3x the core's
 #: width) leaves 0.4 % of the flux outside 8" at 2.5" seeing and 0.9 % at 3", which biased
-#: the zero point by the difference; outside 12" it leaves 0.06 % at 3". S/N > 50 in the
-#: 12" aperture: the light of undetected neighbours it gathers beyond what the annulus
-#: median removes is a fixed flux, so a fainter star's ratio is lower; at S/N > 20 that put
-#: the zero points of a crowded field (b = +6 deg) 1-2 % bright in H and Ks.
+#: the zero point by the difference; outside 12" it leaves 0.06 % at 3".
 APCOR_ARCSEC = 12.0
-APCOR_MIN_SNR = 50.0
+APCOR_MIN_SNR = 20.0
 APCOR_ISOLATION_ARCSEC = 20.0
 APCOR_MIN_STARS = 5
 #: Standards are measured where the Atlas Image shows them, within this of the listed position.
