@@ -232,7 +232,8 @@ def _cal_scans(night: Night, region: Region, step: float, cal_frames: int,
                margin_sets: int) -> list[Scan]:
     """Calibration sets (numbers 14g+1, 14g+2) before each group g of eight survey slots,
     from ``margin_sets`` groups before the first written survey scan's group to as many
-    after the last's: the sets bracket the survey scans in time, about hourly."""
+    after the last's: the sets bracket the survey scans in time, about hourly. A set
+    before a group's first survey scan takes its seed from that scan's."""
     out: list[Scan] = []
     ra_c, dec_c = region.centre()
     half = 0.5 * (cal_frames - 1) * step / 3600.0 + 255.0 / 3600.0
@@ -249,7 +250,8 @@ def _cal_scans(night: Night, region: Region, step: float, cal_frames: int,
                 near, scan=14 * g + 1 + k, tile=0, visit=0, ra0=ra_c, sd=sd,
                 phi_start=lo if sd == "n" else hi, phi_end=hi if sd == "n" else lo,
                 offset_arcsec=0.0, jdate=jd - (CAL_SCANS - k) * 3.0 / 1440.0,
-                seed=int(np.random.default_rng([near.seed, 15, g, k]).integers(2**62)),
+                seed=near.seed + 1000 + k if group[near.scan] == g
+                else int(np.random.default_rng([near.seed, 15, g, k]).integers(2**62)),
                 columns=dict(near.columns)))
     return out
 
