@@ -42,7 +42,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from twomass.pipeline.sim import scanframe
-from twomass.pipeline.sim.photometry import FFERR, R1NORM
+from twomass.pipeline.sim.photometry import FFERR, R1NORM, ZPERR
 from twomass.pipeline.stages import atlas, brightstars, extract, psffit, register
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.bandmerge import BandSources, Merged
@@ -345,8 +345,10 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
 
     ``limits[b]`` holds band b's upper limits of the merged sources without that band,
     in their order; ``zp_err`` is the error of each band's zero point [mag] (the night's
-    calibration at the scan), which ``msigcom`` adds to ``cmsig`` with the flat-field
-    (and Read_1 normalisation) terms."""
+    solution at the scan), which ``msigcom`` adds to ``cmsig`` with the catalog's
+    zero-point term ``ZPERR`` (what the solution's error from the standards' scatter does
+    not hold: the aperture corrections' and the standards' own systematic errors, about
+    1 %), the flat-field and the Read_1 normalisation terms."""
     n = len(merged.ra)
     x, y, jd = geometry.place(merged.ra, merged.dec)
     dist_ns, dist_ew, flg = scanframe.edge_distances(merged.ra, merged.dec,
@@ -386,7 +388,7 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
     per["msig"] = np.where(valid, per["msig"], np.nan)
     extra = np.where(rd == 1, R1NORM, 0.0)
     per["msigcom"] = np.sqrt(per["cmsig"] ** 2 + np.asarray(zp_err)[None, :] ** 2
-                             + FFERR**2 + extra**2)
+                             + ZPERR**2 + FFERR**2 + extra**2)
     per["snr"] = np.where(valid, 10.0 * 10.0 ** (-0.4 * (per["m"] - msnr10[None, :])), np.nan)
     for b, band in enumerate("jhk"):
         for name in ("m", "cmsig", "msigcom", "snr"):
