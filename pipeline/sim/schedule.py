@@ -211,6 +211,18 @@ def night_dates(all_tiles: Tiles, seed: int, n_bands: int) -> list[tuple[str, dt
     return sorted(nights, key=lambda n: (n[1], n[0]))
 
 
+def slot_minutes(slot: int) -> float:
+    """Minutes from the night's start to survey slot ``slot``: the scans before it and a
+    7-minute calibration set before each group of ``CAL_EVERY`` (its own group's too)."""
+    return slot * SCAN_MINUTES + (1 + slot // CAL_EVERY) * 7.0
+
+
+def slot_of(number: int) -> int:
+    """The survey slot of scan ``number`` (slots 8g..8g+7 are numbers 14g+7..14g+14)."""
+    group = (number - 7) // (CAL_EVERY + 6)
+    return number - 1 - 6 * (1 + group)
+
+
 def _direction(first: str, slot: int) -> str:
     """Scan directions alternate along a block."""
     return first if slot % 2 == 0 else ("s" if first == "n" else "n")
@@ -233,7 +245,7 @@ def _scan(tiles: Tiles, t: int, visit: int, marginal: bool, site: str, date: dt.
     start, end = (lo + dphi, hi + dphi) if sd == "n" else (hi + dphi, lo + dphi)
     number = 1 + slot + 6 * (1 + slot // CAL_EVERY)
     info = SITES[site]
-    minutes = slot * SCAN_MINUTES + (1 + slot // CAL_EVERY) * 7.0
+    minutes = slot_minutes(slot)
     ut = (info["ut0"] + minutes / 60.0) % 24.0
     jd = JD_UNIX_EPOCH + (date - dt.date(1970, 1, 1)).days + (info["ut0"] + minutes / 60.0) / 24.0
     columns = quality.conditions(rng, marginal)

@@ -68,6 +68,8 @@ def run_nights(checked: list, out: Path, totals: dict, stages: dict, *, progress
             run.finish_night(plan.partial, doc, night, outputs)
             restart.commit(plan)
             _count(totals, stages, keep, plan.name, outputs)
+            if keep is not None:
+                keep[(plan.name, "photcal")] = (night.solution, night.photometry)
 
 
 def _in_process(todo: list, keep_results: bool, bar) -> Iterator:

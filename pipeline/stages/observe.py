@@ -7,10 +7,12 @@ region too (the scans that touch it, whole across the scan): every source render
 listed in ``sky.parquet`` (the region's truth plus that margin). Each survey scan is
 clipped to the frames whose centres lie within the region's declinations plus half a
 frame (the night.json says so: ``clipped``); ``max_frames`` clips further, around the
-region's centre. Each group of eight survey slots is preceded by a calibration set: here two
-scans (``CAL_SCANS``) of ``cal_frames`` frames, alternating in direction, over a standard
-field at the region's centre. Each scan's sky in each band is the level that gives it the
-S/N = 10 magnitude the schedule set (``depth.sky_for_depth``), not its ``back`` column.
+region's centre. Each group of eight survey slots is preceded by a calibration set (about
+hourly): here two scans (``CAL_SCANS``) of ``cal_frames`` frames, alternating in direction,
+over a standard field at the region's centre, from the group before the first survey scan
+written to the group after the last (``cal_margin_sets``), so the sets bracket the scans.
+Each scan's sky in each band is the level that gives it the S/N = 10 magnitude the
+schedule set (``depth.sky_for_depth``), not its ``back`` column.
 
 The PSF (``psf_shape``, rendered by ``render.psf_components``) varies over the focal plane
 and in time in ways the pipeline's model (a round core growing towards the corners, its
@@ -25,13 +27,21 @@ floor of the profile fit (0.017-0.023 mag on the test fields; 2MASS: 0.02-0.03, 
 Bright stars throw diffraction spikes, a readout stripe along their row and a filter glint
 (``_bright_star_effects``) and leave latent images (the detector).
 
+The night's zero points drift linearly (``night_zero_point``, ~0.02 mag/day) with the
+monthly extinction ``EXTINCTION`` per airmass; J's also wanders hour to hour
+(``j_zero_point_wander``: 0.008 mag rms correlated over 1.5 h), so the pipeline's J solution
+must interpolate between the sets (spec §1.12). Each scan's zero point is the one at its
+start, held over its frames (a scan lasts 7 minutes); ``sim/true_frames.parquet`` lists it.
+
 Not modelled (see docs/pixel-pipeline.md): array distortion and per-band pixel-scale spread,
-colour terms, hour-to-hour zero-point changes beyond a linear drift.
+colour terms, hour-to-hour zero-point changes in H and Ks, extinction changing within a
+month.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import shutil
 import sys
@@ -50,7 +60,16 @@ from twomass.pipeline.sim import minorplanets, quality, scanframe, sky, tiling
 from twomass.pipeline.sim.footprint import Footprint
 from twomass.pipeline.sim.products import WRITE_OPTIONS
 from twomass.pipeline.sim.region import Region, SimulationError
-from twomass.pipeline.sim.schedule import Night, Scan, plan
+from twomass.pipeline.sim.schedule import (
+    CAL_EVERY,
+    JD_UNIX_EPOCH,
+    SITES,
+    Night,
+    Scan,
+    plan,
+    slot_minutes,
+    slot_of,
+)
 from twomass.pipeline.sim.simulate import SkyCache, scan_cells, simulate
 from twomass.pipeline.sim.truth import type_names
 from twomass.pipeline.stages import depth, rawio, render, tan
@@ -83,6 +102,11 @@ FOCUS_TILT_SCAN = 0.01
 FOCUS_TILT_WANDER = 0.08
 WING_WANDER = 0.01
 PSF_WANDER_FRAMES = 1.5
+#: The J zero point wanders hour to hour (water vapour in the J band's wings) by this
+#: rms [mag], correlated over ``J_WANDER_HOURS``; H and Ks drift linearly only.
+J_WANDER_MAG = 0.008
+J_WANDER_HOURS = 1.5
+J_WANDER_STEP_MIN = 6.0
 #: Reported-pointing error per scan [arcsec] and frame-to-frame jitter [arcsec].
 POINTING_ERROR = 1.5
 FRAME_JITTER = 0.25
@@ -156,12 +180,13 @@ class FramePlan:
 
 
 def observe(out_dir, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
-            max_frames: int | None = None, cal_frames: int = 10, progress: bool = False,
-            injections: tuple[Injection, ...] = (),
+            max_frames: int | None = None, cal_frames: int = 10, cal_margin_sets: int = 1,
+            progress: bool = False, injections: tuple[Injection, ...] = (),
             minor_planet_density: float = minorplanets.ECLIPTIC_DENSITY) -> ObserveSummary:
     """Write raw nights for every scan touching an RA/Dec region, then ``truth.parquet``;
-    ``minor_planet_density``: minor planets per deg^2 on the ecliptic (see
-    ``minorplanets.for_night``)."""
+    calibration sets from ``cal_margin_sets`` before the first survey scan's to as many
+    after the last's (``_cal_scans``); ``minor_planet_density``: minor planets per deg^2 on
+    the ecliptic (see ``minorplanets.for_night``)."""
     start = time.perf_counter()
     region = Region.from_ranges(ra_range, dec_range)
     out = Path(out_dir)
@@ -184,8 +209,8 @@ def observe(out_dir, ra_range, dec_range, seed: int = 0, *, min_qual: int = 4,
     for night in tqdm(nights, desc="nights", unit="night", file=sys.stderr,
                       disable=not progress):
         rendered.append(_write_night(out, night, tiles, region, cache, seed, max_frames,
-                                     cal_frames, injections, counts, progress,
-                                     minor_planet_density))
+                                     cal_frames, cal_margin_sets, injections, counts,
+                                     progress, minor_planet_density))
     _write_sky(out / SKY_FILE, sky.Sources.concat(rendered))
     shutil.move(str(work / TRUTH_FILE), str(out / TRUTH_FILE))
     shutil.rmtree(work)
@@ -205,21 +230,44 @@ def night_zero_point(seed: int, night: Night) -> tuple[np.ndarray, np.ndarray]:
     return quality.ZERO_POINT + rng.normal(0.0, 0.05, 3), rng.normal(0.0, 0.02, 3)
 
 
-def _cal_scans(night: Night, region: Region, step: float, cal_frames: int) -> list[Scan]:
-    """Calibration sets before each group of eight survey slots (numbers 14g+1, 14g+2)."""
+def j_zero_point_wander(seed: int, night: Night, jd: float) -> float:
+    """The J zero point's hour-to-hour wander [mag] at ``jd``: ``J_WANDER_MAG`` rms,
+    correlated over ``J_WANDER_HOURS``, on a ``J_WANDER_STEP_MIN`` grid from the site's
+    start of the night (the same whatever region is observed), linearly interpolated."""
+    rng = np.random.default_rng([seed, 14, night.date.toordinal(), int(night.hemis == "s")])
+    steps = int(24 * 60 / J_WANDER_STEP_MIN)
+    grid = _wander(rng, (steps,), J_WANDER_MAG, J_WANDER_HOURS * 60 / J_WANDER_STEP_MIN)
+    start = JD_UNIX_EPOCH + (night.date - dt.date(1970, 1, 1)).days \
+        + (SITES[night.hemis]["ut0"] - 1.0) / 24.0
+    minutes = (jd - start) * 1440.0
+    return float(np.interp(minutes, np.arange(steps) * J_WANDER_STEP_MIN, grid))
+
+
+def _cal_scans(night: Night, region: Region, step: float, cal_frames: int,
+               margin_sets: int) -> list[Scan]:
+    """Calibration sets (numbers 14g+1, 14g+2) before each group g of eight survey slots,
+    from ``margin_sets`` groups before the first written survey scan's group to as many
+    after the last's: the sets bracket the survey scans in time, about hourly. A set
+    before a group's first survey scan takes its seed from that scan's."""
     out: list[Scan] = []
     ra_c, dec_c = region.centre()
     half = 0.5 * (cal_frames - 1) * step / 3600.0 + 255.0 / 3600.0
-    for g in sorted({(s.scan - 7) // 14 for s in night.scans}):
-        first = min((s for s in night.scans if (s.scan - 7) // 14 == g), key=lambda s: s.scan)
+    group = {s.scan: (s.scan - 7) // 14 for s in night.scans}
+    first, last = min(group.values()), max(group.values())
+    for g in range(max(first - margin_sets, 0), last + margin_sets + 1):
+        near = min(night.scans, key=lambda s: (abs(group[s.scan] - g), s.scan))
+        jd = near.jdate + (slot_minutes(CAL_EVERY * g) - slot_minutes(slot_of(near.scan))) \
+            / 1440.0
         for k in range(CAL_SCANS):
             sd = "n" if k % 2 == 0 else "s"
             lo, hi = dec_c - half, dec_c + half
             out.append(dataclasses.replace(
-                first, scan=14 * g + 1 + k, tile=0, visit=0, ra0=ra_c, sd=sd,
+                near, scan=14 * g + 1 + k, tile=0, visit=0, ra0=ra_c, sd=sd,
                 phi_start=lo if sd == "n" else hi, phi_end=hi if sd == "n" else lo,
-                offset_arcsec=0.0, jdate=first.jdate - (CAL_SCANS - k) * 3.0 / 1440.0,
-                seed=first.seed + 1000 + k, columns=dict(first.columns)))
+                offset_arcsec=0.0, jdate=jd - (CAL_SCANS - k) * 3.0 / 1440.0,
+                seed=near.seed + 1000 + k if group[near.scan] == g
+                else int(np.random.default_rng([near.seed, 15, g, k]).integers(2**62)),
+                columns=dict(near.columns)))
     return out
 
 
@@ -277,8 +325,9 @@ def _wander(rng, shape: tuple[int, ...], rms: float,
 
 
 def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache, seed: int,
-                 max_frames, cal_frames: int, injections, counts, progress: bool,
-                 minor_planet_density: float = minorplanets.ECLIPTIC_DENSITY) -> sky.Sources:
+                 max_frames, cal_frames: int, cal_margin_sets: int, injections, counts,
+                 progress: bool, minor_planet_density: float = minorplanets.ECLIPTIC_DENSITY
+                 ) -> sky.Sources:
     """Write one raw night; return the sources rendered into its frames."""
     final = out / night.name
     tmp = out / f"{night.name}.partial"
@@ -293,7 +342,7 @@ def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache
     entries = []
     all_src = []
     truth: list[dict] = []
-    cal = _cal_scans(night, region, step, cal_frames)
+    cal = _cal_scans(night, region, step, cal_frames, cal_margin_sets)
     jobs = sorted([(s, False) for s in night.scans] + [(s, True) for s in cal],
                   key=lambda j: j[0].scan)
     for scan, is_cal in tqdm(jobs, desc=f"{night.name} scans", unit="scan", file=sys.stderr,
@@ -307,6 +356,7 @@ def _write_night(out: Path, night: Night, tiles, region: Region, cache: SkyCache
         src = sky.Sources.concat([src] + [_injected_star(i) for i in injections
                                           if i.scan == scan.scan and i.kind == "star"])
         zp = zp0 + drift * (scan.jdate - jd_start) - EXTINCTION * (scan.columns["airm"] - 1.0)
+        zp[0] += j_zero_point_wander(seed, night, scan.jdate)
         mine = tuple(i for i in injections if i.scan == scan.scan)
         _write_scan(tmp / "raw", night, scan, frames, src, moving, zp, detectors, mine, truth)
         entries.append({"scan": scan.scan, "kind": "cal" if is_cal else "survey",

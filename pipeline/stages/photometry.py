@@ -1,6 +1,6 @@
 """Aperture photometry on the Atlas Images: fluxes at given radii with their errors, the
 curve-of-growth (aperture) correction, and apertures placed on the stars as the image
-shows them. Used by the night's zero points (``run``) and the extractions (``extract``).
+shows them. Used by the night's zero points (``photcal``) and the extractions (``extract``).
 """
 
 from __future__ import annotations
@@ -99,6 +99,24 @@ def recentre(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
     tx, ty = np.where(found, x[np.minimum(j, len(x) - 1)], tx), \
         np.where(found, y[np.minimum(j, len(x) - 1)], ty)
     return tan.pix_to_world(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX, tx, ty)
+
+
+def neighbour_distance(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,
+                       self_arcsec: float = 2.0) -> np.ndarray:
+    """Distance [arcsec] from each position to the nearest other detection down to 3
+    sigma on the Atlas Image (the nearest within ``self_arcsec`` is the star itself):
+    how isolated a star is, for the photometric standards."""
+    data = np.ascontiguousarray(image.image, dtype=np.float64)
+    mask = image.coverage == 0
+    bkg = sep.Background(data, mask=mask)
+    objs = sep.extract(data - bkg.back(), 3.0, err=bkg.globalrms, mask=mask, minarea=5)
+    x, y = tan.world_to_pix(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX, ra, dec)
+    if len(objs) < 2:
+        return np.full(len(np.atleast_1d(ra)), np.inf)
+    dist, _ = cKDTree(np.column_stack([objs["x"], objs["y"]])).query(
+        np.column_stack([x, y]), k=2)
+    near = dist[:, 0] * inst.ATLAS_ARCSEC
+    return np.where(near < self_arcsec, dist[:, 1] * inst.ATLAS_ARCSEC, near)
 
 
 def aperture_photometry(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,

@@ -7,12 +7,13 @@ A night is three steps, which ``nights`` runs as tasks (on Dask or in this proce
 Per night: every input file is checked first (nothing is written if one is bad); the
 night calibration (bias, dark, flat, bad pixels) is built; the calibration scans are
 processed first and their Atlas Images measured against the photometric standards,
-giving the night's zero point ``M = m_inst + c1 - c2 (X - 1)`` with the monthly
-extinction ``c2``; then every survey scan, band by band: frame calibration, detection,
-registration, transient masks, co-adding, then the scan's point sources (detection on
-the Atlas Images, photometry, band merging: ``scansources``, ``bandmerge``), the
-artifacts around its bright stars (``mapcor``) and its measured metadata
-(``scanmeta``). Outputs per night (``<night>/``): the Atlas Images and their coverage
+giving the night's zero-point solution ``M = m_inst + c1(t) - c2 (X - 1)`` with the monthly
+extinction ``c2`` (``photcal``; a dropped or missing calibration set is warned about and
+recorded in night.json); then every survey scan, at its time and airmass, band by band:
+frame calibration, detection, registration, transient masks, co-adding, then the scan's
+point sources (detection on the Atlas Images, photometry, band merging: ``scansources``,
+``bandmerge``), the artifacts around its bright stars (``mapcor``) and its measured
+metadata (``scanmeta``). Outputs per night (``<night>/``): the Atlas Images and their coverage
 maps as FITS under ``atlas/``, their inventory ``atlas.parquet``, and the night products
 ``twomass ingest`` loads (``night.json``, ``tiles.parquet``, ``scans.parquet``,
 ``pts.parquet``, an empty ``ext.parquet``: docs/night-products.md). Raw cubes are read
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,7 @@ from twomass.pipeline.stages import (
     calibrate,
     ephemeris,
     mapcor,
+    photcal,
     rawio,
     register,
     scanmeta,
@@ -52,7 +55,7 @@ from twomass.pipeline.stages import (
 )
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.observe import EXTINCTION
-from twomass.pipeline.stages.photometry import aperture_corrections, aperture_photometry, recentre
+from twomass.pipeline.stages.photometry import aperture_corrections
 from twomass.schema.atlas import SCHEMA as ATLAS_SCHEMA
 
 ATLAS_FILE = "atlas.parquet"
@@ -61,7 +64,6 @@ PIPELINE = "twomass-2mapps"
 #: The camera's nominal zero points [mag for 1 ADU per 1.3 s R2-R1 frame], used until the
 #: night's calibration scans give the measured ones.
 NOMINAL_ZP = ZERO_POINT + 2.5 * np.log10(inst.EXPOSURE_SECONDS)
-STANDARD_MIN_SNR = 20.0
 #: Stars fitted per scan and band for the SEEING header.
 SEEING_STARS = 40
 
@@ -77,6 +79,7 @@ class BandResult:
     frames: dict[str, np.ndarray]
     weight: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)  # CPU seconds per stage
+    zp_err: float = 0.0  # the zero point's error [mag] (the night's solution at the scan)
     seeing: float = float("nan")  # FWHM [arcsec]
     sources: bandmerge.BandSources | None = None  # the band's sources (band-merge input)
 
@@ -144,10 +147,19 @@ class NightFrames:
 @dataclass
 class NightInputs(NightFrames):
     """What every survey scan of a night needs besides its own cubes: the night frames
-    and the zero points from the calibration scans."""
+    and the zero-point solution from the calibration scans, with the standards'
+    photometry it used."""
 
-    c1: np.ndarray
-    n_std: np.ndarray
+    solution: photcal.NightSolution
+    photometry: list[photcal.StandardPhotometry]
+
+
+@dataclass
+class CalibrationImages:
+    """A calibration scan's Atlas Images per band and the mean time of its frames [JD]."""
+
+    images: list[list[atlas.AtlasImage]]
+    jd: float
 
 
 def night_frames(directory: Path) -> NightFrames:
@@ -157,20 +169,22 @@ def night_frames(directory: Path) -> NightFrames:
 
 
 def calibration_scan(frames: NightFrames, directory: Path,
-                     entry: rawio.ScanEntry) -> list[list[atlas.AtlasImage]]:
+                     entry: rawio.ScanEntry) -> CalibrationImages:
     """A calibration scan's Atlas Images per band, at the nominal zero points (a task of
     its own: the calibration scans of a night run side by side)."""
     magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
-    return [r.images for r in process_scan(directory, entry, frames.calib, frames.ref, magzp)]
+    results = process_scan(directory, entry, frames.calib, frames.ref, magzp)
+    return CalibrationImages([r.images for r in results],
+                             float(np.mean(results[0].frames["JD"])))
 
 
 def night_solution(frames: NightFrames, scans: list[rawio.ScanEntry],
-                   cal_images: list[list[list[atlas.AtlasImage]]]) -> NightInputs:
+                   cal_images: list[CalibrationImages]) -> NightInputs:
     """The night inputs from its frames and its calibration scans' Atlas Images (in the
     order of ``scans``' calibration scans)."""
-    c1, n_std = night_zero_points([s for s in scans if s.kind == "cal"], cal_images,
-                                  frames.ref)
-    return NightInputs(frames.calib, frames.ref, c1, n_std)
+    solution, photometry = night_zero_points([s for s in scans if s.kind == "cal"],
+                                             cal_images, frames.ref)
+    return NightInputs(frames.calib, frames.ref, solution, photometry)
 
 
 def night_inputs(directory: Path, scans: list[rawio.ScanEntry]) -> NightInputs:
@@ -193,11 +207,16 @@ class ScanOutput:
 
 
 def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict, ref: dict,
-                c1: np.ndarray, atlas_dir: Path, keep_results: bool = False) -> ScanOutput:
-    """One survey scan through every stage; its Atlas Images written to ``atlas_dir``.
+                solution: photcal.NightSolution, atlas_dir: Path, keep_results: bool = False
+                ) -> ScanOutput:
+    """One survey scan through every stage, its zero points the night's ``solution`` at
+    its mean frame time and airmass; its Atlas Images written to ``atlas_dir``.
     A function of its arguments alone, so scans can run in other processes."""
-    magzp = [float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
-    results = process_scan(directory, entry, calib, ref, magzp)
+    jd = scan_mean_jd(directory, entry)
+    zero_points = [solution.zero_point(b, jd, entry.airmass) for b in range(3)]
+    results = process_scan(directory, entry, calib, ref, [zp for zp, _ in zero_points])
+    for r, (_, err) in zip(results, zero_points, strict=True):
+        r.zp_err = err
     columns, scan_row, seconds = scan_sources(entry, results, ref)
     for r in results:
         for stage, value in r.seconds.items():
@@ -212,14 +231,18 @@ def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict,
 def night_scan(night: NightInputs, directory: Path, doc: dict, entry: rawio.ScanEntry,
                atlas_dir: Path, keep_results: bool = False) -> ScanOutput:
     """One survey scan given its night's inputs (the task the night driver runs)."""
-    return survey_scan(directory, doc, entry, night.calib, night.ref, night.c1, atlas_dir,
-                       keep_results)
+    return survey_scan(directory, doc, entry, night.calib, night.ref, night.solution,
+                       atlas_dir, keep_results)
 
 
 def finish_night(directory: Path, doc: dict, night: NightInputs,
                  outputs: list[ScanOutput]) -> None:
     """The night-level products from the survey scans' outputs, in scan order, into
-    ``directory`` (the night's ``.partial`` directory, whose ``atlas/`` the scans wrote)."""
+    ``directory`` (the night's ``.partial`` directory, whose ``atlas/`` the scans wrote).
+    A dropped or missing calibration set is warned about here, where the night is made."""
+    for problem in night.solution.problems():
+        warnings.warn(photcal.CalibrationWarning(f"{doc['date']}{doc['hemis']}: {problem}"),
+                      stacklevel=2)
     pts = products.RowGroupWriter(directory / "pts.parquet", "pts.parquet")
     for output in outputs:
         pts.write(output.columns)
@@ -228,8 +251,9 @@ def finish_night(directory: Path, doc: dict, night: NightInputs,
     write_night_products(directory, [o.scan_row for o in outputs])
     products.write_night_json(
         directory, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
-        extra={"zero_points": {b: float(night.c1[i]) for i, b in enumerate(inst.BANDS)},
-               "standards_used": {b: int(night.n_std[i]) for i, b in enumerate(inst.BANDS)}})
+        extra={"zero_points": night.solution.summary(),
+               "standards_used": {b: sum(s.n[i] for s in night.solution.sets)
+                                  for i, b in enumerate(inst.BANDS)}})
 
 
 def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
@@ -250,13 +274,14 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
     geometry = scansources.scan_geometry([r.reg for r in results], [r.frames for r in results],
                                          ra0, entry.sd)
     depth = np.array([scanmeta.band_depth(b) for b in bands])
-    columns = scansources.pts_columns(entry.scan, merged, bands, limits, geometry, depth)
+    columns = scansources.pts_columns(entry.scan, merged, bands, limits, geometry, depth,
+                                      np.array([r.zp_err for r in results]))
     ephemeris.flag_minor_planets(columns, geometry, ref[ephemeris.LIST_FILE])
     t1 = time.process_time()
     mapcor.flag_artifacts(columns, geometry.frame_step_arcsec(), entry.sd)
     t2 = time.process_time()
     row = scanmeta.scan_row(entry, geometry, columns, bands, results, ref["standards.parquet"],
-                           depth)
+                           depth, zero_point_error=np.array([r.zp_err for r in results]))
     return columns, row, {"bandmerge": t1 - t0 + time.process_time() - t2, "artifacts": t2 - t1}
 
 
@@ -276,32 +301,32 @@ def write_night_products(directory: Path, scan_rows: list[dict]) -> None:
     products.write_table(products.empty_table("ext.parquet"), directory / "ext.parquet")
 
 
-def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list, ref: dict
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """c1 per band from the calibration scans' Atlas Images (``calibration_scan``) and
-    the standards.
+def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list[CalibrationImages],
+                      ref: dict
+                      ) -> tuple[photcal.NightSolution, list[photcal.StandardPhotometry]]:
+    """The night's zero-point solution (``photcal``) from the calibration scans' Atlas
+    Images (``calibration_scan``) and the standards, and the standards' photometry it used.
 
     The calibration scans are short (a few frames) and their seeing is close: their
     aperture correction is measured from all of them together, per band.
     """
-    std = ref["standards.parquet"]
-    estimates: list[list[float]] = [[], [], []]
     cal_results = list(zip(cal_scans, cal_images, strict=True))
-    apcor = aperture_corrections([[i for _, images in cal_results for i in images[b]]
+    apcor = aperture_corrections([[i for _, cal in cal_results for i in cal.images[b]]
                                   for b in range(3)])
-    for entry, images in cal_results:
-        for b, band in enumerate(inst.BANDS):
-            m = np.asarray(std[f"{band}_m"])
-            for image in images[b]:
+    photometry = []
+    for entry, cal in cal_results:
+        for b, images in enumerate(cal.images):
+            for image in images:
                 image.apcor = apcor[b]
-                ra, dec = recentre(image, np.asarray(std["ra"]), np.asarray(std["dec"]))
-                flux, err, ok = aperture_photometry(image, ra, dec)
-                good = ok & (flux > STANDARD_MIN_SNR * err)
-                inst_m = -2.5 * np.log10(flux[good])
-                estimates[b] += list(m[good] - inst_m + EXTINCTION[b] * (entry.airmass - 1.0))
-    c1 = np.array([np.median(e) if len(e) >= 3 else NOMINAL_ZP[i]
-                   for i, e in enumerate(estimates)])
-    return c1, np.array([len(e) for e in estimates])
+            photometry.append(photcal.measure_standards(
+                entry.scan, b, cal.jd, entry.airmass, images, ref["standards.parquet"]))
+    return photcal.solve_night(photcal.measure_sets(photometry), NOMINAL_ZP), photometry
+
+
+def scan_mean_jd(directory: Path, entry: rawio.ScanEntry) -> float:
+    """Mean JD of a scan's frames, from its cube header (frames are evenly spaced)."""
+    header = fits.getheader(directory / "raw" / rawio.cube_name(entry.scan, inst.BANDS[0], 2))
+    return float(header["JD0"]) + 0.5 * (entry.nframes - 1) * float(header["FRAMEDT"]) / 86400.0
 
 
 def process_scan(directory: Path, entry: rawio.ScanEntry, calib: dict, ref: dict,

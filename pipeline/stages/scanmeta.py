@@ -1,7 +1,8 @@
 """A scan's ``scans.parquet`` row, measured from its pixels and sources (spec §1.15).
 
 Measured: the geometry (``scansources.scan_geometry``), the zero point in use and its
-scatter against the photometric standards on the scan, the seeing shape (measured
+error (the night's calibration, ``photcal``, at the scan's time: ``zp_ap``, ``zperr_ap``),
+the offset of the photometric standards on the scan from it, the seeing shape (measured
 FWHM over the nominal 2.5"), the background, the S/N = 10 magnitude per band (2MASS's
 sensitivity: where the sources' photometric uncertainty, ``cmsig`` -- the error the
 scan's own repeat measurements show, ``SNR = 1.0857 / cmsig`` (spec 4.10) -- is 0.1086
@@ -98,7 +99,7 @@ def scan_row(entry, geometry, pts: dict, bands, results, std: dict, depth: np.nd
         back = float(np.median(r.cal.sky))
         m, snr = pts[f"{band}_m"], pts[f"{band}_snr"]
         row[f"{band}_zp_ap"] = r.magzp
-        row[f"{band}_zperr_ap"] = rms
+        row[f"{band}_zperr_ap"] = r.zp_err
         row[f"{band}_n_snr10"] = int(np.sum((np.nan_to_num(snr) > 10.0)
                                             & (np.nan_to_num(m, nan=99.0) <= SNR10_CUTS[band])))
         row[f"{band}_shape_avg"] = shape

@@ -340,11 +340,15 @@ def scan_geometry(regs, frame_tables, ra0: float, sd: str) -> ScanGeometry:
 
 def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
                 limits: list[UpperLimits], geometry: ScanGeometry,
-                msnr10: np.ndarray) -> dict[str, np.ndarray]:
+                msnr10: np.ndarray, zp_err: np.ndarray) -> dict[str, np.ndarray]:
     """The scan's ``pts.parquet`` columns (NaN or -1 = NULL), ids 1..N along the scan.
 
     ``limits[b]`` holds band b's upper limits of the merged sources without that band,
-    in their order."""
+    in their order; ``zp_err`` is the error of each band's zero point [mag] (the night's
+    solution at the scan), which ``msigcom`` adds to ``cmsig`` with the catalog's
+    zero-point term ``ZPERR`` (what the solution's error from the standards' scatter does
+    not hold: the aperture corrections' and the standards' own systematic errors, about
+    1 %), the flat-field and the Read_1 normalisation terms."""
     n = len(merged.ra)
     x, y, jd = geometry.place(merged.ra, merged.dec)
     dist_ns, dist_ew, flg = scanframe.edge_distances(merged.ra, merged.dec,
@@ -383,7 +387,8 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
     per["cmsig"] = np.where(valid, per["cmsig"], np.nan)
     per["msig"] = np.where(valid, per["msig"], np.nan)
     extra = np.where(rd == 1, R1NORM, 0.0)
-    per["msigcom"] = np.sqrt(per["cmsig"] ** 2 + ZPERR**2 + FFERR**2 + extra**2)
+    per["msigcom"] = np.sqrt(per["cmsig"] ** 2 + np.asarray(zp_err)[None, :] ** 2
+                             + ZPERR**2 + FFERR**2 + extra**2)
     per["snr"] = np.where(valid, 10.0 * 10.0 ** (-0.4 * (per["m"] - msnr10[None, :])), np.nan)
     for b, band in enumerate("jhk"):
         for name in ("m", "cmsig", "msigcom", "snr"):

@@ -1,8 +1,8 @@
 """One small observed region, processed once, shared by the pixel-pipeline tests.
 
 One survey scan (l = 206, b = +6 deg, where frames hold enough stars to register on)
-clipped to 30 frames, two 10-frame
-calibration scans (shorter ones hold too few Ks stars for their curve of growth), with a
+clipped to 30 frames, three calibration sets an hour apart around it, each of two 10-frame
+scans (shorter ones hold too few Ks stars for their curve of growth), with a
 cosmic ray, a meteor trail and a Ks 6 star (saturated in Read_2, not in Read_1) injected
 into the survey scan.
 """
@@ -40,6 +40,7 @@ class Processed:
     results: dict[str, run.BandResult]  # survey scan, by band
     products: Path  # the pipeline's night directory
     summary: run.PipelineSummary
+    kept_photcal: tuple  # the night's photcal.NightSolution and standards' photometry
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +60,7 @@ def processed(tmp_path_factory) -> Processed:
     return Processed(SURVEY_SCAN, raw, night, scans, truth,
                      pq.read_table(night / "sim" / "true_frames.parquet").to_pydict(),
                      {band: kept[(night.name, SURVEY_SCAN, band)] for band in inst.BANDS},
-                     products / night.name, summary)
+                     products / night.name, summary, kept[(night.name, "photcal")])
 
 
 @dataclass
@@ -84,7 +85,8 @@ TWO_NIGHTS_REGION = ((104.99, 105.30), (9.0, 9.3))
 @pytest.fixture(scope="session")
 def two_nights(tmp_path_factory) -> TwoNights:
     raw = tmp_path_factory.mktemp("two_nights") / "raw"
-    observe(raw, *TWO_NIGHTS_REGION, seed=SEED, max_frames=12, cal_frames=10)
+    observe(raw, *TWO_NIGHTS_REGION, seed=SEED, max_frames=12, cal_frames=10,
+            cal_margin_sets=0)  # one calibration set: the survey scans are the test
     nights = [d.name for d in rawio.night_directories([raw])]
     serial = raw.parent / "serial"
     run.run_pipeline([raw], serial, jobs=1)

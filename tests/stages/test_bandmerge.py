@@ -127,13 +127,18 @@ def test_single_band_source_gets_upper_limits_elsewhere() -> None:
         np.zeros(2), np.array([2451000.5, 2451000.51]))
     no_limit = scansources.UpperLimits(*(np.zeros(0) for _ in range(3)))
     cols = scansources.pts_columns(7, merged, [j, empty, empty],
-                                   [no_limit, *limits], geometry, np.array([16.0, 15.0, 14.5]))
+                                   [no_limit, *limits], geometry, np.array([16.0, 15.0, 14.5]),
+                                   np.array([0.004, 0.003, 0.003]))
     assert cols["rd_flg"][0] == "200"
     assert cols["ndet"][0] == "660000"
     assert cols["bl_flg"][0] == "100"
     assert cols["cc_flg"][0] == "000"
     assert cols["h_m"][0] == pytest.approx(limits[0].mag[0])
     assert np.isnan(cols["h_cmsig"][0]) and np.isnan(cols["h_snr"][0])
+    # The total error: cmsig, the J zero point's error, the catalog's zero-point term and
+    # the flat-field residual.
+    assert cols["j_msigcom"][0] == pytest.approx(np.sqrt(0.02**2 + 0.004**2 + 0.0106**2
+                                                         + 0.005**2))
     assert cols["j_m"][0] == 14.0 and cols["j_snr"][0] == pytest.approx(10 * 10 ** 0.8)
     # 30" south of the scan's middle, 20" east of its meridian.
     assert cols["x_scan"][0] == pytest.approx(-20.0, abs=0.05)

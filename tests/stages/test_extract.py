@@ -204,7 +204,7 @@ def test_aperture_magnitudes_against_truth(processed, band) -> None:
                            rtol=1e-4)
     diff, growth = np.asarray(diff), np.asarray(growth)
     assert len(diff) >= 50
-    # The median holds the night's zero point, measured on two 10-frame calibration scans
+    # The median holds the night's zero point, measured on 10-frame calibration scans
     # whose PSF differs from the survey scan's (their aperture correction with it).
     assert abs(np.median(diff)) < 0.03
     # The curve of growth rises through 3"-7" and 3" holds most of the flux. From 7" to

@@ -22,8 +22,8 @@ RA, DEC, SEED = ("137.25", "137.40"), ("9.0", "9.3"), "1"
 NIGHT = "1999-09-02s"
 #: Saturated in Read_2 brighter than this (not what the 4" Read_2 magnitude is tested on).
 UNSATURATED = {"j": 9.5, "h": 9.0, "k": 9.0}
-#: The night's zero point, from the standards of two short calibration scans, is known
-#: to a few hundredths of a magnitude.
+#: The night's zero points, from the standards of three sets of two short calibration
+#: scans, are known to a few hundredths of a magnitude.
 ZERO_POINT_TOLERANCE = 0.05
 
 
