@@ -12,7 +12,8 @@ artifacts around its bright stars (``mapcor``) and its measured metadata
 (``scanmeta``). Outputs per night (``<night>/``): the Atlas Images and their coverage
 maps as FITS under ``atlas/``, their inventory ``atlas.parquet``, and the night products
 ``twomass ingest`` loads (``night.json``, ``tiles.parquet``, ``scans.parquet``,
-``pts.parquet``, an empty ``ext.parquet``: docs/night-products.md). Raw cubes are read
+``pts.parquet``, ``ext.parquet``: docs/night-products.md); the extended sources
+(``galworks``) are measured on each scan's Atlas Images after its point sources. Raw cubes are read
 once; intermediate products stay in memory.
 """
 
@@ -44,6 +45,7 @@ from twomass.pipeline.stages import (
     atlas,
     bandmerge,
     calibrate,
+    galworks,
     mapcor,
     rawio,
     register,
@@ -137,6 +139,7 @@ class ScanOutput:
     frames: int  # band-frames
     seconds: dict[str, float]  # CPU seconds per stage, the bands summed
     results: list[BandResult] | None = None  # the in-memory results, when kept
+    ext: dict[str, np.ndarray] = field(default_factory=dict)  # its ext rows
 
 
 def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict, ref: dict,
@@ -146,6 +149,10 @@ def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict,
     magzp = [float(c1[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
     results = process_scan(directory, entry, calib, ref, magzp)
     columns, scan_row, seconds = scan_sources(entry, results, ref)
+    t0 = time.process_time()
+    ext = galworks.survey_scan_ext(entry, results, columns)
+    seconds["galworks"] = time.process_time() - t0
+    scan_row["n_ext"] = len(ext["id"])
     for r in results:
         for stage, value in r.seconds.items():
             seconds[stage] = seconds.get(stage, 0.0) + value
@@ -153,7 +160,7 @@ def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict,
                   for band, result in zip(inst.BANDS, results, strict=True)
                   for image in result.images]
     return ScanOutput(columns, scan_row, atlas_rows, sum(len(r.cal.frames) for r in results),
-                      seconds, results if keep_results else None)
+                      seconds, results if keep_results else None, ext)
 
 
 def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out: Path,
@@ -170,6 +177,7 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
     c1, n_std = night_zero_points(directory, scans, calib, ref, progress)
     rows: list[dict] = []
     scan_rows: list[dict] = []
+    ext_parts: list[dict[str, np.ndarray]] = []
     pts = products.RowGroupWriter(tmp / "pts.parquet", "pts.parquet")
     survey = [s for s in scans if s.kind == "survey"]
     args = [(directory, doc, entry, calib, ref, c1, tmp / "atlas", keep is not None)
@@ -186,6 +194,7 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
                                   disable=not progress):
             pts.write(output.columns)
             scan_rows.append(output.scan_row)
+            ext_parts.append(output.ext)
             rows += output.atlas_rows
             totals["pts"] += len(output.columns["id"])
             totals["frames"] += output.frames
@@ -199,7 +208,7 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
                     keep[(name, entry.scan, band)] = result
     write_inventory(tmp / ATLAS_FILE, rows)
     pts.close()
-    write_night_products(tmp, scan_rows)
+    write_night_products(tmp, scan_rows, ext_parts)
     products.write_night_json(
         tmp, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
         extra={"zero_points": {b: float(c1[i]) for i, b in enumerate(inst.BANDS)},
@@ -234,9 +243,10 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
     return columns, row, {"bandmerge": t1 - t0 + time.process_time() - t2, "artifacts": t2 - t1}
 
 
-def write_night_products(directory: Path, scan_rows: list[dict]) -> None:
-    """``scans.parquet``, ``tiles.parquet`` (the planned tiles of the scans) and an empty
-    ``ext.parquet`` (extended sources are not extracted yet)."""
+def write_night_products(directory: Path, scan_rows: list[dict],
+                         ext_parts: list[dict[str, np.ndarray]] | None = None) -> None:
+    """``scans.parquet``, ``tiles.parquet`` (the planned tiles of the scans) and
+    ``ext.parquet`` (the scans' extended sources, in scan order)."""
     if scan_rows:
         scans = {k: np.array([r[k] for r in scan_rows]) for k in scan_rows[0]}
         table = products.to_table(scans, "scans.parquet")
@@ -247,7 +257,10 @@ def write_night_products(directory: Path, scan_rows: list[dict]) -> None:
             "tiles.parquet")
     products.write_table(table, directory / "scans.parquet")
     products.write_table(tiles, directory / "tiles.parquet")
-    products.write_table(products.empty_table("ext.parquet"), directory / "ext.parquet")
+    parts = [p for p in ext_parts or [] if p and len(p["id"])]
+    ext = (products.to_table({k: np.concatenate([p[k] for p in parts]) for k in parts[0]},
+                             "ext.parquet") if parts else products.empty_table("ext.parquet"))
+    products.write_table(ext, directory / "ext.parquet")
 
 
 def night_zero_points(directory, scans, calib, ref, progress) -> tuple[np.ndarray, np.ndarray]:
