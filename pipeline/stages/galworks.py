@@ -1,18 +1,17 @@
 """GALWORKS: the extended sources of one survey scan, from its Atlas Images (spec §1.14).
 
-Per Atlas Image (the three bands share the grid): a low-order 2-D background (a
-quadratic through block medians, sources clipped), the scan's point sources subtracted
-with the image's PSF (``galphot.psf_core_sigma``) at their catalog magnitudes, then
-detection and segmentation on Ks (``sep``, SExtractor's core, with a 4" FWHM filter
-and its deblending: the pipeline's detector already; photutils does the same 20 times
-slower). Each Ks detection above ``MIN_SNR`` is measured in every band with the point
-sources it owns (within ``OWN_ARCSEC``) put back, classified (``galclass``), and those
-the classifier calls extended (``min(e_score, g_score) <= WDB_SCORE``, looser than the
-catalog's 1.4 as the 2MASS extended working database was) get their photometry
-(``galphot``): the Ks 20 mag/arcsec^2 fiducial ellipse (axis ratio and angle of the Ks
-3-sigma isophote) and the J/H/Ks fluxes in it, the 7" circular aperture, the 3-sigma
-radius, an exponential-disc extrapolation to total. A source seen on two overlapping
-images is kept on the one whose centre is nearer along the scan.
+Per Atlas Image (the three bands share the grid), after ``galimage`` removed the
+background and the scan's point sources: detection and segmentation on Ks (``sep``,
+SExtractor's core, already the pipeline's detector, with a 4" FWHM filter and its
+deblending; photutils' segmentation does the same some 20 times slower). Each Ks
+detection above ``MIN_SNR`` is measured in every band with the point sources it owns
+(within ``OWN_ARCSEC``) put back and classified (``galclass``); those the classifier
+calls extended (``min(e_score, g_score) <= WDB_SCORE``, looser than the catalog's 1.4,
+as the 2MASS extended working database was) get their photometry (``galphot``): the Ks
+20 mag/arcsec^2 fiducial ellipse (axis ratio and angle of the Ks detection isophote) and
+the J/H/Ks fluxes in it, fixed circular apertures, the 3-sigma radius, the Kron radius
+and an exponential-disc extrapolation to total. A source seen on two overlapping images
+is kept on the one whose centre is nearer along the scan.
 """
 
 from __future__ import annotations
@@ -24,10 +23,10 @@ import sep
 from scipy.spatial import cKDTree
 
 from twomass.core import sphere
-from twomass.core.stats import robust_sigma
 from twomass.pipeline.sim import scanframe
-from twomass.pipeline.stages import atlas, galclass, galphot, render, scansources, tan
+from twomass.pipeline.stages import atlas, galclass, galimage, galphot, scansources, tan
 from twomass.pipeline.stages import instrument as inst
+from twomass.pipeline.stages.galimage import BandImage
 
 BANDS = "jhk"
 KS = 2
@@ -36,21 +35,14 @@ ISOPHOTE_MAG_ARCSEC2 = 20.0
 DETECT_SIGMA = 1.5
 MIN_AREA_PX = 12
 FILTER_FWHM_ARCSEC = 4.0
+#: Half-size [px] of the shape cutouts.
+CUT_HALF_PX = 12
 #: Ks detections measured and classified: aperture S/N at least this.
 MIN_SNR = 10.0
 #: Rows written: the classifier's extended sources.
 WDB_SCORE = 1.6
 #: Point sources this near a detection are its own (not subtracted from it).
 OWN_ARCSEC = 2.5
-#: Half-size [px] of a subtracted point source's stamp and of the shape cutouts.
-STAR_STAMP_PX = 15
-CUT_HALF_PX = 12
-#: Background: block size [px], polynomial order, clipping.
-BLOCK_PX = 32
-BACKGROUND_ORDER = 2
-CLIP_SIGMA = 3.0
-#: Pixels with fewer frames than this are not measured.
-MIN_COVERAGE = 2
 PTS_MATCH_ARCSEC = 3.0
 #: log10 density column: point sources brighter than this [Ks mag].
 DENSITY_KS = 14.0
@@ -58,152 +50,17 @@ DENSITY_KS = 14.0
 FLAG_SUBTRACTED, FLAG_BOUNDARY = 3, 6
 
 
-@dataclass
-class BandImage:
-    """One band of one Atlas Image ready for measurement."""
-
-    image: atlas.AtlasImage
-    magzp: float
-    clean: np.ndarray  # background and point sources subtracted [ADU / arcsec^2]
-    good: np.ndarray  # pixels measured
-    sigma: float  # sky rms per pixel [ADU]
-    psf_sigma: float  # PSF core sigma [arcsec]
-    star_x: np.ndarray  # subtracted point sources (0-based pixels) and their fluxes
-    star_y: np.ndarray
-    star_flux: np.ndarray
-    frames: float  # median coverage
-
-
-def psf_sigma_of(image: atlas.AtlasImage, seeing_arcsec: float) -> float:
-    """The image's PSF core sigma from its curve of growth, or (not measured) from the
-    frame seeing with the 2" pixel and the drizzle kernel (two 2" boxes) added."""
-    if 0.3 < image.apcor < 0.999:
-        return galphot.psf_core_sigma(image.apcor)
-    seeing = seeing_arcsec if np.isfinite(seeing_arcsec) else 2.7
-    return float(np.sqrt((seeing / 2.3548) ** 2 + 2 * inst.PIXEL_ARCSEC**2 / 12.0))
-
-
-def background(data: np.ndarray, good: np.ndarray) -> tuple[np.ndarray, float]:
-    """A quadratic surface through the medians of ``BLOCK_PX`` blocks (blocks far off
-    the fit clipped), and the sky rms per pixel about it."""
-    ny, nx = data.shape
-    by, bx = ny // BLOCK_PX, nx // BLOCK_PX
-    blocks = data[:by * BLOCK_PX, :bx * BLOCK_PX].reshape(by, BLOCK_PX, bx, BLOCK_PX)
-    ok = good[:by * BLOCK_PX, :bx * BLOCK_PX].reshape(by, BLOCK_PX, bx, BLOCK_PX)
-    vals = np.where(ok, blocks, np.nan).transpose(0, 2, 1, 3).reshape(by, bx, -1)
-    enough = ok.transpose(0, 2, 1, 3).reshape(by, bx, -1).mean(axis=2) > 0.5
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(np.where(enough[:, :, None], vals, np.nan), axis=2)
-    cy, cx = np.mgrid[0:by, 0:bx]
-    cx = (cx + 0.5) * BLOCK_PX - 0.5
-    cy = (cy + 0.5) * BLOCK_PX - 0.5
-    use = np.isfinite(med)
-    coef = np.zeros(_terms(np.zeros(1), np.zeros(1), nx, ny).shape[1])
-    for _ in range(3):
-        if use.sum() < 2 * len(coef):
-            break
-        design = _terms(cx[use], cy[use], nx, ny)
-        coef, *_ = np.linalg.lstsq(design, med[use], rcond=None)
-        resid = med - (_terms(cx.ravel(), cy.ravel(), nx, ny) @ coef).reshape(med.shape)
-        spread = robust_sigma(resid[use]) or 1e-9
-        use = np.isfinite(med) & (np.abs(resid) < CLIP_SIGMA * spread)
-    yy, xx = np.mgrid[0:ny, 0:nx]
-    surface = (_terms(xx.ravel(), yy.ravel(), nx, ny) @ coef).reshape(ny, nx)
-    sky = (data - surface)[good]
-    return surface, robust_sigma(sky[::7]) if len(sky) else 1.0
-
-
-def _terms(x: np.ndarray, y: np.ndarray, nx: int, ny: int) -> np.ndarray:
-    u, v = 2 * x / nx - 1, 2 * y / ny - 1
-    return np.column_stack([u**i * v**j for i in range(BACKGROUND_ORDER + 1)
-                            for j in range(BACKGROUND_ORDER + 1 - i)])
-
-
-def point_models(shape: tuple[int, int], x: np.ndarray, y: np.ndarray, flux: np.ndarray,
-                 psf_sigma: float) -> np.ndarray:
-    """Point sources of total ``flux`` at 0-based (x, y) rendered with the Atlas PSF."""
-    model = np.zeros(shape)
-    comps = galphot.psf_components(psf_sigma, len(x))
-    render.add_mixtures(model, x, y, [(flux * w, s) for w, s in comps], STAR_STAMP_PX)
-    return model
-
-
-def prepare(image: atlas.AtlasImage, magzp: float, seeing: float, ra: np.ndarray,
-            dec: np.ndarray, mag: np.ndarray) -> BandImage:
-    """Background and the point sources at (ra, dec) with magnitudes ``mag`` (NaN: not
-    subtracted) removed from one Atlas Image."""
-    data = image.image.astype(np.float64)
-    good = image.coverage >= MIN_COVERAGE
-    surface, sigma = background(data, good)
-    psf_sigma = psf_sigma_of(image, seeing)
-    x, y = tan.world_to_pix(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX, ra, dec)
-    ny, nx = data.shape
-    on = (np.isfinite(mag) & (x > -STAR_STAMP_PX) & (x < nx + STAR_STAMP_PX)
-          & (y > -STAR_STAMP_PX) & (y < ny + STAR_STAMP_PX))
-    x, y = x[on], y[on]
-    flux = 10 ** (-0.4 * (mag[on] - magzp))
-    clean = np.where(good, data - surface - point_models(data.shape, x, y, flux, psf_sigma),
-                     0.0)
-    frames = float(np.median(image.coverage[good])) if good.any() else 0.0
-    return BandImage(image, magzp, clean, good, sigma, psf_sigma, x, y, flux, frames)
-
-
 def detect(ks: BandImage) -> np.ndarray:
     """sep detections on the Ks image (its point sources left in: a galaxy's own point
     source is its core)."""
-    data = ks.clean + point_models(ks.clean.shape, ks.star_x, ks.star_y, ks.star_flux,
-                                   ks.psf_sigma)
+    data = ks.clean + galimage.point_models(ks.clean.shape, ks.star_x, ks.star_y,
+                                            ks.star_flux, ks.psf_sigma)
     s = FILTER_FWHM_ARCSEC / 2.3548
     r = np.arange(-4, 5)
     kernel = np.exp(-0.5 * (r[:, None] ** 2 + r[None, :] ** 2) / s**2)
     data = np.ascontiguousarray(np.where(ks.good, data, 0.0))
     return sep.extract(data, DETECT_SIGMA, err=ks.sigma, mask=~ks.good, minarea=MIN_AREA_PX,
                        filter_kernel=kernel, deblend_cont=0.005)
-
-
-def cutout(bi: BandImage, x: float, y: float, own: np.ndarray, half: int) -> np.ndarray:
-    """The clean image around (x, y), (2 half + 1)^2 pixels, with the point sources
-    ``own`` (indices into the subtracted ones) put back; zero off the image."""
-    ix, iy = int(round(x)), int(round(y))
-    out = np.zeros((2 * half + 1, 2 * half + 1))
-    ny, nx = bi.clean.shape
-    x0, x1, y0, y1 = max(ix - half, 0), min(ix + half + 1, nx), max(iy - half, 0), \
-        min(iy + half + 1, ny)
-    if x0 < x1 and y0 < y1:
-        out[y0 - iy + half:y1 - iy + half, x0 - ix + half:x1 - ix + half] = \
-            bi.clean[y0:y1, x0:x1]
-    if len(own):
-        out += point_models(out.shape, bi.star_x[own] - ix + half, bi.star_y[own] - iy + half,
-                            bi.star_flux[own], bi.psf_sigma)
-    return out
-
-
-def own_sources(bi: BandImage, x: float, y: float, radius: float) -> np.ndarray:
-    """Indices of the subtracted point sources within ``radius`` [arcsec] of (x, y)."""
-    d2 = (bi.star_x - x) ** 2 + (bi.star_y - y) ** 2
-    return np.flatnonzero(d2 <= (radius / inst.ATLAS_ARCSEC) ** 2)
-
-
-def aperture_snr(cut: np.ndarray, bi: BandImage, radius: float = 7.0) -> tuple[float, float]:
-    """Flux and S/N in a circular aperture at the cutout's centre."""
-    half = cut.shape[0] // 2
-    yy, xx = np.mgrid[0:cut.shape[0], 0:cut.shape[1]]
-    inside = (xx - half) ** 2 + (yy - half) ** 2 <= radius**2
-    flux = float(cut[inside].sum())
-    err = galphot.flux_error(flux, float(inside.sum()), bi.sigma, bi.frames, inst.GAIN)
-    return flux, flux / err
-
-
-def good_cutout(bi: BandImage, x: float, y: float, half: int) -> np.ndarray:
-    ix, iy = int(round(x)), int(round(y))
-    out = np.zeros((2 * half + 1, 2 * half + 1), bool)
-    ny, nx = bi.good.shape
-    x0, x1, y0, y1 = max(ix - half, 0), min(ix + half + 1, nx), max(iy - half, 0), \
-        min(iy + half + 1, ny)
-    if x0 < x1 and y0 < y1:
-        out[y0 - iy + half:y1 - iy + half, x0 - ix + half:x1 - ix + half] = \
-            bi.good[y0:y1, x0:x1]
-    return out
 
 
 @dataclass
@@ -271,10 +128,11 @@ def classify(bands: list[BandImage], x: float, y: float, x_peak: float, y_peak: 
     half = CUT_HALF_PX
     shapes, snr, flux7 = [], np.zeros(3), np.zeros(3)
     for b, (bi, (bx, by)) in enumerate(zip(bands, _band_pixels(bands, x, y), strict=True)):
-        cut = cutout(bi, bx, by, own_sources(bi, bx, by, OWN_ARCSEC), half)
+        own = galimage.own_sources(bi, bx, by, OWN_ARCSEC)
+        cut = galimage.cutout(bi, bx, by, own, half)
         cx, cy = bx - round(bx) + half, by - round(by) + half
         shapes.append(galclass.measure_shape(cut, cx, cy, bi.psf_sigma))
-        flux7[b], snr[b] = aperture_snr(cut, bi)
+        flux7[b], snr[b] = galimage.aperture_snr(cut, bi)
     band_scores = np.array([galclass.band_score(s) for s in shapes])
     with np.errstate(all="ignore"):
         jk = (bands[0].magzp - 2.5 * np.log10(flux7[0])) - (
@@ -304,9 +162,9 @@ def measure(bands: list[BandImage], src: Extended, ba: float, phi_rad: float) ->
     for b in order:
         bi, (bx, by) = bands[b], pix[b]
         own_r = max(OWN_ARCSEC, 0.25 * src.r_k20fe) if np.isfinite(src.r_k20fe) else OWN_ARCSEC
-        own = own_sources(bi, bx, by, own_r)
-        cut = cutout(bi, bx, by, own, half)
-        good = good_cutout(bi, bx, by, half)
+        own = galimage.own_sources(bi, bx, by, own_r)
+        cut = galimage.cutout(bi, bx, by, own, half)
+        good = galimage.good_cutout(bi, bx, by, half)
         cx, cy = bx - round(bx) + half, by - round(by) + half
         prof = galphot.profile(cut, good, cx, cy, ba, phi_rad)
         if b == KS:
@@ -358,8 +216,9 @@ def measure_image(bands: list[BandImage]) -> list[Extended]:
     for o in objs:
         if o["flag"] & 1 and o["npix"] < MIN_AREA_PX:
             continue
-        cut = cutout(ks, o["x"], o["y"], own_sources(ks, o["x"], o["y"], OWN_ARCSEC), 8)
-        _, snr = aperture_snr(cut, ks)
+        own = galimage.own_sources(ks, o["x"], o["y"], OWN_ARCSEC)
+        cut = galimage.cutout(ks, o["x"], o["y"], own, 8)
+        _, snr = galimage.aperture_snr(cut, ks)
         if not snr >= MIN_SNR:
             continue
         src = classify(bands, float(o["x"]), float(o["y"]), float(o["xpeak"]),
@@ -389,8 +248,8 @@ def scan_ext(scan: int, ra0: float, images: list[list[atlas.AtlasImage]],
     rows: list[tuple[int, Extended, BandImage]] = []
     density = {}
     for k, n in enumerate(numbers):
-        bands = [prepare(by_number[b][n], magzp[b], seeing[b], pts_ra, pts_dec, pts_mag[b])
-                 for b in range(3)]
+        bands = [galimage.prepare(by_number[b][n], magzp[b], seeing[b], pts_ra, pts_dec,
+                                  pts_mag[b]) for b in range(3)]
         bright = np.sum((pts_image == k) & (np.nan_to_num(pts_mag[KS], nan=99.0) < DENSITY_KS))
         area = inst.ATLAS_SHAPE[0] * inst.ATLAS_SHAPE[1] * inst.ATLAS_ARCSEC**2 / 3600.0**2
         density[n] = float(np.log10(max(bright, 1) / area))

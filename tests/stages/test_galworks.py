@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from twomass.pipeline.stages import atlas, galclass, galphot, galworks, render, tan
+from twomass.pipeline.stages import atlas, galclass, galimage, galphot, galworks, render, tan
 from twomass.schema.products import product_schema
 
 ZP = 20.0  # mag of 1 ADU per frame: 20 mag/arcsec^2 is 1 ADU per 1" pixel
@@ -49,7 +49,7 @@ def _images(galaxies=(), stars=(), seed=1):
     ra, dec = tan.pix_to_world(CRVAL, atlas.ATLAS_CD, atlas.ATLAS_CRPIX, np.array(px, float),
                                np.array(py, float))
     mags = [np.array([k + c[b] for k, c in zip(ks, colours, strict=True)]) for b in range(3)]
-    return [galworks.prepare(images[b], ZP, float("nan"), ra, dec, mags[b]) for b in range(3)]
+    return [galimage.prepare(images[b], ZP, float("nan"), ra, dec, mags[b]) for b in range(3)]
 
 
 def _near(found, x, y, radius=5.0):
