@@ -77,7 +77,7 @@ def psf_components(sigma_arcsec: float, n: int) -> list[tuple]:
 
 @dataclass
 class Profile:
-    """Annulus sums of one source out to ``MAX_RADIUS_ARCSEC``.
+    """Annulus sums of one source.
 
     ``edges`` are the outer semi-major axes of the annuli [arcsec]; ``mean`` the annulus
     mean [ADU per arcsec^2], ``area`` its full area [arcsec^2], ``used`` the area with
@@ -116,10 +116,11 @@ class Profile:
 
 
 def profile(data: np.ndarray, good: np.ndarray, x: float, y: float, ba: float,
-            phi_rad: float) -> Profile:
-    """Elliptical annulus sums around 0-based pixel (x, y) of ``data`` (``good`` marks the
-    pixels with data): axis ratio ``ba``, major axis at ``phi_rad`` from +x."""
-    n = int(np.ceil(MAX_RADIUS_ARCSEC)) + 1
+            phi_rad: float, max_radius: float = MAX_RADIUS_ARCSEC) -> Profile:
+    """Elliptical annulus sums out to ``max_radius`` [arcsec] around 0-based pixel (x, y)
+    of ``data`` (``good`` marks the pixels with data): axis ratio ``ba``, major axis at
+    ``phi_rad`` from +x."""
+    n = int(np.ceil(max_radius)) + 1
     ny, nx = data.shape
     ix, iy = int(round(x)), int(round(y))
     x0, x1, y0, y1 = max(ix - n, 0), min(ix + n + 1, nx), max(iy - n, 0), min(iy + n + 1, ny)
@@ -132,7 +133,7 @@ def profile(data: np.ndarray, good: np.ndarray, x: float, y: float, ba: float,
     a = np.sqrt(u**2 + (v / max(ba, 0.05))**2)
     values = np.repeat(np.repeat(data[y0:y1, x0:x1], SUBPIXELS, 0), SUBPIXELS, 1)
     ok = np.repeat(np.repeat(good[y0:y1, x0:x1], SUBPIXELS, 0), SUBPIXELS, 1)
-    n_bins = int(round(MAX_RADIUS_ARCSEC / ANNULUS_ARCSEC))
+    n_bins = int(round(max_radius / ANNULUS_ARCSEC))
     k = np.minimum((a / ANNULUS_ARCSEC).astype(np.int64), n_bins)
     sub_area = 1.0 / SUBPIXELS**2
     flux = np.bincount(k[ok], values[ok], minlength=n_bins + 1)[:n_bins] * sub_area
@@ -172,7 +173,7 @@ def kron_radius(prof: Profile, r_window: float) -> float:
     w = np.maximum(prof.mean[inside], 0.0) * prof.area[inside]
     if w.sum() <= 0:
         return float("nan")
-    return float(min(KRON_FACTOR * np.sum(w * centres[inside]) / w.sum(), MAX_RADIUS_ARCSEC))
+    return float(min(KRON_FACTOR * np.sum(w * centres[inside]) / w.sum(), prof.edges[-1]))
 
 
 @dataclass
@@ -199,7 +200,7 @@ def extrapolate(prof: Profile, ba: float, r_iso: float, r_outer: float,
     if slope >= -1e-3:
         return Extrapolation(float("nan"), r_iso, inside)
     h = -1.0 / slope
-    r_ext = float(np.clip(EXTRAP_SCALES * h, r_iso, MAX_RADIUS_ARCSEC))
+    r_ext = float(np.clip(EXTRAP_SCALES * h, r_iso, MAX_RADIUS_ARCSEC))  # beyond the data
     norm = 2 * np.pi * ba * np.exp(intercept) * h**2
     outside = norm * (_disc_enclosed(r_ext / h) - _disc_enclosed(r_iso / h))
     return Extrapolation(float(h), r_ext, float(inside + max(outside, 0.0)))

@@ -46,6 +46,11 @@ OWN_ARCSEC = 2.5
 PTS_MATCH_ARCSEC = 3.0
 #: log10 density column: point sources brighter than this [Ks mag].
 DENSITY_KS = 14.0
+#: Photometry cutouts: radius per rms major axis of the detection, at least
+#: MIN_EXTENT_ARCSEC; doubled while the Ks 3-sigma isophote passes EXTENT_FILLED of it.
+EXTENT_PER_RMS = 8.0
+MIN_EXTENT_ARCSEC = 20.0
+EXTENT_FILLED = 0.7
 #: Flags of the isophotal photometry (the XSC's per-aperture confusion flags).
 FLAG_SUBTRACTED, FLAG_BOUNDARY = 3, 6
 
@@ -148,10 +153,14 @@ def classify(bands: list[BandImage], x: float, y: float, x_peak: float, y_peak: 
     return Extended(x, y, x_peak, y_peak, e, g, snr, ba, phi, sup_ba, sup_phi)
 
 
-def measure(bands: list[BandImage], src: Extended, ba: float, phi_rad: float) -> None:
+def measure(bands: list[BandImage], src: Extended, ba: float, phi_rad: float,
+            a_rms: float) -> None:
     """The photometry of ``src`` (filled in place): the Ks fiducial ellipse (axis ratio
-    ``ba``, major axis at ``phi_rad`` from +x) and the apertures, in every band."""
-    half = int(np.ceil(galphot.MAX_RADIUS_ARCSEC)) + 2
+    ``ba``, major axis at ``phi_rad`` from +x) and the apertures, in every band, out to
+    ``EXTENT_PER_RMS`` times the detection's rms major axis ``a_rms`` [arcsec] (further
+    while the Ks 3-sigma isophote reaches ``EXTENT_FILLED`` of that)."""
+    extent = float(np.clip(EXTENT_PER_RMS * a_rms, MIN_EXTENT_ARCSEC,
+                           galphot.MAX_RADIUS_ARCSEC))
     n_ap = len(galphot.CIRCULAR_ARCSEC)
     flux20, err20, flg20 = np.full(3, np.nan), np.full(3, np.nan), np.zeros(3, np.int16)
     flux7, err7 = np.full(3, np.nan), np.full(3, np.nan)
@@ -161,16 +170,23 @@ def measure(bands: list[BandImage], src: Extended, ba: float, phi_rad: float) ->
     order = [KS, 0, 1]  # Ks first: it sets the radii the other bands use
     for b in order:
         bi, (bx, by) = bands[b], pix[b]
-        own_r = max(OWN_ARCSEC, 0.25 * src.r_k20fe) if np.isfinite(src.r_k20fe) else OWN_ARCSEC
-        own = galimage.own_sources(bi, bx, by, own_r)
-        cut = galimage.cutout(bi, bx, by, own, half)
-        good = galimage.good_cutout(bi, bx, by, half)
-        cx, cy = bx - round(bx) + half, by - round(by) + half
-        prof = galphot.profile(cut, good, cx, cy, ba, phi_rad)
-        if b == KS:
+        while True:
+            half = int(np.ceil(extent)) + 2
+            own_r = max(OWN_ARCSEC, 0.25 * src.r_k20fe) if b != KS else OWN_ARCSEC
+            own = galimage.own_sources(bi, bx, by, own_r)
+            cut = galimage.cutout(bi, bx, by, own, half)
+            good = galimage.good_cutout(bi, bx, by, half)
+            cx, cy = bx - round(bx) + half, by - round(by) + half
+            prof = galphot.profile(cut, good, cx, cy, ba, phi_rad, extent)
+            if b != KS:
+                break
             level = 10 ** (-0.4 * (ISOPHOTE_MAG_ARCSEC2 - bi.magzp))
             src.r_k20fe = max(prof.radius_at(level), galphot.MIN_FIDUCIAL_ARCSEC)
             src.r_3sig = max(prof.radius_at(3.0 * bi.sigma), src.r_k20fe)
+            if src.r_3sig < EXTENT_FILLED * extent or extent >= galphot.MAX_RADIUS_ARCSEC:
+                break
+            extent = min(2 * extent, galphot.MAX_RADIUS_ARCSEC)
+        if b == KS:
             src.r_kron = galphot.kron_radius(prof, galphot.KRON_WINDOW * src.r_3sig)
         r20 = src.r_k20fe
         flux20[b] = prof.flux_within(r20)
@@ -181,8 +197,9 @@ def measure(bands: list[BandImage], src: Extended, ba: float, phi_rad: float) ->
             flg20[b] = FLAG_BOUNDARY
         elif _subtracted_inside(bi, bx, by, own, r20, ba, phi_rad):
             flg20[b] = FLAG_SUBTRACTED
-        circle = galphot.profile(cut, good, cx, cy, 1.0, 0.0)
-        circ[b] = [circle.flux_within(r) for r in galphot.CIRCULAR_ARCSEC]
+        circle = galphot.profile(cut, good, cx, cy, 1.0, 0.0, extent)
+        circ[b] = [circle.flux_within(r) if r <= extent else np.nan
+                   for r in galphot.CIRCULAR_ARCSEC]
         flux7[b] = circle.flux_within(7.0)
         err7[b] = galphot.flux_error(flux7[b], np.pi * 49.0, bi.sigma, bi.frames, inst.GAIN)
         ext = galphot.extrapolate(prof, ba, r20, src.r_3sig, bi.psf_sigma)
@@ -226,7 +243,7 @@ def measure_image(bands: list[BandImage]) -> list[Extended]:
         if min(src.e_score, src.g_score) > WDB_SCORE:
             continue
         b_over_a = float(np.clip(o["b"] / o["a"], 0.05, 1.0)) if o["a"] > 0 else 1.0
-        measure(bands, src, b_over_a, float(o["theta"]))
+        measure(bands, src, b_over_a, float(o["theta"]), float(o["a"]) * inst.ATLAS_ARCSEC)
         out.append(src)
     return out
 
