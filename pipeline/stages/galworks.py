@@ -41,8 +41,11 @@ CUT_HALF_PX = 12
 MIN_SNR = 10.0
 #: Rows written: the classifier's extended sources.
 WDB_SCORE = 1.6
-#: Point sources this near a detection are its own (not subtracted from it).
+#: Point sources this near a detection are its own (not subtracted from it); in the
+#: photometry also those within OWN_PER_RMS rms major axes (a galaxy's core may be
+#: fitted as more than one point source).
 OWN_ARCSEC = 2.5
+OWN_PER_RMS = 1.5
 PTS_MATCH_ARCSEC = 3.0
 #: log10 density column: point sources brighter than this [Ks mag].
 DENSITY_KS = 14.0
@@ -172,8 +175,7 @@ def measure(bands: list[BandImage], src: Extended, ba: float, phi_rad: float,
         bi, (bx, by) = bands[b], pix[b]
         while True:
             half = int(np.ceil(extent)) + 2
-            own_r = max(OWN_ARCSEC, 0.25 * src.r_k20fe) if b != KS else OWN_ARCSEC
-            own = galimage.own_sources(bi, bx, by, own_r)
+            own = galimage.own_sources(bi, bx, by, max(OWN_ARCSEC, OWN_PER_RMS * a_rms))
             cut = galimage.cutout(bi, bx, by, own, half)
             good = galimage.good_cutout(bi, bx, by, half)
             cx, cy = bx - round(bx) + half, by - round(by) + half
@@ -258,7 +260,9 @@ def scan_ext(scan: int, ra0: float, images: list[list[atlas.AtlasImage]],
     ks_images = [by_number[KS][n] for n in numbers]
     centres = scansources.image_phi(ks_images, ra0)
     pts_ra, pts_dec = np.asarray(pts["ra"], float), np.asarray(pts["dec"], float)
-    pts_mag = [np.asarray(pts[f"{b}_m"], float) for b in BANDS]
+    # Measured magnitudes only (no upper limits: msig NULL).
+    pts_mag = [np.where(np.isfinite(np.asarray(pts[f"{b}_msig"], float)),
+                        np.asarray(pts[f"{b}_m"], float), np.nan) for b in BANDS]
     pts_image = (np.argmin(np.abs(scanframe.to_scan(ra0, pts_ra, pts_dec)[1][:, None] * 3600.0
                                   - centres[None, :]), axis=1)
                  if len(pts_ra) and len(centres) else np.zeros(len(pts_ra), int))
