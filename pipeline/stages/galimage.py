@@ -58,10 +58,14 @@ def background(data: np.ndarray, good: np.ndarray) -> tuple[np.ndarray, float]:
     by, bx = ny // BLOCK_PX, nx // BLOCK_PX
     blocks = data[:by * BLOCK_PX, :bx * BLOCK_PX].reshape(by, BLOCK_PX, bx, BLOCK_PX)
     ok = good[:by * BLOCK_PX, :bx * BLOCK_PX].reshape(by, BLOCK_PX, bx, BLOCK_PX)
-    vals = np.where(ok, blocks, np.nan).transpose(0, 2, 1, 3).reshape(by, bx, -1)
-    enough = ok.transpose(0, 2, 1, 3).reshape(by, bx, -1).mean(axis=2) > 0.5
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(np.where(enough[:, :, None], vals, np.nan), axis=2)
+    vals = blocks.transpose(0, 2, 1, 3).reshape(by, bx, -1)
+    used = ok.transpose(0, 2, 1, 3).reshape(by, bx, -1)
+    med = np.full((by, bx), np.nan)
+    full = used.all(axis=2)
+    if full.any():
+        med[full] = np.median(vals[full], axis=1)
+    for i, j in zip(*np.nonzero(~full & (used.mean(axis=2) > 0.5)), strict=True):
+        med[i, j] = np.median(vals[i, j][used[i, j]])
     cy, cx = np.mgrid[0:by, 0:bx]
     cx = (cx + 0.5) * BLOCK_PX - 0.5
     cy = (cy + 0.5) * BLOCK_PX - 0.5
