@@ -70,7 +70,7 @@ def background(data: np.ndarray, good: np.ndarray) -> tuple[np.ndarray, float]:
     cx = (cx + 0.5) * BLOCK_PX - 0.5
     cy = (cy + 0.5) * BLOCK_PX - 0.5
     use = np.isfinite(med)
-    coef = np.zeros(_terms(np.zeros(1), np.zeros(1), nx, ny).shape[1])
+    coef = np.zeros(len(_POWERS))
     for _ in range(3):
         if use.sum() < 2 * len(coef):
             break
@@ -79,16 +79,20 @@ def background(data: np.ndarray, good: np.ndarray) -> tuple[np.ndarray, float]:
         resid = med - (_terms(cx.ravel(), cy.ravel(), nx, ny) @ coef).reshape(med.shape)
         spread = robust_sigma(resid[use]) or 1e-9
         use = np.isfinite(med) & (np.abs(resid) < CLIP_SIGMA * spread)
-    yy, xx = np.mgrid[0:ny, 0:nx]
-    surface = (_terms(xx.ravel(), yy.ravel(), nx, ny) @ coef).reshape(ny, nx)
+    u, v = 2 * np.arange(nx) / nx - 1, 2 * np.arange(ny) / ny - 1
+    surface = np.zeros((ny, nx))
+    for c, (i, j) in zip(coef, _POWERS, strict=True):
+        surface += c * np.outer(v**j, u**i)
     sky = (data - surface)[good]
     return surface, robust_sigma(sky[::7]) if len(sky) else 1.0
 
 
+_POWERS = [(i, j) for i in range(BACKGROUND_ORDER + 1) for j in range(BACKGROUND_ORDER + 1 - i)]
+
+
 def _terms(x: np.ndarray, y: np.ndarray, nx: int, ny: int) -> np.ndarray:
     u, v = 2 * x / nx - 1, 2 * y / ny - 1
-    return np.column_stack([u**i * v**j for i in range(BACKGROUND_ORDER + 1)
-                            for j in range(BACKGROUND_ORDER + 1 - i)])
+    return np.column_stack([u**i * v**j for i, j in _POWERS])
 
 
 def point_models(shape: tuple[int, int], x: np.ndarray, y: np.ndarray, flux: np.ndarray,
