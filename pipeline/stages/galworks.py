@@ -339,7 +339,7 @@ def ext_columns(scan: int, rows: list, magzp: list[float], density: dict[int, fl
     cols["e_score"] = np.array([s.e_score for s in src])
     cols["g_score"] = np.array([s.g_score for s in src])
     cols["vc"] = np.full(n, -1)
-    cols["cc_flg"] = np.full(n, "0")
+    cols["cc_flg"] = _artifact_flags(cols["pts_id"], pts)
     cols["dist_edge_ns"], cols["dist_edge_ew"], cols["dist_edge_flg"] = \
         scanframe.edge_distances(ra, dec, geometry.corners(), geometry.sd)
     cols["mp_flg"] = np.zeros(n, np.int16)
@@ -347,6 +347,21 @@ def ext_columns(scan: int, rows: list, magzp: list[float], density: dict[int, fl
     cols = {k: v[order] for k, v in cols.items()}
     cols["id"] = np.arange(1, n + 1, dtype=np.int32)
     return cols
+
+
+def _artifact_flags(pts_id: np.ndarray, pts: dict[str, np.ndarray]) -> np.ndarray:
+    """``cc_flg``: the artifact letter (upper case, ``mapcor``: persistence, spike, ...)
+    of the point source at the peak, Ks first; '0' if it has none."""
+    out = np.full(len(pts_id), "0")
+    if len(pts_id) == 0 or "cc_flg" not in pts:
+        return out
+    row = {int(i): k for k, i in enumerate(np.asarray(pts["id"]))}
+    flags = np.asarray(pts["cc_flg"])
+    for n, pid in enumerate(pts_id):
+        if pid >= 0:
+            upper = [c for c in flags[row[int(pid)]][::-1] if c.isupper()]
+            out[n] = upper[0] if upper else "0"
+    return out
 
 
 def _pts_match(ra: np.ndarray, dec: np.ndarray, pts: dict[str, np.ndarray]) -> np.ndarray:
