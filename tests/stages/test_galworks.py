@@ -99,6 +99,12 @@ def test_isolated_star_is_not_a_galaxy():
     assert src.e_score > 1.9
 
 
+def test_extended_source_on_an_artifact_takes_its_letter():
+    pts = {"id": np.array([4, 9, 12]), "cc_flg": np.array(["000", "ddP", "S00"])}
+    flags = galworks._artifact_flags(np.array([9, 4, -1, 12]), pts)
+    assert flags.tolist() == ["P", "0", "0", "S"]
+
+
 def test_night_products_hold_the_ext_rows(processed):
     ext = pq.read_table(processed.products / "ext.parquet")
     assert ext.schema.equals(product_schema("ext.parquet"))
