@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from twomass.ingest.products import read_night
+from twomass.ingest.validate import validate
 from twomass.pipeline.stages import atlas, galclass, galimage, galphot, galworks, render, tan
 from twomass.schema.products import product_schema
 
@@ -106,6 +108,7 @@ def test_extended_source_on_an_artifact_takes_its_letter():
 
 
 def test_night_products_hold_the_ext_rows(processed):
+    validate(read_night(processed.products), on_warning="error")  # what ingest accepts
     ext = pq.read_table(processed.products / "ext.parquet")
     assert ext.schema.equals(product_schema("ext.parquet"))
     scans = pq.read_table(processed.products / "scans.parquet").to_pydict()
