@@ -13,8 +13,8 @@ artifacts around its bright stars (``mapcor``) and its measured metadata
 maps as FITS under ``atlas/``, their inventory ``atlas.parquet``, and the night products
 ``twomass ingest`` loads (``night.json``, ``tiles.parquet``, ``scans.parquet``,
 ``pts.parquet``, ``ext.parquet``: docs/night-products.md); the extended sources
-(``galworks``) are measured on each scan's Atlas Images after its point sources. Raw cubes are read
-once; intermediate products stay in memory.
+(``galworks``) are measured on each scan's Atlas Images after its point sources. Raw
+cubes are read once; intermediate products stay in memory.
 """
 
 from __future__ import annotations
