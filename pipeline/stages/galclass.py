@@ -14,9 +14,11 @@ this is a short rule set on the parameters that separate the simulated sky's obj
   concentrated as the PSF is not extended whatever its noisy moments say.
 
 Per band the score runs from 1 (extended) to 2 (point-like), a logistic in the minor-axis
-excess (variance in units of the PSF's); ``e_score`` is the S/N-weighted mean of the
-bands. ``g_score`` adds the colour: galaxies have J-Ks 0.8-1.6, most stars at high
-latitude are bluer. The catalog keeps ``e_score <= 1.4 or g_score <= 1.4`` (spec).
+excess (variance in units of the PSF's) over that of the image's stars (the seeing wanders
+along a scan around the scan's PSF: the stellar locus moves with it); ``e_score`` is the
+S/N-weighted mean of the bands. ``g_score`` adds the colour: galaxies have J-Ks 0.8-1.6,
+most stars at high latitude are bluer. The catalog keeps ``e_score <= 1.4 or g_score <=
+1.4`` (spec).
 """
 
 from __future__ import annotations
@@ -99,13 +101,14 @@ def measure_shape(cut: np.ndarray, x: float, y: float, psf_sigma: float) -> Shap
                  float(np.arctan2(major[1], major[0])), m)
 
 
-def band_score(shape: Shape | None) -> float:
-    """1 (extended) ... 2 (point-like) from one band's shape."""
+def band_score(shape: Shape | None, locus: float = 0.0) -> float:
+    """1 (extended) ... 2 (point-like) from one band's shape; ``locus`` is the minor
+    excess the image's stars show (``stellar_locus``)."""
     if shape is None:
         return 2.0
     if shape.concentration > CONCENTRATION_MAX:
         return 2.0
-    z = (shape.minor_excess - MINOR_EXCESS_MID) / MINOR_EXCESS_WIDTH
+    z = (shape.minor_excess - locus - MINOR_EXCESS_MID) / MINOR_EXCESS_WIDTH
     return float(1.0 + 1.0 / (1.0 + np.exp(np.clip(z, -50, 50))))
 
 

@@ -40,6 +40,7 @@ class BandImage:
     star_y: np.ndarray
     star_flux: np.ndarray
     frames: float  # median coverage
+    locus: float = 0.0  # minor-axis excess of the image's stars (``galworks.stellar_locus``)
 
 
 def psf_sigma_of(image: atlas.AtlasImage, seeing_arcsec: float) -> float:

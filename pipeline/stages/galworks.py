@@ -47,6 +47,12 @@ WDB_SCORE = 1.6
 OWN_ARCSEC = 2.5
 OWN_PER_RMS = 1.5
 PTS_MATCH_ARCSEC = 3.0
+#: The stellar locus of an image's shapes: its brightest unsaturated isolated point
+#: sources (J, H, Ks magnitude windows; Read_2 saturates near 9).
+LOCUS_MAG = ((10.5, 14.0), (10.0, 13.5), (9.5, 13.0))
+LOCUS_STARS = 15
+LOCUS_MIN_STARS = 5
+LOCUS_ISOLATION_ARCSEC = 10.0
 #: log10 density column: point sources brighter than this [Ks mag].
 DENSITY_KS = 14.0
 #: Photometry cutouts: radius per rms major axis of the detection, at least
@@ -141,7 +147,8 @@ def classify(bands: list[BandImage], x: float, y: float, x_peak: float, y_peak: 
         cx, cy = bx - round(bx) + half, by - round(by) + half
         shapes.append(galclass.measure_shape(cut, cx, cy, bi.psf_sigma))
         flux7[b], snr[b] = galimage.aperture_snr(cut, bi)
-    band_scores = np.array([galclass.band_score(s) for s in shapes])
+    band_scores = np.array([galclass.band_score(s, bi.locus)
+                            for s, bi in zip(shapes, bands, strict=True)])
     with np.errstate(all="ignore"):
         jk = (bands[0].magzp - 2.5 * np.log10(flux7[0])) - (
             bands[KS].magzp - 2.5 * np.log10(flux7[KS])) if (flux7[[0, KS]] > 0).all() \
@@ -227,9 +234,38 @@ def _subtracted_inside(bi: BandImage, x: float, y: float, own: np.ndarray, a: fl
     return bool(inside.any())
 
 
+def stellar_locus(bi: BandImage, mags: tuple[float, float]) -> float:
+    """Median minor-axis excess (``galclass``) of up to ``LOCUS_STARS`` of the image's
+    brightest point sources within ``mags``, none other within ``LOCUS_ISOLATION_ARCSEC``
+    (0 with fewer than ``LOCUS_MIN_STARS``)."""
+    if len(bi.star_x) < LOCUS_MIN_STARS:
+        return 0.0
+    mag = bi.magzp - 2.5 * np.log10(np.maximum(bi.star_flux, 1e-30))
+    xy = np.column_stack([bi.star_x, bi.star_y])
+    dist, _ = cKDTree(xy).query(xy, k=2)
+    ny, nx = bi.clean.shape
+    edge = CUT_HALF_PX + 1
+    pick = np.flatnonzero((mag >= mags[0]) & (mag <= mags[1])
+                          & (dist[:, 1] > LOCUS_ISOLATION_ARCSEC / inst.ATLAS_ARCSEC)
+                          & (xy[:, 0] > edge) & (xy[:, 0] < nx - edge)
+                          & (xy[:, 1] > edge) & (xy[:, 1] < ny - edge))
+    pick = pick[np.argsort(mag[pick], kind="stable")][:LOCUS_STARS]
+    excess = []
+    for k in pick:
+        x, y = float(xy[k, 0]), float(xy[k, 1])
+        cut = galimage.cutout(bi, x, y, np.array([k]), CUT_HALF_PX)
+        shape = galclass.measure_shape(cut, x - round(x) + CUT_HALF_PX,
+                                       y - round(y) + CUT_HALF_PX, bi.psf_sigma)
+        if shape is not None and bi.good[int(round(y)), int(round(x))]:
+            excess.append(shape.minor_excess)
+    return float(np.median(excess)) if len(excess) >= LOCUS_MIN_STARS else 0.0
+
+
 def measure_image(bands: list[BandImage]) -> list[Extended]:
     """Every extended source (``WDB_SCORE``) of one Atlas Image (bands J, H, Ks)."""
     ks = bands[KS]
+    for b, bi in enumerate(bands):
+        bi.locus = stellar_locus(bi, LOCUS_MAG[b])
     objs = detect(ks)
     out = []
     for o in objs:
