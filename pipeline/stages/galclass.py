@@ -101,14 +101,15 @@ def measure_shape(cut: np.ndarray, x: float, y: float, psf_sigma: float) -> Shap
                  float(np.arctan2(major[1], major[0])), m)
 
 
-def band_score(shape: Shape | None, locus: float = 0.0) -> float:
-    """1 (extended) ... 2 (point-like) from one band's shape; ``locus`` is the minor
-    excess the image's stars show (``stellar_locus``)."""
+def band_score(shape: Shape | None, locus_minor: float = 0.0,
+               locus_concentration: float = 1.0) -> float:
+    """1 (extended) ... 2 (point-like) from one band's shape; the locus values are the
+    minor excess and the concentration the image's stars show there."""
     if shape is None:
         return 2.0
-    if shape.concentration > CONCENTRATION_MAX:
+    if shape.concentration > CONCENTRATION_MAX * locus_concentration:
         return 2.0
-    z = (shape.minor_excess - locus - MINOR_EXCESS_MID) / MINOR_EXCESS_WIDTH
+    z = (shape.minor_excess - locus_minor - MINOR_EXCESS_MID) / MINOR_EXCESS_WIDTH
     return float(1.0 + 1.0 / (1.0 + np.exp(np.clip(z, -50, 50))))
 
 

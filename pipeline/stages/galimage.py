@@ -8,7 +8,7 @@ cutouts a measurement takes, with the point sources a detection owns put back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,7 +40,15 @@ class BandImage:
     star_y: np.ndarray
     star_flux: np.ndarray
     frames: float  # median coverage
-    locus: float = 0.0  # minor-axis excess of the image's stars (``galworks.stellar_locus``)
+    #: The image's stars' minor-axis excess and concentration (``galclass``) in bins
+    #: across the image (``galworks.stellar_locus``).
+    locus: np.ndarray = field(default_factory=lambda: np.array([[0.0], [1.0]]))
+
+    def locus_at(self, x: float) -> tuple[float, float]:
+        """The stellar locus (minor excess, concentration) at column ``x``."""
+        bins = self.locus.shape[1]
+        k = int(np.clip(x / self.clean.shape[1] * bins, 0, bins - 1))
+        return float(self.locus[0, k]), float(self.locus[1, k])
 
 
 def psf_sigma_of(image: atlas.AtlasImage, seeing_arcsec: float) -> float:

@@ -48,10 +48,12 @@ OWN_ARCSEC = 2.5
 OWN_PER_RMS = 1.5
 PTS_MATCH_ARCSEC = 3.0
 #: The stellar locus of an image's shapes: its brightest unsaturated isolated point
-#: sources (J, H, Ks magnitude windows; Read_2 saturates near 9).
-LOCUS_MAG = ((10.5, 14.0), (10.0, 13.5), (9.5, 13.0))
-LOCUS_STARS = 15
+#: sources (J, H, Ks magnitude windows from Read_2's saturation to S/N ~ 30; a
+#: high-latitude image holds a handful brighter than Ks 13).
+LOCUS_MAG = ((10.5, 15.5), (10.0, 15.0), (9.5, 14.5))
+LOCUS_STARS = 40
 LOCUS_MIN_STARS = 5
+LOCUS_BINS = 3
 LOCUS_ISOLATION_ARCSEC = 10.0
 #: log10 density column: point sources brighter than this [Ks mag].
 DENSITY_KS = 14.0
@@ -147,8 +149,9 @@ def classify(bands: list[BandImage], x: float, y: float, x_peak: float, y_peak: 
         cx, cy = bx - round(bx) + half, by - round(by) + half
         shapes.append(galclass.measure_shape(cut, cx, cy, bi.psf_sigma))
         flux7[b], snr[b] = galimage.aperture_snr(cut, bi)
-    band_scores = np.array([galclass.band_score(s, bi.locus)
-                            for s, bi in zip(shapes, bands, strict=True)])
+    band_scores = np.array([galclass.band_score(s, *bi.locus_at(bx))
+                            for s, bi, (bx, _) in zip(shapes, bands, _band_pixels(bands, x, y),
+                                                      strict=True)])
     with np.errstate(all="ignore"):
         jk = (bands[0].magzp - 2.5 * np.log10(flux7[0])) - (
             bands[KS].magzp - 2.5 * np.log10(flux7[KS])) if (flux7[[0, KS]] > 0).all() \
@@ -234,12 +237,15 @@ def _subtracted_inside(bi: BandImage, x: float, y: float, own: np.ndarray, a: fl
     return bool(inside.any())
 
 
-def stellar_locus(bi: BandImage, mags: tuple[float, float]) -> float:
-    """Median minor-axis excess (``galclass``) of up to ``LOCUS_STARS`` of the image's
-    brightest point sources within ``mags``, none other within ``LOCUS_ISOLATION_ARCSEC``
-    (0 with fewer than ``LOCUS_MIN_STARS``)."""
+def stellar_locus(bi: BandImage, mags: tuple[float, float]) -> np.ndarray:
+    """Median minor-axis excess and concentration (``galclass``) of the image's brightest
+    point sources within ``mags``, none other within ``LOCUS_ISOLATION_ARCSEC``, in
+    ``LOCUS_BINS`` bins across the image (the PSF widens towards the arrays' edges);
+    a bin with fewer than ``LOCUS_MIN_STARS`` takes the image's median, an image with
+    fewer (0, 1)."""
+    none = np.array([[0.0], [1.0]])
     if len(bi.star_x) < LOCUS_MIN_STARS:
-        return 0.0
+        return none
     mag = bi.magzp - 2.5 * np.log10(np.maximum(bi.star_flux, 1e-30))
     xy = np.column_stack([bi.star_x, bi.star_y])
     dist, _ = cKDTree(xy).query(xy, k=2)
@@ -250,15 +256,24 @@ def stellar_locus(bi: BandImage, mags: tuple[float, float]) -> float:
                           & (xy[:, 0] > edge) & (xy[:, 0] < nx - edge)
                           & (xy[:, 1] > edge) & (xy[:, 1] < ny - edge))
     pick = pick[np.argsort(mag[pick], kind="stable")][:LOCUS_STARS]
-    excess = []
+    found = []
     for k in pick:
         x, y = float(xy[k, 0]), float(xy[k, 1])
         cut = galimage.cutout(bi, x, y, np.array([k]), CUT_HALF_PX)
         shape = galclass.measure_shape(cut, x - round(x) + CUT_HALF_PX,
                                        y - round(y) + CUT_HALF_PX, bi.psf_sigma)
         if shape is not None and bi.good[int(round(y)), int(round(x))]:
-            excess.append(shape.minor_excess)
-    return float(np.median(excess)) if len(excess) >= LOCUS_MIN_STARS else 0.0
+            found.append((x, shape.minor_excess, shape.concentration))
+    if len(found) < LOCUS_MIN_STARS:
+        return none
+    at = np.array(found)
+    whole = np.median(at[:, 1:], axis=0)
+    k = np.clip((at[:, 0] / nx * LOCUS_BINS).astype(int), 0, LOCUS_BINS - 1)
+    out = np.empty((2, LOCUS_BINS))
+    for i in range(LOCUS_BINS):
+        out[:, i] = np.median(at[k == i, 1:], axis=0) if (k == i).sum() >= LOCUS_MIN_STARS \
+            else whole
+    return out
 
 
 def measure_image(bands: list[BandImage]) -> list[Extended]:
