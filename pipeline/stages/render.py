@@ -124,3 +124,26 @@ def add_galaxies(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndarr
     widths = [np.sqrt(sigma**2 + v * scale_px**2) for v in _EXP_V]
     r = int(np.clip(np.ceil(4 * widths[-1].max(initial=1.0)), 4, 60))
     add_mixtures(image, x, y, [(flux * w, s) for w, s in zip(_EXP_W, widths, strict=True)], r)
+
+
+def galaxy_isophote(flux: float, scale_px: float, sigma: float, level: float
+                    ) -> tuple[float, float]:
+    """Radius [px] where a round ``add_galaxies`` profile (total ``flux``, seen through a
+    Gaussian of ``sigma`` px) falls to ``level`` per pixel^2, and the flux inside it: the
+    noiseless truth isophotal photometry is measured against. (0, 0) if the centre is
+    fainter than ``level``."""
+    var = sigma**2 + _EXP_V * scale_px**2
+
+    def surface(r: float) -> float:
+        return float(flux * np.sum(_EXP_W / (2 * np.pi * var) * np.exp(-0.5 * r**2 / var)))
+
+    if surface(0.0) <= level:
+        return 0.0, 0.0
+    lo, hi = 0.0, 1.0
+    while surface(hi) > level:
+        hi *= 2.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if surface(mid) > level else (lo, mid)
+    r = 0.5 * (lo + hi)
+    return r, float(flux * np.sum(_EXP_W * (1.0 - np.exp(-0.5 * r**2 / var))))

@@ -16,8 +16,9 @@ point sources (detection on the Atlas Images, photometry, band merging: ``scanso
 metadata (``scanmeta``). Outputs per night (``<night>/``): the Atlas Images and their coverage
 maps as FITS under ``atlas/``, their inventory ``atlas.parquet``, and the night products
 ``twomass ingest`` loads (``night.json``, ``tiles.parquet``, ``scans.parquet``,
-``pts.parquet``, an empty ``ext.parquet``: docs/night-products.md). Raw cubes are read
-once; intermediate products stay in memory.
+``pts.parquet``, ``ext.parquet``: docs/night-products.md); the extended sources
+(``galworks``) are measured on each scan's Atlas Images after its point sources. Raw
+cubes are read once; intermediate products stay in memory.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from twomass.pipeline.stages import (
     bandmerge,
     calibrate,
     ephemeris,
+    galworks,
     mapcor,
     photcal,
     rawio,
@@ -204,6 +206,7 @@ class ScanOutput:
     frames: int  # band-frames
     seconds: dict[str, float]  # CPU seconds per stage, the bands summed
     results: list[BandResult] | None = None  # the in-memory results, when kept
+    ext: dict[str, np.ndarray] = field(default_factory=dict)  # its ext rows
 
 
 def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict, ref: dict,
@@ -218,6 +221,10 @@ def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict,
     for r, (_, err) in zip(results, zero_points, strict=True):
         r.zp_err = err
     columns, scan_row, seconds = scan_sources(entry, results, ref)
+    t0 = time.process_time()
+    ext = galworks.survey_scan_ext(entry, results, columns)
+    seconds["galworks"] = time.process_time() - t0
+    scan_row["n_ext"] = len(ext["id"])
     for r in results:
         for stage, value in r.seconds.items():
             seconds[stage] = seconds.get(stage, 0.0) + value
@@ -225,7 +232,7 @@ def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict,
                   for band, result in zip(inst.BANDS, results, strict=True)
                   for image in result.images]
     return ScanOutput(columns, scan_row, atlas_rows, sum(len(r.cal.frames) for r in results),
-                      seconds, results if keep_results else None)
+                      seconds, results if keep_results else None, ext)
 
 
 def night_scan(night: NightInputs, directory: Path, doc: dict, entry: rawio.ScanEntry,
@@ -248,7 +255,7 @@ def finish_night(directory: Path, doc: dict, night: NightInputs,
         pts.write(output.columns)
     pts.close()
     write_inventory(directory / ATLAS_FILE, [r for o in outputs for r in o.atlas_rows])
-    write_night_products(directory, [o.scan_row for o in outputs])
+    write_night_products(directory, [o.scan_row for o in outputs], [o.ext for o in outputs])
     products.write_night_json(
         directory, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
         extra={"zero_points": night.solution.summary(),
@@ -285,9 +292,10 @@ def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
     return columns, row, {"bandmerge": t1 - t0 + time.process_time() - t2, "artifacts": t2 - t1}
 
 
-def write_night_products(directory: Path, scan_rows: list[dict]) -> None:
-    """``scans.parquet``, ``tiles.parquet`` (the planned tiles of the scans) and an empty
-    ``ext.parquet`` (extended sources are not extracted yet)."""
+def write_night_products(directory: Path, scan_rows: list[dict],
+                         ext_parts: list[dict[str, np.ndarray]] | None = None) -> None:
+    """``scans.parquet``, ``tiles.parquet`` (the planned tiles of the scans) and
+    ``ext.parquet`` (the scans' extended sources, in scan order)."""
     if scan_rows:
         scans = {k: np.array([r[k] for r in scan_rows]) for k in scan_rows[0]}
         table = products.to_table(scans, "scans.parquet")
@@ -298,7 +306,10 @@ def write_night_products(directory: Path, scan_rows: list[dict]) -> None:
             "tiles.parquet")
     products.write_table(table, directory / "scans.parquet")
     products.write_table(tiles, directory / "tiles.parquet")
-    products.write_table(products.empty_table("ext.parquet"), directory / "ext.parquet")
+    parts = [p for p in ext_parts or [] if p and len(p["id"])]
+    ext = (products.to_table({k: np.concatenate([p[k] for p in parts]) for k in parts[0]},
+                             "ext.parquet") if parts else products.empty_table("ext.parquet"))
+    products.write_table(ext, directory / "ext.parquet")
 
 
 def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list[CalibrationImages],
