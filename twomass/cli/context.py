@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from twomass.core.database import Database
@@ -33,3 +37,18 @@ class Context:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+@contextlib.contextmanager
+def printed_warnings(*categories: type[Warning]) -> Iterator[None]:
+    """Warnings of ``categories`` printed as one ``twomass: warning:`` line each, every
+    time, instead of Python's warning format (and never raised as errors)."""
+    with warnings.catch_warnings():
+        for category in categories:
+            warnings.simplefilter("always", category)
+        warnings.showwarning = _print_warning
+        yield
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"twomass: warning: {message}", file=sys.stderr)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-import warnings
 
 from twomass import demo
-from twomass.cli.context import Context
+from twomass.cli.context import Context, printed_warnings
 from twomass.cli.db import describe
 from twomass.ingest.validate import IngestWarning
 
@@ -29,9 +27,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     started = time.perf_counter()
     if args.pixels:
         return _run_pixels(ctx, started)
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", IngestWarning)
-        warnings.showwarning = _print_warning
+    with printed_warnings(IngestWarning):
         report = demo.run(ctx.db, ctx.settings.home, progress=True, say=print, started=started)
     cone = report.cone
     for row in cone.rows[:5]:
@@ -49,16 +45,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def _run_pixels(ctx: Context, started: float) -> int:
     from twomass import pixeldemo
+    from twomass.pipeline.stages.photcal import CalibrationWarning
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", IngestWarning)
-        warnings.showwarning = _print_warning
+    with printed_warnings(IngestWarning, CalibrationWarning):
         report = pixeldemo.run(ctx.db, ctx.settings.home, progress=True, say=print,
                                started=started)
     print("  " + ", ".join(f"{phase} {s:.1f} s" for phase, s in report.seconds.items()))
     print(report.summary())
     return 0
 
-
-def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"twomass: warning: {message}", file=sys.stderr)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
-from twomass.cli.context import Context
+from twomass.cli.context import Context, printed_warnings
 from twomass.core.errors import TwomassError
 from twomass.ingest.load import NightResult, ingest_nights
 from twomass.ingest.products import night_directories, printable
@@ -38,10 +37,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"twomass: warning: {message}", file=sys.stderr)
-
-
 def _committed(done: list[NightResult], nights: list[Path]) -> str:
     """What a stopped run left behind: the nights committed and those that were not."""
     if not done:
@@ -63,9 +58,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         print(result.line(), flush=True)
         done.append(result)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", IngestWarning)
-        warnings.showwarning = _print_warning
+    with printed_warnings(IngestWarning):
         try:
             summary = ingest_nights(db, nights, replace=args.replace,
                                     on_warning=args.on_warning, on_night=report)

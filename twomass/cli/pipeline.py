@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from twomass.cli.context import Context
+from twomass.cli.context import Context, printed_warnings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from twomass.pipeline.stages.photcal import CalibrationWarning
     from twomass.pipeline.stages.rawio import night_directories
     from twomass.pipeline.stages.run import run_pipeline
 
@@ -61,8 +62,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.jobs < 1:
         print(f"pipeline: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
-    s = run_pipeline([Path(p) for p in args.raw_nights], Path(args.out), progress=True,
-                     jobs=args.jobs, scheduler=args.scheduler, force=args.force)
+    with printed_warnings(CalibrationWarning):
+        s = run_pipeline([Path(p) for p in args.raw_nights], Path(args.out), progress=True,
+                         jobs=args.jobs, scheduler=args.scheduler, force=args.force)
     if db is not None:
         from twomass.ingest.atlas import load_atlas_inventory
 
