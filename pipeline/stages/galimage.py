@@ -137,13 +137,7 @@ def cutout(bi: BandImage, x: float, y: float, own: np.ndarray, half: int) -> np.
     """The clean image around (x, y), (2 half + 1)^2 pixels, with the point sources
     ``own`` (indices into the subtracted ones) put back; zero off the image."""
     ix, iy = int(round(x)), int(round(y))
-    out = np.zeros((2 * half + 1, 2 * half + 1))
-    ny, nx = bi.clean.shape
-    x0, x1, y0, y1 = max(ix - half, 0), min(ix + half + 1, nx), max(iy - half, 0), \
-        min(iy + half + 1, ny)
-    if x0 < x1 and y0 < y1:
-        out[y0 - iy + half:y1 - iy + half, x0 - ix + half:x1 - ix + half] = \
-            bi.clean[y0:y1, x0:x1]
+    out = _box(bi.clean, ix, iy, half, float)
     if len(own):
         out += point_models(out.shape, bi.star_x[own] - ix + half, bi.star_y[own] - iy + half,
                             bi.star_flux[own], bi.psf_sigma)
@@ -167,12 +161,16 @@ def aperture_snr(cut: np.ndarray, bi: BandImage, radius: float = 7.0) -> tuple[f
 
 
 def good_cutout(bi: BandImage, x: float, y: float, half: int) -> np.ndarray:
-    ix, iy = int(round(x)), int(round(y))
-    out = np.zeros((2 * half + 1, 2 * half + 1), bool)
-    ny, nx = bi.good.shape
-    x0, x1, y0, y1 = max(ix - half, 0), min(ix + half + 1, nx), max(iy - half, 0), \
-        min(iy + half + 1, ny)
+    return _box(bi.good, int(round(x)), int(round(y)), half, bool)
+
+
+def _box(image: np.ndarray, ix: int, iy: int, half: int, dtype) -> np.ndarray:
+    """The (2 half + 1)^2 pixels of ``image`` centred on pixel (ix, iy) as ``dtype``, zero
+    (False) off the image."""
+    out = np.zeros((2 * half + 1, 2 * half + 1), dtype)
+    ny, nx = image.shape
+    x0, x1 = max(ix - half, 0), min(ix + half + 1, nx)
+    y0, y1 = max(iy - half, 0), min(iy + half + 1, ny)
     if x0 < x1 and y0 < y1:
-        out[y0 - iy + half:y1 - iy + half, x0 - ix + half:x1 - ix + half] = \
-            bi.good[y0:y1, x0:x1]
+        out[y0 - iy + half:y1 - iy + half, x0 - ix + half:x1 - ix + half] = image[y0:y1, x0:x1]
     return out
