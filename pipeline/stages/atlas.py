@@ -69,7 +69,8 @@ def transient_masks(cal: CalibratedScan, reg: Registration, magzp: float, band: 
     """Per-frame weights (0/1): good pixels minus masked transients and streaks."""
     n = len(cal.frames)
     weight = cal.good.astype(np.float32).copy()
-    pos = [scan_positions(cal.detections[k], reg.ra[k], reg.dec[k], ra0) for k in range(n)]
+    pos = [scan_positions(cal.detections[k], reg.ra[k], reg.dec[k], ra0, reg.band)
+           for k in range(n)]
     frame_of = np.concatenate([np.full(len(p), k) for k, p in enumerate(pos)])
     everything = np.concatenate(pos) if n else np.zeros((0, 2))
     tree = cKDTree(everything) if len(everything) else None

@@ -22,8 +22,14 @@ and a wing whose fraction wanders by 0.01 about 8 %. That mismatch sets the brig
 floor of the profile fit (0.017-0.023 mag on the test fields; 2MASS: 0.02-0.03, spec §2);
 ``sim/true_frames.parquet`` lists each frame's tilt and wing.
 
-Not modelled (see docs/pixel-pipeline.md): array distortion and per-band pixel-scale spread,
-filter glints, colour terms, hour-to-hour zero-point changes beyond a linear drift.
+Each band's array has its own pixel scale (``instrument.BAND_PIXEL_ARCSEC``, 1.980-2.006")
+and the optics a field distortion (``instrument.distortion_px``: 0.3-0.5" at the corners);
+the camera's calibration knows the scales exactly and the distortion to
+``DISTORTION_TRUE_FACTOR``: the frames show ``DISTORTION_TRUE_FACTOR`` times the calibrated
+distortion, the small remainder the pipeline does not know.
+
+Not modelled (see docs/pixel-pipeline.md): filter glints, colour terms, hour-to-hour
+zero-point changes beyond a linear drift.
 """
 
 from __future__ import annotations
@@ -83,6 +89,8 @@ PSF_WANDER_FRAMES = 1.5
 #: Reported-pointing error per scan [arcsec] and frame-to-frame jitter [arcsec].
 POINTING_ERROR = 1.5
 FRAME_JITTER = 0.25
+#: The optics' true field distortion over the calibrated one (``instrument.DISTORTION_PX``).
+DISTORTION_TRUE_FACTOR = 1.05
 COSMIC_RAYS_PER_FRAME = 3.0
 METEOR_PROBABILITY = 0.05
 ASTROMETRIC_J = 12.0
@@ -326,9 +334,10 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
                 moving, zp: np.ndarray, detectors: list[Detector], injections,
                 truth: list[dict]) -> None:
     n = len(frames.index)
-    cd = inst.cd_matrix()
     crpix = (0.5 * (inst.NPIX + 1), 0.5 * (inst.NPIX + 1))
     for b, band in enumerate(inst.BANDS):
+        cd = inst.cd_matrix(inst.BAND_PIXEL_ARCSEC[b])
+        distortion = tuple(DISTORTION_TRUE_FACTOR * c for c in inst.DISTORTION_PX[b])
         rng = np.random.default_rng([scan.seed, 10, b])
         det = detectors[b]
         cube1 = np.empty((n, inst.NPIX, inst.NPIX), np.int16)
@@ -359,6 +368,8 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
             injected = [i for i in injections if i.frame == f and i.kind != "star"]
             x, y = tan.world_to_pix((true_ra[f], true_dec[f]), cd, crpix,
                                     frame_src.ra, frame_src.dec)
+            dx, dy = inst.distortion_px(b, x, y, distortion)
+            x, y = x + dx, y + dy
             flux = inst.EXPOSURE_SECONDS * 10 ** (-0.4 * (frame_src.mag[:, b] - zp[b]))
             star = frame_src.kind != sky.KIND_GALAXY
             sig, elong, angle = psf_shape(frames.fwhm[f, b], frames.tilt[f, b], x, y)

@@ -41,6 +41,7 @@ from twomass.pipeline.sim.nightwriter import tile_columns
 from twomass.pipeline.sim.products import WRITE_OPTIONS
 from twomass.pipeline.sim.quality import ZERO_POINT
 from twomass.pipeline.stages import (
+    astrocal,
     atlas,
     bandmerge,
     calibrate,
@@ -103,9 +104,11 @@ def check_output(out: Path) -> Path:
 
 
 def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
-                 keep: dict | None = None, jobs: int = 1) -> PipelineSummary:
+                 keep: dict | None = None, jobs: int = 1,
+                 astrometric_calibration: bool = True) -> PipelineSummary:
     """Process raw nights into ``out`` (see the module docstring), a night's survey scans
-    in ``jobs`` processes.
+    in ``jobs`` processes. ``astrometric_calibration`` False leaves the positions as the
+    scans' own registrations gave them (for comparisons).
 
     ``keep``, if given, receives every survey scan's in-memory results by
     (night name, scan, band), for benchmarks and tests (the scans then run in this
@@ -122,7 +125,8 @@ def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
     stages: dict[str, float] = {}
     for directory, doc, scans in checked:
         process_night(directory, doc, scans, out, totals, progress, keep, stages,
-                      jobs=1 if keep is not None else jobs)
+                      jobs=1 if keep is not None else jobs,
+                      astrometric_calibration=astrometric_calibration)
     return PipelineSummary(len(checked), totals["scans"], totals["frames"], totals["images"],
                            totals["pts"], time.perf_counter() - start, stages)
 
@@ -137,6 +141,7 @@ class ScanOutput:
     frames: int  # band-frames
     seconds: dict[str, float]  # CPU seconds per stage, the bands summed
     results: list[BandResult] | None = None  # the in-memory results, when kept
+    astrometry: astrocal.ScanFrames | None = None  # its frames, for the night's adjustment
 
 
 def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict, ref: dict,
@@ -153,15 +158,20 @@ def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict,
                   for band, result in zip(inst.BANDS, results, strict=True)
                   for image in result.images]
     return ScanOutput(columns, scan_row, atlas_rows, sum(len(r.cal.frames) for r in results),
-                      seconds, results if keep_results else None)
+                      seconds, results if keep_results else None,
+                      astrocal.ScanFrames.from_registrations(entry.scan, entry.ra0,
+                                                             [r.reg for r in results]))
 
 
 def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out: Path,
                   totals: dict, progress: bool, keep: dict | None = None,
-                  stages: dict | None = None, jobs: int = 1) -> None:
+                  stages: dict | None = None, jobs: int = 1,
+                  astrometric_calibration: bool = True) -> None:
     """One night into ``out/<night>``: written under ``<night>.partial`` and renamed when
     complete. With ``jobs`` > 1 the survey scans run in that many processes; their
-    products are written in scan order, so the bytes do not depend on ``jobs``."""
+    products are written in scan order, so the bytes do not depend on ``jobs``. The
+    night's astrometric calibration (``astrocal``) needs every survey scan: their ``pts``
+    rows are held until then."""
     name = directory.name
     tmp = out / f"{name}.partial"
     (tmp / "atlas").mkdir(parents=True)
@@ -172,6 +182,7 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
     scan_rows: list[dict] = []
     pts = products.RowGroupWriter(tmp / "pts.parquet", "pts.parquet")
     survey = [s for s in scans if s.kind == "survey"]
+    night_pts = []
     args = [(directory, doc, entry, calib, ref, c1, tmp / "atlas", keep is not None)
             for entry in survey]
     with contextlib.ExitStack() as stack:
@@ -184,7 +195,7 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
         for entry, output in tqdm(zip(survey, outputs, strict=True), total=len(survey),
                                   desc=f"{name} scans", unit="scan", file=sys.stderr,
                                   disable=not progress):
-            pts.write(output.columns)
+            night_pts.append((output.columns, output.astrometry))
             scan_rows.append(output.scan_row)
             rows += output.atlas_rows
             totals["pts"] += len(output.columns["id"])
@@ -198,12 +209,22 @@ def process_night(directory: Path, doc: dict, scans: list[rawio.ScanEntry], out:
                 for band, result in zip(inst.BANDS, output.results, strict=True):
                     keep[(name, entry.scan, band)] = result
     write_inventory(tmp / ATLAS_FILE, rows)
+    astrometry = {}
+    if night_pts and astrometric_calibration:
+        adjusted, solution = astrocal.adjust_night([c for c, _ in night_pts],
+                                                   [f for _, f in night_pts],
+                                                   ref["astrometric.parquet"])
+        night_pts = [(c, None) for c in adjusted]
+        astrometry = {"astrometry": solution.summary()}
+    for columns, _ in night_pts:
+        pts.write(columns)
     pts.close()
     write_night_products(tmp, scan_rows)
     products.write_night_json(
         tmp, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
         extra={"zero_points": {b: float(c1[i]) for i, b in enumerate(inst.BANDS)},
-               "standards_used": {b: int(n_std[i]) for i, b in enumerate(inst.BANDS)}})
+               "standards_used": {b: int(n_std[i]) for i, b in enumerate(inst.BANDS)},
+               **astrometry})
     tmp.rename(out / name)
 
 
@@ -302,7 +323,7 @@ def process_scan(directory: Path, entry: rawio.ScanEntry, calib: dict, ref: dict
                                    [f["DEC"] for f in tables], ra0, np.asarray(astro["ra"]),
                                    np.asarray(astro["dec"]),
                                    float(np.median(astro["sigma_arcsec"])) if astro["ra"]
-                                   else 0.1)
+                                   else 0.1, bands=(0, 1, 2))
     t_reg = (time.process_time() - t0) / len(inst.BANDS)
     out = []
     for b, band in enumerate(inst.BANDS):
