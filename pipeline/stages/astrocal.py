@@ -364,3 +364,16 @@ def apply_offsets(cols: dict, fr: ScanFrames, solution: NightAstrometry) -> None
     for name in ("err_maj", "err_min"):
         cols[name] = np.hypot(np.asarray(cols[name], float), err).astype(
             np.asarray(cols[name]).dtype)
+
+
+def adjusted_frames(fr: ScanFrames, solution: NightAstrometry
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each band's frame centres (ra, dec) [deg] moved by their frames' offsets (the
+    three arrays share the pointing)."""
+    off = solution.frame_offset_arcsec[fr.scan] / 3600.0
+    out = []
+    for ra, dec in zip(fr.frame_ra, fr.frame_dec, strict=True):
+        xi, phi = scanframe.to_scan(fr.ra0, ra, dec)
+        new = scanframe.to_radec(fr.ra0, xi + off[:, 0], phi + off[:, 1])
+        out.append((np.asarray(new[0], float), np.asarray(new[1], float)))
+    return out

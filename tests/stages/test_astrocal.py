@@ -92,6 +92,10 @@ def test_segment_solver_recovers_known_offsets():
     _, phi_f = scanframe.to_scan(ra_a, scans[0].frame_ra[1], scans[0].frame_dec[1])
     np.testing.assert_allclose(frame, _true_offset(scans[0], solution.segment_offset_arcsec[11],
                                                    phi_f))
+    ra_f, dec_f = astrocal.adjusted_frames(scans[0], solution)[1]
+    xi_f, phi_new = scanframe.to_scan(ra_a, ra_f, dec_f)
+    np.testing.assert_allclose(np.column_stack([xi_f, phi_new - phi_f]) * 3600.0, frame,
+                               atol=1e-6)
 
 
 def test_segments_per_scan():
