@@ -1,34 +1,29 @@
-"""Astrometric calibration of a night (spec §1.3, §1.11): the distortion correction and
-the segment adjustment of every survey scan against the reference catalog and against
-the night's overlapping scans.
+"""Astrometric calibration of a night (spec §1.3, §1.11): the segment adjustment of every
+survey scan against the reference catalog and against the night's overlapping scans.
 
 Each scan's frames were registered on its own (``register``), to the reference stars it
-holds; what is left is slow: a scan's frame solutions wander by a few tens of mas over
-minutes where the reference stars are few, and each band's array maps the sky through
-the optics' field distortion, which the frames' TAN solutions leave out.
+holds; what is left is slow: a scan's frame solutions wander by tens of mas over minutes
+where the reference stars are few, and neighbouring scans of the night disagree by as
+much where they overlap. The optics' field distortion is not fitted here: every stage
+maps a frame's pixels through the cameras' calibrated distortion (``Registration.to_sky``,
+``to_pixels``, ``register.undistort``; ``instrument.distortion_px``), as 2MASS re-ran its
+pipeline with the distortion its own calibration had measured on dense fields. A night's
+reference stars (J < 12, a few per frame, 70 mas each) are far too few to fit a 2-D
+polynomial per band and night, and such a fit would trade the distortion for their errors.
 
-1. **Distortion.** The cameras' calibration gives each band's distortion
-   (``instrument.distortion_px``, as 2MASS measured its own from dense fields): a night's
-   reference stars (J < 12, a few per frame, 70 mas each) are far too few to fit a 2-D
-   polynomial per band and night, and a fit would trade the distortion for their
-   errors. A point source's position is the mean of its images on the frames that saw
-   it, so its correction is minus the mean distortion (on the sky, through the band's CD
-   matrix) at the pixels where those frames had it, weighted over its bands by S/N^2
-   (the band merge's flux-variance weights), less the array's mean (which the
-   registration's reference tie already took up).
-2. **Segments.** Each scan is cut along its length into segments of
-   ``SEGMENT_FRAMES`` frames (2MASS: 12 per 273-frame scan; a clipped scan gets
-   proportionally fewer, at least one); the correction along the scan is the linear
-   interpolation of a cross-scan and an in-scan offset per segment, taken at the
-   segments' centres. One weighted least-squares solution over all segments of the night
+1. **Segments.** Each scan is cut along its length into segments of ``SEGMENT_FRAMES``
+   frames (2MASS: 12 per 273-frame scan; a clipped scan gets proportionally fewer, at
+   least one); the correction along the scan is the linear interpolation of a cross-scan
+   and an in-scan offset per segment, taken at the segments' centres.
+2. **Adjustment.** One weighted least-squares solution over all segments of the night
    makes the matched reference stars agree with their catalog positions and the sources
    seen by two overlapping scans agree with each other, with a weak tie between
-   consecutive segments and a weak prior towards zero (a segment with no star stays
-   where its registration put it); outliers beyond ``CLIP_SIGMA`` are dropped and the
-   solution repeated.
+   consecutive segments and a weak prior towards zero (a segment with no star stays where
+   its registration put it); outliers beyond ``CLIP_SIGMA`` are dropped and the solution
+   repeated.
 3. **Recomputation.** The positions move by their segments' offsets (in each scan's own
    frame), their errors grow by the offsets' errors (the solution's covariance), and the
-   frame solutions get the offsets at their centres.
+   frame solutions get the offsets at their centres (``adjusted_frames``).
 """
 
 from __future__ import annotations
@@ -40,9 +35,7 @@ from scipy import sparse
 
 from twomass.core import sphere
 from twomass.pipeline.sim import scanframe
-from twomass.pipeline.stages import instrument as inst
-from twomass.pipeline.stages import tan
-from twomass.pipeline.stages.register import CRPIX, Registration
+from twomass.pipeline.stages.register import Registration
 
 #: Frames per segment: 2MASS cut its 273-frame scans into 12.
 SEGMENT_FRAMES = 23
@@ -57,25 +50,23 @@ PRIOR_ARCSEC = 1.0
 SMOOTH_ARCSEC = 0.2
 CLIP_SIGMA = 4.0
 PASSES = 3
-_BAND_DETECTED = ("1", "2", "3", "4")
 
 
 @dataclass
 class ScanFrames:
     """What the night's adjustment needs of a survey scan beyond its ``pts`` columns:
-    its meridian and each band's registered frame centres [deg] and CD matrix."""
+    its meridian and each band's registered frame centres [deg]."""
 
     scan: int
     ra0: float
     frame_ra: list[np.ndarray]
     frame_dec: list[np.ndarray]
-    cd: list[np.ndarray]
 
     @classmethod
     def from_registrations(cls, scan: int, ra0: float, regs: list[Registration]
                            ) -> ScanFrames:
         return cls(scan, ra0, [np.asarray(r.ra, float) for r in regs],
-                   [np.asarray(r.dec, float) for r in regs], [r.cd for r in regs])
+                   [np.asarray(r.dec, float) for r in regs])
 
     def n_segments(self) -> int:
         return max(1, int(round(len(self.frame_ra[1]) / SEGMENT_FRAMES)))
@@ -97,7 +88,7 @@ class NightAstrometry:
     frame_offset_arcsec: dict[int, np.ndarray]  # scan -> (frames, 2), H frames' order
     n_reference: int  # reference matches used
     n_overlap: int  # overlap pairs used
-    reference_rms_before_arcsec: float  # per coordinate, distortion-corrected positions
+    reference_rms_before_arcsec: float  # per coordinate, the scans' registrations
     reference_rms_after_arcsec: float
 
     def summary(self) -> dict:
@@ -114,69 +105,11 @@ def adjust_night(columns: list[dict[str, np.ndarray]], frames: list[ScanFrames],
                  reference: dict) -> tuple[list[dict[str, np.ndarray]], NightAstrometry]:
     """The night's survey scans' ``pts`` columns with positions and errors recomputed
     (see the module docstring), in the same order; the input is not changed."""
-    out = []
-    for cols, fr in zip(columns, frames, strict=True):
-        cols = dict(cols)
-        cols["ra"], cols["dec"] = correct_distortion(cols, fr)
-        out.append(cols)
+    out = [dict(cols) for cols in columns]
     solution = adjust_segments(out, frames, reference)
     for cols, fr in zip(out, frames, strict=True):
         apply_offsets(cols, fr, solution)
     return out, solution
-
-
-def correct_distortion(cols: dict[str, np.ndarray], fr: ScanFrames
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """(ra, dec) of a scan's sources with the field distortion taken out."""
-    ra, dec = np.asarray(cols["ra"], float), np.asarray(cols["dec"], float)
-    n = len(ra)
-    shift = np.zeros((n, 2))
-    weight = np.zeros(n)
-    rd = np.asarray(cols["rd_flg"]).astype("U3") if n else np.zeros(0, "U3")
-    for b, band in enumerate("jhk"):
-        snr = np.nan_to_num(np.asarray(cols[f"{band}_snr"], float))
-        detected = np.isin(np.array([f[b] for f in rd], dtype="U1"), _BAND_DETECTED) \
-            & (snr > 0)
-        w = np.where(detected, snr**2, 0.0)
-        shift += w[:, None] * band_distortion(b, ra, dec, fr)
-        weight += w
-    shift = np.where(weight[:, None] > 0, shift / np.maximum(weight, 1e-30)[:, None], 0.0)
-    d = np.radians(dec)
-    new_dec = dec - shift[:, 1] / 3600.0
-    new_ra = (ra - shift[:, 0] / 3600.0 / np.cos(d)) % 360.0
-    return new_ra, new_dec
-
-
-def band_distortion(b: int, ra: np.ndarray, dec: np.ndarray, fr: ScanFrames) -> np.ndarray:
-    """(n, 2) mean distortion [arcsec, east and north] of band b's images of each
-    position over the frames that had it on the array, less the array's mean."""
-    cd = fr.cd[b]
-    total = np.zeros((len(ra), 2))
-    count = np.zeros(len(ra))
-    half = 0.5 * inst.NPIX * np.sqrt(2.0) * inst.PIXEL_ARCSEC / 3600.0
-    for k in range(len(fr.frame_ra[b])):
-        crval = (float(fr.frame_ra[b][k]), float(fr.frame_dec[b][k]))
-        near = np.flatnonzero(np.abs(dec - crval[1]) < half)
-        if len(near) == 0:
-            continue
-        x, y = tan.world_to_pix(crval, cd, CRPIX, ra[near], dec[near])
-        on = (x > -0.5) & (x < inst.NPIX - 0.5) & (y > -0.5) & (y < inst.NPIX - 0.5)
-        near, x, y = near[on], x[on], y[on]
-        dx, dy = inst.distortion_px(b, x, y)
-        total[near] += (cd @ np.vstack([dx, dy])).T * 3600.0
-        count[near] += 1
-    seen = count > 0
-    total[seen] /= count[seen, None]
-    total[seen] -= array_mean_distortion(b, cd)
-    return total
-
-
-def array_mean_distortion(b: int, cd: np.ndarray) -> np.ndarray:
-    """The distortion's mean over band b's array [arcsec, east and north]."""
-    g = np.arange(inst.NPIX, dtype=float)
-    x, y = np.meshgrid(g, g)
-    dx, dy = inst.distortion_px(b, x.ravel(), y.ravel())
-    return cd @ np.array([dx.mean(), dy.mean()]) * 3600.0
 
 
 def _segment_weights(fr: ScanFrames, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

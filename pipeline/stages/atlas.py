@@ -23,7 +23,7 @@ from twomass.pipeline.sim import scanframe
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages import tan
 from twomass.pipeline.stages.calibrate import CalibratedScan
-from twomass.pipeline.stages.register import Registration, scan_positions
+from twomass.pipeline.stages.register import Registration, scan_positions, undistort
 
 ATLAS_CD = np.array([[-inst.ATLAS_ARCSEC / 3600.0, 0.0], [0.0, inst.ATLAS_ARCSEC / 3600.0]])
 ATLAS_CRPIX = (0.5 * (inst.ATLAS_SHAPE[1] + 1), 0.5 * (inst.ATLAS_SHAPE[0] + 1))
@@ -111,11 +111,14 @@ def coadd(cal: CalibratedScan, reg: Registration, weight: np.ndarray, ra0: float
           phi: np.ndarray, sd: str) -> list[AtlasImage]:
     """Drizzle every frame onto the scan's Atlas Images (square kernel, pixfrac 1).
 
-    The frame-to-image pixel map is affine: between two TAN projections whose centres
-    are < 0.5 deg apart, over a 0.14 deg frame, the neglected terms are ~2 mas.
+    The frame-to-image pixel map is affine in the frame's TAN pixels (the array's
+    distortion taken out first, ``register.undistort``): between two TAN projections
+    whose centres are < 0.5 deg apart, over a 0.14 deg frame, the neglected terms are
+    ~2 mas.
     """
     area = inst.PIXEL_ARCSEC**2 / inst.ATLAS_ARCSEC**2
     yy, xx = np.mgrid[0:inst.NPIX, 0:inst.NPIX].astype(np.float64)
+    xx, yy = undistort(reg.band, xx, yy)
     grid = np.linspace(0.0, inst.NPIX - 1.0, 5)
     gx, gy = (g.ravel() for g in np.meshgrid(grid, grid))
     design = np.column_stack([gx, gy, np.ones_like(gx)])

@@ -10,9 +10,8 @@ import pyarrow.parquet as pq
 
 from twomass.core import sphere
 from twomass.pipeline.sim import scanframe
-from twomass.pipeline.stages import astrocal, fidelity, rawio, run
+from twomass.pipeline.stages import astrocal, fidelity, observe, rawio, register, run, tan
 from twomass.pipeline.stages import instrument as inst
-from twomass.pipeline.stages.observe import SKY_FILE, observe
 
 DEC0 = 10.0
 STEP_DEG = 82.6 / 3600.0
@@ -24,7 +23,7 @@ def _scan(scan: int, ra0: float, n_frames: int) -> astrocal.ScanFrames:
     phi = DEC0 - 0.5 + STEP_DEG * np.arange(n_frames)
     ra, dec = scanframe.to_radec(ra0, np.zeros(n_frames), phi)
     ra, dec = np.asarray(ra, float), np.asarray(dec, float)
-    return astrocal.ScanFrames(scan, ra0, [ra] * 3, [dec] * 3, [inst.cd_matrix()] * 3)
+    return astrocal.ScanFrames(scan, ra0, [ra] * 3, [dec] * 3)
 
 
 def _true_offset(fr: astrocal.ScanFrames, offsets: np.ndarray, phi: np.ndarray) -> np.ndarray:
@@ -129,7 +128,7 @@ def test_night_adjustment_on_pixels(tmp_path):
     distortion on: the adjusted positions of isolated Ks < 14 stars beat the scans' own
     registrations against the truth, in each coordinate."""
     raw = tmp_path / "raw"
-    observe(raw, (137.25, 137.40), (9.0, 9.3), seed=1, cal_frames=10)
+    observe.observe(raw, (137.25, 137.40), (9.0, 9.3), seed=1, cal_frames=10)
     (night,) = rawio.night_directories([raw])
     kept: dict = {}
     run.run_pipeline([night], tmp_path / "out", keep=kept, astrometric_calibration=False)
@@ -148,7 +147,7 @@ def test_night_adjustment_on_pixels(tmp_path):
     reference = pq.read_table(night / "ref" / "astrometric.parquet").to_pydict()
     adjusted, solution = astrocal.adjust_night(columns, frames, reference)
     assert solution.n_overlap > 10  # the neighbouring scans' common sources
-    sky = pq.read_table(raw / SKY_FILE).to_pydict()
+    sky = pq.read_table(raw / observe.SKY_FILE).to_pydict()
     merged = {k: np.concatenate([c[k] for c in adjusted]) for k in ("ra", "dec")}
     before, after = _ks14_errors(pts, sky), _ks14_errors(merged, sky)
     assert len(before) == len(after) > 30
@@ -158,3 +157,44 @@ def test_night_adjustment_on_pixels(tmp_path):
     assert np.all(rms_after < 80.0), rms_after
     assert np.all(np.abs(after.mean(axis=0)) < np.abs(before.mean(axis=0))), \
         (before.mean(axis=0), after.mean(axis=0))
+
+
+def test_frames_show_the_band_scale_and_distortion(processed):
+    """The simulated frames' bright detections against the truth projected through the
+    true frame centres with each band's pixel scale: the residuals follow
+    ``DISTORTION_TRUE_FACTOR`` times the calibrated distortion (regression slope), and
+    the scale leaves no radial trend."""
+    tf = processed.true_frames
+    sky = processed.truth
+    s_ra, s_dec = np.asarray(sky["ra"], float), np.asarray(sky["dec"], float)
+    res, pred, pos = [], [], []
+    for b, band in enumerate(inst.BANDS):
+        bright = np.asarray(sky[f"{band}_m"], float) < 14.0
+        bright &= fidelity.isolated(sky, "k")
+        r = processed.results[band]
+        pick = [i for i, (s, bb) in enumerate(zip(tf["scan"], tf["band"], strict=True))
+                if s == processed.survey_scan and bb == band]
+        for k, i in enumerate(pick):
+            x, y = tan.world_to_pix((tf["ra"][i], tf["dec"][i]), register.band_cd(b),
+                                    register.CRPIX, s_ra[bright], s_dec[bright])
+            on = (x > 8) & (x < inst.NPIX - 9) & (y > 8) & (y < inst.NPIX - 9)
+            det = r.cal.detections[k]
+            det = det[register.usable(det, 30.0)]
+            if not len(det) or not on.any():
+                continue
+            d = np.hypot(det["x"][:, None] - x[on][None, :], det["y"][:, None] - y[on][None, :])
+            j = np.argmin(d, axis=1)
+            ok = d[np.arange(len(det)), j] < 1.0
+            xs, ys = x[on][j[ok]], y[on][j[ok]]
+            res.append(np.column_stack([det["x"][ok] - xs, det["y"][ok] - ys]))
+            pred.append(np.column_stack(inst.distortion_px(b, xs, ys)))
+            pos.append(np.column_stack([xs, ys]) - 0.5 * (inst.NPIX - 1))
+    res, pred, pos = np.concatenate(res), np.concatenate(pred), np.concatenate(pos)
+    assert len(res) > 300
+    slope = (res * pred).sum(axis=0) / (pred**2).sum(axis=0)
+    assert np.all(np.abs(slope - observe.DISTORTION_TRUE_FACTOR) < 0.25), slope
+    left = res - observe.DISTORTION_TRUE_FACTOR * pred
+    assert np.all(np.abs(left.mean(axis=0)) < 0.02)
+    assert np.sqrt(np.mean(left**2)) < np.sqrt(np.mean(res**2))
+    scale = (left * pos).sum(axis=0) / (pos**2).sum(axis=0)  # px per px from the centre
+    assert np.all(np.abs(scale) < 3e-4), scale  # bands' scales differ by up to 6e-3
