@@ -206,12 +206,14 @@ def test_ndet_counts_frames(processed, band) -> None:
     t = _truth(processed)
     m = t[f"{band}_m"]
     n = len(r.cal.frames)
-    # Frames holding each position, through astropy's WCS of every frame; the position's
-    # own pixel must be good and a 4" aperture fit on the array.
+    # Frames holding each position, through astropy's WCS of every frame and the array's
+    # distortion; the position's own pixel must be good and a 4" aperture fit on the array.
     held = np.zeros((n, len(m)), bool)
     cross = np.zeros((n, len(m)))
     for k in range(n):
         x, y = tan.astropy_wcs(*r.reg.frame_wcs(k)).wcs_world2pix(t["ra"], t["dec"], 0)
+        dx, dy = inst.distortion_px(r.reg.band, x, y)  # the optics' (instrument's model)
+        x, y = x + dx, y + dy
         rad = 4.0 / inst.PIXEL_ARCSEC
         on = (x >= rad - 0.5) & (x <= inst.NPIX - 0.5 - rad) \
             & (y >= rad - 0.5) & (y <= inst.NPIX - 0.5 - rad)
