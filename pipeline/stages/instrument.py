@@ -16,10 +16,12 @@ from twomass.pipeline.sim.footprint import BAND_OFFSET_ARCSEC
 BANDS = ("j", "h", "k")
 NPIX = 256
 PIXEL_ARCSEC = 1.991
-#: Each array's own pixel scale [arcsec/px] (J, H, Ks): mean 1.991, range 1.980-2.006
-#: (spec §0). The cameras' calibration measured them; the pipeline maps each band's
-#: pixels with its own (``cd_matrix(BAND_PIXEL_ARCSEC[b])``).
-BAND_PIXEL_ARCSEC = (1.980, 1.987, 2.006)
+#: Each array's own pixel scale [arcsec/px] (J, H, Ks): mean 1.991 as the spec's §0 (range
+#: 1.980-2.006), the largest kept below 2.0 because the Atlas Images' drizzle kernel
+#: misplaces flux when an input pixel spans more than two output pixels (``atlas.KERNEL``).
+#: The cameras' calibration measured them; the pipeline maps each band's pixels with its
+#: own (``cd_matrix(BAND_PIXEL_ARCSEC[b])``).
+BAND_PIXEL_ARCSEC = (1.980, 1.994, 1.999)
 #: The optics' field distortion per band, from the same calibration: a star's image lies
 #: ``distortion_px`` from where a TAN projection at the band's scale puts it. Radial
 #: (third order, ``[0]`` px at u^2 + v^2 = 1) and decentring (``[1]``, ``[2]`` px) terms in

@@ -22,7 +22,7 @@ and a wing whose fraction wanders by 0.01 about 8 %. That mismatch sets the brig
 floor of the profile fit (0.017-0.023 mag on the test fields; 2MASS: 0.02-0.03, spec §2);
 ``sim/true_frames.parquet`` lists each frame's tilt and wing.
 
-Each band's array has its own pixel scale (``instrument.BAND_PIXEL_ARCSEC``, 1.980-2.006")
+Each band's array has its own pixel scale (``instrument.BAND_PIXEL_ARCSEC``, 1.980-1.999")
 and the optics a field distortion (``instrument.distortion_px``: 0.3-0.5" at the corners);
 the camera's calibration knows the scales exactly and the distortion to
 ``DISTORTION_TRUE_FACTOR``: the frames show ``DISTORTION_TRUE_FACTOR`` times the calibrated
