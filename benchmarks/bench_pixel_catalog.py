@@ -10,8 +10,8 @@ compares its Point Source Catalog with every source the frames showed (``sky.par
   >= 99.95 %; ``fidelity.catalog_vs_sky``) and the position rms;
 - photometry: rms of (measured - true) / msigcom for stars at S/N 10-100 per band;
 - astrometry: isolated Ks < 14 stars of the night products' ``pts`` with and without the
-  night's astrometric calibration (``astrocal``: distortion and segment adjustment; the
-  pipeline run a second time on the same raw frames without it), and of the catalog;
+  night's astrometric calibration (``astrocal``'s segment adjustment; the pipeline run a
+  second time on the same raw frames without it), and of the catalog;
 - depth: each scan's measured S/N = 10 magnitude (``scans.parquet`` msnr10) minus the
   one the simulator set for it (target: within 0.1 mag);
 - speed: wall seconds of each step, CPU seconds per stage over the survey scans, and
@@ -253,7 +253,7 @@ def main() -> None:
     print("\nastrometry of the night products (pts), isolated stars with Ks < 14, "
           "rms; mean (RA cos Dec, Dec) [mas]")
     for label, rows in (("without the astrometric calibration", pts_unadjusted),
-                        ("with it (distortion + segments)", pts)):
+                        ("with it (segment adjustment)", pts)):
         a = astrometry_ks14(rows, sky)
         print(f"  {label:<38} ({a[0]:3.0f}, {a[1]:3.0f}); ({a[2]:+3.0f}, {a[3]:+3.0f})  "
               f"[{a[4]} stars]")
