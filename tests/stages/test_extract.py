@@ -10,7 +10,7 @@ from scipy.spatial import cKDTree
 from tests.stages.conftest import BRIGHT
 from twomass.pipeline.stages import atlas, extract, fidelity, tan
 from twomass.pipeline.stages import instrument as inst
-from twomass.pipeline.stages.photometry import aperture_photometry
+from twomass.pipeline.stages.photometry import CORRELATED_NOISE, aperture_photometry
 
 #: Spikes and the readout stripe of the injected Ks 6 star reach this far.
 BRIGHT_EXCLUSION_ARCSEC = 60.0
@@ -33,7 +33,7 @@ def _predicted_snr(image: atlas.AtlasImage, magzp: float, mag: np.ndarray) -> np
     and the co-add's pixel correlation."""
     values = image.image[image.coverage >= 3]
     sd = float(np.subtract(*np.percentile(values, [50.0, 15.87])))
-    noise = sd * np.sqrt(np.pi * 16.0) * 1.5
+    noise = sd * np.sqrt(np.pi * 16.0) * CORRELATED_NOISE
     return image.apcor * 10 ** (-0.4 * (mag - magzp)) / noise
 
 
