@@ -29,7 +29,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from twomass.pipeline.stages import atlas, calibrate, photometry, register, tan
+from twomass.pipeline.stages import atlas, calibrate, photometry, register
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
 from twomass.pipeline.stages.psffit import unit_vectors
@@ -274,7 +274,7 @@ def saturated_stars(cal: CalibratedScan, reg: Registration
     for k in np.flatnonzero(cal.saturated.any(axis=(1, 2))):
         label, n = ndimage.label(cal.saturated[k])
         centres = np.array(ndimage.center_of_mass(cal.saturated[k], label, range(1, n + 1)))
-        r, d = tan.pix_to_world(*reg.frame_wcs(int(k)), centres[:, 1], centres[:, 0])
+        r, d = reg.to_sky(int(k), centres[:, 1], centres[:, 0])
         ras.append(r)
         decs.append(d)
     if not ras:
@@ -322,7 +322,7 @@ def _frames_seeing(cal: CalibratedScan, reg: Registration, ra: np.ndarray,
     disc = np.hypot(xx, yy) <= core
     lo, hi = APERTURE_PX - 0.5, inst.NPIX - 0.5 - APERTURE_PX
     for k in range(len(cal.frames)):
-        x, y = tan.world_to_pix(*reg.frame_wcs(k), ra, dec)
+        x, y = reg.to_pixels(k, ra, dec)
         on = np.flatnonzero((x >= lo) & (x <= hi) & (y >= lo) & (y <= hi))
         if len(on) == 0:
             continue
@@ -358,19 +358,18 @@ def _read1_apertures(cal: CalibratedScan, reg: Registration, views: list[_View],
         for _ in range(CENTROID_PASSES):
             x, y = calibrate.windowed_centroids(cal.read1[v.k], x, y, mask)
         moved = x[0] != v.x or y[0] != v.y
-        centres.append(tan.pix_to_world(*reg.frame_wcs(v.k), x, y) if moved else None)
+        centres.append(reg.to_sky(v.k, x, y) if moved else None)
     found = [c for c in centres if c is not None]
     if found:
         ra, dec = _mean_position(np.concatenate([c[0] for c in found]),
                                  np.concatenate([c[1] for c in found]))
     else:
-        ra, dec = tan.pix_to_world(*reg.frame_wcs(views[0].k), np.array([views[0].x]),
-                                   np.array([views[0].y]))
+        ra, dec = reg.to_sky(views[0].k, np.array([views[0].x]), np.array([views[0].y]))
         ra, dec = float(ra[0]), float(dec[0])
     mags, errs = [], []
     for v, c in zip(views, centres, strict=True):
-        x, y = tan.world_to_pix(*reg.frame_wcs(v.k), *(c if c is not None
-                                                         else (np.array([ra]), np.array([dec]))))
+        x, y = reg.to_pixels(v.k, *(c if c is not None
+                                    else (np.array([ra]), np.array([dec]))))
         flux, err, clean = frame_apertures(cal.read1[v.k], x, y, APERTURE_PX,
                                            _bad_pixels(cal, v.k), cal.read1_noise[v.k])
         if not (flux[0] > 0 and clean[0]):
@@ -464,7 +463,6 @@ def _fit_wings(cal: CalibratedScan, reg: Registration, views: list[_View], magzp
         sigma_ln = max(sigma_ln, float(np.std(np.log(per_frame), ddof=1)
                                        / np.sqrt(len(per_frame))))
     v = views[0]
-    ra, dec = tan.pix_to_world(*reg.frame_wcs(v.k), np.array([v.x + fit.x[0]]),
-                               np.array([v.y + fit.x[1]]))
+    ra, dec = reg.to_sky(v.k, np.array([v.x + fit.x[0]]), np.array([v.y + fit.x[1]]))
     return (magzp - 2.5 * np.log10(flux), photometry.MAG_PER_LN_FLUX * sigma_ln,
             float(ra[0]), float(dec[0]), len(views))

@@ -184,7 +184,7 @@ def ndet(cal: CalibratedScan, reg: Registration, ra: np.ndarray, dec: np.ndarray
     r = STANDARD_ARCSEC / inst.PIXEL_ARCSEC
     lo, hi = r - 0.5, inst.NPIX - 0.5 - r
     for k in range(len(cal.frames)):
-        x, y = tan.world_to_pix(*reg.frame_wcs(k), ra, dec)
+        x, y = reg.to_pixels(k, ra, dec)
         on = np.flatnonzero((x >= lo) & (x <= hi) & (y >= lo) & (y <= hi))
         if len(on) == 0:
             continue

@@ -16,6 +16,18 @@ from twomass.pipeline.sim.footprint import BAND_OFFSET_ARCSEC
 BANDS = ("j", "h", "k")
 NPIX = 256
 PIXEL_ARCSEC = 1.991
+#: Each array's own pixel scale [arcsec/px] (J, H, Ks): mean 1.991 as the spec's §0 (range
+#: 1.980-2.006), the largest kept below 2.0 because the Atlas Images' drizzle kernel
+#: misplaces flux when an input pixel spans more than two output pixels (``atlas.KERNEL``).
+#: The cameras' calibration measured them; the pipeline maps each band's pixels with its
+#: own (``cd_matrix(BAND_PIXEL_ARCSEC[b])``).
+BAND_PIXEL_ARCSEC = (1.980, 1.994, 1.999)
+#: The optics' field distortion per band, from the same calibration: a star's image lies
+#: ``distortion_px`` from where a TAN projection at the band's scale puts it. Radial
+#: (third order, ``[0]`` px at u^2 + v^2 = 1) and decentring (``[1]``, ``[2]`` px) terms in
+#: (u, v), the position from the array centre in half array widths: 0.3-0.5" at the
+#: corners, 0.1-0.2" at the edges' middles.
+DISTORTION_PX = ((0.070, 0.015, -0.010), (0.060, 0.010, 0.012), (0.080, -0.012, 0.008))
 #: Array rotation about the optical axis [deg]: a star drifts across one column per scan.
 ROTATION_DEG = 0.3
 #: Band arrays' cross-scan offsets [arcsec] (east positive), as the catalog simulator's.
@@ -67,3 +79,17 @@ def cd_matrix(scale_arcsec: float = PIXEL_ARCSEC, rotation_deg: float = ROTATION
     t = np.radians(rotation_deg)
     rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
     return scale_arcsec / 3600.0 * rot @ np.array([[-1.0, 0.0], [0.0, 1.0]])
+
+
+def distortion_px(band: int, x: np.ndarray, y: np.ndarray,
+                  coefficients: tuple[float, float, float] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Field distortion (dx, dy) [px] at 0-based pixel (x, y) of band ``band``'s array
+    (``DISTORTION_PX``, or the ``coefficients`` given): radial k u r^2 and decentring
+    p1 (3u^2 + v^2) + 2 p2 u v across, k v r^2 and 2 p1 u v + p2 (u^2 + 3v^2) along."""
+    k, p1, p2 = DISTORTION_PX[band] if coefficients is None else coefficients
+    half = 0.5 * NPIX
+    u, v = (np.asarray(x) - (half - 0.5)) / half, (np.asarray(y) - (half - 0.5)) / half
+    r2 = u * u + v * v
+    return (k * u * r2 + p1 * (3 * u * u + v * v) + 2 * p2 * u * v,
+            k * v * r2 + 2 * p1 * u * v + p2 * (u * u + 3 * v * v))

@@ -43,7 +43,8 @@ CONNECT_SECONDS = 10
 
 
 def run_nights(checked: list, out: Path, totals: dict, stages: dict, *, progress: bool,
-               keep: dict | None, jobs: int, scheduler: str | None, force: bool) -> None:
+               keep: dict | None, jobs: int, scheduler: str | None, force: bool,
+               astrometric_calibration: bool = True) -> None:
     """Make the nights of ``checked`` ((directory, night.json, scans) each) not already in
     ``out``; add their counts to ``totals`` and the scans' CPU seconds to ``stages``."""
     manifests = [(d.name, restart.input_manifest(d, run.PIPELINE)) for d, _, _ in checked]
@@ -65,7 +66,7 @@ def run_nights(checked: list, out: Path, totals: dict, stages: dict, *, progress
         finished = (_on_dask(todo, client, bar) if on_dask
                     else _in_process(todo, keep is not None, bar))
         for (plan, _, doc, _), night, outputs in finished:
-            run.finish_night(plan.partial, doc, night, outputs)
+            run.finish_night(plan.partial, doc, night, outputs, astrometric_calibration)
             restart.commit(plan)
             _count(totals, stages, keep, plan.name, outputs)
             if keep is not None:

@@ -33,9 +33,14 @@ monthly extinction ``EXTINCTION`` per airmass; J's also wanders hour to hour
 must interpolate between the sets (spec §1.12). Each scan's zero point is the one at its
 start, held over its frames (a scan lasts 7 minutes); ``sim/true_frames.parquet`` lists it.
 
-Not modelled (see docs/pixel-pipeline.md): array distortion and per-band pixel-scale spread,
-colour terms, hour-to-hour zero-point changes in H and Ks, extinction changing within a
-month.
+Each band's array has its own pixel scale (``instrument.BAND_PIXEL_ARCSEC``, 1.980-1.999")
+and the optics a field distortion (``instrument.distortion_px``: 0.3-0.5" at the corners);
+the camera's calibration knows the scales exactly and the distortion to
+``DISTORTION_TRUE_FACTOR``: the frames show ``DISTORTION_TRUE_FACTOR`` times the calibrated
+distortion, the small remainder the pipeline does not know.
+
+Not modelled (see docs/pixel-pipeline.md): colour terms, hour-to-hour zero-point changes
+in H and Ks, extinction changing within a month.
 """
 
 from __future__ import annotations
@@ -110,6 +115,8 @@ J_WANDER_STEP_MIN = 6.0
 #: Reported-pointing error per scan [arcsec] and frame-to-frame jitter [arcsec].
 POINTING_ERROR = 1.5
 FRAME_JITTER = 0.25
+#: The optics' true field distortion over the calibrated one (``instrument.DISTORTION_PX``).
+DISTORTION_TRUE_FACTOR = 1.05
 COSMIC_RAYS_PER_FRAME = 3.0
 METEOR_PROBABILITY = 0.05
 ASTROMETRIC_J = 12.0
@@ -394,9 +401,10 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
                 moving, zp: np.ndarray, detectors: list[Detector], injections,
                 truth: list[dict]) -> None:
     n = len(frames.index)
-    cd = inst.cd_matrix()
     crpix = (0.5 * (inst.NPIX + 1), 0.5 * (inst.NPIX + 1))
     for b, band in enumerate(inst.BANDS):
+        cd = inst.cd_matrix(inst.BAND_PIXEL_ARCSEC[b])
+        distortion = tuple(DISTORTION_TRUE_FACTOR * c for c in inst.DISTORTION_PX[b])
         rng = np.random.default_rng([scan.seed, 10, b])
         det = detectors[b]
         cube1 = np.empty((n, inst.NPIX, inst.NPIX), np.int16)
@@ -427,6 +435,8 @@ def _write_scan(raw: Path, night: Night, scan: Scan, frames: FramePlan, src: sky
             injected = [i for i in injections if i.frame == f and i.kind != "star"]
             x, y = tan.world_to_pix((true_ra[f], true_dec[f]), cd, crpix,
                                     frame_src.ra, frame_src.dec)
+            dx, dy = inst.distortion_px(b, x, y, distortion)
+            x, y = x + dx, y + dy
             flux = inst.EXPOSURE_SECONDS * 10 ** (-0.4 * (frame_src.mag[:, b] - zp[b]))
             star = frame_src.kind != sky.KIND_GALAXY
             sig, elong, angle = psf_shape(frames.fwhm[f, b], frames.tilt[f, b], x, y)

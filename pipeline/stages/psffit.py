@@ -52,7 +52,7 @@ from scipy.special import erf
 from scipy.stats import chi2
 
 from twomass.core.stats import robust_sigma
-from twomass.pipeline.stages import atlas, register, tan
+from twomass.pipeline.stages import atlas, register
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.calibrate import CalibratedScan
 from twomass.pipeline.stages.photometry import MAG_PER_LN_FLUX, annulus_sky, aperture_photometry
@@ -560,7 +560,7 @@ def _frames_seeing(reg: register.Registration, ra, dec, n_frames: int) -> _OnFra
         near = np.asarray(tree.query_ball_point(centres[k], radius), int)
         if len(near) == 0:
             continue
-        x, y = tan.world_to_pix(*reg.frame_wcs(k), ra[near], dec[near])
+        x, y = reg.to_pixels(k, ra[near], dec[near])
         on = (x > -0.5) & (x < inst.NPIX - 0.5) & (y > -0.5) & (y < inst.NPIX - 0.5)
         src.append(near[on])
         frm.append(np.full(int(on.sum()), k))
@@ -616,7 +616,7 @@ def _fit_groups(cal, usable, reg, psf, members, on: _OnFrames, sky, ra, dec, res
     for k in np.unique(fk[valid]):
         sel = (fk == k) & valid
         s = src[sel]
-        x, y = tan.world_to_pix(*reg.frame_wcs(int(k)), ra[s.ravel()], dec[s.ravel()])
+        x, y = reg.to_pixels(int(k), ra[s.ravel()], dec[s.ravel()])
         x0[sel], y0[sel] = x.reshape(s.shape), y.reshape(s.shape)
     core = psf.core_sigma(fk[:, :, None], x0, y0)
     sky_v, sky_var, _ = _lookup(sky, src.ravel(), np.repeat(fk.ravel(), m), n_frames)

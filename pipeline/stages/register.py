@@ -64,10 +64,47 @@ class Registration:
     n_reference: int  # reference stars tied to the scan
     reference_rms_arcsec: float
     n_stars: int = 0  # stars (seen on two or more frames) in the adjustment
+    band: int | None = None  # the array (its scale and distortion); None: nominal, none
+
+    @property
+    def cd(self) -> np.ndarray:
+        """The array's CD matrix (its own pixel scale)."""
+        return band_cd(self.band)
 
     def frame_wcs(self, k: int) -> tuple[tuple[float, float], np.ndarray, tuple[float, float]]:
-        """(crval, cd, crpix) of frame k."""
-        return (float(self.ra[k]), float(self.dec[k])), inst.cd_matrix(), CRPIX
+        """(crval, cd, crpix) of frame k's TAN projection (the optics' distortion aside:
+        ``to_pixels`` and ``to_sky`` add it)."""
+        return (float(self.ra[k]), float(self.dec[k])), self.cd, CRPIX
+
+    def to_pixels(self, k: int, ra: np.ndarray, dec: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """0-based pixel (x, y) of (ra, dec) [deg] on frame k: its TAN projection and
+        the array's distortion."""
+        x, y = tan.world_to_pix(*self.frame_wcs(k), ra, dec)
+        if self.band is None:
+            return x, y
+        dx, dy = inst.distortion_px(self.band, x, y)
+        return x + dx, y + dy
+
+    def to_sky(self, k: int, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ra, dec) [deg] of 0-based pixel (x, y) of frame k (``to_pixels`` inverted)."""
+        return tan.pix_to_world(*self.frame_wcs(k), *undistort(self.band, x, y))
+
+
+def undistort(band: int | None, x: np.ndarray, y: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel (x, y) of band ``band``'s array with the optics' distortion taken out (where
+    a TAN projection puts the image; the distortion is 0.2 px at most and smooth, so
+    evaluating it at the distorted position costs < 1e-3 px). None: none."""
+    if band is None:
+        return np.asarray(x, float), np.asarray(y, float)
+    dx, dy = inst.distortion_px(band, x, y)
+    return x - dx, y - dy
+
+
+def band_cd(band: int | None) -> np.ndarray:
+    """CD matrix of band ``band``'s array (None: the nominal scale)."""
+    return inst.cd_matrix() if band is None else inst.cd_matrix(inst.BAND_PIXEL_ARCSEC[band])
 
 
 def usable(det: np.ndarray, min_snr: float = MIN_SNR) -> np.ndarray:
@@ -80,9 +117,13 @@ def usable(det: np.ndarray, min_snr: float = MIN_SNR) -> np.ndarray:
             & (det["b"] > 0.4) & inner)
 
 
-def scan_positions(det: np.ndarray, ra: float, dec: float, ra0: float) -> np.ndarray:
-    """Detection positions (xi, phi) [arcsec] through a frame's TAN at (ra, dec)."""
-    w_ra, w_dec = tan.pix_to_world((ra, dec), inst.cd_matrix(), CRPIX, det["x"], det["y"])
+def scan_positions(det: np.ndarray, ra: float, dec: float, ra0: float,
+                   band: int | None = None) -> np.ndarray:
+    """Detection positions (xi, phi) [arcsec] through a frame's TAN at (ra, dec): with
+    ``band``, that array's scale and its distortion taken out (``instrument``); without,
+    the nominal scale."""
+    w_ra, w_dec = tan.pix_to_world((ra, dec), band_cd(band), CRPIX,
+                                   *undistort(band, det["x"], det["y"]))
     xi, phi = scanframe.to_scan(ra0, w_ra, w_dec)
     return np.column_stack([xi, phi]) * 3600.0
 
@@ -126,27 +167,31 @@ def register(detections: list[np.ndarray], rep_ra: np.ndarray, rep_dec: np.ndarr
 
 def register_bands(detections: list[list[np.ndarray]], rep_ra: list[np.ndarray],
                    rep_dec: list[np.ndarray], ra0: float, ref_ra: np.ndarray,
-                   ref_dec: np.ndarray, ref_sigma: float) -> list[Registration]:
+                   ref_dec: np.ndarray, ref_sigma: float,
+                   bands: tuple[int, ...] | None = None) -> list[Registration]:
     """Solve one set of frame offsets from the detections of all bands of a scan.
 
     The three arrays see the sky at once through the camera's dichroics, so a frame's
     pointing error is common to J, H and Ks, and a star's J, H and Ks detections are
-    one star of the adjustment. Returns one Registration per band (its reported centres
-    plus the common offsets).
+    one star of the adjustment. ``bands``: the array of each detection list (its pixel
+    scale and distortion, ``instrument``; default: the nominal scale, no distortion).
+    Returns one Registration per band (its reported centres plus the common offsets).
     """
     n = len(detections[0])
     nb = len(detections)
+    arrays = list(bands) if bands is not None else [None] * nb
     prior = _jitter_prior(n)
     # 1. The first chain, from frame pairs.
-    pos_by_frame = [[scan_positions(d[usable(d, LINK_SNR)], rep_ra[b][k], rep_dec[b][k], ra0)
-                     for k, d in enumerate(detections[b])] for b in range(nb)]
+    pos_by_frame = [[scan_positions(d[usable(d, LINK_SNR)], rep_ra[b][k], rep_dec[b][k], ra0,
+                                    arrays[b]) for k, d in enumerate(detections[b])]
+                    for b in range(nb)]
     pairs, chain = _pair_chain(pos_by_frame, prior)
     # 2. Every usable detection, to be linked into stars.
     pos, wgt, frame, band = [], [], [], []
     for b in range(nb):
         for k, d in enumerate(detections[b]):
             d = d[usable(d, LINK_SNR)]
-            pos.append(scan_positions(d, rep_ra[b][k], rep_dec[b][k], ra0))
+            pos.append(scan_positions(d, rep_ra[b][k], rep_dec[b][k], ra0, arrays[b]))
             wgt.append(centroid_weight(d))
             frame.append(np.full(len(d), k))
             band.append(np.full(len(d), b))
@@ -173,7 +218,7 @@ def register_bands(detections: list[list[np.ndarray]], rep_ra: list[np.ndarray],
         xi0, phi0 = scanframe.to_scan(ra0, rep_ra[b], rep_dec[b])
         ra, dec = scanframe.to_radec(ra0, xi0 + d[:, 0] / 3600.0, phi0 + d[:, 1] / 3600.0)
         out.append(Registration(np.asarray(ra), np.asarray(dec), d, rel / inst.PIXEL_ARCSEC,
-                                len(pairs), int(tied.sum()), ref_rms, n_stars))
+                                len(pairs), int(tied.sum()), ref_rms, n_stars, arrays[b]))
     return out
 
 

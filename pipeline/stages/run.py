@@ -42,6 +42,7 @@ from twomass.pipeline.sim.nightwriter import tile_columns
 from twomass.pipeline.sim.products import WRITE_OPTIONS
 from twomass.pipeline.sim.quality import ZERO_POINT
 from twomass.pipeline.stages import (
+    astrocal,
     atlas,
     bandmerge,
     calibrate,
@@ -110,11 +111,14 @@ def check_output(out: Path) -> Path:
 
 def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
                  keep: dict | None = None, jobs: int = 1, scheduler: str | None = None,
-                 force: bool = False) -> PipelineSummary:
+                 force: bool = False, astrometric_calibration: bool = True
+                 ) -> PipelineSummary:
     """Process raw nights into ``out`` (see the module docstring and ``nights``): with
     ``jobs`` > 1 or a Dask ``scheduler`` address, every night's scans are tasks on a Dask
     cluster; nights already in ``out`` from the same inputs are skipped, and with
     ``force`` nights whose products came from other inputs are redone.
+    ``astrometric_calibration`` False skips the night's astrometric adjustment (for
+    comparisons).
 
     ``keep``, if given, receives every survey scan's in-memory results by
     (night name, scan, band), for benchmarks and tests (the scans then run in this
@@ -131,7 +135,8 @@ def run_pipeline(raw_nights: list[Path], out: Path, progress: bool = False,
     totals = {"nights": 0, "skipped": 0, "scans": 0, "frames": 0, "images": 0, "pts": 0}
     stages: dict[str, float] = {}
     nights.run_nights(checked, out, totals, stages, progress=progress, keep=keep,
-                      jobs=jobs, scheduler=scheduler, force=force)
+                      jobs=jobs, scheduler=scheduler, force=force,
+                      astrometric_calibration=astrometric_calibration)
     return PipelineSummary(totals["nights"], totals["scans"], totals["frames"],
                            totals["images"], totals["pts"], time.perf_counter() - start,
                            stages, totals["skipped"])
@@ -207,6 +212,7 @@ class ScanOutput:
     seconds: dict[str, float]  # CPU seconds per stage, the bands summed
     results: list[BandResult] | None = None  # the in-memory results, when kept
     ext: dict[str, np.ndarray] = field(default_factory=dict)  # its ext rows
+    astrometry: astrocal.ScanFrames | None = None  # its frames, for the night's adjustment
 
 
 def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict, ref: dict,
@@ -232,7 +238,9 @@ def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict,
                   for band, result in zip(inst.BANDS, results, strict=True)
                   for image in result.images]
     return ScanOutput(columns, scan_row, atlas_rows, sum(len(r.cal.frames) for r in results),
-                      seconds, results if keep_results else None, ext)
+                      seconds, results if keep_results else None, ext,
+                      astrocal.ScanFrames.from_registrations(entry.scan, entry.ra0,
+                                                             [r.reg for r in results]))
 
 
 def night_scan(night: NightInputs, directory: Path, doc: dict, entry: rawio.ScanEntry,
@@ -242,17 +250,26 @@ def night_scan(night: NightInputs, directory: Path, doc: dict, entry: rawio.Scan
                        atlas_dir, keep_results)
 
 
-def finish_night(directory: Path, doc: dict, night: NightInputs,
-                 outputs: list[ScanOutput]) -> None:
+def finish_night(directory: Path, doc: dict, night: NightInputs, outputs: list[ScanOutput],
+                 astrometric_calibration: bool = True) -> None:
     """The night-level products from the survey scans' outputs, in scan order, into
-    ``directory`` (the night's ``.partial`` directory, whose ``atlas/`` the scans wrote).
-    A dropped or missing calibration set is warned about here, where the night is made."""
+    ``directory`` (the night's ``.partial`` directory, whose ``atlas/`` the scans wrote):
+    first the night's astrometric calibration (``astrocal``, which needs every survey
+    scan; ``astrometric_calibration`` False leaves the positions as the scans' own
+    registrations gave them, for comparisons). A dropped or missing calibration set is
+    warned about here, where the night is made."""
     for problem in night.solution.problems():
         warnings.warn(photcal.CalibrationWarning(f"{doc['date']}{doc['hemis']}: {problem}"),
                       stacklevel=2)
+    columns = [o.columns for o in outputs]
+    astrometry = {}
+    if outputs and astrometric_calibration:
+        columns, solution = astrocal.adjust_night(columns, [o.astrometry for o in outputs],
+                                                  night.ref["astrometric.parquet"])
+        astrometry = {"astrometry": solution.summary()}
     pts = products.RowGroupWriter(directory / "pts.parquet", "pts.parquet")
-    for output in outputs:
-        pts.write(output.columns)
+    for scan_columns in columns:
+        pts.write(scan_columns)
     pts.close()
     write_inventory(directory / ATLAS_FILE, [r for o in outputs for r in o.atlas_rows])
     write_night_products(directory, [o.scan_row for o in outputs], [o.ext for o in outputs])
@@ -260,7 +277,8 @@ def finish_night(directory: Path, doc: dict, night: NightInputs,
         directory, doc["date"], doc["hemis"], twomass.__version__, pipeline=PIPELINE,
         extra={"zero_points": night.solution.summary(),
                "standards_used": {b: sum(s.n[i] for s in night.solution.sets)
-                                  for i, b in enumerate(inst.BANDS)}})
+                                  for i, b in enumerate(inst.BANDS)},
+               **astrometry})
 
 
 def scan_sources(entry: rawio.ScanEntry, results: list[BandResult], ref: dict
@@ -363,7 +381,7 @@ def process_scan(directory: Path, entry: rawio.ScanEntry, calib: dict, ref: dict
                                    [f["DEC"] for f in tables], ra0, np.asarray(astro["ra"]),
                                    np.asarray(astro["dec"]),
                                    float(np.median(astro["sigma_arcsec"])) if astro["ra"]
-                                   else 0.1)
+                                   else 0.1, bands=(0, 1, 2))
     t_reg = (time.process_time() - t0) / len(inst.BANDS)
     out = []
     for b, band in enumerate(inst.BANDS):

@@ -10,7 +10,7 @@ from scipy.spatial import cKDTree
 from tests.stages.conftest import BRIGHT
 from twomass.pipeline.stages import atlas, extract, fidelity, observe, tan
 from twomass.pipeline.stages import instrument as inst
-from twomass.pipeline.stages.photometry import aperture_photometry
+from twomass.pipeline.stages.photometry import CORRELATED_NOISE, aperture_photometry
 
 #: Spikes and the readout stripe of the injected Ks 6 star reach this far.
 BRIGHT_EXCLUSION_ARCSEC = 60.0
@@ -33,7 +33,7 @@ def _predicted_snr(image: atlas.AtlasImage, magzp: float, mag: np.ndarray) -> np
     and the co-add's pixel correlation."""
     values = image.image[image.coverage >= 3]
     sd = float(np.subtract(*np.percentile(values, [50.0, 15.87])))
-    noise = sd * np.sqrt(np.pi * 16.0) * 1.5
+    noise = sd * np.sqrt(np.pi * 16.0) * CORRELATED_NOISE
     return image.apcor * 10 ** (-0.4 * (mag - magzp)) / noise
 
 
@@ -225,12 +225,14 @@ def test_ndet_counts_frames(processed, band) -> None:
     t = _truth(processed)
     m = t[f"{band}_m"]
     n = len(r.cal.frames)
-    # Frames holding each position, through astropy's WCS of every frame; the position's
-    # own pixel must be good and a 4" aperture fit on the array.
+    # Frames holding each position, through astropy's WCS of every frame and the array's
+    # distortion; the position's own pixel must be good and a 4" aperture fit on the array.
     held = np.zeros((n, len(m)), bool)
     cross = np.zeros((n, len(m)))
     for k in range(n):
         x, y = tan.astropy_wcs(*r.reg.frame_wcs(k)).wcs_world2pix(t["ra"], t["dec"], 0)
+        dx, dy = inst.distortion_px(r.reg.band, x, y)  # the optics' (instrument's model)
+        x, y = x + dx, y + dy
         rad = 4.0 / inst.PIXEL_ARCSEC
         on = (x >= rad - 0.5) & (x <= inst.NPIX - 0.5 - rad) \
             & (y >= rad - 0.5) & (y <= inst.NPIX - 0.5 - rad)
