@@ -33,6 +33,10 @@ FILTER_HALF_WIDTH_SIGMA = 3.0
 DETECT_SIGMA = 3.0
 #: Gaussian window of the Atlas Image centroids [1" px]: the frames' 0.8 px of 2".
 WINDOW_SIGMA_PX = calibrate.WINDOW_SIGMA_PX * inst.PIXEL_ARCSEC / inst.ATLAS_ARCSEC
+#: How far [Atlas pixels] a windowed centroid may move from its filtered peak: the
+#: zero-sum filter's negative ring around a bright star tilts a neighbour's filtered
+#: profile and moves its peak up to ~3" (a star 3.8 mag fainter 11" away moved 2.7").
+WINDOW_MAX_SHIFT_PX = 3.0
 RADII_ARCSEC = np.arange(3.0, 15.0, 1.0)
 STANDARD_ARCSEC = calibrate.APERTURE_ARCSEC
 #: A frame detection for ``ndet``: 4" aperture flux above this many sigma.
@@ -118,7 +122,8 @@ def detect(image: atlas.AtlasImage, threshold: float = DETECT_SIGMA) -> np.ndarr
     iy, ix = np.nonzero(peak)
     data = np.ascontiguousarray(image.image, dtype=np.float64)
     x, y = calibrate.windowed_centroids(data, ix.astype(float), iy.astype(float),
-                                        image.coverage == 0, WINDOW_SIGMA_PX)
+                                        image.coverage == 0, WINDOW_SIGMA_PX,
+                                        max_shift_px=WINDOW_MAX_SHIFT_PX)
     out = np.zeros(len(ix), DETECTION)
     out["x"], out["y"] = x, y
     out["ra"], out["dec"] = tan.pix_to_world(image.crval, atlas.ATLAS_CD, atlas.ATLAS_CRPIX,

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
 from twomass.core import sphere
 from twomass.pipeline.sim import scanframe
@@ -123,10 +124,12 @@ def _ks14_errors(pts: dict, sky: dict) -> np.ndarray:
         (np.asarray(pts["dec"])[i] - t_dec[t]) * 3.6e6])
 
 
+@pytest.mark.filterwarnings("ignore::twomass.pipeline.stages.photcal.CalibrationWarning")
 def test_night_adjustment_on_pixels(tmp_path):
     """Three neighbouring tiles' scans of one night, 20 frames each, with the array
     distortion on: the adjusted positions of isolated Ks < 14 stars beat the scans' own
-    registrations against the truth, in each coordinate."""
+    registrations against the truth, in each coordinate. (Its 10-frame calibration sets
+    hold too few J standards for one of them: the calibration's warning is not the test.)"""
     raw = tmp_path / "raw"
     observe.observe(raw, (137.25, 137.40), (9.0, 9.3), seed=1, cal_frames=10)
     (night,) = rawio.night_directories([raw])
