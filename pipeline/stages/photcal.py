@@ -3,11 +3,14 @@
 The night's calibration scans come in sets, about hourly (calibration scans a few minutes
 apart). On each scan's Atlas Images the photometric standards
 (``ref/standards.parquet``) are measured in the 4" aperture where the image shows them,
-corrected to total flux (``photometry``), and kept at S/N > ``STANDARD_MIN_SNR`` when no
-other detection lies within ``STANDARD_ISOLATION_ARCSEC``. Each set
-gives one zero point per band, ``c1 = M_std - m_inst + c2 (X - 1)`` over its standards (a
-weighted mean after a ``CLIP_SIGMA`` clip; its error from their scatter), at the mean JD of
-its frames. A band of a set with fewer than ``MIN_STANDARDS`` standards is dropped.
+corrected to total flux by the night's curve of growth as a function of the cross-scan
+position (``photometry.cross_scan_apcor``: the 4" share follows the PSF across the
+array, and every calibration scan puts a standard at the same array column), and kept
+at S/N > ``STANDARD_MIN_SNR`` when no other detection lies within
+``STANDARD_ISOLATION_ARCSEC``. Each set gives one zero point per band,
+``c1 = M_std - m_inst + c2 (X - 1)`` over its standards (a weighted mean after a
+``CLIP_SIGMA`` clip; its error from their scatter), at the mean JD of its frames. A band
+of a set with fewer than ``MIN_STANDARDS`` standards is dropped.
 
 The nightly solution, as 2MASS had it: H and Ks linear in time (weighted least squares
 over the sets; one set gives a constant), J interpolated linearly from set to set (hour to
@@ -27,11 +30,14 @@ import numpy as np
 
 from twomass.core.stats import robust_sigma
 from twomass.pipeline.stages import atlas
+from twomass.pipeline.stages.calibrate import APERTURE_ARCSEC
 from twomass.pipeline.stages.instrument import BANDS
 from twomass.pipeline.stages.observe import EXTINCTION
 from twomass.pipeline.stages.photometry import (
     MAG_PER_LN_FLUX,
-    aperture_photometry,
+    CrossScanApcor,
+    aperture_fluxes,
+    cross_scan_offset,
     neighbour_distance,
     recentre,
 )
@@ -177,19 +183,23 @@ def _round(x: float) -> float | None:
 
 
 def measure_standards(scan: int, band: int, jd: float, airmass: float,
-                      images: list[atlas.AtlasImage], std: dict) -> StandardPhotometry:
-    """The standards on a calibration scan's Atlas Images of one band (their ``apcor``
-    set): 4" aperture where the image shows each, total flux, S/N > ``STANDARD_MIN_SNR``.
-    A standard on two overlapping images is measured on each."""
+                      images: list[atlas.AtlasImage], std: dict,
+                      apcor: CrossScanApcor) -> StandardPhotometry:
+    """The standards on a calibration scan's Atlas Images of one band: 4" aperture where
+    the image shows each, corrected to total flux by the night's cross-scan curve of
+    growth ``apcor`` at its cross-scan offset, S/N > ``STANDARD_MIN_SNR``. A standard on
+    two overlapping images is measured on each."""
     m_std_all = np.asarray(std[f"{BANDS[band]}_m"], float)
     rows, m_inst, m_err = [], [], []
     for image in images:
         ra, dec = recentre(image, np.asarray(std["ra"], float), np.asarray(std["dec"], float))
-        flux, err, ok = aperture_photometry(image, ra, dec)
+        flux, err, ok = (a[:, 0] for a in aperture_fluxes(image, ra, dec,
+                                                           np.array([APERTURE_ARCSEC])))
         good = ok & (flux > STANDARD_MIN_SNR * err)
         good[good] = neighbour_distance(image, ra[good], dec[good]) > STANDARD_ISOLATION_ARCSEC
+        total = flux[good] / apcor(cross_scan_offset(image, ra[good], dec[good]))
         rows.append(np.flatnonzero(good))
-        m_inst.append(-2.5 * np.log10(flux[good]))
+        m_inst.append(-2.5 * np.log10(total))
         m_err.append(MAG_PER_LN_FLUX * err[good] / flux[good])
     row = np.concatenate(rows) if rows else np.zeros(0, int)
     return StandardPhotometry(scan, band, jd, airmass, row,

@@ -6,11 +6,14 @@ shows them. Used by the night's zero points (``photcal``) and the extractions (`
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import sep
 from scipy.spatial import cKDTree
 
+from twomass.core.stats import robust_sigma
+from twomass.pipeline.sim import scanframe
 from twomass.pipeline.stages import atlas, calibrate, tan
 from twomass.pipeline.stages import instrument as inst
 
@@ -33,6 +36,20 @@ APCOR_ARCSEC = 12.0
 APCOR_MIN_SNR = 20.0
 APCOR_ISOLATION_ARCSEC = 20.0
 APCOR_MIN_STARS = 5
+#: The cross-scan curve of growth: the 4" share of the flux follows the PSF's variation
+#: over the focal plane (astigmatism about an axis off the array centre, a tilted focal
+#: plane, a core growing towards the corners), which the co-add averages along the scan
+#: but not across it: 0.03-0.045 mag from one edge of the array to the other. A polynomial
+#: in the cross-scan offset through the median ratios of bins of ``CROSS_SCAN_BIN_STARS``
+#: stars (in xi order) of a night's calibration scans (a hundred or more per band):
+#: medians, because blends in the 12" aperture (many on a crowded field) skew the ratios
+#: low. Its degree, up to ``CROSS_SCAN_DEGREE``, is raised while that lowers the bins'
+#: chi^2 by more than ``CROSS_SCAN_CHI2_GAIN``: on a crowded field with short calibration
+#: scans the bins' scatter can hide the variation, and a curve fitted to noise is worse
+#: than one correction.
+CROSS_SCAN_DEGREE = 2
+CROSS_SCAN_BIN_STARS = 20
+CROSS_SCAN_CHI2_GAIN = 4.0
 #: Standards are measured where the Atlas Image shows them, within this of the listed position.
 RECENTRE_ARCSEC = 4.0
 
@@ -41,18 +58,67 @@ def aperture_corrections(images: list[list[atlas.AtlasImage]]) -> list[float]:
     """Per band, the median 4"/12" aperture flux ratio of bright, round, isolated stars on
     a scan's Atlas Images; a band with fewer than ``APCOR_MIN_STARS`` takes the median of
     the scan's three bands together (the PSF's shape is the same), 1 if none has any."""
-    ratios = [curve_of_growth(band_images) for band_images in images]
+    ratios = [curve_of_growth(band_images)[0] for band_images in images]
     pooled = np.concatenate(ratios)
     return [float(np.median(r)) if len(r) >= APCOR_MIN_STARS
             else float(np.median(pooled)) if len(pooled) else 1.0 for r in ratios]
 
 
-def curve_of_growth(images: list[atlas.AtlasImage]) -> np.ndarray:
-    """4"/12" aperture flux ratios of bright, round, isolated detections on Atlas Images.
+@dataclass(frozen=True)
+class CrossScanApcor:
+    """The 4" aperture flux over total flux as a polynomial (``np.polyval`` order) in the
+    cross-scan offset xi [arcsec] from the scan's centre line (``cross_scan_offset``)."""
+
+    coeffs: tuple[float, ...]
+
+    def __call__(self, xi: np.ndarray) -> np.ndarray:
+        return np.polyval(self.coeffs, np.asarray(xi, dtype=float))
+
+
+def cross_scan_offset(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray
+                      ) -> np.ndarray:
+    """Cross-scan offset xi [arcsec, east positive] of positions on a scan's Atlas Image:
+    the images are centred on the scan's centre meridian (``atlas.tile_centres``), so
+    xi fixes the array column a star crossed the array at."""
+    return scanframe.to_scan(image.crval[0], ra, dec)[0] * 3600.0
+
+
+def cross_scan_apcor(ratios: np.ndarray, xi: np.ndarray,
+                     degree: int = CROSS_SCAN_DEGREE) -> CrossScanApcor:
+    """The curve of growth's 4"/12" ratios (``curve_of_growth``) as a polynomial in xi
+    through the medians of bins of ``CROSS_SCAN_BIN_STARS`` stars, of the lowest degree up
+    to ``degree`` the bins call for (``CROSS_SCAN_CHI2_GAIN``), leaving a bin more than
+    the coefficients; a constant median with one bin or fewer, 1 with no star."""
+    ratios, xi = np.asarray(ratios, dtype=float), np.asarray(xi, dtype=float)
+    n_bins = len(ratios) // CROSS_SCAN_BIN_STARS
+    median = CrossScanApcor((float(np.median(ratios)) if len(ratios) else 1.0,))
+    if n_bins < 3:
+        return median
+    bins = np.array_split(np.argsort(xi, kind="stable"), n_bins)
+    centres = np.array([np.median(xi[k]) for k in bins])
+    medians = np.array([np.median(ratios[k]) for k in bins])
+    # The error of a median: sqrt(pi / 2) sigma / sqrt(n).
+    errors = np.array([1.2533 * max(robust_sigma(ratios[k]), 1e-4) / np.sqrt(len(k))
+                       for k in bins])
+    best = median
+    chi2 = float(np.sum(((medians - np.median(ratios)) / errors) ** 2))
+    for d in range(1, min(degree, n_bins - 2) + 1):
+        coeffs = np.polyfit(centres, medians, d, w=1.0 / errors)
+        chi2_d = float(np.sum(((medians - np.polyval(coeffs, centres)) / errors) ** 2))
+        if chi2 - chi2_d <= CROSS_SCAN_CHI2_GAIN:
+            break
+        best, chi2 = CrossScanApcor(tuple(float(c) for c in coeffs)), chi2_d
+    return best
+
+
+def curve_of_growth(images: list[atlas.AtlasImage]) -> tuple[np.ndarray, np.ndarray]:
+    """4"/12" aperture flux ratios of bright, round, isolated detections on Atlas Images,
+    and their cross-scan offsets xi [arcsec] (``cross_scan_offset``).
 
     Isolated: no other detection down to 3 sigma within 20" (a faint neighbour inside the
     12" aperture lowers the ratio, never raises it)."""
     ratios: list[float] = []
+    offsets: list[float] = []
     for image in images:
         data = np.ascontiguousarray(image.image, dtype=np.float64)
         mask = image.coverage < 3
@@ -73,7 +139,8 @@ def curve_of_growth(images: list[atlas.AtlasImage]) -> np.ndarray:
         f12, e12, ok12 = aperture_photometry(unit, ra, dec, APCOR_ARCSEC)
         good = ok4 & ok12 & (f12 > APCOR_MIN_SNR * e12)
         ratios += list(f4[good] / f12[good])
-    return np.asarray(ratios, dtype=float)
+        offsets += list(cross_scan_offset(image, ra[good], dec[good]))
+    return np.asarray(ratios, dtype=float), np.asarray(offsets, dtype=float)
 
 
 def recentre(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,

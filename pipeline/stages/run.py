@@ -58,7 +58,11 @@ from twomass.pipeline.stages import (
 )
 from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.observe import EXTINCTION
-from twomass.pipeline.stages.photometry import aperture_corrections
+from twomass.pipeline.stages.photometry import (
+    aperture_corrections,
+    cross_scan_apcor,
+    curve_of_growth,
+)
 from twomass.schema.atlas import SCHEMA as ATLAS_SCHEMA
 
 ATLAS_FILE = "atlas.parquet"
@@ -337,18 +341,19 @@ def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list[Calibra
     Images (``calibration_scan``) and the standards, and the standards' photometry it used.
 
     The calibration scans are short (a few frames) and their seeing is close: their
-    aperture correction is measured from all of them together, per band.
+    aperture correction, a function of the cross-scan position, is measured from all of
+    them together, per band.
     """
     cal_results = list(zip(cal_scans, cal_images, strict=True))
-    apcor = aperture_corrections([[i for _, cal in cal_results for i in cal.images[b]]
-                                  for b in range(3)])
+    apcor = [cross_scan_apcor(*curve_of_growth([i for _, cal in cal_results
+                                                for i in cal.images[b]]))
+             for b in range(3)]
     photometry = []
     for entry, cal in cal_results:
         for b, images in enumerate(cal.images):
-            for image in images:
-                image.apcor = apcor[b]
             photometry.append(photcal.measure_standards(
-                entry.scan, b, cal.jd, entry.airmass, images, ref["standards.parquet"]))
+                entry.scan, b, cal.jd, entry.airmass, images, ref["standards.parquet"],
+                apcor[b]))
     return photcal.solve_night(photcal.measure_sets(photometry), NOMINAL_ZP), photometry
 
 
