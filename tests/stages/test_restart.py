@@ -56,7 +56,7 @@ def test_a_killed_dask_run_restarted_gives_the_uninterrupted_bytes(two_nights, t
         proc = subprocess.Popen(
             [sys.executable, "-m", "twomass", "pipeline", str(two_nights.raw), "--out",
              str(out), "--jobs", "2"], start_new_session=True, stdout=subprocess.DEVNULL,
-            stderr=stderr)
+            stderr=stderr, cwd=tmp_path)  # not the checkout, whose twomass/ is not the package
         killed = _kill_when(proc, lambda: (out / first / restart.MANIFEST).exists()
                             and (out / f"{second}{restart.PARTIAL}").exists())
     assert killed, log.read_text()
