@@ -185,8 +185,7 @@ def calibration_scan(frames: NightFrames, directory: Path,
     its own: the calibration scans of a night run side by side)."""
     magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
     results = process_scan(directory, entry, frames.calib, frames.ref, magzp)
-    return CalibrationImages([r.images for r in results],
-                             float(np.mean(results[0].frames["JD"])))
+    return CalibrationImages([r.images for r in results], scan_mean_jd(directory, entry))
 
 
 def night_solution(frames: NightFrames, scans: list[rawio.ScanEntry],
