@@ -18,9 +18,10 @@
 -- in the row's own cell or in one of the neighbouring cells that the row's bounding box
 -- (dec +- r, ra +- alpha(r, dec)) reaches: one side is "probed" into those cells (1 to
 -- 4 of the 9; hpx_xmatch makes its cells wider than 2r where the density allows, so
--- that most probes stay in one), the other is hashed by its own cell, and each pair
--- within r is met exactly once. The exact test is hpx_radial_query's (Q3C's), so a cross-match keeps
--- the same pairs as a join on hpx_radial_query or q3c_join.
+-- that most probes stay in one), the other keeps its own cell, the two are joined by
+-- hash on the cell, and each pair within r is met exactly once. The exact test is
+-- hpx_radial_query's (Q3C's), so a cross-match keeps the same pairs as a join on
+-- hpx_radial_query or q3c_join.
 
 -- RA buckets of zone `zone` of a grid of cell size cell_deg: the most that keep every
 -- bucket at least cell_deg wide at the zone's poleward edge `far` (one in a polar cap;
@@ -176,10 +177,10 @@ COMMENT ON FUNCTION public._hpx_estimated_rows(regclass) IS
 -- The pairs. When one table is much smaller than the other (a list of targets against
 -- a catalog), each of its rows probes the other's hpx index through hpx_radial_query:
 -- the cost then follows the small table and the answer, not the catalog's size. Else
--- both tables are read once and joined by hash on sky cells; the table probed into the
--- neighbouring cells is table_a, the hashed one table_b, and the planner chooses which
--- side it builds the hash on. The radius and the grid are bound as parameters of a
--- dynamic statement, so the planner sees constants.
+-- both tables are read once and joined by hash on sky cells: the smaller table is
+-- expanded into the cells its rows' discs reach and hashed, and the larger one streams
+-- past the hash, one cell key a row. The radius and the grid are bound as parameters of
+-- a dynamic statement, so the planner sees constants.
 CREATE OR REPLACE FUNCTION public.hpx_xmatch(table_a regclass, table_b regclass,
                                              radius_deg float8,
                                              key_a text DEFAULT 'id', key_b text DEFAULT 'id')
@@ -200,6 +201,7 @@ DECLARE
     cell_deg float8 := greatest(2 * probe_deg, 1 / 3600.0);
     rows_a float8;
     rows_b float8;
+    a_expanded boolean;
     buckets integer[];
     half_widths float8[];
 BEGIN
@@ -223,10 +225,11 @@ BEGIN
     END IF;
     -- Cells as large as the density allows: a cell much wider than the disc is rarely
     -- left by it (a probe reaches 1.6 cells on average at 8 radii across, against 4 at
-    -- 2 radii), and the cost is mostly per probe. The density is taken as if table_b
-    -- covered the whole sky (41253 deg2); a table of a small region is denser, so the
-    -- cells are kept to at most 8 radii across.
-    cell_deg := greatest(cell_deg, least(8 * probe_deg, sqrt(41253 / greatest(rows_b, 1))));
+    -- 2 radii), and the cost is mostly per probe. The density is taken as if the larger
+    -- table covered the whole sky (41253 deg2); a table of a small region is denser, so
+    -- the cells are kept to at most 8 radii across.
+    cell_deg := greatest(cell_deg, least(8 * probe_deg,
+                                         sqrt(41253 / greatest(rows_a, rows_b, 1))));
     -- The zones' RA buckets (0 beyond the poles, so that a probe there makes a key that
     -- no cell has) and the RA half-widths of the probe disc, computed once, read by
     -- subscript for each row. (With cells wider than the disc, a probe then reaches
@@ -235,41 +238,58 @@ BEGIN
            array_agg(public._hpx_zone_half_width(z, probe_deg, cell_deg) ORDER BY z)
     INTO buckets, half_widths
     FROM generate_series(-1, ceil(180 / cell_deg)::integer) AS z;
-    -- The probed table's rows with their zone as columns of a subquery that OFFSET 0
-    -- keeps apart: as expressions, the zone and its buckets would be repeated in every
-    -- use inside the inlined _hpx_cells_near. The hashed table's cell is one expression
-    -- (its zone computed three times costs less than two subquery layers: 1.3 against
-    -- 1.9 s for 5 million rows). (Joined with _hpx_zones on an expression of
-    -- dec instead, the zones would be estimated at thousands of rows per row, and
-    -- planned as sorts and merge joins or hashes in thousands of batches.)
-    --
-    -- The exact test's sine term s = sin^2(d / 2) (_hpx_sindist) is a column of the pairs,
-    -- kept apart by OFFSET 0 so that it is computed once per candidate pair, and the
-    -- distance is 2 asin(sqrt(s)): hpx_dist (Vincenty) per pair took a quarter of the time.
+    -- The smaller table is expanded (x: a row for each cell its disc reaches, 1.6 a row
+    -- on average) and hashed; the other (c) streams past it with its own cell. A pair
+    -- within r is met exactly once either way round (the cells hold every point within
+    -- r of a row); the exact test and id_a, id_b keep table_a's side first.
+    a_expanded := rows_a <= rows_b;
+    -- The statement is written for parallel workers (a Parallel Hash Join on the 2+
+    -- cores, where Q3C's q3c_join runs in one process):
+    -- * The subqueries are kept apart by OFFSET '0', an int8 constant: OFFSET 0 is an
+    --   int4 cast to int8, which the planner takes for a non-constant offset and then
+    --   keeps the subquery, and all above it, out of the workers. Apart, the zone and
+    --   its buckets are computed once per row and not in every use inside the inlined
+    --   _hpx_cells_near, the streamed table's cell is one expression (its zone computed
+    --   twice costs less than a subquery layer), and the exact test's term s =
+    --   sin^2(d / 2) (_hpx_sindist) is computed once per candidate pair; the distance is
+    --   2 asin(sqrt(s)) (hpx_dist, Vincenty, per pair took a quarter of the time).
+    -- * unnest in the select list (a ProjectSet; LATERAL unnest in FROM builds a
+    --   tuplestore for every row, 0.45 us more a row), of only the cells the disc reaches.
+    -- * The expansion's keys pass an always-true range test (keys are >= 0 and NULL
+    --   slots are gone): without statistics the planner takes a range for 1 / 200 of the
+    --   rows, so it expects the expansion to be small and builds the hash on it, not on
+    --   the larger table (whose hash would be 3 to 5 times larger, in batches).
     RETURN QUERY EXECUTE format($q$
         SELECT p.id_a, p.id_b, degrees(2 * asin(sqrt(p.s))) * 3600
         FROM (
-        SELECT a.id AS id_a, b.id AS id_b, public._hpx_sindist(a.ra, a.dec, b.ra, b.dec) AS s
-        FROM (SELECT z.id, z.ra, z.dec,
-                     -- (unnest in the select list: a function scan in FROM would build
-                     -- a tuplestore for every row; and of the 9 slots only the cells the
-                     -- disc reaches, 1.6 on average)
-                     unnest(array_remove(public._hpx_cells_near(
-                         z.ra, z.dec, z.zone, z.n, z.n_below, z.n_above, z.half_width,
-                         $3, $2), NULL)) AS near
-              FROM (SELECT z.*, $4[z.zone + 2] AS n, $4[z.zone + 1] AS n_below,
-                           $4[z.zone + 3] AS n_above, $5[z.zone + 2] AS half_width
-                    FROM (SELECT t.%1$I::bigint AS id, t.ra, t.dec,
-                                 public._hpx_zone(t.dec, $2) AS zone
-                          FROM %3$s AS t OFFSET 0) AS z OFFSET 0) AS z) AS a
-        JOIN (SELECT t.%2$I::bigint AS id, t.ra, t.dec,
+        SELECT %5$s.id AS id_a, %6$s.id AS id_b,
+               public._hpx_sindist(%5$s.ra, %5$s.dec, %6$s.ra, %6$s.dec) AS s
+        FROM (SELECT t.%2$I::bigint AS id, t.ra, t.dec,
                      public._hpx_cell(public._hpx_zone(t.dec, $2),
                                       $4[public._hpx_zone(t.dec, $2) + 2], t.ra, $2) AS cell
-              FROM %4$s AS t) AS b
-          ON b.cell = a.near
-        OFFSET 0) AS p
+              FROM %4$s AS t OFFSET '0') AS c
+        JOIN (SELECT x.*
+              FROM (SELECT z.id, z.ra, z.dec,
+                           unnest(array_remove(public._hpx_cells_near(
+                               z.ra, z.dec, z.zone, z.n, z.n_below, z.n_above, z.half_width,
+                               $3, $2), NULL)) AS near
+                    FROM (SELECT z.*, $4[z.zone + 2] AS n, $4[z.zone + 1] AS n_below,
+                                 $4[z.zone + 3] AS n_above, $5[z.zone + 2] AS half_width
+                          FROM (SELECT t.%1$I::bigint AS id, t.ra, t.dec,
+                                       public._hpx_zone(t.dec, $2) AS zone
+                                FROM %3$s AS t OFFSET '0') AS z OFFSET '0') AS z
+                    OFFSET '0') AS x
+              WHERE x.near BETWEEN 0 AND 9223372036854775807) AS x
+          ON x.near = c.cell
+        OFFSET '0') AS p
         WHERE p.s < power(sin(radians($1) / 2), 2)
-        $q$, key_a, key_b, table_a, table_b)
+        $q$,
+        CASE WHEN a_expanded THEN key_a ELSE key_b END,
+        CASE WHEN a_expanded THEN key_b ELSE key_a END,
+        CASE WHEN a_expanded THEN table_a ELSE table_b END,
+        CASE WHEN a_expanded THEN table_b ELSE table_a END,
+        CASE WHEN a_expanded THEN 'x' ELSE 'c' END,
+        CASE WHEN a_expanded THEN 'c' ELSE 'x' END)
     USING radius_deg, cell_deg, probe_deg, buckets, half_widths;
 END
 $$;
