@@ -1,4 +1,4 @@
--- Revision 20261213: the disc's fine cover marks the ranges wholly inside the disc
+-- Revision 20261215: the disc's fine cover marks the ranges wholly inside the disc
 -- (_hpx_fine_cover; hpx_cone_ranges gains the column whole), in a loop that tests the
 -- four children of each split pixel; the cone functions compute the exact test's sines
 -- once per row and the distance from its haversine; psc_nearest counts whole ranges from

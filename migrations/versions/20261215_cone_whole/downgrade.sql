@@ -1,4 +1,5 @@
--- Downgrade of revision 20261213: the definitions of revision 20261212.
+-- Downgrade of revision 20261215: the definitions of revision 20261212 (20261214 left
+-- them unchanged).
 -- Frozen.
 
 SET LOCAL check_function_bodies = off;

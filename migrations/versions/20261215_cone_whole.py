@@ -9,15 +9,15 @@ Same rows, same covers; no table changes.
 
 The SQL is frozen in the folder of the same name beside this file.
 
-Revision ID: 20261213
-Revises: 20261212
-Create Date: 2026-12-13
+Revision ID: 20261215
+Revises: 20261214
+Create Date: 2026-12-15
 """
 
 from twomass.migrations.frozen import run_frozen
 
-revision = "20261213"
-down_revision = "20261212"
+revision = "20261215"
+down_revision = "20261214"
 branch_labels = None
 depends_on = None
 
