@@ -16,7 +16,17 @@
 -- why that is faster than the inlined hpx_radial_query). plan_cache_mode =
 -- force_generic_plan makes it so: left to choose, the plan cache kept making custom plans,
 -- estimated cheaper, and planned every call again (1 to 4 ms of a 600" or 1 deg cone).
--- The exact test is hpx_radial_query's. NULL arguments give no rows.
+-- NULL arguments give no rows.
+--
+-- The exact test is hpx_radial_query's, _hpx_sindist < sin^2(r/2), Q3C's arithmetic
+-- operation for operation, written out over two subquery levels (OFFSET 0 keeps each
+-- level from being folded into the next) so that each of its three sines is computed
+-- once per row, not twice, and its result, the haversine sin^2(d/2), gives the distance
+-- d = 2 asin(sqrt(hav)) as well (where hpx_dist would compute a second set of sines): a
+-- 1 deg cone on 50 million points (3,800 rows) in 2.2 instead of 3.6 ms.
+-- Rows in a range of the cover wholly inside the disc (whole) skip the comparison; the
+-- count (psc_nearest) reads them from the index alone. The column lists are written out
+-- once more in the SELECT: the subqueries carry the row's columns and the test's terms.
 
 SET LOCAL check_function_bodies = off;
 
@@ -44,11 +54,29 @@ DECLARE
     s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
 BEGIN
     RETURN QUERY
-    SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
-    FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
-    JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-    WHERE public._hpx_sindist(t.ra, t.dec, ra0_deg, dec0_deg) < s_max
-    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600;  -- the column: once
+    SELECT
+        w.ra, w."dec", w.err_maj, w.err_min, w.err_ang, w.designation, w.j_m, w.j_cmsig,
+        w.j_msigcom, w.j_snr, w.h_m, w.h_cmsig, w.h_msigcom, w.h_snr, w.k_m, w.k_cmsig,
+        w.k_msigcom, w.k_snr, w.ph_qual, w.rd_flg, w.bl_flg, w.cc_flg, w.ndet, w.prox,
+        w.pxpa, w.pxcntr, w.gal_contam, w.mp_flg, w.pts_key, w.hemis, w.date, w.scan,
+        w.glon, w.glat, w.x_scan, w.jdate, w.j_psfchi, w.h_psfchi, w.k_psfchi, w.j_m_stdap,
+        w.j_msig_stdap, w.h_m_stdap, w.h_msig_stdap, w.k_m_stdap, w.k_msig_stdap,
+        w.dist_edge_ns, w.dist_edge_ew, w.dist_edge_flg, w.dup_src, w.use_src, w.a,
+        w.dist_opt, w.phi_opt, w.b_m_opt, w.vr_m_opt, w.nopt_mchs, w.ext_key, w.scan_key,
+        w.coadd_key, w.coadd, w.hpx,
+        degrees(2 * asin(sqrt(w.hav))) * 3600
+    FROM (SELECT u.*, u.sin_dra * u.sin_dra * (u.cos_mdec * u.cos_mdec - u.sin_ddec * u.sin_ddec)
+                      + u.sin_ddec * u.sin_ddec AS hav
+          FROM (SELECT t.*, c.whole AS in_whole,
+                       sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
+                       cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
+                       sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
+                FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
+                JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                OFFSET 0) AS u
+          OFFSET 0) AS w
+    WHERE w.in_whole OR w.hav < s_max
+    ORDER BY degrees(2 * asin(sqrt(w.hav))) * 3600;  -- the column: once
 END
 $$;
 COMMENT ON FUNCTION public.psc_cone(float8, float8, float8) IS
@@ -82,11 +110,30 @@ DECLARE
     s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
 BEGIN
     RETURN QUERY
-    SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
-    FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
-    JOIN public.xsc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-    WHERE public._hpx_sindist(t.ra, t.dec, ra0_deg, dec0_deg) < s_max
-    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600;  -- the column: once
+    SELECT
+        w.ext_key, w.designation, w.jdate, w.pts_key, w.night_key, w.scan_key, w.coadd_key,
+        w.hemis, w.date, w.scan, w.coadd, w.id, w.x_coadd, w.y_coadd, w.ra, w."dec",
+        w.sup_ra, w.sup_dec, w.glon, w.glat, w.density, w.r_k20fe, w.j_m_k20fe,
+        w.j_msig_k20fe, w.j_flg_k20fe, w.h_m_k20fe, w.h_msig_k20fe, w.h_flg_k20fe,
+        w.k_m_k20fe, w.k_msig_k20fe, w.k_flg_k20fe, w.j_m_7, w.j_msig_7, w.h_m_7,
+        w.h_msig_7, w.k_m_7, w.k_msig_7, w.r_3sig, w.j_ba, w.j_phi, w.h_ba, w.h_phi,
+        w.k_ba, w.k_phi, w.sup_ba, w.sup_phi, w.r_ext, w.j_m_ext, w.j_msig_ext, w.h_m_ext,
+        w.h_msig_ext, w.k_m_ext, w.k_msig_ext, w.e_score, w.g_score, w.vc, w.cc_flg,
+        w.dup_src, w.use_src, w.prox, w.pxpa, w.pxcntr, w.dist_edge_ns, w.dist_edge_ew,
+        w.dist_edge_flg, w.mp_flg, w.hpx,
+        degrees(2 * asin(sqrt(w.hav))) * 3600
+    FROM (SELECT u.*, u.sin_dra * u.sin_dra * (u.cos_mdec * u.cos_mdec - u.sin_ddec * u.sin_ddec)
+                      + u.sin_ddec * u.sin_ddec AS hav
+          FROM (SELECT t.*, c.whole AS in_whole,
+                       sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
+                       cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
+                       sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
+                FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
+                JOIN public.xsc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                OFFSET 0) AS u
+          OFFSET 0) AS w
+    WHERE w.in_whole OR w.hav < s_max
+    ORDER BY degrees(2 * asin(sqrt(w.hav))) * 3600;  -- the column: once
 END
 $$;
 COMMENT ON FUNCTION public.xsc_cone(float8, float8, float8) IS
@@ -116,11 +163,28 @@ DECLARE
     s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
 BEGIN
     RETURN QUERY
-    SELECT t.*, public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600
-    FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
-    JOIN wdb.pts AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-    WHERE public._hpx_sindist(t.ra, t.dec, ra0_deg, dec0_deg) < s_max
-    ORDER BY public.hpx_dist(t.ra, t.dec, ra0_deg, dec0_deg) * 3600;  -- the column: once
+    SELECT
+        w.scan_key, w.id, w.ra, w."dec", w.hpx, w.err_maj, w.err_min, w.err_ang, w.j_m,
+        w.j_cmsig, w.j_msigcom, w.j_snr, w.h_m, w.h_cmsig, w.h_msigcom, w.h_snr, w.k_m,
+        w.k_cmsig, w.k_msigcom, w.k_snr, w.rd_flg, w.bl_flg, w.cc_flg, w.ndet, w.cnf_flg,
+        w.mp_flg, w.x_scan, w.y_scan, w.jdate, w.j_psfchi, w.h_psfchi, w.k_psfchi,
+        w.j_m_stdap, w.h_m_stdap, w.k_m_stdap, w.j_msig_stdap, w.h_msig_stdap,
+        w.k_msig_stdap, w.dist_edge_ns, w.dist_edge_ew, w.dist_edge_flg, w.coadd, w.a,
+        w.dist_opt, w.phi_opt, w.b_m_opt, w.vr_m_opt, w.nopt_mchs, w.j_msig, w.h_msig,
+        w.k_msig,
+        degrees(2 * asin(sqrt(w.hav))) * 3600
+    FROM (SELECT u.*, u.sin_dra * u.sin_dra * (u.cos_mdec * u.cos_mdec - u.sin_ddec * u.sin_ddec)
+                      + u.sin_ddec * u.sin_ddec AS hav
+          FROM (SELECT t.*, c.whole AS in_whole,
+                       sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
+                       cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
+                       sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
+                FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
+                JOIN wdb.pts AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                OFFSET 0) AS u
+          OFFSET 0) AS w
+    WHERE w.in_whole OR w.hav < s_max
+    ORDER BY degrees(2 * asin(sqrt(w.hav))) * 3600;  -- the column: once
 END
 $$;
 COMMENT ON FUNCTION public.wdb_cone(float8, float8, float8) IS
@@ -146,9 +210,11 @@ RETURNS TABLE (
     dup_src smallint, use_src smallint, a character(1), dist_opt real, phi_opt smallint,
     b_m_opt real, vr_m_opt real, nopt_mchs smallint, ext_key integer, scan_key integer,
     coadd_key integer, coadd smallint, hpx bigint, dist_arcsec double precision)
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 10 AS $$
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 10
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     radius_arcsec float8 := 10;
+    s_max float8;
     found_rows bigint;
 BEGIN
     IF k < 0 THEN
@@ -156,7 +222,24 @@ BEGIN
             MESSAGE = format('k must be >= 0, got %s', k);
     END IF;
     LOOP
-        SELECT count(*) INTO found_rows FROM public.psc_cone(ra0_deg, dec0_deg, radius_arcsec);
+        -- The rows of psc_cone, counted: those of the whole ranges from the hpx index
+        -- alone, the others through psc_cone's exact test.
+        s_max := power(sin(radians(radius_arcsec / 3600) / 2), 2);
+        WITH c AS MATERIALIZED (
+            SELECT * FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600))
+        SELECT (SELECT count(*) FROM c JOIN public.psc AS t
+                ON public._hpx_in_range(t.hpx, c.lo, c.hi) WHERE c.whole)
+             + (SELECT count(*) FROM (
+                    SELECT u.sin_dra * u.sin_dra * (u.cos_mdec * u.cos_mdec - u.sin_ddec * u.sin_ddec)
+                           + u.sin_ddec * u.sin_ddec AS hav
+                    FROM (SELECT sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
+                                 cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
+                                 sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
+                          FROM c JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                          WHERE NOT c.whole OFFSET 0) AS u
+                    OFFSET 0) AS w
+                WHERE w.hav < s_max)
+        INTO found_rows;
         EXIT WHEN found_rows >= k OR radius_arcsec >= 180 * 3600;
         radius_arcsec := least(radius_arcsec * 4, 180 * 3600);
     END LOOP;

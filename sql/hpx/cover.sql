@@ -26,7 +26,8 @@
 -- pixel's edges (_hpx_near_gate) answers without computing a pixel for most centres, so
 -- a cross-match probes at most four ranges, and mostly one.
 --
--- Fine cover, up to 40 ranges close to the disc, for larger cones (_hpx_disc_cover).
+-- Fine cover, ranges close to the disc for larger cones, those wholly inside it marked
+-- (_hpx_fine_cover); at most 40 of them for the inlined predicates (_hpx_disc_cover).
 
 -- True for a possible disc (ra0, dec0, radius_deg), else an error saying what is wrong.
 -- Inlined into its callers, so the messages are built with immutable text casts (format()
@@ -248,59 +249,64 @@ COMMENT ON FUNCTION public._hpx_near_pixels(float8, float8, float8, int) IS
 -- Fine cover: the near pixels are split down to the order whose pixels are about half
 -- the radius across (a quarter from 0.5 deg): a pixel whose centre is farther than the
 -- radius plus the pixel's radius is dropped, one whose centre is nearer than the radius
--- minus the pixel's radius is kept whole, the others are split (kept whole at the last
--- order). HEALPix pixel radii are at most 61.25 deg / 2^order; 62 deg is used. Adjacent
--- ranges are joined, then the smallest gaps until at most 40 ranges remain.
+-- minus the pixel's radius is kept whole, the others are split (kept at the last order).
+-- HEALPix pixel radii are at most 61.25 deg / 2^order; 62 deg is used.
 --
--- The resolution trades planning (more pixels to test, more ranges to plan) against rows
--- read: pixels of r / 2 read about 2.2 times the rows of a 1 deg disc, r / 4 about 1.5
--- times (Q3C 1.5) for about 2.5 ms more planning on this machine; reading a row costs
--- about 4 us on a table larger than memory's buffers, so r / 4 pays from about 2,500 rows
--- in the disc: 1 deg on 50 million uniform points (3,800), 0.3 deg on the 470 million of
--- the real Point Source Catalog; not 600" on 50 million (110).
+-- A pixel kept whole lies wholly inside the disc, with room to spare: its farthest point
+-- is at least 0.75 deg / 2^order (the 62 against 61.25) inside the circle: 1.8e-4 deg at
+-- the finest order of a disc over 0.03 deg (12), where rounding moves the dot product by
+-- a few 1e-16 and a row's hpx differs from its position by at most an order-29 pixel
+-- (4e-7 deg). Such pixels come out with whole = true: every row in them passes the exact
+-- test (Q3C's too, whose rounding is 1e-16 relative), so a cone search can skip the test
+-- there and count them from the index without reading the rows.
 --
--- The loop runs about 150 to 200 pixels for a disc, so it is written for PL/pgSQL's
--- cheapest statements: each pixel is its face, face-local cell (x, y) and NESTED number
--- in four arrays filled by subscript (in place), its centre's continuous face
--- coordinates give its position (HEALPix C++ xyf2loc: no morton decoding, no function
--- call), and the distance test is a dot product with the centre's unit vector against
--- the cosines of the level's two limits. A pixel is dropped only when the dot product is
--- below cos(radius + pixel radius + 1e-6 deg): rounding moves the dot product by a few
--- 1e-16, far less than the 1e-6 deg margin moves the cosine at these angles (radius >
--- 0.03 deg); the keep-whole test can only err towards keeping, which stays a cover.
--- (Before: hpx_ipix2ang and hpx_dist per pixel, and arrays grown by concatenation:
--- twice the time, the same ranges.)
-CREATE OR REPLACE FUNCTION public._hpx_disc_cover(ra0 float8, dec0 float8, radius_deg float8)
-RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 10000 AS $$
+-- The resolution trades the cover's time against rows read: pixels of r / 2 read about
+-- 2.2 times the rows of a 1 deg disc, r / 4 about 1.5 times (Q3C 1.5) and r / 8 1.26 times;
+-- r / 4 pays from about 2,500 rows in the disc (1 deg on 50 million uniform points:
+-- 3,800; 0.3 deg on the 470 million of the real Point Source Catalog), and r / 8 gains
+-- nothing more there (benchmarks/README.md, "Cone search latency").
+--
+-- The loop tests about 140 pixels (r / 2) to 250 (r / 4) for a disc, so it is written for
+-- PL/pgSQL's cheapest statements: the pixels of a level are the four children of each
+-- pixel split at the level above (its NESTED number and face-local cell (x, y) in three
+-- arrays filled by subscript, in place), so a split costs four assignments, not sixteen;
+-- the pixel's centre comes from its continuous face coordinates (HEALPix C++ xyf2loc: no
+-- morton decoding, no function call), and the distance test is a dot product with the
+-- centre's unit vector against the cosines of the level's two limits. A pixel is dropped
+-- only when the dot product is below cos(radius + pixel radius + 1e-6 deg): rounding
+-- moves the dot product by a few 1e-16, far less than the 1e-6 deg margin moves the
+-- cosine at these angles (radius > 0.03 deg). Output: the ranges sorted, adjacent ranges
+-- of the same kind (whole or not) joined.
+CREATE OR REPLACE FUNCTION public._hpx_fine_cover(ra0 float8, dec0 float8, radius_deg float8)
+RETURNS TABLE (lo bigint, hi bigint, whole boolean)
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE ROWS 32 AS $$
 DECLARE
-    max_ranges CONSTANT int := 40;
     jrll CONSTANT int[] := '{2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4}';
     jpll CONSTANT int[] := '{1, 3, 5, 7, 0, 2, 4, 6, 1, 3, 5, 7}';
     k int;
     last_order int;
     m int;
-    n int := 0;
-    nn int;
-    cp bigint[] := '{}';
-    np bigint[];
-    cf int[] := '{}';
-    cx bigint[] := '{}';
-    cy bigint[] := '{}';
-    nf int[];
-    nx bigint[];
-    ny bigint[];
+    n int := 0;        -- pixels split at the level above (the first level: the near pixels)
+    ns int;
+    pp bigint[] := '{}';
+    px bigint[] := '{}';
+    py bigint[] := '{}';
+    sp bigint[];
+    sx bigint[];
+    sy bigint[];
+    children int := 0;  -- 0: the first level tests the near pixels themselves; then 3
+    grow int := 1;      -- cell coordinates scale by 1, then 2, per level
     out_lo bigint[] := '{}';
     out_hi bigint[] := '{}';
+    out_whole boolean[] := '{}';
     nout int := 0;
     p bigint;
     u bigint;
-    f int;
     x bigint;
     y bigint;
     s int;
     scale float8;
     jr float8;
-    nr float8;
     z float8;
     dot float8;
     cosfar float8;
@@ -309,25 +315,26 @@ DECLARE
     cd float8 := cosd(dec0);
     sd float8 := sind(dec0);
     ra0r float8 := radians(ra0);
-    cut bigint;
-    lo bigint[];
-    hi bigint[];
-    result bigint[] := '{}';
+    r_lo bigint;
+    r_hi bigint;
+    r_whole boolean;
+    l bigint;
+    h bigint;
+    w boolean;
 BEGIN
     PERFORM public._hpx_check_disc(ra0, dec0, radius_deg);
     k := public._hpx_near_order(radius_deg);
     IF k < 0 THEN
         k := 0;
         FOR i IN 0 .. 11 LOOP
-            n := n + 1; cp[n] := i; cf[n] := i; cx[n] := 0; cy[n] := 0;
+            n := n + 1; pp[n] := i; px[n] := 0; py[n] := 0;
         END LOOP;
     ELSE
         FOREACH p IN ARRAY public._hpx_near_pixels(ra0, dec0, radius_deg, k) LOOP
-            f := (p >> (2 * k))::int;
             u := public._hpx_unmorton(p << (2 * (29 - k)));
-            x := (u & 536870911) >> (29 - k);
-            y := (u >> 32) >> (29 - k);
-            n := n + 1; cp[n] := p; cf[n] := f; cx[n] := x; cy[n] := y;
+            n := n + 1; pp[n] := p;
+            px[n] := (u & 536870911) >> (29 - k);
+            py[n] := (u >> 32) >> (29 - k);
         END LOOP;
     END IF;
     -- Pixels about r / 2 across; r / 4 from 0.5 deg (see above).
@@ -336,51 +343,83 @@ BEGIN
                                              / ln(2::float8))::int));
     m := k;
     LOOP
-        nn := 0; np := '{}'; nf := '{}'; nx := '{}'; ny := '{}';
+        ns := 0; sp := '{}'; sx := '{}'; sy := '{}';
         pixrad := 62::float8 / (1::bigint << m);
         cosfar := CASE WHEN radius_deg + pixrad + 1e-6 >= 180 THEN -2
                        ELSE cosd(radius_deg + pixrad + 1e-6) END;
         cosnear := CASE WHEN radius_deg > pixrad THEN cosd(radius_deg - pixrad) ELSE 2 END;
         scale := 1::float8 / (2::bigint << m);
         s := 2 * (29 - m);
-        FOR i IN 1 .. n LOOP
-            -- The pixel's centre: ring coordinate jr (north cap < 1 < equator < 3 < south
-            -- cap), z = sin dec, and the longitude; then its dot product with the centre.
-            f := cf[i];
-            jr := jrll[f + 1] - (2 * (cx[i] + cy[i]) + 2) * scale;
-            nr := least(jr, 4 - jr, 1);
-            z := CASE WHEN jr < 1 THEN 1 - nr * nr / 3 WHEN jr > 3 THEN nr * nr / 3 - 1
-                      ELSE (2 - jr) * 2 / 3 END;
-            dot := sqrt((1 - z) * (1 + z)) * cd
-                   * cos(0.7853981633974483 * (jpll[f + 1] + 2 * (cx[i] - cy[i]) * scale / nr) - ra0r)
-                   + z * sd;
-            CONTINUE WHEN dot <= cosfar;
-            IF dot > cosnear OR m >= last_order THEN
-                p := cp[i];
-                nout := nout + 1;
-                out_lo[nout] := p << s;
-                out_hi[nout] := ((p + 1) << s) - 1;
-            ELSE
-                np[nn + 1] := 4 * cp[i]; np[nn + 2] := 4 * cp[i] + 1;
-                np[nn + 3] := 4 * cp[i] + 2; np[nn + 4] := 4 * cp[i] + 3;
-                nf[nn + 1] := f; nx[nn + 1] := 2 * cx[i];     ny[nn + 1] := 2 * cy[i];
-                nf[nn + 2] := f; nx[nn + 2] := 2 * cx[i] + 1; ny[nn + 2] := 2 * cy[i];
-                nf[nn + 3] := f; nx[nn + 3] := 2 * cx[i];     ny[nn + 3] := 2 * cy[i] + 1;
-                nf[nn + 4] := f; nx[nn + 4] := 2 * cx[i] + 1; ny[nn + 4] := 2 * cy[i] + 1;
-                nn := nn + 4;
-            END IF;
+        FOR j IN 1 .. n LOOP
+            FOR c IN 0 .. children LOOP
+                -- Child c of pixel j (NESTED: bit 0 of c is x, bit 1 is y), its ring
+                -- coordinate jr (north cap < 1 < equator < 3 < south cap), z = sin dec,
+                -- and its centre's dot product with the disc's centre.
+                p := (children + 1) * pp[j] + c;
+                x := grow * px[j] + (c & 1);
+                y := grow * py[j] + (c >> 1);
+                jr := jrll[(p >> (2 * m)) + 1] - (2 * (x + y) + 2) * scale;
+                z := CASE WHEN jr < 1 THEN 1 - jr * jr / 3 WHEN jr > 3 THEN (4 - jr) * (4 - jr) / 3 - 1
+                          ELSE (2 - jr) * 2 / 3 END;
+                dot := sqrt((1 - z) * (1 + z)) * cd
+                       * cos(0.7853981633974483 * (jpll[(p >> (2 * m)) + 1]
+                                                   + 2 * (x - y) * scale / least(jr, 4 - jr, 1))
+                             - ra0r)
+                       + z * sd;
+                CONTINUE WHEN dot <= cosfar;
+                IF dot > cosnear OR m >= last_order THEN
+                    nout := nout + 1;
+                    out_lo[nout] := p << s;
+                    out_hi[nout] := ((p + 1) << s) - 1;
+                    out_whole[nout] := dot > cosnear;
+                ELSE
+                    ns := ns + 1; sp[ns] := p; sx[ns] := x; sy[ns] := y;
+                END IF;
+            END LOOP;
         END LOOP;
-        EXIT WHEN nn = 0;
-        cp := np; cf := nf; cx := nx; cy := ny; n := nn;
+        EXIT WHEN ns = 0;
+        pp := sp; px := sx; py := sy; n := ns; children := 3; grow := 2;
         m := m + 1;
     END LOOP;
     IF nout = 0 THEN
+        RETURN;
+    END IF;
+    FOR l, h, w IN SELECT * FROM unnest(out_lo, out_hi, out_whole) ORDER BY 1 LOOP
+        IF l = r_hi + 1 AND w = r_whole THEN
+            r_hi := h;
+        ELSE
+            IF r_lo IS NOT NULL THEN
+                lo := r_lo; hi := r_hi; whole := r_whole; RETURN NEXT;
+            END IF;
+            r_lo := l; r_hi := h; r_whole := w;
+        END IF;
+    END LOOP;
+    lo := r_lo; hi := r_hi; whole := r_whole; RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION public._hpx_fine_cover(float8, float8, float8) IS
+    'Private: sorted, disjoint hpx ranges (lo, hi) covering the disc (ra0, dec0 [deg], '
+    'radius_deg [deg]); whole = true for ranges wholly inside the disc.';
+
+-- The fine cover as at most 40 ranges {lo1, hi1, lo2, hi2, ...}, for the inlined
+-- predicates (hpx_radial_query, hpx_ellipse_query, hpx_poly_query): adjacent ranges
+-- joined, then the smallest gaps until at most 40 ranges remain.
+CREATE OR REPLACE FUNCTION public._hpx_disc_cover(ra0 float8, dec0 float8, radius_deg float8)
+RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 10000 AS $$
+DECLARE
+    max_ranges CONSTANT int := 40;
+    cut bigint;
+    lo bigint[];
+    hi bigint[];
+    result bigint[] := '{}';
+BEGIN
+    SELECT array_agg(c.lo ORDER BY c.lo), array_agg(c.hi ORDER BY c.lo) INTO lo, hi
+    FROM public._hpx_fine_cover(ra0, dec0, radius_deg) AS c;
+    IF lo IS NULL THEN
         RETURN result;
     END IF;
-    -- Sort, then join ranges whose gap is at most `cut` (0: adjacent ones only), `cut`
-    -- being the largest gap that still has to go for max_ranges ranges to remain.
-    SELECT array_agg(l ORDER BY l), array_agg(h ORDER BY l) INTO lo, hi
-    FROM unnest(out_lo, out_hi) AS r(l, h);
+    -- Join ranges whose gap is at most `cut` (0: adjacent ones only), `cut` being the
+    -- largest gap that still has to go for max_ranges ranges to remain.
     SELECT coalesce(max(g), 0) INTO cut FROM (
         SELECT lo[i + 1] - hi[i] - 1 AS g FROM generate_subscripts(lo, 1) AS i
         WHERE i < cardinality(lo) ORDER BY 1 LIMIT greatest(0, cardinality(lo) - max_ranges)
@@ -480,41 +519,42 @@ COMMENT ON FUNCTION public._hpx_in_disc_cover(bigint, float8, float8, float8) IS
 -- The cover as rows: cone searches as a join that is planned once
 -- =================================================================================
 
--- The cover of a disc as rows (lo, hi) of hpx ranges, sorted and disjoint: the near
--- pixels up to 0.03 deg, the fine cover above. A cone search written as a join of these
--- rows with a table on _hpx_in_range(t.hpx, c.lo, c.hi) computes the cover when it runs,
--- not when it is planned, so its plan does not depend on the disc: planned once inside a
--- PL/pgSQL function (psc_cone and the other cone functions, sql/cone.sql), it is reused
--- for every cone of the session. A constant-disc hpx_radial_query is planned anew for
--- every cone, and planning its up to 40 index ranges costs more than running them (600"
--- and 1 deg cones: 2 to 3 ms of planning against 0.2 to 1 ms of execution).
--- PL/pgSQL with ROWS 16, so that a generic plan estimates a few ranges, not 1,000.
+-- The cover of a disc as rows (lo, hi, whole) of hpx ranges, sorted and disjoint: the
+-- near pixels up to 0.03 deg (whole = false), the fine cover above, whose ranges wholly
+-- inside the disc have whole = true. A cone search written as a join of these rows with a
+-- table on _hpx_in_range(t.hpx, c.lo, c.hi) computes the cover when it runs, not when it
+-- is planned, so its plan does not depend on the disc: planned once inside a PL/pgSQL
+-- function (psc_cone and the other cone functions, sql/cone.sql), it is reused for every
+-- cone of the session. A constant-disc hpx_radial_query is planned anew for every cone,
+-- and planning its up to 40 index ranges costs more than running them (600" and 1 deg
+-- cones: 2 to 3 ms of planning against 0.2 to 1 ms of execution). The rows of a whole
+-- range need no exact test: a count reads them from the index alone (an index-only scan
+-- on a vacuumed table, as a release's catalogs are). PL/pgSQL with ROWS 16, so that a
+-- generic plan estimates a few ranges, not 1,000.
 CREATE OR REPLACE FUNCTION public.hpx_cone_ranges(ra0_deg float8, dec0_deg float8,
                                                   radius_deg float8)
-RETURNS TABLE (lo bigint, hi bigint)
+RETURNS TABLE (lo bigint, hi bigint, whole boolean)
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE ROWS 16 AS $$
 DECLARE
     k int;
     s int;
-    c bigint[];
 BEGIN
     IF NOT radius_deg <= 0.03 THEN
-        c := public._hpx_disc_cover(ra0_deg, dec0_deg, radius_deg);
-    ELSE
-        PERFORM public._hpx_check_disc(ra0_deg, dec0_deg, radius_deg);
-        k := public._hpx_near_order(radius_deg);
-        s := 2 * (29 - k);
-        SELECT array_agg(b ORDER BY b) INTO c
-        FROM unnest(public._hpx_near_pixels(ra0_deg, dec0_deg, radius_deg, k)) AS p,
-             LATERAL (VALUES (p << s), (((p + 1) << s) - 1)) AS v(b);
+        RETURN QUERY SELECT * FROM public._hpx_fine_cover(ra0_deg, dec0_deg, radius_deg);
+        RETURN;
     END IF;
-    RETURN QUERY SELECT c[2 * i - 1], c[2 * i] FROM generate_series(1, cardinality(c) / 2) AS i;
+    PERFORM public._hpx_check_disc(ra0_deg, dec0_deg, radius_deg);
+    k := public._hpx_near_order(radius_deg);
+    s := 2 * (29 - k);
+    RETURN QUERY SELECT p << s, ((p + 1) << s) - 1, false
+    FROM unnest(public._hpx_near_pixels(ra0_deg, dec0_deg, radius_deg, k)) AS p ORDER BY 1;
 END
 $$;
 COMMENT ON FUNCTION public.hpx_cone_ranges(float8, float8, float8) IS
     'Sorted, disjoint hpx ranges (lo, hi) covering the disc (ra0_deg, dec0_deg [deg], '
-    'radius_deg [deg]): join them with a table on _hpx_in_range(t.hpx, lo, hi), then test '
-    'the exact distance (as psc_cone does).';
+    'radius_deg [deg]); whole = true when every point of the range lies inside the disc. '
+    'Join them with a table on _hpx_in_range(t.hpx, lo, hi), then test the exact distance '
+    'where whole is false (as psc_cone does).';
 
 -- hpx in [lo, hi], as a join condition on the rows of hpx_cone_ranges. The planner
 -- estimates a join's inequality at 1/3 whatever the bounds, so the range alone would be

@@ -107,6 +107,30 @@ def test_cone_ranges_joined_equal_brute_force(sky: tuple[str, np.ndarray, np.nda
             assert lo.size and np.all(lo <= hi) and np.all(lo[1:] > hi[:-1]), (ra0, dec0, r)
 
 
+def test_whole_ranges_hold_only_rows_inside_the_disc(
+        sky: tuple[str, np.ndarray, np.ndarray]) -> None:
+    """Rows in a range marked whole pass the exact test without being tested: every one
+    must lie inside the disc by astropy's separation, and the whole ranges must hold rows
+    (so that this can fail)."""
+    url, ra, dec = sky
+    rows = SkyCoord(ra * u.deg, dec * u.deg)
+    hpx = healpix.ang2hpx(ra, dec)
+    in_whole = 0
+    with psycopg.connect(url) as conn:
+        for ra0, dec0, r in cones():
+            ranges = conn.execute("SELECT lo, hi FROM hpx_cone_ranges(%s, %s, %s) WHERE whole",
+                                  (ra0, dec0, r)).fetchall()
+            if not ranges:
+                continue
+            sep = rows.separation(SkyCoord(ra0 * u.deg, dec0 * u.deg)).to_value(u.arcsec)
+            lo, hi = np.array(ranges).T
+            i = np.searchsorted(lo, hpx, side="right") - 1
+            whole = (i >= 0) & (hpx <= hi[np.clip(i, 0, None)])
+            assert np.all(sep[whole] < r * 3600 - EDGE_ARCSEC), (ra0, dec0, r)
+            in_whole += int(whole.sum())
+    assert in_whole > 10_000
+
+
 def test_duplicates_and_poles_are_found(sky: tuple[str, np.ndarray, np.ndarray]) -> None:
     url, ra, dec = sky
     with psycopg.connect(url) as conn:
