@@ -44,7 +44,7 @@ from twomass.migrations import revision
 from twomass.pipeline.sim import artifacts, extraction
 from twomass.pipeline.sim import photometry as sim_photometry
 from twomass.pipeline.stages import fidelity, rawio
-from twomass.pipeline.stages.observe import SKY_FILE, observe
+from twomass.pipeline.stages.observe import SKY_FILE, TRUTH_FILE, observe
 from twomass.pipeline.stages.run import run_pipeline
 
 RA = (137.25, 137.40)
@@ -218,6 +218,7 @@ def main() -> None:
             scans += [{**row, "night": (doc["hemis"], doc["date"])}
                       for row in pq.read_table(p / "scans.parquet").to_pylist()]
         sky = pq.read_table(raw / SKY_FILE).to_pydict()
+        movers = fidelity.true_minor_planets(raw / TRUTH_FILE)
         url = database.create_database(admin_url, "twomass_bench_pixel_catalog")
         try:
             with Database(url) as db:
@@ -230,14 +231,14 @@ def main() -> None:
                 wall["release build"] = time.perf_counter() - t0
                 with db.engine().connect() as conn:
                     rows = conn.exec_driver_sql(
-                        "SELECT ra, dec, " + ", ".join(f"{b}_m, {b}_snr, {b}_msigcom"
+                        "SELECT ra, dec, jdate, " + ", ".join(f"{b}_m, {b}_snr, {b}_msigcom"
                                                        for b in BANDS) + " FROM psc")
                     names = list(rows.keys())
                     data = rows.fetchall()
         finally:
             database.drop_database(admin_url, url)
     cat = {n: np.array([r[i] for r in data], dtype=float) for i, n in enumerate(names)}
-    fid = fidelity.catalog_vs_sky(cat, sky, scans)
+    fid = fidelity.catalog_vs_sky(cat, sky, scans, minor_planets=movers)
     pulls = photometry_pulls(cat, sky)
     depths = fidelity.set_depths(ra, dec, args.seed)
 
@@ -248,7 +249,8 @@ def main() -> None:
     print("\ncatalog against the frames' sources (S/N >= 10)")
     print(f"  completeness {100 * fid.completeness:.2f} % ({fid.n_found} of {fid.n_true} stars; "
           f"target >= 99 %)")
-    print(f"  reliability  {100 * fid.reliability:.3f} % ({fid.n_real} of {fid.n_catalog}; "
+    print(f"  reliability  {100 * fid.reliability:.3f} % ({fid.n_real} of {fid.n_catalog}, "
+          f"{fid.n_minor_planets} of them minor planets where they were at the row's time; "
           f"target >= 99.95 %)")
     n_false, n_near = false_near_bright(cat, sky)
     print(f"  of the {n_false} false sources, {n_near} lie within 120\" of a star brighter "

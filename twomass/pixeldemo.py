@@ -60,7 +60,7 @@ def run(db: Database, home: Path | None = None, *, progress: bool = False,
         started: float | None = None) -> PixelDemoReport:
     """Observe, process, ingest, release and measure (see the module docstring)."""
     from twomass.pipeline.stages import fidelity
-    from twomass.pipeline.stages.observe import SKY_FILE, observe
+    from twomass.pipeline.stages.observe import SKY_FILE, TRUTH_FILE, observe
     from twomass.pipeline.stages.run import run_pipeline
     from twomass.query import cone
 
@@ -91,6 +91,7 @@ def run(db: Database, home: Path | None = None, *, progress: bool = False,
     centre = (float(np.mean([s["ra"] for s in scans])), float(np.mean([s["dec"] for s in scans])))
     catalog = fidelity.catalog_arrays(cone.cone(db, *centre, CONE_ARCSEC))
     sky = pq.read_table(raw / SKY_FILE).to_pydict()
-    measured = fidelity.catalog_vs_sky(catalog, sky, scans)
+    measured = fidelity.catalog_vs_sky(
+        catalog, sky, scans, minor_planets=fidelity.true_minor_planets(raw / TRUTH_FILE))
     done("validate")
     return PixelDemoReport(raw, out, reused, pts_rows, loaded, record, measured, seconds)

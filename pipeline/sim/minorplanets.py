@@ -25,7 +25,7 @@ ID_BASE = 1 << 60
 
 @dataclass
 class MovingSources:
-    """Minor planets at epoch ``jd0`` with rates [deg/day]."""
+    """Minor planets at epoch ``jd0`` (one for all, or one each) with rates [deg/day]."""
 
     id: np.ndarray
     ra: np.ndarray
@@ -33,7 +33,7 @@ class MovingSources:
     ra_rate: np.ndarray  # d(ra)/dt [deg/day], RA coordinate rate
     dec_rate: np.ndarray
     mag: np.ndarray
-    jd0: float
+    jd0: float | np.ndarray
 
     def at(self, jd: float) -> Sources:
         """Their positions at ``jd`` as ordinary sources."""

@@ -9,14 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow.parquet as pq
 import sep
 from scipy.spatial import cKDTree
 
 from twomass.core import sphere
 from twomass.pipeline.sim import scanframe, tiling
+from twomass.pipeline.sim.minorplanets import MovingSources
 from twomass.pipeline.sim.schedule import plan
 from twomass.pipeline.stages import atlas, tan
 from twomass.pipeline.stages.photometry import aperture_photometry
+from twomass.schema import truth as truth_schema
 
 BANDS = ("j", "h", "k")
 #: Brighter than this the star is saturated in Read_2 (not an aperture-photometry test).
@@ -178,8 +181,9 @@ class CatalogFidelity:
     the scan's measured S/N = 10 magnitude) lying ``inside_arcsec`` inside a scan and
     away from stars brighter than Ks 8 (their spikes and halos, 60"), found within
     ``match_arcsec``. Reliability: catalog sources with S/N >= ``snr_min`` in some band
-    within ``match_arcsec`` of any rendered source. Offsets and magnitude pulls are of
-    the found stars.
+    within ``match_arcsec`` of any rendered source, static or a minor planet where it
+    was when the source was observed (``n_minor_planets`` of them). Offsets and
+    magnitude pulls are of the found stars.
     """
 
     n_true: int
@@ -189,6 +193,7 @@ class CatalogFidelity:
     offset_rms_arcsec: tuple[float, float]  # (RA cos Dec, Dec)
     pull_median: tuple[float, float, float]  # per band, |measured - true| / msigcom
     max_offset_arcsec: float
+    n_minor_planets: int = 0
 
     @property
     def completeness(self) -> float:
@@ -233,9 +238,12 @@ def sky_on_scans(sky: dict, scans: list[dict]) -> SkyOnScans:
 
 
 def catalog_vs_sky(cat: dict, sky: dict, scans: list[dict], snr_min: float = 10.0,
-                   match_arcsec: float = 2.0, inside_arcsec: float = 15.0) -> CatalogFidelity:
-    """``cat``: catalog columns (ra, dec, [jhk]_m, [jhk]_snr, [jhk]_msigcom); ``sky``:
-    ``sky.parquet`` columns; ``scans``: as ``sky_on_scans``."""
+                   match_arcsec: float = 2.0, inside_arcsec: float = 15.0,
+                   minor_planets: MovingSources | None = None) -> CatalogFidelity:
+    """``cat``: catalog columns (ra, dec, jdate, [jhk]_m, [jhk]_snr, [jhk]_msigcom);
+    ``sky``: ``sky.parquet`` columns (the static sources); ``scans``: as
+    ``sky_on_scans``; ``minor_planets``: the truth's (``true_minor_planets``), matched
+    where each was at the catalog row's time."""
     t_ra, t_dec = np.asarray(sky["ra"], float), np.asarray(sky["dec"], float)
     t_m = np.column_stack([np.asarray(sky[f"{b}_m"], float) for b in BANDS])
     t_vec = sphere.unit_vectors(t_ra, t_dec)
@@ -259,17 +267,38 @@ def catalog_vs_sky(cat: dict, sky: dict, scans: list[dict], snr_min: float = 10.
     c_snr = np.column_stack([np.asarray(cat[f"{b}_snr"], float) for b in BANDS])
     listed = (np.nan_to_num(c_snr) >= snr_min).any(axis=1)
     real = sphere.nearest_within(c_vec[listed], t_vec, match_arcsec).index >= 0
+    moving = np.zeros(len(real), bool)
+    if minor_planets is not None and len(minor_planets.id):
+        jdate = np.asarray(cat["jdate"], float)[listed]
+        for k in np.flatnonzero(~real & np.isfinite(jdate)):
+            there = minor_planets.at(float(jdate[k]))
+            moving[k] = (sphere.nearest_within(
+                c_vec[listed][k:k + 1], sphere.unit_vectors(there.ra, there.dec),
+                match_arcsec).index >= 0)[0]
     return CatalogFidelity(
-        int(wanted.sum()), len(w), int(listed.sum()), int(real.sum()),
+        int(wanted.sum()), len(w), int(listed.sum()), int((real | moving).sum()),
         (float(np.sqrt(np.mean(dra**2))) if len(w) else np.nan,
          float(np.sqrt(np.mean(ddec**2))) if len(w) else np.nan),
-        tuple(pulls), float(np.max(np.hypot(dra, ddec))) if len(w) else np.nan)
+        tuple(pulls), float(np.max(np.hypot(dra, ddec))) if len(w) else np.nan,
+        int(moving.sum()))
+
+
+def true_minor_planets(truth_file) -> MovingSources:
+    """The minor planets of ``truth.parquet`` (each at its own epoch, moved linearly)."""
+    t = pq.read_table(truth_file, columns=["id", "type", "ra", "dec", "k_m", "epoch_jd",
+                                           "ra_rate", "dec_rate"]).to_pydict()
+    mp = np.asarray(t["type"]) == truth_schema.MINOR_PLANET
+    col = {n: np.asarray(v, float if n != "id" else np.int64)[mp] for n, v in t.items()
+           if n != "type"}
+    return MovingSources(col["id"], col["ra"], col["dec"], col["ra_rate"], col["dec_rate"],
+                         col["k_m"], col["epoch_jd"])
 
 
 def catalog_arrays(table) -> dict[str, np.ndarray]:
     """The columns ``catalog_vs_sky`` reads from a catalog table (astropy, masked =
     NaN)."""
-    names = ["ra", "dec"] + [f"{b}_{c}" for b in BANDS for c in ("m", "snr", "msigcom")]
+    names = ["ra", "dec", "jdate"] + [f"{b}_{c}" for b in BANDS
+                                      for c in ("m", "snr", "msigcom")]
     return {n: np.ma.filled(np.ma.asarray(table[n], dtype=float), np.nan) for n in names}
 
 

@@ -14,7 +14,7 @@ from twomass.cli import main
 from twomass.core import sphere
 from twomass.core.database import Database
 from twomass.pipeline.stages import fidelity
-from twomass.pipeline.stages.observe import SKY_FILE
+from twomass.pipeline.stages.observe import SKY_FILE, TRUTH_FILE
 from twomass.query import cone
 
 #: Three neighbouring tiles' scans, clipped to 0.3 deg (~20 frames each), one night.
@@ -52,7 +52,8 @@ def test_released_catalog_matches_the_sky(released) -> None:
     doc = json.loads((out / NIGHT / "night.json").read_text())
     assert doc["pipeline"] == "twomass-2mapps" and len(night) == 1
     sky = pq.read_table(raw / SKY_FILE).to_pydict()
-    f = fidelity.catalog_vs_sky(cat, sky, scans)
+    f = fidelity.catalog_vs_sky(
+        cat, sky, scans, minor_planets=fidelity.true_minor_planets(raw / TRUTH_FILE))
     # S/N >= 10 stars well inside the scans: found, and every S/N >= 10 source real.
     assert f.n_true >= 100
     assert f.completeness >= 0.97
