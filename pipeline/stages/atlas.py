@@ -123,8 +123,10 @@ def coadd(cal: CalibratedScan, reg: Registration, weight: np.ndarray, ra0: float
     whose centres are < 0.5 deg apart, over a 0.14 deg frame, the neglected terms are
     ~2 mas.
     """
-    area = inst.PIXEL_ARCSEC**2 / inst.ATLAS_ARCSEC**2
     scale = inst.PIXEL_ARCSEC if reg.band is None else inst.BAND_PIXEL_ARCSEC[reg.band]
+    # Drizzle keeps surface brightness: per output pixel, the band's own pixel area (the
+    # mean scale's left J 1.1 % faint and Ks 0.8 % bright against the frames' ADU).
+    area = scale**2 / inst.ATLAS_ARCSEC**2
     ratio = inst.ATLAS_ARCSEC / scale  # the turbo drop: the whole input pixel
     yy, xx = np.mgrid[0:inst.NPIX, 0:inst.NPIX].astype(np.float64)
     xx, yy = undistort(reg.band, xx, yy)

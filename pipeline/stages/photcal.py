@@ -4,7 +4,7 @@ The night's calibration scans come in sets, about hourly (calibration scans a fe
 apart). On each scan's Atlas Images the photometric standards
 (``ref/standards.parquet``) are measured in the 4" aperture where the image shows them,
 corrected to total flux by the night's curve of growth as a function of the cross-scan
-position (``photometry.cross_scan_apcor``: the 4" share follows the PSF across the
+position (``photometry.pooled_cross_scan_apcor``: the 4" share follows the PSF across the
 array, and every calibration scan puts a standard at the same array column), and kept
 at S/N > ``STANDARD_MIN_SNR`` when no other detection lies within
 ``STANDARD_ISOLATION_ARCSEC``. Each set gives one zero point per band,

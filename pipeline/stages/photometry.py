@@ -111,6 +111,35 @@ def cross_scan_apcor(ratios: np.ndarray, xi: np.ndarray,
     return best
 
 
+def cross_scan_shape(curves: list[tuple[np.ndarray, np.ndarray]]) -> CrossScanApcor:
+    """One cross-scan shape of the 4" share for the three bands, 1 at its median over
+    the stars (a band's median level times it): the curve of growth
+    (``cross_scan_apcor``) of each band's ratios over their median, pooled.
+
+    The focal plane's astigmatism and tilt shape the three bands' PSFs alike, and Ks
+    alone has too few curve-of-growth stars for its bins to show the shape (84 on the
+    benchmark night, a 0.03 mag trend across the array left in its standards)."""
+    kept = [(np.asarray(r, dtype=float), np.asarray(x, dtype=float))
+            for r, x in curves if len(r)]
+    if not kept:
+        return CrossScanApcor((1.0,))
+    xi = np.concatenate([x for _, x in kept])
+    shape = cross_scan_apcor(np.concatenate([r / np.median(r) for r, _ in kept]), xi)
+    return CrossScanApcor(tuple(c / float(np.median(shape(xi))) for c in shape.coeffs))
+
+
+def pooled_cross_scan_apcor(curves: list[tuple[np.ndarray, np.ndarray]]
+                            ) -> list[CrossScanApcor]:
+    """Per band, its curve of growth's median level times the three bands' cross-scan
+    shape (``cross_scan_shape``); a band without a star takes the pooled ratios' median
+    level (as ``aperture_corrections``)."""
+    shape = cross_scan_shape(curves)
+    pooled = np.concatenate([np.asarray(r, dtype=float) for r, _ in curves])
+    fallback = float(np.median(pooled)) if len(pooled) else 1.0
+    return [CrossScanApcor(tuple((float(np.median(r)) if len(r) else fallback) * c
+                                 for c in shape.coeffs)) for r, _ in curves]
+
+
 def curve_of_growth(images: list[atlas.AtlasImage]) -> tuple[np.ndarray, np.ndarray]:
     """4"/12" aperture flux ratios of bright, round, isolated detections on Atlas Images,
     and their cross-scan offsets xi [arcsec] (``cross_scan_offset``).

@@ -60,8 +60,8 @@ from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.observe import EXTINCTION
 from twomass.pipeline.stages.photometry import (
     aperture_corrections,
-    cross_scan_apcor,
     curve_of_growth,
+    pooled_cross_scan_apcor,
 )
 from twomass.schema.atlas import SCHEMA as ATLAS_SCHEMA
 
@@ -341,12 +341,13 @@ def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list[Calibra
 
     The calibration scans are short (a few frames) and their seeing is close: their
     aperture correction, a function of the cross-scan position, is measured from all of
-    them together, per band.
+    them together: each band's level, one shape for the three bands
+    (``photometry.pooled_cross_scan_apcor``).
     """
     cal_results = list(zip(cal_scans, cal_images, strict=True))
-    apcor = [cross_scan_apcor(*curve_of_growth([i for _, cal in cal_results
-                                                for i in cal.images[b]]))
-             for b in range(3)]
+    curves = [curve_of_growth([i for _, cal in cal_results for i in cal.images[b]])
+              for b in range(3)]
+    apcor = pooled_cross_scan_apcor(curves)
     photometry = []
     for entry, cal in cal_results:
         for b, images in enumerate(cal.images):
