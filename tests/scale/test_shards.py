@@ -167,6 +167,25 @@ def test_partitions_are_spread(sharded):
                               "WHERE proname = 'hpx_radial_query'").fetchone()[0] == 1
 
 
+def test_writes_reach_the_shard(sharded):
+    """A row inserted into the table for a moved pixel lands on the shard; a delete
+    through the table removes it there."""
+    pixel = int(sharded["cli_pixel"])
+    with psycopg.connect(sharded["coordinator"]) as conn:
+        conn.execute("CREATE TEMPORARY TABLE one AS SELECT * FROM wdb.pts "
+                     "WHERE hpx >> %s = %s LIMIT 1", (2 * (29 - ORDER), pixel))
+        conn.execute("UPDATE one SET id = -1")
+        conn.execute("INSERT INTO wdb.pts SELECT * FROM one")
+    with psycopg.connect(sharded["shard1"]) as remote:
+        assert remote.execute(f"SELECT count(*) FROM wdb.pts_p{pixel} WHERE id = -1"
+                              ).fetchone()[0] == 1
+    with psycopg.connect(sharded["coordinator"]) as conn:
+        assert conn.execute("DELETE FROM wdb.pts WHERE id = -1").rowcount == 1
+    with psycopg.connect(sharded["shard1"]) as remote:
+        assert remote.execute(f"SELECT count(*) FROM wdb.pts_p{pixel} WHERE id = -1"
+                              ).fetchone()[0] == 0
+
+
 @pytest.mark.parametrize("centre", CENTRES)
 def test_cones_both_ways(oracle, sharded, rows, centre):
     ra0, dec0 = centre
