@@ -192,8 +192,9 @@ def move(db: Database, table: str, pixels: list[int], shard: str) -> str:
 def _move_one(db: Database, table: str, part: Partition, shard: str, remote_url: str) -> int:
     staging = sql.Identifier(part.schema, f"{part.name}_to_{shard}"[:63])
     with db.connection() as conn:
-        columns = conn.execute(_q("columns"), {"table": f"{part.schema}.{part.name}"}).fetchall()
-        indexes = conn.execute(_q("indexes"), {"table": f"{part.schema}.{part.name}"}).fetchall()
+        name = part.qualified.as_string(conn)
+        columns = conn.execute(_q("columns"), {"table": name}).fetchall()
+        indexes = conn.execute(_q("indexes"), {"table": name}).fetchall()
     _create_remote_table(remote_url, part, columns, indexes)
     column_list = sql.SQL(", ").join(
         sql.SQL("{} {}{}").format(sql.Identifier(n), sql.SQL(t),
