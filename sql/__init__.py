@@ -7,6 +7,8 @@ carries a frozen copy of the new definition (``migrations/versions/``), and a te
 that a database migrated to head holds exactly what these files define.
 """
 
+import re
+from functools import cache
 from importlib.resources import files
 
 #: Files of functions installed in the database, in the order they must run.
@@ -18,6 +20,13 @@ FUNCTION_FILES = (
 def read(name: str) -> str:
     """Text of the SQL file ``name`` (a path relative to this package, e.g. ``flags.sql``)."""
     return files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
+def statements(name: str) -> dict[str, str]:
+    """Named statements of the SQL file ``name``: sections that start with ``-- name: NAME``."""
+    parts = re.split(r"^-- name: (\w+)\s*$", read(name), flags=re.MULTILINE)
+    return {key: body.strip() for key, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 def execute(bind, text: str) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 #: Command modules, in the order ``twomass --help`` lists them.
 COMMAND_MODULES = ["demo", "db", "ingest", "nights", "simulate", "observe", "pipeline", "release",
-                   "cone", "export", "xmatch", "serve", "tap", "qa"]
+                   "cone", "export", "xmatch", "shard", "serve", "tap", "qa"]
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130

@@ -1,0 +1,1 @@
+"""Scale-out: partitions of the hpx-partitioned tables on other PostgreSQL servers."""
