@@ -16,7 +16,15 @@ Prints the times, the ratio ingest / bare binary COPY (target <= 2.0) and ingest
 second (target >= 100,000). Runs in a scratch database created and dropped on the
 server of ``--db`` / ``TWOMASS_DATABASE_URL`` (default: the embedded server).
 
+3. with ``--layouts none,1,2``: the ingest of step 2 again into a database of each
+   layout, plain tables (``none``) or partitioned by sky at a HEALPix order, in turn
+   within each run (the order rotating from run to run); the median over the runs of
+   each layout's time over the plain tables' time of the same run is printed. (Ingest
+   writes a night's rows in hpx order, so COPY fills one partition after the other:
+   how many partitions a night touches changes little.)
+
     python benchmarks/bench_ingest.py [--rows N] [--repeat K] [--db URL]
+                                      [--layouts none,1,2]
 
 The machine is shared: each run times bare COPY and ingest side by side, and the figure
 is the median of the per-run ratios over ``--repeat`` runs (default 5).
@@ -101,11 +109,28 @@ def bare_copies(url: str, night: Path) -> dict[str, float]:
     }
 
 
+def _layout(text: str) -> int | None:
+    return None if text == "none" else int(text)
+
+
+def layout_ingest(admin_url: str, night: Path, layout: int | None) -> load.IngestSummary:
+    """``ingest_nights`` of the night into a new database of ``layout``."""
+    url = database.create_database(admin_url, "twomass_bench_ingest")
+    try:
+        with Database(url, partition_order=layout) as db:
+            revision.init(db)
+            return load.ingest_nights(db, [night], progress=False)
+    finally:
+        database.drop_database(admin_url, url)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--db", help="URL of a database on the server to use")
+    parser.add_argument("--layouts", type=lambda t: [_layout(x) for x in t.split(",")],
+                        default=[], help="comma-separated: none (plain tables) or orders")
     args = parser.parse_args()
     settings = Settings()
     if args.db:
@@ -117,6 +142,9 @@ def main() -> None:
                             n_ext=args.rows // 100, n_scans=40).directory
         print(f"night of {args.rows:,d} point rows written in "
               f"{time.perf_counter() - start:.1f} s")
+        if args.layouts:
+            compare_layouts(admin_url, night, args.layouts, args.repeat, args.rows)
+            return
         best: dict[str, float] = {}
         ratios: list[float] = []
         for i in range(args.repeat):
@@ -152,6 +180,35 @@ def main() -> None:
     print(f"bench_ingest: {args.rows:,d} pts rows, ingest / bare binary COPY = {ratio:.2f} "
           f"(median of {args.repeat} runs; target <= 2.0), ingest {rate:,.0f} rows/s "
           f"(target >= 100,000): {verdict}")
+
+
+def compare_layouts(admin_url: str, night: Path, layouts: list[int | None], repeat: int,
+                    rows: int) -> None:
+    """Ingest times per layout, alternated; ratios to plain tables per run, medians."""
+    if None not in layouts:
+        layouts = [None, *layouts]
+    times: dict[int | None, list[float]] = {k: [] for k in layouts}
+    phases: dict[int | None, dict[str, float]] = {}
+    for i in range(repeat):
+        turn = layouts[i % len(layouts):] + layouts[:i % len(layouts)]
+        for layout in turn:
+            summary = layout_ingest(admin_url, night, layout)
+            times[layout].append(summary.seconds)
+            phases[layout] = summary.nights[0].phases
+        print(f"run {i + 1}: " + ", ".join(
+            f"{_name(k)} {times[k][-1]:.2f} s" for k in layouts), flush=True)
+        for layout in layouts:
+            print(f"  {_name(layout)} phases: " + ", ".join(
+                f"{k} {v:.2f} s" for k, v in phases[layout].items()))
+    for layout in layouts:
+        ratio = np.median([t / p for t, p in zip(times[layout], times[None], strict=True)])
+        print(f"bench_ingest layouts: {_name(layout):>8}: median {np.median(times[layout]):.2f} s "
+              f"({rows / np.median(times[layout]):,.0f} rows/s), / plain tables = "
+              f"{ratio:.2f} (median of {repeat} runs)")
+
+
+def _name(layout: int | None) -> str:
+    return "plain" if layout is None else f"order {layout}"
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from tqdm import tqdm
 from twomass.core import locks
 from twomass.core.database import Database
 from twomass.core.errors import TwomassError
-from twomass.core.healpix import ang2hpx
+from twomass.core.healpix import HPX_ORDER, ang2hpx
 from twomass.ingest import payload, provenance
 from twomass.ingest.products import NightProducts, night_directories, printable, read_night
 from twomass.ingest.provenance import statements
@@ -54,6 +54,14 @@ ANALYZE_MIN_ROWS = 100_000
 #: which a load of this size triggers; analyzing all 50 columns here would add half the
 #: COPY time again.
 ANALYZE_COLUMNS = ("scan_key", "id", "hpx", "ra", "dec")
+#: A table partitioned by sky is analyzed as a whole (every partition, and the statistics
+#: of the whole) only when a night adds this fraction of its rows; otherwise only the
+#: partitions the night wrote to are, as the whole would cost a sample of every partition
+#: for every night.
+ANALYZE_WHOLE_FRACTION = 0.1
+#: HEALPix order of the pixels whose first rows find the partitions a night wrote to (the
+#: finest partition order allowed, so one per partition at least).
+_ANALYZE_PIXEL_ORDER = 4
 
 
 class NightAlreadyLoaded(TwomassError):
@@ -181,8 +189,9 @@ def _load_tiles(cur: psycopg.Cursor, products: NightProducts) -> int:
 
 
 def _load_night(cur: psycopg.Cursor, products: NightProducts, bar: tqdm,
-                started_at: dt.datetime) -> dict[str, int]:
-    """Every write of one night, inside the caller's transaction."""
+                started_at: dt.datetime, where: dict[str, np.ndarray]) -> dict[str, int]:
+    """Every write of one night, inside the caller's transaction; ``where`` receives, per
+    extraction table, an ``hpx`` of the night's rows in each pixel of order 4."""
     night = products.night
     rows = {"tile": _load_tiles(cur, products)}
     night_key = cur.execute(statements()["insert_night"], {
@@ -212,6 +221,8 @@ def _load_night(cur: psycopg.Cursor, products: NightProducts, bar: tqdm,
             "hpx": payload.Column("hpx", np.dtype(">i8"), hpx),
         }
         order = _sky_order(hpx)
+        where[table.name] = np.unique(hpx >> 2 * (HPX_ORDER - _ANALYZE_PIXEL_ORDER)) << (
+            2 * (HPX_ORDER - _ANALYZE_PIXEL_ORDER))
         rows[table.name] = _copy(cur, table, _columns(table, products, file, derived),
                                  order, bar)
     # The optional bright-star list (counted only when the night has one).
@@ -228,6 +239,21 @@ def _load_night(cur: psycopg.Cursor, products: NightProducts, bar: tqdm,
                                              derived), bar=bar)
     provenance.write_log(cur, products, night_key, rows, started_at)
     return rows
+
+
+def _analyze_targets(cur: psycopg.Cursor, table: sa.Table, rows: int,
+                     pixel_starts: np.ndarray) -> list[str]:
+    """What to ANALYZE after a night wrote ``rows`` rows to ``table``: the table, or, when
+    it is partitioned by sky and the night adds less than ANALYZE_WHOLE_FRACTION of its
+    rows, the partitions that hold the night's rows (found from the index: one row of
+    each order-4 pixel the night wrote to, ``pixel_starts`` its first hpx)."""
+    name = sql.Identifier(table.schema, table.name).as_string(cur)
+    kind, before = cur.execute(statements()["table_kind"], {"table": name}).fetchone()
+    if kind != "p" or before <= 0 or rows >= ANALYZE_WHOLE_FRACTION * before:
+        return [name]
+    return [t for (t,) in cur.execute(sql.SQL(statements()["night_partitions"]).format(
+        table=sql.Identifier(table.schema, table.name)),
+        {"starts": pixel_starts.tolist(), "steps": 1 << 2 * (HPX_ORDER - _ANALYZE_PIXEL_ORDER)})]
 
 
 def _lock(cur: psycopg.Cursor, products: NightProducts, progress: bool) -> None:
@@ -334,8 +360,9 @@ def ingest_night(db: Database, directory: Path | str, *, replace: bool = False,
         total = sum(n for table, n in products.rows.items() if table != "tile")
         with tqdm(total=total, desc=label, unit="rows", unit_scale=True, file=sys.stderr,
                   disable=not progress, leave=False) as bar:
+            where: dict[str, np.ndarray] = {}
             try:
-                rows = _load_night(cur, products, bar, started_at)
+                rows = _load_night(cur, products, bar, started_at, where)
             except psycopg.errors.UniqueViolation as exc:
                 # Only a writer that bypasses the advisory lock can get here.
                 raise NightAlreadyLoaded(f"night {label} was loaded by another session "
@@ -350,9 +377,9 @@ def ingest_night(db: Database, directory: Path | str, *, replace: bool = False,
                 on_night(result)
         big = [t for t in (wdb.pts, wdb.ext) if rows[t.name] >= ANALYZE_MIN_ROWS]
         for table in big:
-            cur.execute(sql.SQL("ANALYZE {} ({})").format(
-                sql.Identifier(table.schema, table.name),
-                sql.SQL(", ").join(map(sql.Identifier, ANALYZE_COLUMNS))))
+            for target in _analyze_targets(cur, table, rows[table.name], where[table.name]):
+                cur.execute(sql.SQL("ANALYZE {} ({})").format(
+                    sql.SQL(target), sql.SQL(", ").join(map(sql.Identifier, ANALYZE_COLUMNS))))
         conn.commit()
         phase("analyze")
     return dataclasses.replace(result, seconds=time.perf_counter() - start)

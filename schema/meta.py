@@ -5,7 +5,7 @@ The Alembic version table lives in this schema too (see ``twomass.migrations.rev
 
 import sqlalchemy as sa
 
-from twomass.schema.base import metadata, req
+from twomass.schema.base import col, metadata, req
 
 SCHEMA = "twomass_meta"
 
@@ -20,6 +20,9 @@ database = sa.Table(
         server_default=sa.func.now()),
     req("created_by_version", sa.Text, "twomass code version that created the database"),
     req("code_version", sa.Text, "twomass code version that last migrated the database"),
+    col("partition_order", sa.SmallInteger, "HEALPix order k of the sky partitions of "
+        "wdb.pts, wdb.ext and the catalogs (12 * 4^k partitions on hpx), frozen at "
+        "creation; NULL = plain tables"),
     sa.CheckConstraint("singleton", name="one_row"),
     schema=SCHEMA,
     comment="Physical settings frozen at creation; the program refuses a mismatch.",

@@ -5,7 +5,9 @@ definitions (names, types, units); columns that only a release can derive (``ph_
 ``use_src``/``dup_src``, ``prox``, designation, ...) are not here.
 
 The extraction tables carry no global unique or foreign-key constraint, so they can
-be partitioned by coarse HEALPix pixel (``hpx >> 2*(29-k)``); ingest validates that
+be partitioned by coarse HEALPix pixel (``hpx >> 2*(29-k)``), as a database is from
+``twomass db init`` on (the order k is frozen in ``twomass_meta.database``; the procedure
+of ``sql/partitions.sql`` gives these definitions that layout); ingest validates that
 ``(scan_key, id)`` is unique and that every extraction refers to a loaded scan.
 """
 

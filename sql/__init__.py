@@ -14,6 +14,7 @@ from importlib.resources import files
 #: Files of functions installed in the database, in the order they must run.
 FUNCTION_FILES = (
     "hpx/pixels.sql", "hpx/cover.sql", "hpx/queries.sql", "xmatch.sql", "flags.sql", "cone.sql",
+    "partitions.sql",
 )
 
 

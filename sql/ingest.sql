@@ -111,3 +111,16 @@ WHERE t.tile = ANY(%(tiles)s)
 -- name: delete_night_log
 -- A dropped night's provenance: every ingest of it, including versions it replaced.
 DELETE FROM wdb.ingest_log WHERE hemis = %(hemis)s AND date = %(date)s;
+
+-- name: table_kind
+-- Kind of a working table (p: partitioned) and its rows at its last ANALYZE (-1: never).
+SELECT relkind, reltuples FROM pg_class WHERE oid = %(table)s::regclass;
+
+-- name: night_partitions
+-- The partitions holding rows in the given order-4 pixels (their first hpx and their
+-- width in hpx): the partition of the first row of each, from the hpx index.
+SELECT DISTINCT f.part
+FROM unnest(%(starts)s::bigint[]) AS s(lo)
+CROSS JOIN LATERAL (SELECT t.tableoid::regclass::text AS part FROM {table} AS t
+                    WHERE t.hpx >= s.lo AND t.hpx < s.lo + %(steps)s LIMIT 1) AS f
+ORDER BY 1;

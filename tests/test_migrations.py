@@ -19,6 +19,7 @@ from alembic import command
 from twomass import sql
 from twomass.cli import main
 from twomass.core.database import Database
+from twomass.core.settings import DEFAULT_PARTITION_ORDER
 from twomass.migrations import revision
 from twomass.schema import metadata
 
@@ -70,6 +71,9 @@ def create_from_code(db: Database) -> None:
         metadata.create_all(conn)
         for name in sql.FUNCTION_FILES:
             sql.execute(conn, sql.read(name))
+        for table in ("wdb.pts", "wdb.ext"):  # the layout db init gives by default
+            conn.exec_driver_sql(
+                f"CALL public._hpx_repartition('{table}', {DEFAULT_PARTITION_ORDER})")
 
 
 def test_head_holds_exactly_what_the_code_defines(db: Database, empty_db: Database) -> None:

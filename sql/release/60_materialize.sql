@@ -16,6 +16,9 @@
 -- xsc, xsc_reject  the same for extended sources (key XSC columns; xsc_reject_row);
 -- scan_info   the Scan Information Table row of every chosen scan (sec. 6.1).
 -- Rows are written in hpx order and each table is marked clustered on its hpx index.
+-- psc, psc_reject_row, xsc and xsc_reject_row take the working database's layout once
+-- written (partition_like_wdb): partitioned by sky (on hpx, at its HEALPix order) or plain
+-- tables (sql/partitions.sql); the rows keep their order within each partition.
 -- Designations (ASCII) have collation "C": byte order, whatever the database's locale,
 -- and an index on them builds twice as fast.
 -- coadd_key = scan_key * 1000 + coadd (no Atlas Image table exists in the working
@@ -55,6 +58,7 @@ LEFT JOIN psc_galaxy AS g ON g.pts_key = c.key
 LEFT JOIN mapcor_flag AS mf ON mf.k = c.k  -- (the final artifact pass's flags, step 4)
 WHERE c.cat = 'P'
 ORDER BY c.key;
+CALL partition_like_wdb('psc');
 
 -- Candidates rejected in steps 3-4 (duplicate, artifact_final), with the use_src /
 -- dup_src they had there; a small table, so that the planner hashes it.
@@ -89,6 +93,7 @@ LEFT JOIN mapcor_flag AS mf ON mf.k = work_key(p.scan_key, p.id)
 JOIN wdb.scan AS s ON s.scan_key = p.scan_key
 WHERE p.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY p.hpx, p.scan_key, p.id;
+CALL partition_like_wdb('psc_reject_row');
 
 -- The PSC columns of a reject row, in release order; designation, ph_qual and glon/glat
 -- are functions of the stored columns, evaluated when read (ph_qual with the release's
@@ -141,6 +146,7 @@ LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
 LEFT JOIN xsc_point AS pc ON pc.ext_key = c.key
 WHERE c.cat = 'X'
 ORDER BY c.key;
+CALL partition_like_wdb('xsc');
 
 CREATE TABLE xsc_reject_row AS
 SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
@@ -162,6 +168,7 @@ LEFT JOIN cand_reject AS f ON f.cat = 'X' AND f.k = work_key(x.scan_key, x.id)
 JOIN wdb.scan AS s ON s.scan_key = x.scan_key
 WHERE x.reason IS NOT NULL OR f.reason IS NOT NULL
 ORDER BY x.hpx, x.scan_key, x.id;
+CALL partition_like_wdb('xsc_reject_row');
 
 CREATE VIEW xsc_reject AS
 SELECT ext_key, tmass_designation(ra, dec)::char(17) COLLATE "C" AS designation, jdate,
@@ -197,22 +204,23 @@ JOIN chosen_scan AS c ON c.scan_key = s.scan_key
 ORDER BY s.hpx, s.scan_key;
 
 -- Keys and spatial indexes; the tables are already in hpx order, CLUSTER ON records it.
-ALTER TABLE psc ADD CONSTRAINT psc_pkey PRIMARY KEY (pts_key);
+-- (add_key: a partitioned table's key includes hpx.)
+CALL add_key('psc', 'psc_pkey', 'pts_key');
 CREATE INDEX psc_hpx_idx ON psc (hpx);
 CREATE INDEX psc_designation_idx ON psc (designation);
 CREATE INDEX psc_scan_key_idx ON psc (scan_key);
-ALTER TABLE psc CLUSTER ON psc_hpx_idx;
-ALTER TABLE psc_reject_row ADD CONSTRAINT psc_reject_pkey PRIMARY KEY (pts_key);
+CALL cluster_on('psc', 'psc_hpx_idx');
+CALL add_key('psc_reject_row', 'psc_reject_pkey', 'pts_key');
 CREATE INDEX psc_reject_hpx_idx ON psc_reject_row (hpx);
 CREATE INDEX psc_reject_scan_key_idx ON psc_reject_row (scan_key);
-ALTER TABLE psc_reject_row CLUSTER ON psc_reject_hpx_idx;
-ALTER TABLE xsc ADD CONSTRAINT xsc_pkey PRIMARY KEY (ext_key);
+CALL cluster_on('psc_reject_row', 'psc_reject_hpx_idx');
+CALL add_key('xsc', 'xsc_pkey', 'ext_key');
 CREATE INDEX xsc_hpx_idx ON xsc (hpx);
 CREATE INDEX xsc_scan_key_idx ON xsc (scan_key);
-ALTER TABLE xsc CLUSTER ON xsc_hpx_idx;
-ALTER TABLE xsc_reject_row ADD CONSTRAINT xsc_reject_pkey PRIMARY KEY (ext_key);
+CALL cluster_on('xsc', 'xsc_hpx_idx');
+CALL add_key('xsc_reject_row', 'xsc_reject_pkey', 'ext_key');
 CREATE INDEX xsc_reject_hpx_idx ON xsc_reject_row (hpx);
-ALTER TABLE xsc_reject_row CLUSTER ON xsc_reject_hpx_idx;
+CALL cluster_on('xsc_reject_row', 'xsc_reject_hpx_idx');
 ALTER TABLE scan_info ADD CONSTRAINT scan_info_pkey PRIMARY KEY (scan_key);
 CREATE INDEX scan_info_hpx_idx ON scan_info (hpx);
 ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;

@@ -30,14 +30,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def describe(status: revision.DatabaseStatus) -> str:
     """Multi-line description of a database's status."""
-    return "\n".join([
+    return "\n".join(line for line in [
         f"database:        {status.url}",
         f"server:          PostgreSQL {status.server_version}",
         f"revision:        {status.revision or '(none)'} (code expects {status.head})",
         f"healpix:         order {status.healpix_order} {status.healpix_scheme}"
         if status.healpix_order is not None else "healpix:         (not set)",
+        ("partitions:      plain tables (not partitioned by sky)"
+         if status.partition_order is None else
+         f"partitions:      by sky, HEALPix order {status.partition_order} "
+         f"({12 * 4 ** status.partition_order} per table)") if status.revision else "",
         f"last migrated by twomass {status.code_version}" if status.code_version else "",
-    ]).rstrip()
+    ] if line)
 
 
 def init(args: argparse.Namespace, ctx: Context) -> int:

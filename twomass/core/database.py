@@ -27,6 +27,8 @@ from twomass.core.errors import DatabaseUnavailable
 from twomass.core.settings import Settings
 
 MIN_SERVER_VERSION = 150000
+#: ``Database.partition_order`` of a program that takes the sky partitions a database has.
+ANY_PARTITIONS = "any"
 EMBEDDED_DATABASE = "twomass"
 _SCHEMES = ("postgresql://", "postgres://")
 
@@ -140,18 +142,25 @@ class Database:
     status
         Whatever the revision check recorded (``twomass.migrations.revision``); None
         until checked.
+    partition_order
+        The program's sky-partition setting (``Settings.partition_order``): the HEALPix
+        order a new database is partitioned at and the only one an existing database
+        may have, None for plain tables; ``ANY_PARTITIONS`` (a library caller that gave
+        none) accepts any and creates the default.
     """
 
-    def __init__(self, url: str, *, max_size: int = 4) -> None:
+    def __init__(self, url: str, *, max_size: int = 4,
+                 partition_order: int | None | str = ANY_PARTITIONS) -> None:
         self.url = normalize_url(url)
         self.max_size = max_size
+        self.partition_order = partition_order
         self.status: object | None = None
         self._pool: ConnectionPool | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         """The configured database: ``settings.database_url`` or the embedded server."""
-        return cls(resolve_url(settings))
+        return cls(resolve_url(settings), partition_order=settings.partition_order)
 
     @property
     def masked_url(self) -> str:
