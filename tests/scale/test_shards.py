@@ -53,18 +53,9 @@ def make_rows(rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def relayout(conn: psycopg.Connection, order: int | None) -> None:
-    """wdb.pts rebuilt empty, unpartitioned (order None) or partitioned at ``order``,
-    whatever its layout at the head revision."""
-    conn.execute("ALTER TABLE wdb.pts RENAME TO pts_head")
-    conn.execute("CREATE TABLE wdb.pts (LIKE wdb.pts_head INCLUDING DEFAULTS)"
-                 + ("" if order is None else " PARTITION BY RANGE (hpx)"))
-    if order is not None:
-        shift = 2 * (29 - order)
-        for pixel in range(12 * 4**order):
-            conn.execute(f"CREATE TABLE wdb.pts_p{pixel} PARTITION OF wdb.pts FOR VALUES "
-                         f"FROM ({pixel << shift}) TO ({(pixel + 1) << shift})")
-    conn.execute("CREATE INDEX ON wdb.pts (hpx)")
-    conn.execute("DROP TABLE wdb.pts_head")
+    """wdb.pts rebuilt unpartitioned (order None) or partitioned at ``order``, whatever
+    its layout at the head revision (the procedure the migrations use)."""
+    conn.execute("CALL public._hpx_repartition('wdb.pts', %s)", (order,))
 
 
 def load(conn: psycopg.Connection, rows: dict[str, np.ndarray]) -> None:

@@ -88,6 +88,33 @@ def test_every_table_has_one_partition_per_pixel_and_rows_in_their_pixel(sky: Sk
             assert len(rows) == N and np.array_equal(where, pixel), table
 
 
+
+def test_a_partitioned_table_is_repartitioned_at_another_order_and_back(sky: Sky) -> None:
+    """_hpx_repartition from one order to another, to plain tables and back: the rows
+    kept, each in its healpy pixel's partition, the partitions' names reused."""
+    with psycopg.connect(sky.url) as conn:
+        conn.execute("CREATE TABLE public.moved AS SELECT id, ra, dec, hpx FROM wdb.pts")
+        conn.execute("CREATE INDEX moved_hpx ON public.moved (hpx)")
+        for k in (K, K + 1, None, K):
+            conn.execute("CALL public._hpx_repartition('public.moved', %s)", (k,))
+            rows = conn.execute("SELECT tableoid::regclass::text, ra, dec FROM public.moved"
+                                ).fetchall()
+            assert len(rows) == N, k
+            names = {r[0] for r in rows}
+            if k is None:
+                assert names == {"moved"}
+                continue
+            where = np.array([r[0].rsplit("_p", 1)[1] for r in rows], dtype=np.int64)
+            pixel = hp.ang2pix(1 << k, np.array([r[1] for r in rows]),
+                               np.array([r[2] for r in rows]), nest=True, lonlat=True)
+            assert np.array_equal(where, pixel), k
+            assert conn.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = "
+                                "'public.moved'::regclass").fetchone()[0] == 12 * 4 ** k
+            assert conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE "
+                                "'moved%%old'").fetchone()[0] == 0
+        conn.rollback()
+
+
 def _relations(plan: dict) -> set[str]:
     found = {plan["Relation Name"]} if "Relation Name" in plan else set()
     for child in plan.get("Plans", []):

@@ -73,6 +73,14 @@ BEGIN
     END LOOP;
     old_name := rel || '_unpartitioned';
     EXECUTE format('ALTER TABLE %I.%I RENAME TO %I', nsp, rel, old_name);
+    -- A partitioned table's partitions too, so that the new layout's names are free.
+    FOR definition IN
+        SELECT format('ALTER TABLE %s RENAME TO %I', i.inhrelid::regclass, c.relname || '_old')
+        FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+        WHERE i.inhparent = tbl
+    LOOP
+        EXECUTE definition;
+    END LOOP;
     EXECUTE format('CREATE TABLE %I.%I (LIKE %I.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS '
                    'INCLUDING COMMENTS INCLUDING IDENTITY INCLUDING GENERATED '
                    'INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING STATISTICS) %s',
