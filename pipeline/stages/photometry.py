@@ -36,6 +36,9 @@ APCOR_ARCSEC = 12.0
 APCOR_MIN_SNR = 20.0
 APCOR_ISOLATION_ARCSEC = 20.0
 APCOR_MIN_STARS = 5
+#: Curve-of-growth ratios further than this many robust sigma from their median are not
+#: a point source's (``point_like``).
+APCOR_CLIP_SIGMA = 3.0
 #: The cross-scan curve of growth: the 4" share of the flux follows the PSF's variation
 #: over the focal plane (astigmatism about an axis off the array centre, a tilted focal
 #: plane, a core growing towards the corners), which the co-add averages along the scan
@@ -145,7 +148,7 @@ def curve_of_growth(images: list[atlas.AtlasImage]) -> tuple[np.ndarray, np.ndar
     and their cross-scan offsets xi [arcsec] (``cross_scan_offset``).
 
     Isolated: no other detection down to 3 sigma within 20" (a faint neighbour inside the
-    12" aperture lowers the ratio, never raises it)."""
+    12" aperture lowers the ratio, never raises it); point-like (``point_like``)."""
     ratios: list[float] = []
     offsets: list[float] = []
     for image in images:
@@ -169,7 +172,26 @@ def curve_of_growth(images: list[atlas.AtlasImage]) -> tuple[np.ndarray, np.ndar
         good = ok4 & ok12 & (f12 > APCOR_MIN_SNR * e12)
         ratios += list(f4[good] / f12[good])
         offsets += list(cross_scan_offset(image, ra[good], dec[good]))
-    return np.asarray(ratios, dtype=float), np.asarray(offsets, dtype=float)
+    ratios_a, offsets_a = np.asarray(ratios, dtype=float), np.asarray(offsets, dtype=float)
+    keep = point_like(ratios_a)
+    return ratios_a[keep], offsets_a[keep]
+
+
+def point_like(ratios: np.ndarray) -> np.ndarray:
+    """The 4"/12" ratios that a point source gives: within ``APCOR_CLIP_SIGMA`` robust
+    sigma of the median, repeated until none is dropped. A galaxy (ratio ~0.65 at high
+    latitude, a tenth of the bright round detections there) or a blend lies far below
+    the stars' ~0.93-0.95 and pulled their median 0.2-1.1 % low on the demo sky."""
+    keep = np.ones(len(ratios), bool)
+    for _ in range(10):
+        if keep.sum() < APCOR_MIN_STARS:
+            break
+        r = ratios[keep]
+        new = np.abs(ratios - np.median(r)) <= APCOR_CLIP_SIGMA * max(robust_sigma(r), 1e-4)
+        if (new == keep).all():
+            break
+        keep = new
+    return keep
 
 
 def recentre(image: atlas.AtlasImage, ra: np.ndarray, dec: np.ndarray,

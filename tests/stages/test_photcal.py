@@ -195,6 +195,25 @@ def test_the_cross_scan_curve_of_growth_recovers_a_known_slope_and_curvature() -
     assert photometry.cross_scan_apcor(np.zeros(0), np.zeros(0)).coeffs == (1.0,)
 
 
+def test_the_curve_of_growth_keeps_point_sources_only() -> None:
+    """Hand-built 4"/12" ratios: 300 stars at 0.94 with a 0.03 trend across the array and
+    0.015 scatter, 35 galaxies (0.55-0.75, as the simulator's are on the high-latitude
+    calibration tile) and 10 blends 0.1-0.2 low. ``point_like`` drops every galaxy and
+    blend and keeps the stars; their median is the stars' level, which the galaxies had
+    pulled down by 0.3 per cent."""
+    rng = np.random.default_rng(13)
+    xi = rng.uniform(-255.0, 255.0, 345)
+    ratio = 0.94 - 6e-5 * xi + rng.normal(0.0, 0.015, 345)
+    ratio[300:335] = rng.uniform(0.55, 0.75, 35)
+    ratio[335:] -= rng.uniform(0.1, 0.2, 10)
+    keep = photometry.point_like(ratio)
+    assert not keep[300:].any() and keep[:300].mean() > 0.98
+    stars = float(np.median(ratio[:300]))
+    assert float(np.median(ratio[keep])) == pytest.approx(stars, abs=0.001)
+    assert stars - float(np.median(ratio)) > 0.002
+    assert photometry.point_like(ratio[:3]).all()
+
+
 def test_the_pooled_curve_of_growth_gives_a_band_with_few_stars_the_shape() -> None:
     """Three bands' hand-built 4"/12" ratios share one cross-scan shape (-6e-5 per arcsec,
     curvature 2e-7 per arcsec^2) at their own levels (0.85, 0.88, 0.90), with 0.01
