@@ -278,8 +278,9 @@ def main() -> None:
           f"{fid.n_minor_planets} of them minor planets where they were at the row's time; "
           f"target >= 99.95 %)")
     n_false, n_near = false_near_bright(cat, sky)
-    print(f"  of the {n_false} false sources, {n_near} lie within 120\" of a star brighter "
-          "than Ks 9.5 (the artifact search's parents)")
+    print(f"  of the {n_false} sources on no static source ({fid.n_minor_planets} minor "
+          f"planets), {n_near} lie within 120\" of a star brighter than Ks 9.5 (the artifact "
+          "search's parents)")
     print(f"  positions rms (RA cos Dec, Dec) ({1000 * fid.offset_rms_arcsec[0]:.0f}, "
           f"{1000 * fid.offset_rms_arcsec[1]:.0f}) mas")
     print("  photometric scatter of profile-fit stars < 13 mag (robust sigma; median) "
