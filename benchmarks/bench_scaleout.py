@@ -97,6 +97,8 @@ def main() -> None:
                     times[variant].append(seconds)
                     phases[variant] = steps
                     checksums.add(checksum)
+                    print(f"  build {n}: {variant} {seconds:.1f} s, load "
+                          f"{os.getloadavg()[0]:.1f}", flush=True)
             single = statistics.median(times["single"])
             print(f"{area:6.0f} deg2, {rows:>10,d} working rows, load {os.getloadavg()[0]:.1f}:"
                   f" content checksums {'all equal' if len(checksums) == 1 else 'DIFFER'}")

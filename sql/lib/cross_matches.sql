@@ -259,16 +259,17 @@ END
 $$;
 
 -- Step 5: the nearest catalog row (cat_row: cat, key, hpx, ra, dec) of every row of
--- nn_alone (cat, key, ra, dec), added to cat_nn: an hpx index search per row, from 4 deg,
--- growing 4x up to the whole sky. Each pass is a dynamic statement with the radius
+-- nn_alone (cat, key, ra, dec), added to cat_nn: an hpx index search per row, from
+-- start_deg (4 deg), growing 4x up to the whole sky. Each pass is a dynamic statement with the radius
 -- bound, planned for its value, with sequential scans off so that it is index-driven
 -- (cat_row needs an index on hpx). The last passes of find_nearest_neighbours, and the
 -- global step of a partition-wise build for the rows whose neighbour lies beyond the
--- partition's margin.
-CREATE OR REPLACE PROCEDURE find_far_neighbours()
+-- partition's margin (from twice the margin: a disc of 4 deg holds a million rows at
+-- 2MASS densities, each read for every such row).
+CREATE OR REPLACE PROCEDURE find_far_neighbours(start_deg float8 DEFAULT 4.0)
 LANGUAGE plpgsql AS $$
 DECLARE
-    radius_deg float8 := 4.0;
+    radius_deg float8 := start_deg;
     seqscan text := current_setting('enable_seqscan');
     alone bigint := (SELECT count(*) FROM nn_alone);
     found_now bigint;

@@ -139,7 +139,7 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
                      lambda conn, p: _rules_b(conn, name, work, p, reject_keys[p.pixel], margin))
             seconds["rules B"] = time.perf_counter() - phase
             phase = time.perf_counter()
-            far = _final(pool.conns[0], name, schema, work, stage, spec, pixels, start)
+            far = _final(pool.conns[0], name, schema, work, stage, spec, pixels, margin, start)
             seconds["final"] = time.perf_counter() - phase
             done = True
             return {"pixels": len(pixels), "margin_arcsec": margin * 3600, "far": far}
@@ -356,13 +356,13 @@ def _rules_b(conn: psycopg.Connection, name: str, work: str, pixel: Pixel,
 
 
 def _final(conn: psycopg.Connection, name: str, schema: str, work: str, stage: str,
-           spec: ReleaseSpec, pixels: list[Pixel], start: float) -> int:
+           spec: ReleaseSpec, pixels: list[Pixel], margin_deg: float, start: float) -> int:
     """Phase 6, one transaction: far neighbours, release tables, steps >= 62, registry.
     Returns the number of far neighbours looked up."""
     conn.isolation_level = None
     builder.set_build_session(conn, [work])
     far = conn.execute("SELECT count(*) FROM far").fetchone()[0]
-    _far_neighbours(conn, name, work, pixels)
+    _far_neighbours(conn, name, work, pixels, margin_deg)
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(stage)))
     builder.set_build_session(conn, [stage, work])
     builder.write_spec(conn, spec)
@@ -393,8 +393,8 @@ def _final(conn: psycopg.Connection, name: str, schema: str, work: str, stage: s
     return far
 
 
-def _far_neighbours(conn: psycopg.Connection, name: str, work: str,
-                    pixels: list[Pixel]) -> None:
+def _far_neighbours(conn: psycopg.Connection, name: str, work: str, pixels: list[Pixel],
+                    margin_deg: float) -> None:
     """prox / pxpa / pxcntr of the rows of table far, over every catalog row (the index
     passes of the single build, find_far_neighbours), written into their pixels' rows."""
     if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM far)").fetchone()[0]:
@@ -405,7 +405,7 @@ def _far_neighbours(conn: psycopg.Connection, name: str, work: str,
     conn.execute("CREATE UNLOGGED TABLE nn_alone AS SELECT cat, key, ra, dec FROM far")
     conn.execute("CREATE UNLOGGED TABLE cat_nn (cat char(1), key integer, prox real, "
                  "pxpa smallint, pxcntr integer)")
-    conn.execute("CALL find_far_neighbours()")
+    conn.execute("CALL find_far_neighbours(%s)", (min(4.0, 2 * margin_deg),))
     by_pixel = {p.pixel: p for p in pixels}
     for (pixel,) in conn.execute("SELECT DISTINCT pixel FROM far").fetchall():
         for table, key, cat in (("psc", "pts_key", "P"), ("xsc", "ext_key", "X")):
