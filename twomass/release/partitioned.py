@@ -9,12 +9,14 @@ pixel owns (view ``part``: its ``hpx`` range), so that each source is decided by
 pixel, the one that owns its ``hpx``. Phases, each over ``jobs`` connections:
 
 1. global, in the snapshot: the library, spec, steps < 20 (what the build reads, scan
-   selection, the artifact pass's parents) and a copy of ``wdb.scan``;
-2. copy, in the snapshot: each pixel's rows and margin into its work schema. The
-   coordinator's REPEATABLE READ transaction exported the snapshot
-   (``pg_export_snapshot``) and every connection of phases 1-2 imported it (``SET
-   TRANSACTION SNAPSHOT``): the build reads one state of wdb, the one at its start,
-   and takes no lock that blocks ingest. Nothing after phase 2 reads wdb;
+   selection, the artifact pass's parents) and copies of ``wdb.scan``, ``wdb.pts`` and
+   ``wdb.ext``, the latter two in hpx order. The coordinator's REPEATABLE READ
+   transaction exported the snapshot (``pg_export_snapshot``) and this step imported it
+   (``SET TRANSACTION SNAPSHOT``): the build reads one state of wdb, the one at its
+   start, and takes no lock that blocks ingest. Nothing after it reads wdb: later
+   transactions, which cannot see the snapshot's rows, read the copies;
+2. views: each pixel's work schema with views ``w_pts``, ``w_ext`` of its rows and
+   margin in the copies;
 3. rules 20-45 per pixel: candidates, duplicates, artifacts, the pixel's catalog rows
    numbered within the pixel (table ``member``);
 4. numbering (global): the keys of each pixel start after those of the pixels before
@@ -124,8 +126,8 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
             if on_snapshot is not None:
                 on_snapshot()
             phase = time.perf_counter()
-            pool.run("copy", pixels, lambda conn, p: _copy(conn, snapshot, name, p))
-            seconds["copy"] = time.perf_counter() - phase
+            pool.run("views", pixels, lambda conn, p: _views(conn, name, work, p))
+            seconds["views"] = time.perf_counter() - phase
             # (nothing reads wdb from here on; the coordinator's transaction stays open
             # for the release lock only)
             phase = time.perf_counter()
@@ -237,6 +239,14 @@ def _global_step(conn: psycopg.Connection, snapshot: str, work: str, spec: Relea
     conn.execute("CREATE UNLOGGED TABLE w_scan AS SELECT * FROM wdb.scan")
     conn.execute("ALTER TABLE w_scan ADD PRIMARY KEY (scan_key)")
     conn.execute("ANALYZE w_scan")
+    # The snapshot's working rows in hpx order, so that a pixel and its margin are a few
+    # contiguous stretches of the table (wdb is in load order: a range of hpx read
+    # through its index jumps all over the table).
+    for table, source in (("snap_pts", "wdb.pts"), ("snap_ext", "wdb.ext")):
+        conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT * FROM {} ORDER BY hpx")
+                     .format(sql.Identifier(table), sql.Identifier(*source.split("."))))
+        conn.execute(sql.SQL("CREATE INDEX ON {} (hpx)").format(sql.Identifier(table)))
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
     builder.write_part(conn, 0, builder.ALL_SKY_HI)
     _run_steps(conn, lambda n: n is None or n < 20, "global step")
     conn.execute(
@@ -282,19 +292,19 @@ def _region_join(pixel: Pixel, table: str, alias: str) -> sql.Composed:
             sql.Identifier(*table.split(".")), sql.Identifier(alias), sql.Identifier(alias))
 
 
-def _copy(conn: psycopg.Connection, snapshot: str, name: str, pixel: Pixel) -> None:
-    """Phase 2: the pixel's working rows and margin, read in the snapshot."""
-    _snapshot(conn, snapshot)
+def _views(conn: psycopg.Connection, name: str, work: str, pixel: Pixel) -> None:
+    """Phase 2: the pixel's work schema, its views w_pts, w_ext of its rows and margin
+    (of the snapshot's copy), and its counts of owned working rows."""
+    conn.isolation_level = None
     schema = pixel.schema(name)
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    for table, source in (("w_pts", "wdb.pts"), ("w_ext", "wdb.ext")):
-        conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT t.* FROM {} ORDER BY t.hpx")
-                     .format(sql.Identifier(schema, table), _region_join(pixel, source, "t")))
-        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, table)))
+    for view, table in (("w_pts", "snap_pts"), ("w_ext", "snap_ext")):
+        conn.execute(sql.SQL("CREATE VIEW {} AS SELECT t.* FROM {}").format(
+            sql.Identifier(schema, view), _region_join(pixel, f"{work}.{table}", "t")))
     pixel.n_pts, pixel.n_ext = conn.execute(sql.SQL(
         "SELECT (SELECT count(*) FROM {pts} WHERE hpx BETWEEN {lo} AND {hi}), "
         "(SELECT count(*) FROM {ext} WHERE hpx BETWEEN {lo} AND {hi})").format(
-            pts=sql.Identifier(schema, "w_pts"), ext=sql.Identifier(schema, "w_ext"),
+            pts=sql.Identifier(work, "snap_pts"), ext=sql.Identifier(work, "snap_ext"),
             lo=sql.Literal(pixel.lo), hi=sql.Literal(pixel.hi))).fetchone()
 
 
