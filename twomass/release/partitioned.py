@@ -141,7 +141,8 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
                      lambda conn, p: _rules_b(conn, name, work, p, reject_keys[p.pixel], margin))
             seconds["rules B"] = time.perf_counter() - phase
             phase = time.perf_counter()
-            far = _final(pool.conns[0], name, schema, work, stage, spec, pixels, margin, start)
+            far = _final(pool.conns[0], name, schema, work, stage, spec, pixels, margin, start,
+                         seconds)
             seconds["final"] = time.perf_counter() - phase
             done = True
             return {"pixels": len(pixels), "margin_arcsec": margin * 3600, "far": far}
@@ -366,13 +367,17 @@ def _rules_b(conn: psycopg.Connection, name: str, work: str, pixel: Pixel,
 
 
 def _final(conn: psycopg.Connection, name: str, schema: str, work: str, stage: str,
-           spec: ReleaseSpec, pixels: list[Pixel], margin_deg: float, start: float) -> int:
+           spec: ReleaseSpec, pixels: list[Pixel], margin_deg: float, start: float,
+           seconds: dict[str, float]) -> int:
     """Phase 6, one transaction: far neighbours, release tables, steps >= 62, registry.
     Returns the number of far neighbours looked up."""
     conn.isolation_level = None
     builder.set_build_session(conn, [work])
     far = conn.execute("SELECT count(*) FROM far").fetchone()[0]
+    phase = time.perf_counter()
     _far_neighbours(conn, name, work, pixels, margin_deg)
+    seconds["final: far neighbours"] = time.perf_counter() - phase
+    phase = time.perf_counter()
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(stage)))
     builder.set_build_session(conn, [stage, work])
     builder.write_spec(conn, spec)
@@ -382,7 +387,10 @@ def _final(conn: psycopg.Connection, name: str, schema: str, work: str, stage: s
             for p in pixels)
         conn.execute(sql.SQL("CREATE TABLE {} AS {}").format(
             sql.Identifier(stage, table), parts))
+    seconds["final: tables"] = time.perf_counter() - phase
+    phase = time.perf_counter()
     _run_steps(conn, lambda n: n is not None and n >= 62 and n != 66, "final step")
+    seconds["final: steps 62-70"] = time.perf_counter() - phase
     for table, _ in RELEASE_TABLES:
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(stage, table)))
     counts, wdb_checksum, content_checksum = conn.execute(
