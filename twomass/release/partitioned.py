@@ -417,13 +417,23 @@ def _far_neighbours(conn: psycopg.Connection, name: str, work: str, pixels: list
     passes of the single build, find_far_neighbours), written into their pixels' rows."""
     if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM far)").fetchone()[0]:
         return
-    conn.execute("CREATE VIEW cat_row AS SELECT m.cat, (m.key + o.key0)::integer AS key, "
-                 "m.hpx, m.ra, m.dec FROM member AS m "
-                 "JOIN key_offset AS o ON o.pixel = m.pixel AND o.cat = m.cat")
-    conn.execute("CREATE UNLOGGED TABLE nn_alone AS SELECT cat, key, ra, dec FROM far")
     conn.execute("CREATE UNLOGGED TABLE cat_nn (cat char(1), key integer, prox real, "
                  "pxpa smallint, pxcntr integer)")
-    conn.execute("CALL find_far_neighbours(%s)", (min(4.0, 2 * margin_deg),))
+    # One catalog at a time, the XSC through an index of its own rows: its far rows
+    # search wide discs, which hold thousands of PSC rows for each.
+    conn.execute("CREATE INDEX ON member (hpx) WHERE cat = 'X'")
+    for cat in ("P", "X"):
+        conn.execute(sql.SQL(
+            "CREATE VIEW cat_row AS SELECT m.cat, (m.key + o.key0)::integer AS key, "
+            "m.hpx, m.ra, m.dec FROM member AS m "
+            "JOIN key_offset AS o ON o.pixel = m.pixel AND o.cat = m.cat "
+            "WHERE m.cat = {}").format(sql.Literal(cat)))
+        conn.execute("CREATE UNLOGGED TABLE nn_alone AS SELECT cat, key, ra, dec FROM far "
+                     "WHERE cat = %s", (cat,))
+        conn.execute("ANALYZE member")
+        conn.execute("CALL find_far_neighbours(%s)", (min(4.0, 2 * margin_deg),))
+        conn.execute("DROP VIEW cat_row")
+        conn.execute("DROP TABLE nn_alone")
     by_pixel = {p.pixel: p for p in pixels}
     for (pixel,) in conn.execute("SELECT DISTINCT pixel FROM far").fetchall():
         for table, key, cat in (("psc", "pts_key", "P"), ("xsc", "ext_key", "X")):
