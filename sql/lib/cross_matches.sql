@@ -128,19 +128,14 @@ $$;
 --   The start radius keeps the candidates per row about constant whatever the source
 --   density. Candidates are compared by the chord between unit vectors (computed once);
 --   only the winner's distance and position angle are computed exactly.
--- * Index passes for the rows still alone (tiny or sparse catalogs): an hpx index search
---   per row, from 4 deg, growing 4x up to the whole sky. Each is a dynamic statement
---   with the radius bound, planned for its value, with sequential scans off so that it
---   is index-driven. The hpx index of cat_row is only built when such rows exist.
+-- * Index passes for the rows still alone (tiny or sparse catalogs): find_far_neighbours.
+--   The hpx index of cat_row is only built when such rows exist.
 CREATE OR REPLACE PROCEDURE find_nearest_neighbours()
 LANGUAGE plpgsql AS $$
 DECLARE
     catalog char(1);
     radius_deg float8;
     first_pass boolean;
-    seqscan text := current_setting('enable_seqscan');
-    alone bigint;
-    found_now bigint;
 BEGIN
     -- Each catalog alone: its own density, and its passes hash only its own rows.
     FOR catalog IN SELECT DISTINCT cat FROM cat_row ORDER BY cat LOOP
@@ -249,13 +244,36 @@ BEGIN
     ALTER TABLE cat_nn ADD PRIMARY KEY (cat, key);
     ANALYZE cat_nn;
 
-    -- The index passes. (Every catalog row has at most one cat_nn row.)
-    radius_deg := 4.0;
-    alone := (SELECT count(*) FROM cat_row) - (SELECT count(*) FROM cat_nn);
-    IF alone > 0 THEN
+    -- The index passes, for the rows still alone (nn_alone). (Every catalog row has at
+    -- most one cat_nn row: the counts tell whether any is alone.)
+    IF (SELECT count(*) FROM cat_row) > (SELECT count(*) FROM cat_nn) THEN
+        CREATE UNLOGGED TABLE nn_alone AS
+        SELECT c.cat, c.key, c.ra, c.dec FROM cat_row AS c
+        WHERE NOT EXISTS (SELECT 1 FROM cat_nn AS x WHERE x.cat = c.cat AND x.key = c.key);
         CREATE INDEX ON cat_row (hpx);
         ANALYZE cat_row;
+        CALL find_far_neighbours();
+        DROP TABLE nn_alone;
     END IF;
+END
+$$;
+
+-- Step 5: the nearest catalog row (cat_row: cat, key, hpx, ra, dec) of every row of
+-- nn_alone (cat, key, ra, dec), added to cat_nn: an hpx index search per row, from
+-- start_deg (4 deg), growing 4x up to the whole sky. Each pass is a dynamic statement with the radius
+-- bound, planned for its value, with sequential scans off so that it is index-driven
+-- (cat_row needs an index on hpx). The last passes of find_nearest_neighbours, and the
+-- global step of a partition-wise build for the rows whose neighbour lies beyond the
+-- partition's margin (from twice the margin: a disc of 4 deg holds a million rows at
+-- 2MASS densities, each read for every such row).
+CREATE OR REPLACE PROCEDURE find_far_neighbours(start_deg float8 DEFAULT 4.0)
+LANGUAGE plpgsql AS $$
+DECLARE
+    radius_deg float8 := start_deg;
+    seqscan text := current_setting('enable_seqscan');
+    alone bigint := (SELECT count(*) FROM nn_alone);
+    found_now bigint;
+BEGIN
     WHILE alone > 0 LOOP
         PERFORM set_config('enable_seqscan', 'off', true);
         EXECUTE $q$
@@ -263,7 +281,7 @@ BEGIN
         SELECT c.cat, c.key, (nn.d * 3600)::real,
                mod(round(tmass_position_angle(c.ra, c.dec, nn.ra, nn.dec))::integer, 360),
                nn.key
-        FROM cat_row AS c
+        FROM nn_alone AS c
         CROSS JOIN LATERAL (
             SELECT o.key, o.ra, o.dec, hpx_dist(c.ra, c.dec, o.ra, o.dec) AS d
             FROM cat_row AS o

@@ -16,7 +16,7 @@ CREATE UNLOGGED TABLE chosen_scan AS
 SELECT DISTINCT ON (s.tile)
        s.scan_key, s.tile, s.hemis, s.date, s.scan, s.ra, s.dec, s.hpx, s.qual, s.jdate,
        s.ra_1, s.dec_1, s.ra_2, s.dec_2, s.ra_3, s.dec_3, s.ra_4, s.dec_4
-FROM wdb.scan AS s
+FROM w_scan AS s
 CROSS JOIN spec
 WHERE s.qual >= spec.min_scan_qual
 ORDER BY s.tile,

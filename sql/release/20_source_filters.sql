@@ -69,7 +69,7 @@ SELECT p.*,
                                                   spec.ndet_bright_k_mag::real),
                              false) THEN 'ndet'
        END AS reason
-FROM wdb.pts AS p
+FROM w_pts AS p
 CROSS JOIN spec
 LEFT JOIN chosen_scan AS c ON c.scan_key = p.scan_key;
 
@@ -93,7 +93,7 @@ SELECT x.*,
            WHEN NOT coalesce(x.e_score <= spec.xsc_score_max
                              OR x.g_score <= spec.xsc_score_max, false) THEN 'not_extended'
        END AS reason
-FROM wdb.ext AS x
+FROM w_ext AS x
 CROSS JOIN spec
 LEFT JOIN chosen_scan AS c ON c.scan_key = x.scan_key;
 

@@ -35,36 +35,9 @@
 --    rejected as 'artifact_final'; extended sources whose cc_flg is one of
 --    xsc_final_artifact_flags likewise (their flags are not recomputed here).
 -- The new flags (table mapcor_flag) are the catalog's cc_flg (step 6). The constants
--- (UNCONFIRMED: 2MASS published no DB_MAPCOR zone sizes) are in view mapcor below.
-
-CREATE VIEW mapcor AS
-SELECT 6.0::float8 AS parent_ks_max,       -- very bright parents (spec 2.5: <= 5-6 mag)
-       2 AS parent_min_bands,              -- valid detections in >= 2 bands (spec 2.5)
-       120.0::float8 AS spike_arcsec,      -- spike length at Ks = parent_ks_max
-       3.0::float8 AS spike_half_width_arcsec,
-       25.0::float8 AS halo_arcsec,        -- halo radius at Ks = parent_ks_max
-       3.0::float8 AS inner_arcsec,        -- the parent's own detections
-       7.0::float8 AS artifact_dm,         -- artifact - parent at 20" [mag]
-       0.5::float8 AS artifact_dm_tolerance,
-       0.15::float8 AS colour_tolerance,   -- [mag]
-       1800.0::float8 AS reach_max_arcsec; -- no zone reaches farther (Ks ~ -1.5)
-
-CREATE UNLOGGED TABLE mapcor_parent AS
-SELECT p.ra, p.dec, p.j_m::float8 AS j, p.h_m::float8 AS h, p.k_m::float8 AS ks
-FROM wdb.pts AS p
-CROSS JOIN mapcor AS m
-WHERE p.k_m <= m.parent_ks_max
-  AND p.cc_flg::text !~ '[A-Z]'
-  AND (substr(p.rd_flg, 1, 1) IN ('1', '2', '3', '4'))::integer
-      + (substr(p.rd_flg, 2, 1) IN ('1', '2', '3', '4'))::integer
-      + (substr(p.rd_flg, 3, 1) IN ('1', '2', '3', '4'))::integer >= m.parent_min_bands
-UNION ALL
-SELECT b.ra, b.dec, b.j_m, b.h_m, b.k_m::float8
-FROM (SELECT DISTINCT ON (id) id, ra, dec, j_m, h_m, k_m FROM wdb.bright_star ORDER BY id, night_key)
-     AS b
-CROSS JOIN mapcor AS m
-WHERE b.k_m <= m.parent_ks_max;
-ANALYZE mapcor_parent;
+-- (UNCONFIRMED: 2MASS published no DB_MAPCOR zone sizes) are in view mapcor; the view
+-- and table mapcor_parent are made by 15_artifact_parents.sql (global: a parent reaches
+-- far beyond a partition's margin).
 
 -- mapcor_pair (k, scan_key, id, hpx, j, h, ks, r, de, dn): the point candidates within reach of a parent, by a
 -- sky-cell join (sql/lib/cross_matches.sql).
@@ -74,7 +47,7 @@ CALL find_artifact_parents();
 -- zones, then per detected band the more severe of it and the band's letter.
 CREATE UNLOGGED TABLE mapcor_flag AS
 WITH in_zone AS (
-    -- (the zones first: only candidates in one are read from wdb.pts)
+    -- (the zones first: only candidates in one are read from w_pts)
     SELECT z.*, t.halo
     FROM mapcor_pair AS z
     CROSS JOIN mapcor AS m
@@ -91,7 +64,7 @@ WITH in_zone AS (
                     WHEN z.halo THEN 4 ELSE 3 END) AS severity
     FROM in_zone AS z
     CROSS JOIN mapcor AS m
-    JOIN wdb.pts AS p ON p.hpx = z.hpx AND p.scan_key = z.scan_key AND p.id = z.id
+    JOIN w_pts AS p ON p.hpx = z.hpx AND p.scan_key = z.scan_key AND p.id = z.id
     -- (offsets: candidate - parent per band, where both have it)
     CROSS JOIN LATERAL (
         SELECT CASE WHEN p.rd_flg NOT LIKE '0%' THEN p.j_m - z.j END AS oj,
@@ -121,7 +94,7 @@ SELECT z.k, string_agg(
                                      ELSE 'd' END
                 ELSE substr(p.cc_flg, i, 1) END, '' ORDER BY i)::char(3) AS cc_flg
 FROM zone AS z
-JOIN wdb.pts AS p ON p.hpx = z.hpx AND p.scan_key = z.scan_key AND p.id = z.id
+JOIN w_pts AS p ON p.hpx = z.hpx AND p.scan_key = z.scan_key AND p.id = z.id
 CROSS JOIN generate_series(1, 3) AS i
 GROUP BY z.k;
 ALTER TABLE mapcor_flag ADD PRIMARY KEY (k);

@@ -1,7 +1,6 @@
 -- Step 5: value-added columns of the catalog rows (Explanatory Supplement sec. 4).
 --
--- Keys: pts_key / ext_key number the catalog rows 1..n in (hpx, scan_key, id) order, so
--- they depend only on the working-database contents and the spec, never on load order.
+-- Keys: pts_key / ext_key (45_members.sql).
 -- Designation: tmass_designation (truncated coordinates); when two or more catalog rows
 -- of one catalog share the 16 characters, every one of them gets a letter suffix A, B,
 -- C ... in key order (UNCONFIRMED which members 2MASS suffixed).
@@ -13,12 +12,11 @@
 -- inside the r_k20fe ellipse, enlarged by gal_contam_scale (10 %), of such an XSC source
 -- (axis ratio and position angle: Ks values, else the super-coadd ones), else 0.
 
--- The catalog rows with their keys, node keys k and unit vectors (x, y, z).
+-- The catalog rows with their keys (view cat_keys, 45_members.sql), node keys k and unit
+-- vectors (x, y, z).
 CREATE UNLOGGED TABLE cat_row AS
-SELECT cat, scan_key, id, k, hpx, ra, dec, x, y, z, use_src, dup_src,
-       row_number() OVER (PARTITION BY cat ORDER BY hpx, scan_key, id)::integer AS key
-FROM app_final
-WHERE reason IS NULL;
+SELECT cat, scan_key, id, k, hpx, ra, dec, x, y, z, use_src, dup_src, key
+FROM cat_keys;
 ANALYZE cat_row;
 
 -- prox / pxpa / pxcntr of every catalog row (table cat_nn, sql/lib/cross_matches.sql).
@@ -46,7 +44,7 @@ CREATE UNLOGGED TABLE xsc_shape AS
 SELECT c.key AS ext_key, c.scan_key, x.pts_id, c.hpx, c.ra, c.dec, x.r_k20fe,
        coalesce(x.k_ba, x.sup_ba, 1.0) AS ba, coalesce(x.k_phi, x.sup_phi, 0) AS phi
 FROM cat_row AS c
-JOIN wdb.ext AS x ON x.scan_key = c.scan_key AND x.id = c.id
+JOIN w_ext AS x ON x.scan_key = c.scan_key AND x.id = c.id
 WHERE c.cat = 'X';
 
 -- The enlarged ellipses of the large XSC sources (r_k20fe > gal_contam_min_r_arcsec):

@@ -16,11 +16,15 @@
 -- xsc, xsc_reject  the same for extended sources (key XSC columns; xsc_reject_row);
 -- scan_info   the Scan Information Table row of every chosen scan (sec. 6.1).
 -- Rows are written in hpx order and each table is marked clustered on its hpx index.
--- psc, psc_reject_row, xsc and xsc_reject_row take the working database's layout once
--- written (partition_like_wdb): partitioned by sky (on hpx, at its HEALPix order) or plain
--- tables (sql/partitions.sql); the rows keep their order within each partition.
+-- psc, psc_reject_row, xsc and xsc_reject_row then take the working database's layout
+-- (62_views.sql, partition_like_wdb): partitioned by sky (on hpx, at its HEALPix order)
+-- or plain tables (sql/partitions.sql); the rows keep their order within each partition.
 -- Designations (ASCII) have collation "C": byte order, whatever the database's locale,
 -- and an index on them builds twice as fast.
+-- Only the rows of the sky the view "part" owns (hpx_lo <= hpx <= hpx_hi: a scan by its
+-- centre) are written: all of them in a single-table build, one HEALPix pixel's in a
+-- partition-wise build, which also sets the reject keys' start (part.psc_reject_key0,
+-- part.xsc_reject_key0; NULL: after the last catalog key).
 -- coadd_key = scan_key * 1000 + coadd (no Atlas Image table exists in the working
 -- database; this keeps the key unique and stable).
 
@@ -49,16 +53,16 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        g.ext_key, p.scan_key, (p.scan_key * 1000 + p.coadd)::integer AS coadd_key, p.coadd,
        p.hpx
 FROM cat_row AS c
-JOIN wdb.pts AS p ON work_key(p.scan_key, p.id) = c.k
-JOIN wdb.scan AS s ON s.scan_key = p.scan_key
+JOIN w_pts AS p ON work_key(p.scan_key, p.id) = c.k
+JOIN w_scan AS s ON s.scan_key = p.scan_key
 CROSS JOIN spec
+CROSS JOIN part AS spec_part
 LEFT JOIN cat_suffix AS n ON n.cat = c.cat AND n.key = c.key
 LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
 LEFT JOIN psc_galaxy AS g ON g.pts_key = c.key
 LEFT JOIN mapcor_flag AS mf ON mf.k = c.k  -- (the final artifact pass's flags, step 4)
-WHERE c.cat = 'P'
+WHERE c.cat = 'P' AND c.hpx BETWEEN spec_part.hpx_lo AND spec_part.hpx_hi
 ORDER BY c.key;
-CALL partition_like_wdb('psc');
 
 -- Candidates rejected in steps 3-4 (duplicate, artifact_final), with the use_src /
 -- dup_src they had there; a small table, so that the planner hashes it.
@@ -77,7 +81,7 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
        -- (the reason as a last sort key, which never decides as (hpx, scan_key, id) is
        -- unique: so that the parallel workers compute it for their sorts; otherwise it
        -- is computed after the numbering, in one process)
-       ((SELECT count(*) FROM cat_row WHERE cat = 'P')
+       (coalesce(part.psc_reject_key0, (SELECT count(*) FROM cat_row WHERE cat = 'P'))
         + row_number() OVER (ORDER BY p.hpx, p.scan_key, p.id, coalesce(p.reason, f.reason))
        )::integer AS pts_key,
        s.hemis, s.date, s.scan, p.x_scan, p.jdate,
@@ -90,35 +94,11 @@ SELECT p.ra, p.dec, p.err_maj, p.err_min, p.err_ang,
 FROM pts_filter AS p
 LEFT JOIN cand_reject AS f ON f.cat = 'P' AND f.k = work_key(p.scan_key, p.id)
 LEFT JOIN mapcor_flag AS mf ON mf.k = work_key(p.scan_key, p.id)
-JOIN wdb.scan AS s ON s.scan_key = p.scan_key
-WHERE p.reason IS NOT NULL OR f.reason IS NOT NULL
+JOIN w_scan AS s ON s.scan_key = p.scan_key
+CROSS JOIN part
+WHERE (p.reason IS NOT NULL OR f.reason IS NOT NULL)
+  AND p.hpx BETWEEN part.hpx_lo AND part.hpx_hi
 ORDER BY p.hpx, p.scan_key, p.id;
-CALL partition_like_wdb('psc_reject_row');
-
--- The PSC columns of a reject row, in release order; designation, ph_qual and glon/glat
--- are functions of the stored columns, evaluated when read (ph_qual with the release's
--- own thresholds, from its spec view, as in psc).
-CREATE VIEW psc_reject AS
-SELECT ra, dec, err_maj, err_min, err_ang,
-       tmass_designation(ra, dec)::char(17) COLLATE "C" AS designation,
-       j_m, j_cmsig, j_msigcom, j_snr, h_m, h_cmsig, h_msigcom, h_snr,
-       k_m, k_cmsig, k_msigcom, k_snr,
-       tmass_ph_qual(rd_flg, j_m, j_snr, j_cmsig, j_psfchi, h_m, h_snr, h_cmsig, h_psfchi,
-                     k_m, k_snr, k_cmsig, k_psfchi, ndet,
-                     spec.psfchi_max::real, spec.ndet_min_ratio::real, spec.ndet_min_frames,
-                     spec.ndet_bright_j_mag::real, spec.ndet_bright_h_mag::real,
-                     spec.ndet_bright_k_mag::real)::char(3) AS ph_qual,
-       rd_flg, bl_flg, cc_flg, ndet,
-       NULL::real AS prox, NULL::smallint AS pxpa, NULL::integer AS pxcntr,
-       NULL::smallint AS gal_contam, mp_flg, pts_key, hemis, date, scan,
-       tmass_glon(ra, dec)::real AS glon, tmass_glat(ra, dec)::real AS glat, x_scan, jdate,
-       j_psfchi, h_psfchi, k_psfchi,
-       j_m_stdap, j_msig_stdap, h_m_stdap, h_msig_stdap, k_m_stdap, k_msig_stdap,
-       dist_edge_ns, dist_edge_ew, dist_edge_flg, dup_src, use_src,
-       a, dist_opt, phi_opt, b_m_opt, vr_m_opt, nopt_mchs,
-       NULL::integer AS ext_key, scan_key, coadd_key, coadd, hpx, reject_reason
-FROM psc_reject_row
-CROSS JOIN spec;
 
 CREATE TABLE xsc AS
 SELECT c.key AS ext_key,
@@ -139,17 +119,17 @@ SELECT c.key AS ext_key,
        nn.prox, nn.pxpa, nn.pxcntr, x.dist_edge_ns, x.dist_edge_ew, x.dist_edge_flg,
        x.mp_flg, x.hpx
 FROM cat_row AS c
-JOIN wdb.ext AS x ON x.scan_key = c.scan_key AND x.id = c.id
-JOIN wdb.scan AS s ON s.scan_key = x.scan_key
+JOIN w_ext AS x ON x.scan_key = c.scan_key AND x.id = c.id
+JOIN w_scan AS s ON s.scan_key = x.scan_key
 LEFT JOIN cat_suffix AS n ON n.cat = c.cat AND n.key = c.key
 LEFT JOIN cat_nn AS nn ON nn.cat = c.cat AND nn.key = c.key
 LEFT JOIN xsc_point AS pc ON pc.ext_key = c.key
-WHERE c.cat = 'X'
+CROSS JOIN part
+WHERE c.cat = 'X' AND c.hpx BETWEEN part.hpx_lo AND part.hpx_hi
 ORDER BY c.key;
-CALL partition_like_wdb('xsc');
 
 CREATE TABLE xsc_reject_row AS
-SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
+SELECT (coalesce(part.xsc_reject_key0, (SELECT count(*) FROM cat_row WHERE cat = 'X'))
         + row_number() OVER (ORDER BY x.hpx, x.scan_key, x.id, coalesce(x.reason, f.reason))
        )::integer AS ext_key,  -- (the reason as a last sort key: as for psc_reject_row)
        x.jdate, s.night_key, x.scan_key, (x.scan_key * 1000 + x.coadd)::integer AS coadd_key,
@@ -165,26 +145,11 @@ SELECT ((SELECT count(*) FROM cat_row WHERE cat = 'X')
        coalesce(x.reason, f.reason) AS reject_reason
 FROM ext_filter AS x
 LEFT JOIN cand_reject AS f ON f.cat = 'X' AND f.k = work_key(x.scan_key, x.id)
-JOIN wdb.scan AS s ON s.scan_key = x.scan_key
-WHERE x.reason IS NOT NULL OR f.reason IS NOT NULL
+JOIN w_scan AS s ON s.scan_key = x.scan_key
+CROSS JOIN part
+WHERE (x.reason IS NOT NULL OR f.reason IS NOT NULL)
+  AND x.hpx BETWEEN part.hpx_lo AND part.hpx_hi
 ORDER BY x.hpx, x.scan_key, x.id;
-CALL partition_like_wdb('xsc_reject_row');
-
-CREATE VIEW xsc_reject AS
-SELECT ext_key, tmass_designation(ra, dec)::char(17) COLLATE "C" AS designation, jdate,
-       NULL::integer AS pts_key, night_key, scan_key, coadd_key,
-       hemis, date, scan, coadd, id, x_coadd, y_coadd,
-       ra, dec, sup_ra, sup_dec, tmass_glon(ra, dec)::real AS glon,
-       tmass_glat(ra, dec)::real AS glat, density, r_k20fe,
-       j_m_k20fe, j_msig_k20fe, j_flg_k20fe, h_m_k20fe, h_msig_k20fe, h_flg_k20fe,
-       k_m_k20fe, k_msig_k20fe, k_flg_k20fe,
-       j_m_7, j_msig_7, h_m_7, h_msig_7, k_m_7, k_msig_7,
-       r_3sig, j_ba, j_phi, h_ba, h_phi, k_ba, k_phi, sup_ba, sup_phi,
-       r_ext, j_m_ext, j_msig_ext, h_m_ext, h_msig_ext, k_m_ext, k_msig_ext,
-       e_score, g_score, vc, cc_flg, dup_src, use_src,
-       NULL::real AS prox, NULL::smallint AS pxpa, NULL::integer AS pxcntr,
-       dist_edge_ns, dist_edge_ew, dist_edge_flg, mp_flg, hpx, reject_reason
-FROM xsc_reject_row;
 
 CREATE TABLE scan_info AS
 SELECT s.scan_key, s.hemis, s.date, s.scan, s.tile, s.ra, s.dec,
@@ -199,43 +164,8 @@ SELECT s.scan_key, s.hemis, s.date, s.scan, s.tile, s.ra, s.dec,
        s.j_2mrat, s.h_2mrat, s.k_2mrat, s.j_psp, s.h_psp, s.k_psp,
        s.j_pts_noise, s.h_pts_noise, s.k_pts_noise, s.j_msnr10, s.h_msnr10, s.k_msnr10,
        s.hpx
-FROM wdb.scan AS s
+FROM w_scan AS s
 JOIN chosen_scan AS c ON c.scan_key = s.scan_key
+CROSS JOIN part
+WHERE s.hpx BETWEEN part.hpx_lo AND part.hpx_hi
 ORDER BY s.hpx, s.scan_key;
-
--- Keys and spatial indexes; the tables are already in hpx order, CLUSTER ON records it.
--- (add_key: a partitioned table's key includes hpx.)
-CALL add_key('psc', 'psc_pkey', 'pts_key');
-CREATE INDEX psc_hpx_idx ON psc (hpx);
-CREATE INDEX psc_designation_idx ON psc (designation);
-CREATE INDEX psc_scan_key_idx ON psc (scan_key);
-CALL cluster_on('psc', 'psc_hpx_idx');
-CALL add_key('psc_reject_row', 'psc_reject_pkey', 'pts_key');
-CREATE INDEX psc_reject_hpx_idx ON psc_reject_row (hpx);
-CREATE INDEX psc_reject_scan_key_idx ON psc_reject_row (scan_key);
-CALL cluster_on('psc_reject_row', 'psc_reject_hpx_idx');
-CALL add_key('xsc', 'xsc_pkey', 'ext_key');
-CREATE INDEX xsc_hpx_idx ON xsc (hpx);
-CREATE INDEX xsc_scan_key_idx ON xsc (scan_key);
-CALL cluster_on('xsc', 'xsc_hpx_idx');
-CALL add_key('xsc_reject_row', 'xsc_reject_pkey', 'ext_key');
-CREATE INDEX xsc_reject_hpx_idx ON xsc_reject_row (hpx);
-CALL cluster_on('xsc_reject_row', 'xsc_reject_hpx_idx');
-ALTER TABLE scan_info ADD CONSTRAINT scan_info_pkey PRIMARY KEY (scan_key);
-CREATE INDEX scan_info_hpx_idx ON scan_info (hpx);
-ALTER TABLE scan_info CLUSTER ON scan_info_hpx_idx;
-
--- The working tables and the functions of the build (sql/lib) are not part of the
--- release.
-DROP VIEW pts_filter, ext_filter, app_final, app_status, mapcor;
-DROP TABLE chosen_scan, scan_pair, scan_edge, app, cand, app_cover, app_edge, app_label,
-           group_dup, virtual_apparition, group_member, cand_reject, cat_row, cat_nn,
-           cat_suffix, xsc_shape, gal_ellipse, xsc_point, psc_inside, psc_galaxy,
-           mapcor_parent, mapcor_pair, mapcor_flag;
-CALL drop_build_routines();
-
-ANALYZE psc;
-ANALYZE psc_reject_row;
-ANALYZE xsc;
-ANALYZE xsc_reject_row;
-ANALYZE scan_info;

@@ -7,20 +7,14 @@
 -- views add are functions of the stored ones. The spec, the code version and the build
 -- time are recorded by the driver in twomass_meta.release.
 
--- Count and hash sum per table: one aggregate per table, each in parallel workers.
+-- Count and hash sum per table: the working tables' from step 0 (05_wdb_hash.sql, summed
+-- over cells: the same sums), the release tables' one aggregate per table, each in
+-- parallel workers.
 CREATE UNLOGGED TABLE table_hash AS
-SELECT 'wdb' AS part, 'wdb.scan' AS name, count(*) AS n,
-       coalesce(sum(hash_record_extended(t, 0)), 0) AS h FROM wdb.scan AS t
-UNION ALL
-SELECT 'wdb', 'wdb.pts', count(*), coalesce(sum(hash_record_extended(t, 0)), 0)
-FROM wdb.pts AS t
-UNION ALL
-SELECT 'wdb', 'wdb.ext', count(*), coalesce(sum(hash_record_extended(t, 0)), 0)
-FROM wdb.ext AS t
-UNION ALL
--- (the bright-star list, read by step 4's final artifact pass)
-SELECT 'wdb', 'wdb.bright_star', count(*), coalesce(sum(hash_record_extended(t, 0)), 0)
-FROM wdb.bright_star AS t
+SELECT 'wdb' AS part, t.name, coalesce(sum(w.n), 0)::bigint AS n, coalesce(sum(w.h), 0) AS h
+FROM (VALUES ('wdb.scan'), ('wdb.pts'), ('wdb.ext'), ('wdb.bright_star')) AS t (name)
+LEFT JOIN wdb_hash AS w ON w.name = t.name
+GROUP BY t.name
 UNION ALL
 SELECT 'release', 'psc', count(*), coalesce(sum(hash_record_extended(t, 0)), 0)
 FROM psc AS t
@@ -55,4 +49,4 @@ SELECT (SELECT jsonb_object_agg(name, n) FROM table_hash WHERE part = 'release')
         FROM table_hash WHERE part = 'wdb') AS wdb_checksum,
        (SELECT md5(string_agg(name || ':' || n || ':' || h, '|' ORDER BY name))
         FROM table_hash WHERE part = 'release') AS content_checksum;
-DROP TABLE table_hash;
+DROP TABLE table_hash, wdb_hash;

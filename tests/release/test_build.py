@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ ARCSEC = 1 / 3600.0
 WIDTH = 8.5 / 60
 
 
-def _region(wdb: Any, n_sources: int = 400, seed: int = 1) -> None:
+def _region(wdb: Any, n_sources: int = 400, seed: int = 1,
+            extra: Callable[[list[Any], np.random.Generator], None] | None = None) -> None:
     """Four overlapping tiles (2 x 2), a worse second scan of one tile, random sources.
 
     Every true source is observed by every scan covering it (0.15" jitter); 10 % get a
     split second detection 1" away in one scan; there are faint noise detections,
-    artifacts and cosmic rays (bright on one frame).
+    artifacts and cosmic rays (bright on one frame). ``extra(scans, rng)`` adds more
+    before the rows are written.
     """
     rng = np.random.default_rng(seed)
     ra2 = 10 + WIDTH - 60 * ARCSEC
@@ -59,6 +62,8 @@ def _region(wdb: Any, n_sources: int = 400, seed: int = 1) -> None:
             d = rng.uniform(scan.dec - 0.5, scan.dec + 0.5)
             wdb.pts(scan, r, d, j_snr=3.0, h_snr=2.0, k_snr=2.0,
                     j_cmsig=0.36, h_cmsig=0.5, k_cmsig=0.5)
+    if extra is not None:
+        extra(scans, rng)
     wdb.commit()
 
 

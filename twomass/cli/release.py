@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="build only; leave the public views as they are")
     build.add_argument("--report", type=Path, metavar="OUT.html",
                        help="then write the release's QA report (`twomass qa release`)")
+    build.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="N > 1: build HEALPix pixel by pixel over N connections, from "
+                       "the working database as it was at the start (ingest is not blocked); "
+                       "1 (default): one transaction over all of wdb")
+    build.add_argument("--order", type=int, metavar="K",
+                       help="HEALPix order of the pixels of a --jobs build (default 3)")
     build.set_defaults(handler=run_build)
 
     commands.add_parser("list", help="list the releases").set_defaults(handler=run_list)
@@ -62,7 +68,8 @@ def run_build(args: argparse.Namespace, ctx: Context) -> int:
     start = time.perf_counter()
     spec = load_spec(args.spec)
     db = ctx.current_db()
-    record = release.build(db, args.name, spec, publish_after=False)
+    record = release.build(db, args.name, spec, publish_after=False, jobs=args.jobs,
+                           order=args.order)
     if not args.no_publish:
         # The build is committed: an interrupt now leaves it built and unpublished.
         try:

@@ -96,6 +96,32 @@ def disc_ranges(
     return best
 
 
+def margin_ranges(pixel: int, order: int, margin_deg: float) -> list[tuple[int, int]]:
+    """Inclusive order-29 ``hpx`` ranges covering one pixel of ``order`` and every point
+    within ``margin_deg`` of it (a superset: whole pixels of a finer order).
+
+    The margin is the union of discs of radius ``margin_deg`` plus the sample spacing,
+    centred on points sampled along the pixel's boundary: a point within ``margin_deg``
+    of the pixel is within that radius of a sample.
+    """
+    if not margin_deg > 0:
+        raise ValueError(f"margin must be > 0 degrees, got {margin_deg}")
+    nside = 1 << order
+    size_deg = float(np.degrees(hp.nside2resol(nside)))
+    per_edge = max(1, int(np.ceil(size_deg / margin_deg)))
+    # (edges are at most about 1.5 times the mean pixel size)
+    radius = np.radians(margin_deg + 1.5 * size_deg / per_edge)
+    fine = int(np.clip(np.floor(np.log2(np.radians(58.6) / np.radians(margin_deg))),
+                       order, HPX_ORDER))
+    boundary = np.atleast_2d(hp.boundaries(nside, pixel, step=per_edge, nest=True))
+    near: set[int] = set()
+    for vec in boundary.T:
+        near.update(int(p) for p in hp.query_disc(1 << fine, vec, radius, inclusive=True,
+                                                  nest=True))
+    return merge_ranges([pixel_range(pixel, order)]
+                        + [pixel_range(p, fine) for p in near])
+
+
 def project_map(pixels: npt.ArrayLike, values: npt.ArrayLike, order: int, *,
                 xsize: int = 800, lonra_deg: tuple[float, float] | None = None,
                 latra_deg: tuple[float, float] | None = None,

@@ -1,0 +1,445 @@
+"""Partition-wise release builds: the release rules per HEALPix pixel, over N connections.
+
+The sky is cut into the NESTED pixels of order k. Each pixel runs the same rule files
+as the single-table build (``builder``), over its own working rows plus a margin of the
+rows around it (the HATS "margin cache"): every point within the margin of the pixel,
+wide enough for the largest duplicate match radius plus the nearest-neighbour search
+of ``prox``, and for the largest galaxy ellipse. The rules write only the rows the
+pixel owns (view ``part``: its ``hpx`` range), so that each source is decided by one
+pixel, the one that owns its ``hpx``. Phases, each over ``jobs`` connections:
+
+1. global, in the snapshot: the library, spec, steps < 20 (what the build reads, scan
+   selection, the artifact pass's parents) and copies of ``wdb.scan``, ``wdb.pts`` and
+   ``wdb.ext``, the latter two in hpx order. The coordinator's REPEATABLE READ
+   transaction exported the snapshot (``pg_export_snapshot``) and this step imported it
+   (``SET TRANSACTION SNAPSHOT``): the build reads one state of wdb, the one at its
+   start, and takes no lock that blocks ingest. Nothing after it reads wdb: later
+   transactions, which cannot see the snapshot's rows, read the copies;
+2. views: each pixel's work schema with views ``w_pts``, ``w_ext`` of its rows and
+   margin in the copies;
+3. rules 20-45 per pixel: candidates, duplicates, artifacts, the pixel's catalog rows
+   numbered within the pixel (table ``member``);
+4. numbering (global): the keys of each pixel start after those of the pixels before
+   it (``hpx`` order, as the single build numbers);
+5. rules 50-60 per pixel, with the margin's catalog rows and their final keys: prox,
+   value-added columns, the pixel's release rows. A row whose nearest neighbour lies
+   beyond the margin (or that has none in it) is left to phase 6;
+6. one final transaction: the far neighbours over all catalog rows, the pixels' rows
+   into the release tables, steps >= 62 (views, indexes, meta), the registry, and the
+   rename of the staging schema to ``rel_<name>``. Until it commits nothing is visible
+   but the work schemas ``_build_<name>__*``, which a failed build drops (a killed one
+   leaves them to the next build of the name, which drops them first).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from tqdm import tqdm
+
+from twomass.core import database
+from twomass.core.database import Database
+from twomass.core.healpix import margin_ranges, pixel_range
+from twomass.release import builder
+from twomass.release.metadata import describe_release
+from twomass.release.registry import ReleaseError, _lock, schema_for
+from twomass.release.spec import ReleaseSpec
+
+#: Default pixel order (order 3: 768 pixels of 7.3 deg; see docs/release-rules.md).
+DEFAULT_ORDER = 3
+
+#: The nearest-neighbour part of the margin [arcsec]: a row whose neighbour is farther is
+#: looked up in the final step over all catalog rows.
+PROX_MARGIN_ARCSEC = 120.0
+
+#: The order of the cells of step 0's hashes (05_wdb_hash.sql: hpx >> 38).
+CELL_ORDER = 10
+
+#: The release tables a pixel writes, and their key column.
+RELEASE_TABLES = (("psc", "pts_key"), ("psc_reject_row", "pts_key"), ("xsc", "ext_key"),
+                  ("xsc_reject_row", "ext_key"), ("scan_info", "scan_key"))
+
+#: Called once the snapshot is taken and the global step committed (tests: an ingest).
+Hook = Callable[[], None]
+
+
+@dataclass
+class Pixel:
+    """One pixel of the build: its ``hpx`` range, its region (range and margin) and the
+    counts the numbering needs."""
+
+    pixel: int
+    lo: int
+    hi: int
+    region: list[tuple[int, int]]
+    n_pts: int = 0
+    n_ext: int = 0
+
+    def schema(self, name: str) -> str:
+        return f"_build_{name}__p{self.pixel}"
+
+
+def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
+          order: int | None = None, margin_arcsec: float | None = None,
+          progress: bool = True, step_seconds: dict[str, float] | None = None,
+          on_snapshot: Hook | None = None) -> dict[str, float]:
+    """Build release ``name`` pixel by pixel over ``jobs`` connections (unpublished).
+
+    Returns the number of pixels, the margin [arcsec] and the number of catalog rows
+    whose nearest neighbour was looked up beyond the margin.
+
+    Raises
+    ------
+    ReleaseError
+        If the name is invalid, a release of that name exists, or a step fails
+        (nothing is then left behind).
+    """
+    order = DEFAULT_ORDER if order is None else order
+    if not 0 <= order <= CELL_ORDER:
+        raise ReleaseError(f"pixel order must be in [0, {CELL_ORDER}], got {order}")
+    schema = schema_for(name)
+    work, stage = f"_build_{name}__w", f"_build_{name}__rel"
+    seconds = step_seconds if step_seconds is not None else {}
+    start = time.perf_counter()
+    with database.connection(db.url) as coord:
+        coord.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        _lock(coord, f"build {name}")
+        builder.refuse_existing(coord, name, schema)
+        _drop_work(db, name)
+        with database.connection(db.url, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(work)))
+        snapshot = coord.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        pool = _Pool(db.url, max(1, jobs), progress)
+        done = False
+        try:
+            phase = time.perf_counter()
+            margin = _global_step(pool.conns[0], snapshot, work, spec, margin_arcsec)
+            pixels = _pixels(pool.conns[0], work, order, margin)
+            seconds["global"] = time.perf_counter() - phase
+            if on_snapshot is not None:
+                on_snapshot()
+            phase = time.perf_counter()
+            pool.run("views", pixels, lambda conn, p: _views(conn, name, work, p))
+            seconds["views"] = time.perf_counter() - phase
+            # (nothing reads wdb from here on; the coordinator's transaction stays open
+            # for the release lock only)
+            phase = time.perf_counter()
+            pool.run("rules A", pixels, lambda conn, p: _rules_a(conn, name, work, p))
+            seconds["rules A"] = time.perf_counter() - phase
+            phase = time.perf_counter()
+            reject_keys = _number(pool.conns[0], work, pixels)
+            seconds["numbering"] = time.perf_counter() - phase
+            phase = time.perf_counter()
+            pool.run("rules B", pixels,
+                     lambda conn, p: _rules_b(conn, name, work, p, reject_keys[p.pixel], margin))
+            seconds["rules B"] = time.perf_counter() - phase
+            phase = time.perf_counter()
+            far = _final(pool.conns[0], name, schema, work, stage, spec, pixels, margin, start,
+                         seconds)
+            seconds["final"] = time.perf_counter() - phase
+            done = True
+            return {"pixels": len(pixels), "margin_arcsec": margin * 3600, "far": far}
+        finally:
+            pool.close()
+            if not done:
+                _drop_work(db, name)
+
+
+def _drop_work(db: Database, name: str) -> None:
+    """Drop the work schemas of a build of ``name`` (left by a killed build)."""
+    with database.connection(db.url, autocommit=True) as conn:
+        schemas = [r[0] for r in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
+            (f"\\_build\\_{name}\\_\\_%",)).fetchall()]
+        for schema in schemas:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+class _Pool:
+    """``jobs`` connections of the build, each running pixel tasks from a shared list."""
+
+    def __init__(self, url: str, jobs: int, progress: bool) -> None:
+        self.conns = [database.connect(url) for _ in range(jobs)]
+        self.progress = progress
+
+    def run(self, desc: str, pixels: Sequence[Pixel],
+            task: Callable[[psycopg.Connection, Pixel], None]) -> None:
+        todo = list(pixels)
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+        bar = tqdm(total=len(todo), desc=f"release {desc}", unit="pixel", file=sys.stderr,
+                   disable=not self.progress)
+
+        def worker(conn: psycopg.Connection) -> None:
+            while True:
+                with lock:
+                    if errors or not todo:
+                        return
+                    pixel = todo.pop(0)
+                try:
+                    task(conn, pixel)
+                    conn.commit()
+                except BaseException as exc:  # (stop the other connections' statements)
+                    conn.rollback()
+                    with lock:
+                        errors.append(exc)
+                    for other in self.conns:
+                        if other is not conn:
+                            other.cancel()
+                    return
+                with lock:
+                    bar.update(1)
+
+        threads = [threading.Thread(target=worker, args=(c,)) for c in self.conns]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        bar.close()
+        if errors:
+            raise errors[0]
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.close()
+
+
+def _run_steps(conn: psycopg.Connection, selected: Callable[[int | None], bool],
+               where: str) -> None:
+    """Run the build steps whose number ``selected`` accepts (None: the library)."""
+    for step, text in builder.steps():
+        if not selected(builder.step_number(step)):
+            continue
+        try:
+            conn.execute(text)
+        except psycopg.Error as exc:
+            reason = " ".join(str(exc).split())
+            raise ReleaseError(f"release step {step} failed ({where}): {reason}; "
+                               "nothing was written") from None
+
+
+def _snapshot(conn: psycopg.Connection, snapshot: str) -> None:
+    """Start a REPEATABLE READ transaction that reads the build's snapshot."""
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+
+
+def _global_step(conn: psycopg.Connection, snapshot: str, work: str, spec: ReleaseSpec,
+                 margin_arcsec: float | None) -> float:
+    """Phase 1: library, spec, steps < 20, a copy of wdb.scan; returns the margin [deg]."""
+    _snapshot(conn, snapshot)
+    builder.set_build_session(conn, [work])
+    builder.write_spec(conn, spec)
+    conn.execute("CREATE UNLOGGED TABLE w_scan AS SELECT * FROM wdb.scan")
+    conn.execute("ALTER TABLE w_scan ADD PRIMARY KEY (scan_key)")
+    conn.execute("ANALYZE w_scan")
+    # The snapshot's working rows in hpx order, so that a pixel and its margin are a few
+    # contiguous stretches of the table (wdb is in load order: a range of hpx read
+    # through its index jumps all over the table).
+    for table, source in (("snap_pts", "wdb.pts"), ("snap_ext", "wdb.ext")):
+        conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT * FROM {} ORDER BY hpx")
+                     .format(sql.Identifier(table), sql.Identifier(*source.split("."))))
+        conn.execute(sql.SQL("CREATE INDEX ON {} (hpx)").format(sql.Identifier(table)))
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    builder.write_part(conn, 0, builder.ALL_SKY_HI)
+    _run_steps(conn, lambda n: n is None or n < 20, "global step")
+    conn.execute(
+        "CREATE UNLOGGED TABLE member (pixel bigint, cat char(1), scan_key integer, "
+        "id integer, k bigint, hpx bigint, ra float8, dec float8, x float8, y float8, "
+        "z float8, use_src smallint, dup_src smallint, key integer)")
+    conn.execute("CREATE UNLOGGED TABLE far (pixel bigint, cat char(1), key integer, "
+                 "ra float8, dec float8)")
+    # The margin: the largest match radius and the neighbour search, and at least the
+    # largest galaxy ellipse (gal_contam) a point of the pixel may lie in.
+    largest = conn.execute(
+        "SELECT greatest(s.psc_match_arcsec, s.xsc_match_arcsec), "
+        "(SELECT max(r_k20fe) FROM wdb.ext) * s.gal_contam_scale FROM spec AS s").fetchone()
+    margin = (margin_arcsec if margin_arcsec is not None
+              else float(largest[0]) + PROX_MARGIN_ARCSEC)
+    margin = max(margin, float(largest[1] or 0) + 1)
+    conn.commit()
+    conn.isolation_level = None
+    return margin / 3600
+
+
+def _pixels(conn: psycopg.Connection, work: str, order: int, margin_deg: float) -> list[Pixel]:
+    """The pixels holding working rows or a chosen scan's centre, in hpx order."""
+    shift = 2 * (CELL_ORDER - order)
+    rows = conn.execute(sql.SQL(
+        "SELECT DISTINCT cell >> {shift} FROM {work}.wdb_hash "
+        "WHERE name IN ('wdb.pts', 'wdb.ext') "
+        "UNION SELECT hpx >> {full} FROM {work}.chosen_scan ORDER BY 1").format(
+            shift=sql.Literal(shift), full=sql.Literal(2 * (29 - order)),
+            work=sql.Identifier(work))).fetchall()
+    conn.commit()
+    return [Pixel(p, *pixel_range(p, order), margin_ranges(p, order, margin_deg))
+            for (p,) in rows]
+
+
+def _region_join(pixel: Pixel, table: str, alias: str) -> sql.Composed:
+    """``unnest(lo[], hi[]) JOIN table ON hpx in a range``: the pixel's rows and margin."""
+    lows, highs = zip(*pixel.region, strict=True)
+    return sql.SQL(
+        "unnest({}::bigint[], {}::bigint[]) AS r (lo, hi) "
+        "JOIN {} AS {} ON {}.hpx BETWEEN r.lo AND r.hi").format(
+            sql.Literal(list(lows)), sql.Literal(list(highs)),
+            sql.Identifier(*table.split(".")), sql.Identifier(alias), sql.Identifier(alias))
+
+
+def _views(conn: psycopg.Connection, name: str, work: str, pixel: Pixel) -> None:
+    """Phase 2: the pixel's work schema, its views w_pts, w_ext of its rows and margin
+    (of the snapshot's copy), and its counts of owned working rows."""
+    conn.isolation_level = None
+    schema = pixel.schema(name)
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    for view, table in (("w_pts", "snap_pts"), ("w_ext", "snap_ext")):
+        conn.execute(sql.SQL("CREATE VIEW {} AS SELECT t.* FROM {}").format(
+            sql.Identifier(schema, view), _region_join(pixel, f"{work}.{table}", "t")))
+    pixel.n_pts, pixel.n_ext = conn.execute(sql.SQL(
+        "SELECT (SELECT count(*) FROM {pts} WHERE hpx BETWEEN {lo} AND {hi}), "
+        "(SELECT count(*) FROM {ext} WHERE hpx BETWEEN {lo} AND {hi})").format(
+            pts=sql.Identifier(work, "snap_pts"), ext=sql.Identifier(work, "snap_ext"),
+            lo=sql.Literal(pixel.lo), hi=sql.Literal(pixel.hi))).fetchone()
+
+
+def _rules_a(conn: psycopg.Connection, name: str, work: str, pixel: Pixel) -> None:
+    """Phase 3: steps 20-45 over the pixel and its margin; its catalog rows to member."""
+    conn.isolation_level = None
+    builder.set_build_session(conn, [pixel.schema(name), work])
+    builder.write_part(conn, pixel.lo, pixel.hi)
+    _run_steps(conn, lambda n: n is not None and 20 <= n < 50, f"pixel {pixel.pixel}")
+    conn.execute(sql.SQL("INSERT INTO member SELECT {}, c.* FROM cat_keys AS c").format(
+        sql.Literal(pixel.pixel)))
+
+
+def _number(conn: psycopg.Connection, work: str, pixels: list[Pixel]) -> dict[int, tuple]:
+    """Phase 4: key offsets per pixel and catalog (table key_offset), reject key starts."""
+    conn.isolation_level = None
+    builder.set_build_session(conn, [work])
+    conn.execute("CREATE INDEX ON member (hpx)")
+    conn.execute("ANALYZE member")
+    counts = {(p, c): n for p, c, n in conn.execute(
+        "SELECT pixel, cat, count(*) FROM member GROUP BY pixel, cat").fetchall()}
+    total = {c: sum(n for (_, cat), n in counts.items() if cat == c) for c in "PX"}
+    conn.execute("CREATE UNLOGGED TABLE key_offset (pixel bigint, cat char(1), key0 integer, "
+                 "PRIMARY KEY (pixel, cat))")
+    key0 = {"P": 0, "X": 0}
+    reject0 = dict(total)
+    starts = {}
+    for p in pixels:
+        starts[p.pixel] = (reject0["P"], reject0["X"])
+        for cat, n_rows in (("P", p.n_pts), ("X", p.n_ext)):
+            n = counts.get((p.pixel, cat), 0)
+            conn.execute("INSERT INTO key_offset VALUES (%s, %s, %s)", (p.pixel, cat, key0[cat]))
+            key0[cat] += n
+            reject0[cat] += n_rows - n
+    conn.execute("ANALYZE key_offset")
+    conn.commit()
+    return starts
+
+
+def _rules_b(conn: psycopg.Connection, name: str, work: str, pixel: Pixel,
+             reject_keys: tuple[int, int], margin_deg: float) -> None:
+    """Phase 5: steps 50-60 with the catalog rows of the pixel and margin, final keys."""
+    builder.set_build_session(conn, [pixel.schema(name), work])
+    builder.write_part(conn, pixel.lo, pixel.hi, *reject_keys)
+    conn.execute("DROP VIEW cat_keys")
+    conn.execute(sql.SQL(
+        "CREATE VIEW cat_keys AS "
+        "SELECT m.cat, m.scan_key, m.id, m.k, m.hpx, m.ra, m.dec, m.x, m.y, m.z, "
+        "m.use_src, m.dup_src, (m.key + o.key0)::integer AS key "
+        "FROM {} JOIN key_offset AS o ON o.pixel = m.pixel AND o.cat = m.cat").format(
+            _region_join(pixel, f"{work}.member", "m")))
+    _run_steps(conn, lambda n: n is not None and 50 <= n < 62, f"pixel {pixel.pixel}")
+    # Rows whose nearest neighbour may lie beyond the margin: left to the final step.
+    conn.execute(
+        "INSERT INTO far SELECT %s, c.cat, c.key, c.ra, c.dec FROM cat_row AS c "
+        "LEFT JOIN cat_nn AS n ON n.cat = c.cat AND n.key = c.key "
+        "WHERE c.hpx BETWEEN %s AND %s AND (n.prox IS NULL OR n.prox >= %s)",
+        (pixel.pixel, pixel.lo, pixel.hi, margin_deg * 3600 * (1 - 1e-6)))
+
+
+def _final(conn: psycopg.Connection, name: str, schema: str, work: str, stage: str,
+           spec: ReleaseSpec, pixels: list[Pixel], margin_deg: float, start: float,
+           seconds: dict[str, float]) -> int:
+    """Phase 6, one transaction: far neighbours, release tables, steps >= 62, registry.
+    Returns the number of far neighbours looked up."""
+    conn.isolation_level = None
+    builder.set_build_session(conn, [work])
+    far = conn.execute("SELECT count(*) FROM far").fetchone()[0]
+    phase = time.perf_counter()
+    _far_neighbours(conn, name, work, pixels, margin_deg)
+    seconds["final: far neighbours"] = time.perf_counter() - phase
+    phase = time.perf_counter()
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(stage)))
+    builder.set_build_session(conn, [stage, work])
+    builder.write_spec(conn, spec)
+    for table, _ in RELEASE_TABLES:
+        parts = sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT * FROM {}").format(sql.Identifier(p.schema(name), table))
+            for p in pixels)
+        conn.execute(sql.SQL("CREATE TABLE {} AS {}").format(
+            sql.Identifier(stage, table), parts))
+    seconds["final: tables"] = time.perf_counter() - phase
+    phase = time.perf_counter()
+    _run_steps(conn, lambda n: n is not None and n >= 62 and n != 66, "final step")
+    seconds["final: steps 62-70"] = time.perf_counter() - phase
+    for table, _ in RELEASE_TABLES:
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(stage, table)))
+    counts, wdb_checksum, content_checksum = conn.execute(
+        "SELECT counts, wdb_checksum, content_checksum FROM meta").fetchone()
+    for p in pixels:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(p.schema(name))))
+    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(work)))
+    conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+        sql.Identifier(stage), sql.Identifier(schema)))
+    conn.execute(
+        "INSERT INTO twomass_meta.release (name, schema_name, spec, code_version, "
+        "wdb_checksum, content_checksum, counts, build_seconds) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (name, schema, json.dumps(spec.as_dict()), builder.code_version(), wdb_checksum,
+         content_checksum, json.dumps(counts), time.perf_counter() - start))
+    describe_release(conn, schema)
+    conn.commit()
+    return far
+
+
+def _far_neighbours(conn: psycopg.Connection, name: str, work: str, pixels: list[Pixel],
+                    margin_deg: float) -> None:
+    """prox / pxpa / pxcntr of the rows of table far, over every catalog row (the index
+    passes of the single build, find_far_neighbours), written into their pixels' rows."""
+    if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM far)").fetchone()[0]:
+        return
+    conn.execute("CREATE UNLOGGED TABLE cat_nn (cat char(1), key integer, prox real, "
+                 "pxpa smallint, pxcntr integer)")
+    # One catalog at a time, the XSC through an index of its own rows: its far rows
+    # search wide discs, which hold thousands of PSC rows for each.
+    conn.execute("CREATE INDEX ON member (hpx) WHERE cat = 'X'")
+    for cat in ("P", "X"):
+        conn.execute(sql.SQL(
+            "CREATE VIEW cat_row AS SELECT m.cat, (m.key + o.key0)::integer AS key, "
+            "m.hpx, m.ra, m.dec FROM member AS m "
+            "JOIN key_offset AS o ON o.pixel = m.pixel AND o.cat = m.cat "
+            "WHERE m.cat = {}").format(sql.Literal(cat)))
+        conn.execute("CREATE UNLOGGED TABLE nn_alone AS SELECT cat, key, ra, dec FROM far "
+                     "WHERE cat = %s", (cat,))
+        conn.execute("ANALYZE member")
+        conn.execute("CALL find_far_neighbours(%s)", (min(4.0, 2 * margin_deg),))
+        conn.execute("DROP VIEW cat_row")
+        conn.execute("DROP TABLE nn_alone")
+    by_pixel = {p.pixel: p for p in pixels}
+    for (pixel,) in conn.execute("SELECT DISTINCT pixel FROM far").fetchall():
+        for table, key, cat in (("psc", "pts_key", "P"), ("xsc", "ext_key", "X")):
+            conn.execute(sql.SQL(
+                "UPDATE {t} AS t SET prox = n.prox, pxpa = n.pxpa, pxcntr = n.pxcntr "
+                "FROM far AS f LEFT JOIN cat_nn AS n ON n.cat = f.cat AND n.key = f.key "
+                "WHERE f.pixel = {p} AND f.cat = {c} AND t.{k} = f.key").format(
+                    t=sql.Identifier(by_pixel[pixel].schema(name), table),
+                    p=sql.Literal(pixel), c=sql.Literal(cat), k=sql.Identifier(key)))
