@@ -266,14 +266,17 @@ def catalog_vs_sky(cat: dict, sky: dict, scans: list[dict], snr_min: float = 10.
                      if ok.any() else float("nan"))
     c_snr = np.column_stack([np.asarray(cat[f"{b}_snr"], float) for b in BANDS])
     listed = (np.nan_to_num(c_snr) >= snr_min).any(axis=1)
-    real = sphere.nearest_within(c_vec[listed], t_vec, match_arcsec).index >= 0
+    listed_vec = c_vec[listed]
+    real = sphere.nearest_within(listed_vec, t_vec, match_arcsec).index >= 0
     moving = np.zeros(len(real), bool)
     if minor_planets is not None and len(minor_planets.id):
         jdate = np.asarray(cat["jdate"], float)[listed]
+        # Few rows are on no static source: each is matched against the planets where
+        # they were at its own time.
         for k in np.flatnonzero(~real & np.isfinite(jdate)):
             there = minor_planets.at(float(jdate[k]))
             moving[k] = (sphere.nearest_within(
-                c_vec[listed][k:k + 1], sphere.unit_vectors(there.ra, there.dec),
+                listed_vec[k:k + 1], sphere.unit_vectors(there.ra, there.dec),
                 match_arcsec).index >= 0)[0]
     return CatalogFidelity(
         int(wanted.sum()), len(w), int(listed.sum()), int((real | moving).sum()),
