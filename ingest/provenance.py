@@ -8,8 +8,6 @@ new version of the night, loaded only on request (``replace``).
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import re
 from dataclasses import dataclass
 
 import psycopg
@@ -23,12 +21,9 @@ from twomass.ingest.products import NightProducts, printable
 LOCK_NAMESPACE = 0x324D
 
 
-@functools.cache
 def statements() -> dict[str, str]:
     """Named statements of ``sql/ingest.sql`` (sections start with ``-- name: NAME``)."""
-    text = sql_files.read("ingest.sql")
-    parts = re.split(r"^-- name: (\w+)\s*$", text, flags=re.MULTILINE)
-    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+    return sql_files.statements("ingest.sql")
 
 
 def night_lock_key(hemis: str, date: dt.date) -> int:

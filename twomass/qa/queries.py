@@ -6,24 +6,20 @@ Each file holds sections that start with ``-- name: NAME``; parameters are psyco
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from twomass.core.database import Database
-from twomass.sql import read
+from twomass.sql import statements as sql_statements
 
 
-@cache
 def statements(file: str) -> dict[str, str]:
     """Named statements of ``sql/qa/<file>.sql``."""
-    parts = re.split(r"^-- name: (\w+)\s*$", read(f"qa/{file}.sql"), flags=re.MULTILINE)
-    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+    return sql_statements(f"qa/{file}.sql")
 
 
 class Session:
