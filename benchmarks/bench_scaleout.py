@@ -5,7 +5,10 @@ simulates the sky and ingests it into a scratch database (neither timed), then b
 the release alternately single-table and partition-wise at each pixel order of
 ``--orders`` (A B C A B C ...), ``--repeat`` times, checks that every build has the
 single build's content checksum, and prints the medians, the ratios, the rows per
-second and the per-phase seconds of the partition-wise builds.
+second and the per-phase seconds of the partition-wise builds. Last, a projection of
+the full 2MASS working database (1.3e9 rows) from the largest region's per-row rates:
+the per-pixel phases spread over every core, the others (snapshot copy, numbering,
+final transaction) run by one connection per server over that server's rows.
 
 Usage: python benchmarks/bench_scaleout.py [--db URL] [--area 36] [--orders 4 5]
        [--jobs 2] [--repeat 2] [--seed N]
@@ -65,6 +68,26 @@ def _build(url: str, name: str, jobs: int, order: int | None) -> tuple[float, st
     return seconds, record.content_checksum, phases
 
 
+#: The partition-wise build's phases that run over ``jobs`` connections, pixel by pixel.
+PARALLEL_PHASES = ("views", "rules A", "rules B")
+SERIAL_PHASES = ("global", "numbering", "final")
+
+
+def _projection(rows: int, phases: dict[str, float], jobs: int, single: float,
+                target: float = 1.3e9, cores: int = 16) -> None:
+    """Print the projected build time of ``target`` working rows on 1 and 4 servers."""
+    core_seconds = sum(phases[p] for p in PARALLEL_PHASES) * jobs / rows
+    serial = sum(phases[p] for p in SERIAL_PHASES) / rows
+    print(f"projection to {target:.2g} working rows from {rows:,d} (per million rows: "
+          f"{core_seconds * 1e6:.1f} core-seconds in the per-pixel phases, "
+          f"{serial * 1e6:.1f} s in the serial ones; single-table build "
+          f"{single / rows * 1e6:.1f} s):")
+    for servers in (1, 4):
+        hours = target / servers * (serial + core_seconds / cores) / 3600
+        print(f"    {servers} server(s) of {cores} cores, jobs {cores}: {hours:5.1f} h "
+              f"(single-table build on one: {target * single / rows / 3600:5.1f} h)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="URL of a database on the server to use "
@@ -79,6 +102,7 @@ def main() -> None:
     if args.db:
         settings = settings.model_copy(update={"database_url": args.db})
     admin_url = database.resolve_url(settings)
+    largest = None
     for area in args.area:
         url = _ingest(admin_url, area, args.seed)
         try:
@@ -111,8 +135,11 @@ def main() -> None:
                 if variant != "single":
                     print("        phases: " + ", ".join(f"{k} {v:.1f} s"
                                                       for k, v in phases[variant].items()))
+                    largest = (rows, phases[variant], single)
         finally:
             database.drop_database(admin_url, url)
+    if largest is not None:
+        _projection(largest[0], largest[1], args.jobs, largest[2])
 
 
 if __name__ == "__main__":

@@ -10,12 +10,20 @@
 -- does); they are checked when called, and before a release is published psc_cone and
 -- xsc_cone report that public.psc / public.xsc do not exist.
 --
--- The functions are PL/pgSQL: the statement joins the rows of hpx_cone_ranges (the
--- disc's cover, computed when the statement runs) with the table's hpx index, so it is
--- planned once per session and its plan reused for every cone (sql/hpx/cover.sql says
--- why that is faster than the inlined hpx_radial_query). plan_cache_mode =
--- force_generic_plan makes it so: left to choose, the plan cache kept making custom plans,
--- estimated cheaper, and planned every call again (1 to 4 ms of a 600" or 1 deg cone).
+-- The functions are PL/pgSQL: one statement takes the disc's cover (hpx_cone_ranges)
+-- into arrays, the next joins their rows with the table's hpx index, so it is planned
+-- once per session and its plan reused for every cone (sql/hpx/cover.sql says why that
+-- is faster than the inlined hpx_radial_query). plan_cache_mode = force_generic_plan
+-- makes it so: left to choose, the plan cache kept making custom plans, estimated
+-- cheaper, and planned every call again (1 to 4 ms of a 600" or 1 deg cone).
+-- On a table partitioned by sky (sql/partitions.sql) the generic plan holds every
+-- partition; the cover's whole span, hpx BETWEEN cover_lo AND cover_hi with the two
+-- bounds as the statement's parameters, lets the executor drop the partitions outside
+-- it before it starts their scans (initial pruning); joined to the cover's rows alone,
+-- every call started the scans of all partitions (5 to 20 times slower at orders 2 and
+-- 3). No parallel workers: the planner, seeing the span's bounds as parameters, took
+-- the table for small and planned a parallel scan of it, whose workers cost more to
+-- start (10 to 40 ms) than any cone.
 -- NULL arguments give no rows.
 --
 -- The exact test is hpx_radial_query's, _hpx_sindist < sin^2(r/2), Q3C's arithmetic
@@ -47,12 +55,21 @@ RETURNS TABLE (
     b_m_opt real, vr_m_opt real, nopt_mchs smallint, ext_key integer, scan_key integer,
     coadd_key integer, coadd smallint, hpx bigint, dist_arcsec double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 100
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     -- The exact test's bound, a constant of the plan (an expression of the arguments
     -- would be evaluated for every row read).
     s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
+    -- The disc's cover, and the hpx range it spans (cover_lo .. cover_hi).
+    range_lo bigint[];
+    range_hi bigint[];
+    range_whole boolean[];
+    cover_lo bigint;
+    cover_hi bigint;
 BEGIN
+    SELECT array_agg(c.lo), array_agg(c.hi), array_agg(c.whole), min(c.lo), max(c.hi)
+    INTO range_lo, range_hi, range_whole, cover_lo, cover_hi
+    FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c;
     RETURN QUERY
     SELECT
         w.ra, w."dec", w.err_maj, w.err_min, w.err_ang, w.designation, w.j_m, w.j_cmsig,
@@ -71,8 +88,9 @@ BEGIN
                        sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
                        cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                        sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
-                FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
+                FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
                 JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                                 AND t.hpx BETWEEN cover_lo AND cover_hi
                 OFFSET 0) AS u
           OFFSET 0) AS w
     WHERE w.in_whole OR w.hav < s_max
@@ -103,12 +121,21 @@ RETURNS TABLE (
     dist_edge_flg character(2), mp_flg smallint, hpx bigint, dist_arcsec double
     precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 100
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     -- The exact test's bound, a constant of the plan (an expression of the arguments
     -- would be evaluated for every row read).
     s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
+    -- The disc's cover, and the hpx range it spans (cover_lo .. cover_hi).
+    range_lo bigint[];
+    range_hi bigint[];
+    range_whole boolean[];
+    cover_lo bigint;
+    cover_hi bigint;
 BEGIN
+    SELECT array_agg(c.lo), array_agg(c.hi), array_agg(c.whole), min(c.lo), max(c.hi)
+    INTO range_lo, range_hi, range_whole, cover_lo, cover_hi
+    FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c;
     RETURN QUERY
     SELECT
         w.ext_key, w.designation, w.jdate, w.pts_key, w.night_key, w.scan_key, w.coadd_key,
@@ -128,8 +155,9 @@ BEGIN
                        sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
                        cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                        sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
-                FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
+                FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
                 JOIN public.xsc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                                 AND t.hpx BETWEEN cover_lo AND cover_hi
                 OFFSET 0) AS u
           OFFSET 0) AS w
     WHERE w.in_whole OR w.hav < s_max
@@ -156,12 +184,21 @@ RETURNS TABLE (
     phi_opt smallint, b_m_opt real, vr_m_opt real, nopt_mchs smallint, j_msig real, h_msig
     real, k_msig real, dist_arcsec double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 100
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     -- The exact test's bound, a constant of the plan (an expression of the arguments
     -- would be evaluated for every row read).
     s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
+    -- The disc's cover, and the hpx range it spans (cover_lo .. cover_hi).
+    range_lo bigint[];
+    range_hi bigint[];
+    range_whole boolean[];
+    cover_lo bigint;
+    cover_hi bigint;
 BEGIN
+    SELECT array_agg(c.lo), array_agg(c.hi), array_agg(c.whole), min(c.lo), max(c.hi)
+    INTO range_lo, range_hi, range_whole, cover_lo, cover_hi
+    FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c;
     RETURN QUERY
     SELECT
         w.scan_key, w.id, w.ra, w."dec", w.hpx, w.err_maj, w.err_min, w.err_ang, w.j_m,
@@ -179,8 +216,9 @@ BEGIN
                        sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
                        cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                        sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
-                FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
+                FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
                 JOIN wdb.pts AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                                 AND t.hpx BETWEEN cover_lo AND cover_hi
                 OFFSET 0) AS u
           OFFSET 0) AS w
     WHERE w.in_whole OR w.hav < s_max
@@ -211,11 +249,16 @@ RETURNS TABLE (
     b_m_opt real, vr_m_opt real, nopt_mchs smallint, ext_key integer, scan_key integer,
     coadd_key integer, coadd smallint, hpx bigint, dist_arcsec double precision)
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE ROWS 10
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     radius_arcsec float8 := 10;
     s_max float8;
     found_rows bigint;
+    range_lo bigint[];
+    range_hi bigint[];
+    range_whole boolean[];
+    cover_lo bigint;
+    cover_hi bigint;
 BEGIN
     IF k < 0 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -225,17 +268,22 @@ BEGIN
         -- The rows of psc_cone, counted: those of the whole ranges from the hpx index
         -- alone, the others through psc_cone's exact test.
         s_max := power(sin(radians(radius_arcsec / 3600) / 2), 2);
-        WITH c AS MATERIALIZED (
-            SELECT * FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600))
-        SELECT (SELECT count(*) FROM c JOIN public.psc AS t
-                ON public._hpx_in_range(t.hpx, c.lo, c.hi) WHERE c.whole)
+        SELECT array_agg(c.lo), array_agg(c.hi), array_agg(c.whole), min(c.lo), max(c.hi)
+        INTO range_lo, range_hi, range_whole, cover_lo, cover_hi
+        FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c;
+        SELECT (SELECT count(*) FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
+                JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                                    AND t.hpx BETWEEN cover_lo AND cover_hi
+                WHERE c.whole)
              + (SELECT count(*) FROM (
                     SELECT u.sin_dra * u.sin_dra * (u.cos_mdec * u.cos_mdec - u.sin_ddec * u.sin_ddec)
                            + u.sin_ddec * u.sin_ddec AS hav
                     FROM (SELECT sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
                                  cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                                  sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
-                          FROM c JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                          FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
+                          JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                                              AND t.hpx BETWEEN cover_lo AND cover_hi
                           WHERE NOT c.whole OFFSET 0) AS u
                     OFFSET 0) AS w
                 WHERE w.hav < s_max)
