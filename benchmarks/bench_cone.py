@@ -135,10 +135,19 @@ def table_rows(conn: psycopg.Connection, table: str) -> int | None:
 CONE_FUNCTION = """
 CREATE OR REPLACE FUNCTION {fn}(ra0_deg float8, dec0_deg float8, radius_arcsec float8)
 RETURNS TABLE (ra float8, "dec" float8, hpx bigint, dist_arcsec float8)
-LANGUAGE plpgsql STABLE ROWS 100 SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql STABLE ROWS 100 SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
+    range_lo bigint[];
+    range_hi bigint[];
+    range_whole boolean[];
+    cover_lo bigint;
+    cover_hi bigint;
 BEGIN
+    SELECT array_agg(c.lo), array_agg(c.hi), array_agg(c.whole), min(c.lo), max(c.hi)
+    INTO range_lo, range_hi, range_whole, cover_lo, cover_hi
+    FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c;
     RETURN QUERY
     SELECT w.ra, w.dec, w.hpx, degrees(2 * asin(sqrt(w.hav))) * 3600
     FROM (SELECT u.*, u.sin_dra * u.sin_dra * (u.cos_mdec * u.cos_mdec - u.sin_ddec * u.sin_ddec)
@@ -147,8 +156,11 @@ BEGIN
                        sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
                        cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                        sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
-                FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
-                JOIN {table} AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM {table} AS p
+                    WHERE public._hpx_in_range(p.hpx, c.lo, c.hi)
+                      AND p.hpx BETWEEN cover_lo AND cover_hi OFFSET 0) AS t
                 OFFSET 0) AS u
           OFFSET 0) AS w
     WHERE w.in_whole OR w.hav < s_max
@@ -160,22 +172,38 @@ $$"""
 #: alone, the others through the exact test.
 COUNT_FUNCTION = """
 CREATE OR REPLACE FUNCTION {fn}(ra0_deg float8, dec0_deg float8, radius_arcsec float8)
-RETURNS bigint LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+RETURNS bigint LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
     found_rows bigint;
+    range_lo bigint[];
+    range_hi bigint[];
+    range_whole boolean[];
+    cover_lo bigint;
+    cover_hi bigint;
 BEGIN
-    WITH c AS MATERIALIZED (
-        SELECT * FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600))
-    SELECT (SELECT count(*) FROM c JOIN {table} AS t
-            ON public._hpx_in_range(t.hpx, c.lo, c.hi) WHERE c.whole)
+    SELECT array_agg(c.lo), array_agg(c.hi), array_agg(c.whole), min(c.lo), max(c.hi)
+    INTO range_lo, range_hi, range_whole, cover_lo, cover_hi
+    FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c;
+    SELECT (SELECT count(*)
+            FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
+            CROSS JOIN LATERAL (
+                SELECT 1 FROM {table} AS p
+                WHERE public._hpx_in_range(p.hpx, c.lo, c.hi)
+                  AND p.hpx BETWEEN cover_lo AND cover_hi OFFSET 0) AS t
+            WHERE c.whole)
          + (SELECT count(*) FROM (
                 SELECT u.sin_dra * u.sin_dra * (u.cos_mdec * u.cos_mdec - u.sin_ddec * u.sin_ddec)
                        + u.sin_ddec * u.sin_ddec AS hav
                 FROM (SELECT sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
                              cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                              sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
-                      FROM c JOIN {table} AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                      FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
+                      CROSS JOIN LATERAL (
+                          SELECT p.ra, p.dec FROM {table} AS p
+                          WHERE public._hpx_in_range(p.hpx, c.lo, c.hi)
+                            AND p.hpx BETWEEN cover_lo AND cover_hi OFFSET 0) AS t
                       WHERE NOT c.whole OFFSET 0) AS u
                 OFFSET 0) AS w
             WHERE w.hav < s_max)

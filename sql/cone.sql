@@ -11,19 +11,27 @@
 -- xsc_cone report that public.psc / public.xsc do not exist.
 --
 -- The functions are PL/pgSQL: one statement takes the disc's cover (hpx_cone_ranges)
--- into arrays, the next joins their rows with the table's hpx index, so it is planned
--- once per session and its plan reused for every cone (sql/hpx/cover.sql says why that
--- is faster than the inlined hpx_radial_query). plan_cache_mode = force_generic_plan
--- makes it so: left to choose, the plan cache kept making custom plans, estimated
--- cheaper, and planned every call again (1 to 4 ms of a 600" or 1 deg cone).
--- On a table partitioned by sky (sql/partitions.sql) the generic plan holds every
--- partition; the cover's whole span, hpx BETWEEN cover_lo AND cover_hi with the two
--- bounds as the statement's parameters, lets the executor drop the partitions outside
--- it before it starts their scans (initial pruning); joined to the cover's rows alone,
--- every call started the scans of all partitions (5 to 20 times slower at orders 2 and
--- 3). No parallel workers: the planner, seeing the span's bounds as parameters, took
--- the table for small and planned a parallel scan of it, whose workers cost more to
--- start (10 to 40 ms) than any cone.
+-- into arrays, the next reads the table's hpx index for each of their ranges, so it is
+-- planned once per session and its plan reused for every cone (sql/hpx/cover.sql says
+-- why that is faster than the inlined hpx_radial_query). plan_cache_mode =
+-- force_generic_plan makes it so: left to choose, the plan cache kept making custom plans,
+-- estimated cheaper, and planned every call again (1 to 4 ms of a 600" or 1 deg cone).
+-- The same statement serves plain tables and tables partitioned by sky
+-- (sql/partitions.sql), whose generic plan holds every partition:
+-- - the cover's whole span, hpx BETWEEN cover_lo AND cover_hi with the two bounds as
+--   the statement's parameters, lets the executor drop the partitions outside it before
+--   it starts their scans (initial pruning). Without it every call started the scans of
+--   all partitions: 5 to 25 times slower than a plain table at orders 2 and 3;
+-- - each range is read by a LATERAL subquery, so that the table is always the inner
+--   side, probed range by range; joined to the ranges instead, the planner read the
+--   whole span once (its parameters hide its size) and tested every row against every
+--   range: 4 times slower at 1 deg;
+-- - no parallel workers: seeing the span's bounds as parameters the planner took the
+--   table for small and planned a parallel scan, whose workers cost more to start (10
+--   to 40 ms) than any cone.
+-- Measured on 1,000,000 points (benchmarks/README.md, "Partitioning by sky"): within
+-- 0.9 to 1.2 times the plain table's latency at orders 0 to 2, 2" to 1 deg; on a plain
+-- table the same as the former join of the ranges, within the noise.
 -- NULL arguments give no rows.
 --
 -- The exact test is hpx_radial_query's, _hpx_sindist < sin^2(r/2), Q3C's arithmetic
@@ -89,8 +97,10 @@ BEGIN
                        cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                        sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
                 FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
-                JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-                                 AND t.hpx BETWEEN cover_lo AND cover_hi
+                CROSS JOIN LATERAL (
+                    SELECT * FROM public.psc AS p
+                    WHERE public._hpx_in_range(p.hpx, c.lo, c.hi)
+                      AND p.hpx BETWEEN cover_lo AND cover_hi OFFSET 0) AS t
                 OFFSET 0) AS u
           OFFSET 0) AS w
     WHERE w.in_whole OR w.hav < s_max
@@ -156,8 +166,10 @@ BEGIN
                        cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                        sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
                 FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
-                JOIN public.xsc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-                                 AND t.hpx BETWEEN cover_lo AND cover_hi
+                CROSS JOIN LATERAL (
+                    SELECT * FROM public.xsc AS p
+                    WHERE public._hpx_in_range(p.hpx, c.lo, c.hi)
+                      AND p.hpx BETWEEN cover_lo AND cover_hi OFFSET 0) AS t
                 OFFSET 0) AS u
           OFFSET 0) AS w
     WHERE w.in_whole OR w.hav < s_max
@@ -217,8 +229,10 @@ BEGIN
                        cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                        sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
                 FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
-                JOIN wdb.pts AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-                                 AND t.hpx BETWEEN cover_lo AND cover_hi
+                CROSS JOIN LATERAL (
+                    SELECT * FROM wdb.pts AS p
+                    WHERE public._hpx_in_range(p.hpx, c.lo, c.hi)
+                      AND p.hpx BETWEEN cover_lo AND cover_hi OFFSET 0) AS t
                 OFFSET 0) AS u
           OFFSET 0) AS w
     WHERE w.in_whole OR w.hav < s_max
@@ -271,9 +285,12 @@ BEGIN
         SELECT array_agg(c.lo), array_agg(c.hi), array_agg(c.whole), min(c.lo), max(c.hi)
         INTO range_lo, range_hi, range_whole, cover_lo, cover_hi
         FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c;
-        SELECT (SELECT count(*) FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
-                JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-                                    AND t.hpx BETWEEN cover_lo AND cover_hi
+        SELECT (SELECT count(*)
+                FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
+                CROSS JOIN LATERAL (
+                    SELECT 1 FROM public.psc AS p
+                    WHERE public._hpx_in_range(p.hpx, c.lo, c.hi)
+                      AND p.hpx BETWEEN cover_lo AND cover_hi OFFSET 0) AS t
                 WHERE c.whole)
              + (SELECT count(*) FROM (
                     SELECT u.sin_dra * u.sin_dra * (u.cos_mdec * u.cos_mdec - u.sin_ddec * u.sin_ddec)
@@ -282,8 +299,10 @@ BEGIN
                                  cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
                                  sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
                           FROM unnest(range_lo, range_hi, range_whole) AS c (lo, hi, whole)
-                          JOIN public.psc AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
-                                              AND t.hpx BETWEEN cover_lo AND cover_hi
+                          CROSS JOIN LATERAL (
+                              SELECT p.ra, p.dec FROM public.psc AS p
+                              WHERE public._hpx_in_range(p.hpx, c.lo, c.hi)
+                                AND p.hpx BETWEEN cover_lo AND cover_hi OFFSET 0) AS t
                           WHERE NOT c.whole OFFSET 0) AS u
                     OFFSET 0) AS w
                 WHERE w.hav < s_max)

@@ -1,8 +1,8 @@
 """Cone functions that prune a partitioned table's partitions before starting them.
 
 ``psc_cone``, ``xsc_cone``, ``wdb_cone`` and ``psc_nearest`` take the disc's cover into
-arrays in a first statement and join the table on its ranges and on the cover's whole
-hpx span, whose bounds are parameters of the cached plan: on a table partitioned by sky
+arrays in a first statement and read the table range by range (a LATERAL subquery),
+bounded by the cover's whole hpx span, whose bounds are parameters of the cached plan: on a table partitioned by sky
 the executor removes the partitions outside the span at start-up (initial pruning)
 instead of starting every partition's scan at every call. No parallel workers. Same
 rows; no table changes.

@@ -169,26 +169,36 @@ def test_a_cone_function_reads_one_partition(sky: Sky, function: str, index: str
     assert scanned == {f"{parent}_p{pixel}"}
 
 
-def test_the_cone_join_prunes_at_run_time_in_a_generic_plan(sky: Sky) -> None:
-    """The statement shape of the cone functions, prepared with a generic plan: every
-    partition is in the plan, all but the cone's are never executed."""
+def test_the_cone_statement_starts_only_the_partitions_of_the_cover_span(sky: Sky) -> None:
+    """The statement shape of the cone functions (sql/cone.sql), prepared with a generic
+    plan: the cover's span, given as parameters, removes the other partitions before the
+    executor starts them (initial pruning); only the cone's partition is in the plan."""
     pixel = 7
     ra0, dec0 = pixel_centre(pixel)
     with psycopg.connect(sky.url) as conn:
         conn.execute("SET plan_cache_mode = force_generic_plan")
-        conn.execute("PREPARE cone(float8, float8, float8) AS SELECT count(*) "
-                     "FROM hpx_cone_ranges($1, $2, $3) AS c "
-                     "JOIN wdb.pts AS t ON _hpx_in_range(t.hpx, c.lo, c.hi)")
-        plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE cone({}, {}, 0.05)")
-                            .format(sql.Literal(ra0), sql.Literal(dec0))).fetchone()[0]
+        conn.execute(
+            "PREPARE cone(bigint[], bigint[], bigint, bigint) AS SELECT count(*) "
+            "FROM unnest($1, $2) AS c (lo, hi) CROSS JOIN LATERAL ("
+            "SELECT 1 FROM wdb.pts AS p WHERE _hpx_in_range(p.hpx, c.lo, c.hi) "
+            "AND p.hpx BETWEEN $3 AND $4 OFFSET 0) AS t")
+        lows, highs = zip(*conn.execute("SELECT lo, hi FROM hpx_cone_ranges(%s, %s, 0.05)",
+                                        (ra0, dec0)).fetchall(), strict=True)
+        plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE cone({}, {}, {}, {})")
+                            .format(sql.Literal(list(lows)), sql.Literal(list(highs)),
+                                    sql.Literal(min(lows)), sql.Literal(max(highs)))
+                            ).fetchone()[0]
     scans: dict[str, int] = {}
+    removed = []
 
     def walk(node: dict) -> None:
         if node.get("Relation Name", "").startswith("pts_p"):
             scans[node["Relation Name"]] = node["Actual Loops"]
+        if "Subplans Removed" in node:
+            removed.append(node["Subplans Removed"])
         for child in node.get("Plans", []):
             walk(child)
 
     walk(plan[0]["Plan"])
-    assert len(scans) == 12 * 4 ** K
-    assert {name for name, loops in scans.items() if loops} == {f"pts_p{pixel}"}
+    assert scans.keys() == {f"pts_p{pixel}"} and scans[f"pts_p{pixel}"] == len(lows)
+    assert removed == [12 * 4 ** K - 1]
