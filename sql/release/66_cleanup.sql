@@ -8,7 +8,7 @@ DROP VIEW w_pts, w_ext, w_scan, part;  -- (the builder's views of wdb and of the
 DROP TABLE chosen_scan, scan_pair, scan_edge, app, cand, app_cover, app_edge, app_label,
            group_dup, virtual_apparition, group_member, cand_reject, cat_row, cat_nn,
            cat_suffix, xsc_shape, gal_ellipse, xsc_point, psc_inside, psc_galaxy,
-           mapcor_parent, mapcor_pair, mapcor_flag;
+           mapcor_pair, mapcor_flag;  -- (mapcor_parent: kept by step 7)
 CALL drop_build_routines();
 
 ANALYZE psc;

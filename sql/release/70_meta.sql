@@ -49,4 +49,18 @@ SELECT (SELECT jsonb_object_agg(name, n) FROM table_hash WHERE part = 'release')
         FROM table_hash WHERE part = 'wdb') AS wdb_checksum,
        (SELECT md5(string_agg(name || ':' || n || ':' || h, '|' ORDER BY name))
         FROM table_hash WHERE part = 'release') AS content_checksum;
-DROP TABLE table_hash, wdb_hash;
+DROP TABLE table_hash;
+
+-- What a later build needs to rebuild only the sky that changed (release build
+-- --incremental-from, twomass/release/incremental.py): the per-cell counts and hashes of
+-- the working rows this build read, and the parents of its artifact pass, whose zones
+-- reach beyond any margin.
+CREATE TABLE wdb_cell_hash AS SELECT name, cell, n, h FROM wdb_hash ORDER BY name, cell;
+COMMENT ON TABLE wdb_cell_hash IS
+    'Count (n) and sum of row hashes (h) of each working table the build read, per '
+    'order-10 HEALPix cell (hpx >> 38): what an incremental build compares.';
+CREATE TABLE artifact_parent AS SELECT ra, dec, j, h, ks FROM mapcor_parent;
+COMMENT ON TABLE artifact_parent IS
+    'The parents (very bright stars) of the build''s artifact pass: what an incremental '
+    'build compares.';
+DROP TABLE wdb_hash, mapcor_parent;

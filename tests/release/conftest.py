@@ -147,7 +147,10 @@ class WdbBuilder:
             tiles = {}
             for row in self._scan_rows:
                 tiles.setdefault(row["tile"], row)
+            known = {t for (t,) in conn.execute("SELECT tile FROM wdb.tile").fetchall()}
             for tile, row in tiles.items():
+                if tile in known:  # (a later night's scan of a tile)
+                    continue
                 _insert(conn, "wdb.tile", {
                     "tile": tile, "dec_band": 0, "ra": row["ra"], "dec": row["dec"],
                     "hpx": row["hpx"],

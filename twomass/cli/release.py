@@ -34,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "1 (default): one transaction over all of wdb")
     build.add_argument("--order", type=int, metavar="K",
                        help="HEALPix order of the pixels of a --jobs build (default 3)")
+    build.add_argument("--incremental-from", metavar="OLD",
+                       help="run the rules only where the working database changed since "
+                       "release OLD (built by this version with the same spec); copy the "
+                       "rest of the sky from it")
     build.set_defaults(handler=run_build)
 
     commands.add_parser("list", help="list the releases").set_defaults(handler=run_list)
@@ -69,7 +73,7 @@ def run_build(args: argparse.Namespace, ctx: Context) -> int:
     spec = load_spec(args.spec)
     db = ctx.current_db()
     record = release.build(db, args.name, spec, publish_after=False, jobs=args.jobs,
-                           order=args.order)
+                           order=args.order, incremental_from=args.incremental_from)
     if not args.no_publish:
         # The build is committed: an interrupt now leaves it built and unpublished.
         try:

@@ -85,12 +85,15 @@ def code_version() -> str:
 def build(db: Database, name: str, spec: ReleaseSpec | None = None, *, publish_after: bool = True,
           progress: bool = True, step_seconds: dict[str, float] | None = None,
           jobs: int = 1, partitioned: bool | None = None, order: int | None = None,
-          margin_arcsec: float | None = None) -> ReleaseRecord:
+          margin_arcsec: float | None = None,
+          incremental_from: str | None = None) -> ReleaseRecord:
     """Build release ``name`` from the working database; publish it unless told not to.
 
     ``jobs`` > 1 (or ``partitioned``) builds partition-wise over ``jobs`` connections
     (``twomass.release.partitioned``: HEALPix pixels of ``order``, with a margin of
     ``margin_arcsec``); otherwise one transaction runs the rules over all of wdb.
+    ``incremental_from`` (a release's name) builds partition-wise and runs the rules only
+    where the sky changed since that release (``twomass.release.incremental``).
     ``step_seconds``, when given, receives the duration of every step (or phase).
     A build waits for the release lock and for ingests writing the working tables, and
     says on standard error whom it waits for; the server stops it if this process dies.
@@ -101,11 +104,12 @@ def build(db: Database, name: str, spec: ReleaseSpec | None = None, *, publish_a
         If the name is invalid or a release of that name exists.
     """
     spec = spec or ReleaseSpec()
-    if partitioned if partitioned is not None else jobs > 1:
+    if incremental_from is not None or (partitioned if partitioned is not None else jobs > 1):
         from twomass.release import partitioned as by_pixel
 
         by_pixel.build(db, name, spec, jobs=jobs, order=order, margin_arcsec=margin_arcsec,
-                       progress=progress, step_seconds=step_seconds)
+                       progress=progress, step_seconds=step_seconds,
+                       incremental_from=incremental_from)
         if publish_after:
             publish(db, name)
         return show(db, name)

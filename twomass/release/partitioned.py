@@ -47,7 +47,7 @@ from tqdm import tqdm
 from twomass.core import database
 from twomass.core.database import Database
 from twomass.core.healpix import margin_ranges, pixel_range
-from twomass.release import builder
+from twomass.release import builder, incremental
 from twomass.release.metadata import describe_release
 from twomass.release.registry import ReleaseError, _lock, schema_for
 from twomass.release.spec import ReleaseSpec
@@ -89,11 +89,16 @@ class Pixel:
 def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
           order: int | None = None, margin_arcsec: float | None = None,
           progress: bool = True, step_seconds: dict[str, float] | None = None,
-          on_snapshot: Hook | None = None) -> dict[str, float]:
+          on_snapshot: Hook | None = None, incremental_from: str | None = None
+          ) -> dict[str, float]:
     """Build release ``name`` pixel by pixel over ``jobs`` connections (unpublished).
 
-    Returns the number of pixels, the margin [arcsec] and the number of catalog rows
-    whose nearest neighbour was looked up beyond the margin.
+    With ``incremental_from`` (a release built by this code with this spec), only the
+    pixels within reach of what changed since it run the rules; the others are copied
+    from it (``twomass.release.incremental``).
+
+    Returns the number of pixels, the pixels rebuilt, the margin [arcsec] and the number
+    of catalog rows whose nearest neighbour was looked up beyond the margin.
 
     Raises
     ------
@@ -112,6 +117,8 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
         coord.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         _lock(coord, f"build {name}")
         builder.refuse_existing(coord, name, schema)
+        old = (incremental.check_old(coord, incremental_from, spec)
+               if incremental_from is not None else None)
         _drop_work(db, name)
         with database.connection(db.url, autocommit=True) as admin:
             admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(work)))
@@ -125,27 +132,50 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
             seconds["global"] = time.perf_counter() - phase
             if on_snapshot is not None:
                 on_snapshot()
+            rebuilt, ruled, runs = pixels, pixels, {}
+            if old is not None:
+                phase = time.perf_counter()
+                plan = incremental.plan(pool.conns[0], work, old, pixels, order, margin)
+                runs = incremental.old_key_runs(pool.conns[0], old, pixels)
+                pool.conns[0].commit()
+                rebuilt = [p for p in pixels if p.pixel in plan.rebuild]
+                ruled = [p for p in pixels if p.pixel in plan.rules_a]
+                seconds["plan"] = time.perf_counter() - phase
             phase = time.perf_counter()
-            pool.run("views", pixels, lambda conn, p: _views(conn, name, work, p))
+            pool.run("views", ruled, lambda conn, p: _views(conn, name, work, p))
             seconds["views"] = time.perf_counter() - phase
             # (nothing reads wdb from here on; the coordinator's transaction stays open
             # for the release lock only)
             phase = time.perf_counter()
-            pool.run("rules A", pixels, lambda conn, p: _rules_a(conn, name, work, p))
+            pool.run("rules A", ruled, lambda conn, p: _rules_a(conn, name, work, p))
             seconds["rules A"] = time.perf_counter() - phase
             phase = time.perf_counter()
+            if old is not None:
+                _old_members(pool.conns[0], work, old, pixels, plan.rules_a, runs)
             reject_keys = _number(pool.conns[0], work, pixels)
             seconds["numbering"] = time.perf_counter() - phase
             phase = time.perf_counter()
-            pool.run("rules B", pixels,
+            pool.run("rules B", rebuilt,
                      lambda conn, p: _rules_b(conn, name, work, p, reject_keys[p.pixel], margin))
             seconds["rules B"] = time.perf_counter() - phase
+            if old is not None:
+                phase = time.perf_counter()
+                conn0 = pool.conns[0]
+                incremental.key_shift_table(conn0, work, pixels, runs, plan.rebuild)
+                conn0.execute(sql.SQL("CREATE INDEX ON {} (cat, scan_key, id)").format(
+                    sql.Identifier(work, "member")))
+                conn0.commit()
+                copied = [p for p in pixels if p.pixel not in plan.rebuild]
+                pool.run("copy", copied, lambda conn, p: incremental.copy_pixel(
+                    conn, p.schema(name), work, old, p, runs, reject_keys[p.pixel], margin))
+                seconds["copy"] = time.perf_counter() - phase
             phase = time.perf_counter()
             far = _final(pool.conns[0], name, schema, work, stage, spec, pixels, margin, start,
                          seconds)
             seconds["final"] = time.perf_counter() - phase
             done = True
-            return {"pixels": len(pixels), "margin_arcsec": margin * 3600, "far": far}
+            return {"pixels": len(pixels), "rebuilt": len(rebuilt),
+                    "margin_arcsec": margin * 3600, "far": far}
         finally:
             pool.close()
             if not done:
@@ -317,6 +347,23 @@ def _rules_a(conn: psycopg.Connection, name: str, work: str, pixel: Pixel) -> No
     _run_steps(conn, lambda n: n is not None and 20 <= n < 50, f"pixel {pixel.pixel}")
     conn.execute(sql.SQL("INSERT INTO member SELECT {}, c.* FROM cat_keys AS c").format(
         sql.Literal(pixel.pixel)))
+
+
+def _old_members(conn: psycopg.Connection, work: str, old: str, pixels: list[Pixel],
+                 ruled: set[int], runs: dict) -> None:
+    """The catalog rows of the pixels that run no rules, from release ``old``, into
+    member, and their working-row counts (catalog and rejects: their sky is unchanged)."""
+    conn.isolation_level = None
+    for p in pixels:
+        if p.pixel in ruled:
+            continue
+        incremental.old_members(conn, work, old, p, runs)
+        sizes = {t: (runs[(p.pixel, t)][1] - runs[(p.pixel, t)][0] + 1
+                     if (p.pixel, t) in runs else 0)
+                 for t in ("psc", "psc_reject_row", "xsc", "xsc_reject_row")}
+        p.n_pts = sizes["psc"] + sizes["psc_reject_row"]
+        p.n_ext = sizes["xsc"] + sizes["xsc_reject_row"]
+    conn.commit()
 
 
 def _number(conn: psycopg.Connection, work: str, pixels: list[Pixel]) -> dict[int, tuple]:
