@@ -2,10 +2,10 @@
 
 ``psc_cone``, ``xsc_cone``, ``wdb_cone`` and ``psc_nearest`` take the disc's cover into
 arrays in a first statement and read the table range by range (a LATERAL subquery),
-bounded by the cover's whole hpx span, whose bounds are parameters of the cached plan: on a table partitioned by sky
-the executor removes the partitions outside the span at start-up (initial pruning)
-instead of starting every partition's scan at every call. No parallel workers. Same
-rows; no table changes.
+bounded by the cover's whole hpx span, whose bounds are parameters of the cached plan:
+on a table partitioned by sky the executor removes the partitions outside the span at
+start-up (initial pruning) instead of starting every partition's scan at every call.
+No parallel workers. Same rows; no table changes.
 
 The SQL is frozen in the folder of the same name beside this file.
 
