@@ -10,16 +10,24 @@ the full 2MASS working database (1.3e9 rows) from the largest region's per-row r
 the per-pixel phases spread over every core, the others (snapshot copy, numbering,
 final transaction) run by one connection per server over that server's rows.
 
+With ``--incremental``: the sky but its last night is ingested and built partition-wise
+(release ``old``), the last night ingested, then the incremental build from ``old``
+(``--incremental-from``), the single-table build and the partition-wise build of the
+same rows, alternated, checksums compared.
+
 Usage: python benchmarks/bench_scaleout.py [--db URL] [--area 36] [--orders 4 5]
-       [--jobs 2] [--repeat 2] [--seed N]
+       [--jobs 2] [--repeat 2] [--seed N] [--incremental]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 import psycopg
 from bench_release import DEC, RA  # (same sky as the release benchmark)
@@ -30,8 +38,10 @@ from twomass.core.database import Database
 from twomass.core.settings import Settings
 
 
-def _ingest(admin_url: str, area: float, seed: int) -> str:
-    """A scratch database holding ``area`` square degrees simulated and ingested."""
+def _ingest(admin_url: str, area: float, seed: int,
+            between: Callable[[str], None] | None = None) -> str:
+    """A scratch database holding ``area`` square degrees simulated and ingested; with
+    ``between``, the last night is ingested after ``between(url)`` ran."""
     import math
     import tempfile
     from pathlib import Path
@@ -48,12 +58,71 @@ def _ingest(admin_url: str, area: float, seed: int) -> str:
         out = Path(tmp) / "sky"
         simulate(out, (RA - width / 2, RA + width / 2), (DEC - half, DEC + half), seed=seed)
         nights = sorted(p for p in out.iterdir() if p.is_dir())
+        batches = [nights] if between is None else [nights[:-1], nights[-1:]]
         with Database(url) as db:
             revision.init(db)
-            ingest_nights(db, nights, on_warning="ignore", progress=False)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
+            for i, batch in enumerate(batches):
+                if i:
+                    between(url)
+                ingest_nights(db, batch, on_warning="ignore", progress=False)
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute("VACUUM ANALYZE")
     return url
+
+
+def _incremental(admin_url: str, area: float, seed: int, jobs: int, order: int,
+                 repeat: int) -> None:
+    """The rebuild after one new night against the full builds of the same rows."""
+    old_stats: dict = {}
+
+    def build_old(url: str) -> None:
+        with Database(url) as db:
+            old_stats.update(release.build(db, "old", publish_after=False, progress=False,
+                                           jobs=jobs, partitioned=True, order=order).counts)
+
+    url = _ingest(admin_url, area, seed, between=build_old)
+    try:
+        with psycopg.connect(url) as conn:
+            rows, last = conn.execute(
+                "SELECT (SELECT count(*) FROM wdb.pts), (SELECT count(*) FROM wdb.pts "
+                "WHERE scan_key IN (SELECT scan_key FROM wdb.scan WHERE night_key = "
+                "(SELECT max(night_key) FROM wdb.night)))").fetchone()
+        times: dict[str, list[float]] = {}
+        checksums = set()
+        phases: dict = {}
+        n = 0
+        for _ in range(repeat):
+            for variant in ("incremental", "single", "partition-wise"):
+                n += 1
+                steps: dict[str, float] = {}
+                start = time.perf_counter()
+                with Database(url) as db, contextlib.redirect_stderr(io.StringIO()) as err:
+                    record = release.build(
+                        db, f"n{n}", publish_after=False, progress=True, jobs=jobs,
+                        partitioned=variant != "single", order=order, step_seconds=steps,
+                        incremental_from="old" if variant == "incremental" else None)
+                    seconds = time.perf_counter() - start
+                    release.drop(db, f"n{n}")
+                plan = [line for line in err.getvalue().splitlines() if "rebuilt" in line]
+                if plan:
+                    print("  " + plan[-1].split("\r")[-1])
+                times.setdefault(variant, []).append(seconds)
+                checksums.add(record.content_checksum)
+                phases[variant] = steps
+                print(f"  build {n}: {variant} {seconds:.1f} s, load {os.getloadavg()[0]:.1f}",
+                      flush=True)
+        single = statistics.median(times["single"])
+        print(f"{area:6.0f} deg2, {rows:>10,d} working rows, the last night {last:,d} of them "
+              f"(jobs {jobs}, order {order}): content checksums "
+              f"{'all equal' if len(checksums) == 1 else 'DIFFER'}")
+        for variant, values in times.items():
+            t = statistics.median(values)
+            print(f"    {variant:<16} {t:7.1f} s (runs {', '.join(f'{x:.1f}' for x in values)}), "
+                  f"this / single {t / single:5.3f}")
+        print("        incremental phases: " + ", ".join(
+            f"{k} {v:.1f} s" for k, v in phases["incremental"].items()))
+    finally:
+        database.drop_database(admin_url, url)
 
 
 def _build(url: str, name: str, jobs: int, order: int | None) -> tuple[float, str, dict]:
@@ -97,11 +166,18 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--incremental", action="store_true",
+                        help="instead: the rebuild after one new night (--incremental-from) "
+                        "against the full builds, at the first of --orders")
     args = parser.parse_args()
     settings = Settings()
     if args.db:
         settings = settings.model_copy(update={"database_url": args.db})
     admin_url = database.resolve_url(settings)
+    if args.incremental:
+        for area in args.area:
+            _incremental(admin_url, area, args.seed, args.jobs, args.orders[0], args.repeat)
+        return
     largest = None
     for area in args.area:
         url = _ingest(admin_url, area, args.seed)

@@ -141,6 +141,12 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
                 rebuilt = [p for p in pixels if p.pixel in plan.rebuild]
                 ruled = [p for p in pixels if p.pixel in plan.rules_a]
                 seconds["plan"] = time.perf_counter() - phase
+                if progress:
+                    print(f"release {name}: since {incremental_from}, {plan.changed_cells:,d} "
+                          f"cells, {plan.changed_scans:,d} chosen scans and "
+                          f"{plan.changed_parents:,d} artifact parents changed: "
+                          f"{len(rebuilt):,d} of {len(pixels):,d} pixels rebuilt",
+                          file=sys.stderr, flush=True)
             phase = time.perf_counter()
             pool.run("views", ruled, lambda conn, p: _views(conn, name, work, p))
             seconds["views"] = time.perf_counter() - phase
