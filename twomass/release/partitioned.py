@@ -438,8 +438,14 @@ def _final(conn: psycopg.Connection, name: str, schema: str, work: str, stage: s
         parts = sql.SQL(" UNION ALL ").join(
             sql.SQL("SELECT * FROM {}").format(sql.Identifier(p.schema(name), table))
             for p in pixels)
-        conn.execute(sql.SQL("CREATE TABLE {} AS {}").format(
+        conn.execute(sql.SQL("CREATE TABLE {} AS {} WITH NO DATA").format(
             sql.Identifier(stage, table), parts))
+        if table != "scan_info":
+            # The working database's layout first (step 62 then finds it done): the rows
+            # are written once, into their partitions.
+            conn.execute("CALL partition_like_wdb(%s)",
+                         (sql.Identifier(stage, table).as_string(conn),))
+        conn.execute(sql.SQL("INSERT INTO {} {}").format(sql.Identifier(stage, table), parts))
     seconds["final: tables"] = time.perf_counter() - phase
     phase = time.perf_counter()
     _run_steps(conn, lambda n: n is not None and n >= 62 and n != 66, "final step")
