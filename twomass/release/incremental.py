@@ -16,7 +16,8 @@ A source's fate depends on the rows within the margin of it (duplicates, artifac
 the pass within a pixel, galaxy ellipses), its value-added columns on the fate of the
 rows within the margin of those: a pixel is *rebuilt* when a change lies within twice
 the margin of it (the reach of a parent, plus twice the margin). Its neighbours, whose
-rows the rebuilt pixels' value-added step reads, run the first half of the rules too.
+rows the rebuilt pixels' value-added step reads, give them from OLD with all the columns
+that step reads (the working row's id found again by scan, hpx and position).
 
 Every other pixel is *copied*: its rows are those of OLD, the keys shifted by the
 difference of the pixel's first key (keys are numbered in hpx order, so a pixel's keys
@@ -54,7 +55,7 @@ class Plan:
     """Which pixels run which rules, and what was found changed."""
 
     rebuild: set[int]
-    rules_a: set[int]
+    margins: set[int]
     changed_cells: int = 0
     changed_scans: int = 0
     changed_parents: int = 0
@@ -126,8 +127,8 @@ def plan(conn: psycopg.Connection, work: str, old: str, pixels: list, order: int
 
 
 def with_neighbours(rebuild: set[int], pixels: list, order: int) -> set[int]:
-    """The pixels to rebuild and those holding rows of their margins (the first half of
-    the rules runs on these: the rebuilt pixels' second half reads their catalog rows)."""
+    """The pixels to rebuild and those holding rows of their margins (the rebuilt pixels'
+    second half of the rules reads these pixels' catalog rows)."""
     present = {p.pixel: p for p in pixels}
     shift = 2 * (HPX_ORDER - order)
     ruled = set(rebuild)
@@ -196,16 +197,37 @@ def key_shift_table(conn: psycopg.Connection, work: str, pixels: list, runs: dic
         "ORDER BY s.key_lo DESC LIMIT 1 $$").format(sql.Identifier(work), sql.Identifier(work)))
 
 
-def old_members(conn: psycopg.Connection, work: str, old: str, pixel, runs: dict) -> None:
-    """The catalog rows of a pixel that runs no rules into ``member`` (positions and keys
-    within the pixel: what the final nearest-neighbour pass reads)."""
+def old_members(conn: psycopg.Connection, work: str, old: str, pixel, runs: dict,
+                whole: bool) -> None:
+    """The catalog rows of a pixel that runs no rules into ``member``, from OLD (its sky
+    is unchanged, so are their fate and position): positions and keys within the pixel,
+    what the final nearest-neighbour pass reads; ``whole``, for a pixel in a rebuilt
+    pixel's margin, every column the rebuilt pixel's second half reads (the working
+    row's id found by its scan, hpx and position; the unit vector as step 2 computes it)."""
+    columns = {
+        "P": ("w.scan_key, w.id, work_key(w.scan_key, w.id), t.hpx, t.ra, t.dec, "
+              "cosd(t.dec) * cosd(t.ra), cosd(t.dec) * sind(t.ra), sind(t.dec), "
+              "t.use_src, t.dup_src",
+              "JOIN {work}.snap_pts AS w ON w.hpx = t.hpx AND w.scan_key = t.scan_key "
+              "AND w.ra = t.ra AND w.dec = t.dec"),
+        "X": ("t.scan_key, t.id, work_key(t.scan_key, t.id), t.hpx, t.ra, t.dec, "
+              "cosd(t.dec) * cosd(t.ra), cosd(t.dec) * sind(t.ra), sind(t.dec), "
+              "t.use_src, t.dup_src", ""),
+    }
     for cat, table, key, _ in CATALOGS:
         if (pixel.pixel, table) not in runs:
             continue
+        if whole:
+            select, join = columns[cat]
+            target = ("pixel, cat, scan_key, id, k, hpx, ra, dec, x, y, z, use_src, dup_src, "
+                      "key")
+        else:
+            select, join = "t.hpx, t.ra, t.dec", ""
+            target = "pixel, cat, hpx, ra, dec, key"
         conn.execute(sql.SQL(
-            "INSERT INTO {work}.member (pixel, cat, hpx, ra, dec, key) "
-            "SELECT %s, %s, hpx, ra, dec, {k} - %s + 1 FROM {t} "
-            "WHERE hpx BETWEEN %s AND %s").format(
+            "INSERT INTO {work}.member (" + target + ") "
+            "SELECT %s, %s, " + select + ", t.{k} - %s + 1 FROM {t} AS t " + join
+            + " WHERE t.hpx BETWEEN %s AND %s").format(
                 work=sql.Identifier(work), k=sql.Identifier(key),
                 t=sql.Identifier(old, table)),
             (pixel.pixel, cat, runs[(pixel.pixel, table)][0], pixel.lo, pixel.hi))

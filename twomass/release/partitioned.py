@@ -138,8 +138,7 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
                 plan = incremental.plan(pool.conns[0], work, old, pixels, order, margin)
                 runs = incremental.old_key_runs(pool.conns[0], old, pixels)
                 pool.conns[0].commit()
-                rebuilt = [p for p in pixels if p.pixel in plan.rebuild]
-                ruled = [p for p in pixels if p.pixel in plan.rules_a]
+                rebuilt = ruled = [p for p in pixels if p.pixel in plan.rebuild]
                 seconds["plan"] = time.perf_counter() - phase
                 if progress:
                     print(f"release {name}: since {incremental_from}, {plan.changed_cells:,d} "
@@ -157,7 +156,7 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
             seconds["rules A"] = time.perf_counter() - phase
             phase = time.perf_counter()
             if old is not None:
-                _old_members(pool.conns[0], work, old, pixels, plan.rules_a, runs)
+                _old_members(pool.conns[0], work, old, pixels, plan, runs)
             reject_keys = _number(pool.conns[0], work, pixels)
             seconds["numbering"] = time.perf_counter() - phase
             phase = time.perf_counter()
@@ -356,14 +355,15 @@ def _rules_a(conn: psycopg.Connection, name: str, work: str, pixel: Pixel) -> No
 
 
 def _old_members(conn: psycopg.Connection, work: str, old: str, pixels: list[Pixel],
-                 ruled: set[int], runs: dict) -> None:
+                 plan: incremental.Plan, runs: dict) -> None:
     """The catalog rows of the pixels that run no rules, from release ``old``, into
     member, and their working-row counts (catalog and rejects: their sky is unchanged)."""
     conn.isolation_level = None
+    builder.set_build_session(conn, [work])
     for p in pixels:
-        if p.pixel in ruled:
+        if p.pixel in plan.rebuild:
             continue
-        incremental.old_members(conn, work, old, p, runs)
+        incremental.old_members(conn, work, old, p, runs, whole=p.pixel in plan.margins)
         sizes = {t: (runs[(p.pixel, t)][1] - runs[(p.pixel, t)][0] + 1
                      if (p.pixel, t) in runs else 0)
                  for t in ("psc", "psc_reject_row", "xsc", "xsc_reject_row")}
