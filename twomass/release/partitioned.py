@@ -14,7 +14,8 @@ pixel, the one that owns its ``hpx``. Phases, each over ``jobs`` connections:
    transaction exported the snapshot (``pg_export_snapshot``) and this step imported it
    (``SET TRANSACTION SNAPSHOT``): the build reads one state of wdb, the one at its
    start, and takes no lock that blocks ingest. Nothing after it reads wdb: later
-   transactions, which cannot see the snapshot's rows, read the copies;
+   transactions, which cannot see the snapshot's rows, read the copies. (An incremental
+   build compares the snapshot with OLD first and copies only the sky it rebuilds.);
 2. views: each pixel's work schema with views ``w_pts``, ``w_ext`` of its rows and
    margin in the copies;
 3. rules 20-45 per pixel: candidates, duplicates, artifacts, the pixel's catalog rows
@@ -46,7 +47,7 @@ from tqdm import tqdm
 
 from twomass.core import database
 from twomass.core.database import Database
-from twomass.core.healpix import margin_ranges, pixel_range
+from twomass.core.healpix import margin_ranges, merge_ranges, pixel_range
 from twomass.release import builder, incremental
 from twomass.release.metadata import describe_release
 from twomass.release.registry import ReleaseError, _lock, schema_for
@@ -129,23 +130,26 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
             phase = time.perf_counter()
             margin = _global_step(pool.conns[0], snapshot, work, spec, margin_arcsec)
             pixels = _pixels(pool.conns[0], work, order, margin)
-            seconds["global"] = time.perf_counter() - phase
-            if on_snapshot is not None:
-                on_snapshot()
             rebuilt, ruled, runs = pixels, pixels, {}
-            if old is not None:
-                phase = time.perf_counter()
+            if old is None:
+                _copy_snapshot(pool.conns[0], None)
+            else:
+                # What changed since OLD, in the snapshot; then only the rows of the
+                # rebuilt pixels' regions and of their margins' pixels are copied.
                 plan = incremental.plan(pool.conns[0], work, old, pixels, order, margin)
                 runs = incremental.old_key_runs(pool.conns[0], old, pixels)
-                pool.conns[0].commit()
                 rebuilt = ruled = [p for p in pixels if p.pixel in plan.rebuild]
-                seconds["plan"] = time.perf_counter() - phase
+                _copy_snapshot(pool.conns[0], merge_ranges(
+                    [r for p in pixels if p.pixel in plan.margins for r in p.region]))
                 if progress:
                     print(f"release {name}: since {incremental_from}, {plan.changed_cells:,d} "
                           f"cells, {plan.changed_scans:,d} chosen scans and "
                           f"{plan.changed_parents:,d} artifact parents changed: "
                           f"{len(rebuilt):,d} of {len(pixels):,d} pixels rebuilt",
                           file=sys.stderr, flush=True)
+            seconds["global"] = time.perf_counter() - phase
+            if on_snapshot is not None:
+                on_snapshot()
             phase = time.perf_counter()
             pool.run("views", ruled, lambda conn, p: _views(conn, name, work, p))
             seconds["views"] = time.perf_counter() - phase
@@ -268,21 +272,14 @@ def _snapshot(conn: psycopg.Connection, snapshot: str) -> None:
 
 def _global_step(conn: psycopg.Connection, snapshot: str, work: str, spec: ReleaseSpec,
                  margin_arcsec: float | None) -> float:
-    """Phase 1: library, spec, steps < 20, a copy of wdb.scan; returns the margin [deg]."""
+    """Phase 1: library, spec, steps < 20, a copy of wdb.scan; returns the margin [deg].
+    Leaves the snapshot's transaction open for ``_copy_snapshot``."""
     _snapshot(conn, snapshot)
     builder.set_build_session(conn, [work])
     builder.write_spec(conn, spec)
     conn.execute("CREATE UNLOGGED TABLE w_scan AS SELECT * FROM wdb.scan")
     conn.execute("ALTER TABLE w_scan ADD PRIMARY KEY (scan_key)")
     conn.execute("ANALYZE w_scan")
-    # The snapshot's working rows in hpx order, so that a pixel and its margin are a few
-    # contiguous stretches of the table (wdb is in load order: a range of hpx read
-    # through its index jumps all over the table).
-    for table, source in (("snap_pts", "wdb.pts"), ("snap_ext", "wdb.ext")):
-        conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT * FROM {} ORDER BY hpx")
-                     .format(sql.Identifier(table), sql.Identifier(*source.split("."))))
-        conn.execute(sql.SQL("CREATE INDEX ON {} (hpx)").format(sql.Identifier(table)))
-        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
     builder.write_part(conn, 0, builder.ALL_SKY_HI)
     _run_steps(conn, lambda n: n is None or n < 20, "global step")
     conn.execute(
@@ -299,9 +296,28 @@ def _global_step(conn: psycopg.Connection, snapshot: str, work: str, spec: Relea
     margin = (margin_arcsec if margin_arcsec is not None
               else float(largest[0]) + PROX_MARGIN_ARCSEC)
     margin = max(margin, float(largest[1] or 0) + 1)
+    return margin / 3600
+
+
+def _copy_snapshot(conn: psycopg.Connection, ranges: list[tuple[int, int]] | None) -> None:
+    """The snapshot's working rows (those in ``ranges``, else all) in hpx order, so that a
+    pixel and its margin are a few contiguous stretches of the table (wdb is in load
+    order: a range of hpx read through its index jumps all over the table); then the
+    snapshot's transaction commits."""
+    for table, source in (("snap_pts", "wdb.pts"), ("snap_ext", "wdb.ext")):
+        rows: sql.Composable = sql.Identifier(*source.split("."))
+        if ranges is not None:
+            lows, highs = (zip(*ranges, strict=True) if ranges else ((), ()))
+            rows = sql.SQL(
+                "(SELECT t.* FROM unnest({}::bigint[], {}::bigint[]) AS r (lo, hi) "
+                "JOIN {} AS t ON t.hpx BETWEEN r.lo AND r.hi)").format(
+                    sql.Literal(list(lows)), sql.Literal(list(highs)), rows)
+        conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT * FROM {} AS w ORDER BY hpx")
+                     .format(sql.Identifier(table), rows))
+        conn.execute(sql.SQL("CREATE INDEX ON {} (hpx)").format(sql.Identifier(table)))
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
     conn.commit()
     conn.isolation_level = None
-    return margin / 3600
 
 
 def _pixels(conn: psycopg.Connection, work: str, order: int, margin_deg: float) -> list[Pixel]:
@@ -313,7 +329,6 @@ def _pixels(conn: psycopg.Connection, work: str, order: int, margin_deg: float) 
         "UNION SELECT hpx >> {full} FROM {work}.chosen_scan ORDER BY 1").format(
             shift=sql.Literal(shift), full=sql.Literal(2 * (29 - order)),
             work=sql.Identifier(work))).fetchall()
-    conn.commit()
     return [Pixel(p, *pixel_range(p, order), margin_ranges(p, order, margin_deg))
             for (p,) in rows]
 
