@@ -170,7 +170,7 @@ def old_key_runs(conn: psycopg.Connection, old: str, pixels: list) -> dict:
 
 
 def key_shift_table(conn: psycopg.Connection, work: str, pixels: list, runs: dict,
-                    rebuild: set[int]) -> None:
+                    rebuild: set[int], order: int) -> None:
     """Table ``key_shift``: per catalog and pixel, OLD's key run and what to add to it (the
     new first key minus the old one); ``rebuilt`` where the pixel runs the rules again."""
     conn.execute(sql.SQL(
@@ -186,6 +186,16 @@ def key_shift_table(conn: psycopg.Connection, work: str, pixels: list, runs: dic
                              .format(sql.Identifier(work)),
                              (cat, p.pixel, lo, hi, offsets[(p.pixel, cat)] + 1 - lo,
                               p.pixel in rebuild))
+    # The rebuilt pixels as discs (centre, radius [deg]) for copy_pixel's far rows.
+    nside = 1 << order
+    conn.execute(sql.SQL("CREATE UNLOGGED TABLE {}.rebuilt_pixel (ra float8, dec float8, "
+                         "radius float8)").format(sql.Identifier(work)))
+    if rebuild:
+        ra, dec = hp.pix2ang(nside, np.array(sorted(rebuild)), nest=True, lonlat=True)
+        with conn.cursor().copy(sql.SQL("COPY {}.rebuilt_pixel FROM STDIN").format(
+                sql.Identifier(work))) as copy:
+            for a, d in zip(ra, dec, strict=True):
+                copy.write_row((float(a), float(d), float(np.degrees(hp.max_pixrad(nside)))))
     conn.execute(sql.SQL("CREATE INDEX ON {}.key_shift (cat, key_lo)").format(
         sql.Identifier(work)))
     conn.execute(sql.SQL("ANALYZE {}.key_shift").format(sql.Identifier(work)))
@@ -292,12 +302,16 @@ def copy_pixel(conn: psycopg.Connection, schema: str, work: str, old: str, pixel
                 target=sql.Identifier(schema, table), select=select,
                 source=sql.Identifier(old, table), lo=sql.Literal(pixel.lo),
                 hi=sql.Literal(pixel.hi), order=sql.SQL(order)))
-    # Rows whose nearest neighbour lies beyond the margin (it may have changed there)
-    # or in a rebuilt pixel: the final pass looks them up again.
+    # Rows whose nearest neighbour may have changed: the final pass looks them up again.
+    # Those whose neighbour was in a rebuilt pixel (pxcntr NULL here), and those whose
+    # neighbour lies beyond the margin when a rebuilt pixel is nearer than it.
     for cat, table, key, _ in CATALOGS:
         conn.execute(sql.SQL(
-            "INSERT INTO {w}.far SELECT %s, %s, {k}, ra, dec FROM {t} "
-            "WHERE pxcntr IS NULL OR prox IS NULL OR prox >= %s").format(
+            "INSERT INTO {w}.far SELECT %s, %s, t.{k}, t.ra, t.dec FROM {t} AS t "
+            "WHERE t.pxcntr IS NULL OR t.prox IS NULL "
+            "   OR (t.prox >= %s AND EXISTS (SELECT 1 FROM {w}.rebuilt_pixel AS r "
+            "       WHERE public.hpx_dist(t.ra, t.dec, r.ra, r.dec) "
+            "             < t.prox / 3600 + r.radius))").format(
                 w=ident, k=sql.Identifier(key), t=sql.Identifier(schema, table)),
             (pixel.pixel, cat, margin_deg * 3600 * (1 - 1e-6)))
 

@@ -170,7 +170,7 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
             if old is not None:
                 phase = time.perf_counter()
                 conn0 = pool.conns[0]
-                incremental.key_shift_table(conn0, work, pixels, runs, plan.rebuild)
+                incremental.key_shift_table(conn0, work, pixels, runs, plan.rebuild, order)
                 conn0.execute(sql.SQL("CREATE INDEX ON {} (cat, scan_key, id)").format(
                     sql.Identifier(work, "member")))
                 conn0.commit()
