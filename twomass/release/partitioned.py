@@ -47,7 +47,7 @@ from tqdm import tqdm
 
 from twomass.core import database
 from twomass.core.database import Database
-from twomass.core.healpix import margin_ranges, merge_ranges, pixel_range
+from twomass.core.healpix import margin_ranges, pixel_range
 from twomass.release import builder, incremental
 from twomass.release.metadata import describe_release
 from twomass.release.registry import ReleaseError, _lock, schema_for
@@ -132,15 +132,16 @@ def build(db: Database, name: str, spec: ReleaseSpec, *, jobs: int = 2,
             pixels = _pixels(pool.conns[0], work, order, margin)
             rebuilt, ruled, runs = pixels, pixels, {}
             if old is None:
-                _copy_snapshot(pool.conns[0], None)
+                _copy_snapshot(pool.conns[0], order, None)
             else:
                 # What changed since OLD, in the snapshot; then only the rows of the
-                # rebuilt pixels' regions and of their margins' pixels are copied.
+                # pixels holding the rebuilt pixels' regions, and of those pixels'
+                # neighbours (the rows of a whole margin pixel are read) are copied.
                 plan = incremental.plan(pool.conns[0], work, old, pixels, order, margin)
                 runs = incremental.old_key_runs(pool.conns[0], old, pixels)
                 rebuilt = ruled = [p for p in pixels if p.pixel in plan.rebuild]
-                _copy_snapshot(pool.conns[0], merge_ranges(
-                    [r for p in pixels if p.pixel in plan.margins for r in p.region]))
+                _copy_snapshot(pool.conns[0], order, sorted(
+                    incremental.with_neighbours(plan.margins, pixels, order)))
                 if progress:
                     print(f"release {name}: since {incremental_from}, {plan.changed_cells:,d} "
                           f"cells, {plan.changed_scans:,d} chosen scans and "
@@ -299,21 +300,20 @@ def _global_step(conn: psycopg.Connection, snapshot: str, work: str, spec: Relea
     return margin / 3600
 
 
-def _copy_snapshot(conn: psycopg.Connection, ranges: list[tuple[int, int]] | None) -> None:
-    """The snapshot's working rows (those in ``ranges``, else all) in hpx order, so that a
-    pixel and its margin are a few contiguous stretches of the table (wdb is in load
-    order: a range of hpx read through its index jumps all over the table); then the
-    snapshot's transaction commits."""
+def _copy_snapshot(conn: psycopg.Connection, order: int, only: list[int] | None) -> None:
+    """The snapshot's working rows (those of the order-``order`` pixels ``only``, else all)
+    in hpx order, so that a pixel and its margin are a few contiguous stretches of the
+    table (wdb is in load order: a range of hpx read through its index jumps all over the
+    table); then the snapshot's transaction commits. (One pass over wdb with a hashed
+    list of pixels: reading the pixels' ranges through the hpx index took 10 times as
+    long, the rows being scattered over the table.)"""
     for table, source in (("snap_pts", "wdb.pts"), ("snap_ext", "wdb.ext")):
-        rows: sql.Composable = sql.Identifier(*source.split("."))
-        if ranges is not None:
-            lows, highs = (zip(*ranges, strict=True) if ranges else ((), ()))
-            rows = sql.SQL(
-                "(SELECT t.* FROM unnest({}::bigint[], {}::bigint[]) AS r (lo, hi) "
-                "JOIN {} AS t ON t.hpx BETWEEN r.lo AND r.hi)").format(
-                    sql.Literal(list(lows)), sql.Literal(list(highs)), rows)
-        conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT * FROM {} AS w ORDER BY hpx")
-                     .format(sql.Identifier(table), rows))
+        where = sql.SQL("")
+        if only is not None:
+            where = sql.SQL("WHERE hpx >> {} = ANY({}::bigint[])").format(
+                sql.Literal(2 * (29 - order)), sql.Literal(sorted(only)))
+        conn.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT * FROM {} {} ORDER BY hpx")
+                     .format(sql.Identifier(table), sql.Identifier(*source.split(".")), where))
         conn.execute(sql.SQL("CREATE INDEX ON {} (hpx)").format(sql.Identifier(table)))
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
     conn.commit()
@@ -487,33 +487,39 @@ def _final(conn: psycopg.Connection, name: str, schema: str, work: str, stage: s
 
 def _far_neighbours(conn: psycopg.Connection, name: str, work: str, pixels: list[Pixel],
                     margin_deg: float) -> None:
-    """prox / pxpa / pxcntr of the rows of table far, over every catalog row (the index
-    passes of the single build, find_far_neighbours), written into their pixels' rows."""
-    if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM far)").fetchone()[0]:
-        return
-    conn.execute("CREATE UNLOGGED TABLE cat_nn (cat char(1), key integer, prox real, "
-                 "pxpa smallint, pxcntr integer)")
-    # One catalog at a time, the XSC through an index of its own rows: its far rows
-    # search wide discs, which hold thousands of PSC rows for each.
-    conn.execute("CREATE INDEX ON member (hpx) WHERE cat = 'X'")
-    for cat in ("P", "X"):
-        conn.execute(sql.SQL(
-            "CREATE VIEW cat_row AS SELECT m.cat, (m.key + o.key0)::integer AS key, "
-            "m.hpx, m.ra, m.dec FROM member AS m "
-            "JOIN key_offset AS o ON o.pixel = m.pixel AND o.cat = m.cat "
-            "WHERE m.cat = {}").format(sql.Literal(cat)))
+    """prox / pxpa / pxcntr of every XSC row and of the PSC rows of table far, over every
+    catalog row, written into their pixels' rows. The XSC as the single build does it
+    (find_nearest_neighbours, sql/lib/cross_matches.sql): it is sparse, most of its rows'
+    neighbours lie beyond the margin, and its passes find them all at once, where
+    looking each up alone took about 9 ms a row; the PSC's far rows by the index passes
+    (find_far_neighbours)."""
+    key = "(m.key + o.key0)::integer AS key, m.hpx, m.ra, m.dec"
+    join = "FROM member AS m JOIN key_offset AS o ON o.pixel = m.pixel AND o.cat = m.cat"
+    conn.execute(f"CREATE UNLOGGED TABLE cat_row AS SELECT m.cat, {key}, "
+                 "cosd(m.dec) * cosd(m.ra) AS x, cosd(m.dec) * sind(m.ra) AS y, "
+                 f"sind(m.dec) AS z {join} WHERE m.cat = 'X'")
+    conn.execute("ANALYZE cat_row")
+    conn.execute("CALL find_nearest_neighbours()")
+    conn.execute("DROP TABLE cat_row")
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM far WHERE cat = 'P')").fetchone()[0]:
+        conn.execute(f"CREATE VIEW cat_row AS SELECT m.cat, {key} {join} WHERE m.cat = 'P'")
         conn.execute("CREATE UNLOGGED TABLE nn_alone AS SELECT cat, key, ra, dec FROM far "
-                     "WHERE cat = %s", (cat,))
+                     "WHERE cat = 'P'")
         conn.execute("ANALYZE member")
         conn.execute("CALL find_far_neighbours(%s)", (min(4.0, 2 * margin_deg),))
         conn.execute("DROP VIEW cat_row")
         conn.execute("DROP TABLE nn_alone")
     by_pixel = {p.pixel: p for p in pixels}
-    for (pixel,) in conn.execute("SELECT DISTINCT pixel FROM far").fetchall():
-        for table, key, cat in (("psc", "pts_key", "P"), ("xsc", "ext_key", "X")):
-            conn.execute(sql.SQL(
-                "UPDATE {t} AS t SET prox = n.prox, pxpa = n.pxpa, pxcntr = n.pxcntr "
-                "FROM far AS f LEFT JOIN cat_nn AS n ON n.cat = f.cat AND n.key = f.key "
-                "WHERE f.pixel = {p} AND f.cat = {c} AND t.{k} = f.key").format(
-                    t=sql.Identifier(by_pixel[pixel].schema(name), table),
-                    p=sql.Literal(pixel), c=sql.Literal(cat), k=sql.Identifier(key)))
+    for (pixel,) in conn.execute("SELECT DISTINCT pixel FROM far WHERE cat = 'P'").fetchall():
+        conn.execute(sql.SQL(
+            "UPDATE {t} AS t SET prox = n.prox, pxpa = n.pxpa, pxcntr = n.pxcntr "
+            "FROM far AS f LEFT JOIN cat_nn AS n ON n.cat = f.cat AND n.key = f.key "
+            "WHERE f.pixel = {p} AND f.cat = 'P' AND t.pts_key = f.key").format(
+                t=sql.Identifier(by_pixel[pixel].schema(name), "psc"), p=sql.Literal(pixel)))
+    for p in pixels:
+        conn.execute(sql.SQL(
+            "UPDATE {t} AS t SET prox = n.prox, pxpa = n.pxpa, pxcntr = n.pxcntr "
+            "FROM {t} AS x LEFT JOIN cat_nn AS n ON n.cat = 'X' AND n.key = x.ext_key "
+            "WHERE t.ext_key = x.ext_key AND (t.prox, t.pxpa, t.pxcntr) "
+            "IS DISTINCT FROM (n.prox, n.pxpa, n.pxcntr)").format(
+                t=sql.Identifier(p.schema(name), "xsc")))
