@@ -22,10 +22,11 @@ that step reads (the working row's id found again by scan, hpx and position).
 Every other pixel is *copied*: its rows are those of OLD, the keys shifted by the
 difference of the pixel's first key (keys are numbered in hpx order, so a pixel's keys
 are one run), and the keys its rows refer to (``pxcntr``, ``psc.ext_key``,
-``xsc.pts_key``) shifted by their own pixel's difference; a neighbour in a rebuilt pixel
-is looked up again (the rows whose nearest neighbour may have changed join the build's
-final nearest-neighbour pass), a matching point or extended source by its working-row
-identity. The result is the release a full build gives (tested against one).
+``xsc.pts_key``) shifted by their own pixel's difference, or, when that pixel is
+rebuilt, found again by identity (the same scan and position; the working row's id).
+Rows whose nearest neighbour lies beyond the margin with a rebuilt pixel nearer than it
+join the final nearest-neighbour pass, which also finds every XSC row's neighbour anew.
+The result is the release a full build gives (tested against one).
 """
 
 from __future__ import annotations
@@ -274,8 +275,17 @@ def copy_pixel(conn: psycopg.Connection, schema: str, work: str, old: str, pixel
         " JOIN {w}.member AS m ON m.cat = 'P' AND m.scan_key = e.scan_key AND m.id = e.pts_id "
         " JOIN {w}.key_offset AS o ON o.pixel = m.pixel AND o.cat = 'P' "
         " WHERE e.hpx = t.hpx AND e.scan_key = t.scan_key AND e.id = t.id)").format(w=ident)
+    # A neighbour in a rebuilt pixel is the same row as before (its sky is unchanged
+    # within the margin of this pixel): found by its scan and position.
+    neighbour = sql.SQL(
+        "(SELECT m.key + o.key0 FROM {old}.psc AS q "
+        " JOIN {w}.member AS m ON m.cat = 'P' AND m.hpx = q.hpx AND m.scan_key = q.scan_key "
+        "  AND m.ra = q.ra AND m.dec = q.dec "
+        " JOIN {w}.key_offset AS o ON o.pixel = m.pixel AND o.cat = 'P' "
+        " WHERE q.pts_key = t.pxcntr)").format(old=sql.Identifier(old), w=ident)
     replace = {
-        "psc": {"pts_key": _plus("pts_key", shifts["P"]), "pxcntr": mapped("pxcntr", "P"),
+        "psc": {"pts_key": _plus("pts_key", shifts["P"]),
+                "pxcntr": _or_identity("pxcntr", mapped("pxcntr", "P"), neighbour),
                 "ext_key": _or_identity("ext_key", mapped("ext_key", "X"), xsc_of_point)},
         "xsc": {"ext_key": _plus("ext_key", shifts["X"]), "pxcntr": mapped("pxcntr", "X"),
                 "pts_key": _or_identity("pts_key", mapped("pts_key", "P"), point_of_xsc)},
@@ -302,10 +312,10 @@ def copy_pixel(conn: psycopg.Connection, schema: str, work: str, old: str, pixel
                 target=sql.Identifier(schema, table), select=select,
                 source=sql.Identifier(old, table), lo=sql.Literal(pixel.lo),
                 hi=sql.Literal(pixel.hi), order=sql.SQL(order)))
-    # Rows whose nearest neighbour may have changed: the final pass looks them up again.
-    # Those whose neighbour was in a rebuilt pixel (pxcntr NULL here), and those whose
-    # neighbour lies beyond the margin when a rebuilt pixel is nearer than it.
-    for cat, table, key, _ in CATALOGS:
+    # PSC rows whose nearest neighbour may have changed: the final pass looks them up
+    # again (it finds every XSC row's anew): those without one, and those whose neighbour
+    # lies beyond the margin when a rebuilt pixel is nearer than it.
+    for cat, table, key, _ in CATALOGS[:1]:
         conn.execute(sql.SQL(
             "INSERT INTO {w}.far SELECT %s, %s, t.{k}, t.ra, t.dec FROM {t} AS t "
             "WHERE t.pxcntr IS NULL OR t.prox IS NULL "
