@@ -100,3 +100,26 @@ def test_disc_ranges_are_tight_for_small_discs() -> None:
 def test_disc_ranges_reject_impossible_arguments(bad) -> None:
     with pytest.raises(ValueError):
         healpix.disc_ranges(*bad)
+
+
+def test_pixels_within_discs_against_the_pixel_centres() -> None:
+    """Every pixel whose centre lies in a disc is found, and none farther than the disc's
+    radius plus a pixel's (the oracle: distances from the pixel centres)."""
+    from twomass.core.healpix import hpx2ang, pixel_radius_deg, pixels_within
+
+    order = 4
+    rng = np.random.default_rng(3)
+    discs = [(float(rng.uniform(0, 360)), float(rng.uniform(-89, 89)),
+              float(rng.uniform(0.1, 8))) for _ in range(20)] + [(0.0, 90.0, 3.0)]
+    found = pixels_within(discs, order)
+    ra, dec = hpx2ang(np.arange(12 * 4 ** order), order)
+    near = np.zeros(ra.size, bool)
+    reach = np.zeros(ra.size, bool)
+    for r0, d0, radius in discs:
+        a, d, a0, d0r = map(np.radians, (ra, dec, r0, d0))
+        sep = np.degrees(np.arccos(np.clip(np.sin(d) * np.sin(d0r)
+                                           + np.cos(d) * np.cos(d0r) * np.cos(a - a0), -1, 1)))
+        near |= sep < radius
+        reach |= sep <= radius + pixel_radius_deg(order)
+    assert set(np.flatnonzero(near)) <= found <= set(np.flatnonzero(reach))
+    assert len(found) > len(np.flatnonzero(near))

@@ -96,6 +96,23 @@ def disc_ranges(
     return best
 
 
+def pixel_radius_deg(order: int) -> float:
+    """The largest distance [deg] from a pixel's centre to its corners at ``order``."""
+    return float(np.degrees(hp.max_pixrad(1 << order)))
+
+
+def pixels_within(discs: list[tuple[float, float, float]], order: int) -> set[int]:
+    """The NESTED pixels of ``order`` that intersect any of the discs (ra, dec, radius),
+    all in degrees (a superset: healpy's inclusive query)."""
+    nside = 1 << order
+    found: set[int] = set()
+    for ra, dec, radius in discs:
+        vec = hp.ang2vec(ra, dec, lonlat=True)
+        found.update(int(p) for p in hp.query_disc(nside, vec, np.radians(min(radius, 180.0)),
+                                                   inclusive=True, nest=True))
+    return found
+
+
 def margin_ranges(pixel: int, order: int, margin_deg: float) -> list[tuple[int, int]]:
     """Inclusive order-29 ``hpx`` ranges covering one pixel of ``order`` and every point
     within ``margin_deg`` of it (a superset: whole pixels of a finer order).

@@ -31,15 +31,13 @@ The result is the release a full build gives (tested against one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-import healpy as hp
 import numpy as np
 import psycopg
 from psycopg import sql
 
-from twomass.core.healpix import HPX_ORDER
+from twomass.core.healpix import HPX_ORDER, hpx2ang, pixel_radius_deg, pixels_within
 from twomass.release import builder
 from twomass.release.registry import ReleaseError, schema_for
 from twomass.release.spec import ReleaseSpec
@@ -117,12 +115,13 @@ def plan(conn: psycopg.Connection, work: str, old: str, pixels: list, order: int
     reach = 2 * margin_deg
     discs: list[tuple[float, float, float]] = []
     if cells:
-        ra, dec = hp.pix2ang(1 << CELL_ORDER, np.array(cells), nest=True, lonlat=True)
-        cell_radius = np.degrees(hp.max_pixrad(1 << CELL_ORDER))
-        discs += [(a, d, cell_radius + reach) for a, d in zip(ra, dec, strict=True)]
+        ra, dec = hpx2ang(np.array(cells), CELL_ORDER)
+        cell_radius = pixel_radius_deg(CELL_ORDER)
+        discs += [(float(a), float(d), cell_radius + reach)
+                  for a, d in zip(ra, dec, strict=True)]
     discs += [(a, d, r + reach) for a, d, r in scans]
     discs += [(a, d, r + reach) for a, d, r in parents]
-    rebuild = _pixels_within(discs, order) & {p.pixel for p in pixels}
+    rebuild = pixels_within(discs, order) & {p.pixel for p in pixels}
     return Plan(rebuild, with_neighbours(rebuild, pixels, order), len(cells), len(scans),
                 len(parents))
 
@@ -137,17 +136,6 @@ def with_neighbours(rebuild: set[int], pixels: list, order: int) -> set[int]:
         for lo, hi in present[pixel].region:
             ruled.update(range(lo >> shift, (hi >> shift) + 1))
     return ruled & present.keys()
-
-
-def _pixels_within(discs: Iterable[tuple[float, float, float]], order: int) -> set[int]:
-    """The order-``order`` pixels that intersect any of the discs (ra, dec, radius) [deg]."""
-    nside = 1 << order
-    found: set[int] = set()
-    for ra, dec, radius in discs:
-        vec = hp.ang2vec(ra, dec, lonlat=True)
-        found.update(int(p) for p in hp.query_disc(nside, vec, np.radians(min(radius, 180.0)),
-                                                   inclusive=True, nest=True))
-    return found
 
 
 def old_key_runs(conn: psycopg.Connection, old: str, pixels: list) -> dict:
@@ -188,15 +176,14 @@ def key_shift_table(conn: psycopg.Connection, work: str, pixels: list, runs: dic
                              (cat, p.pixel, lo, hi, offsets[(p.pixel, cat)] + 1 - lo,
                               p.pixel in rebuild))
     # The rebuilt pixels as discs (centre, radius [deg]) for copy_pixel's far rows.
-    nside = 1 << order
     conn.execute(sql.SQL("CREATE UNLOGGED TABLE {}.rebuilt_pixel (ra float8, dec float8, "
                          "radius float8)").format(sql.Identifier(work)))
     if rebuild:
-        ra, dec = hp.pix2ang(nside, np.array(sorted(rebuild)), nest=True, lonlat=True)
+        ra, dec = hpx2ang(np.array(sorted(rebuild)), order)
         with conn.cursor().copy(sql.SQL("COPY {}.rebuilt_pixel FROM STDIN").format(
                 sql.Identifier(work))) as copy:
             for a, d in zip(ra, dec, strict=True):
-                copy.write_row((float(a), float(d), float(np.degrees(hp.max_pixrad(nside)))))
+                copy.write_row((float(a), float(d), pixel_radius_deg(order)))
     conn.execute(sql.SQL("CREATE INDEX ON {}.key_shift (cat, key_lo)").format(
         sql.Identifier(work)))
     conn.execute(sql.SQL("ANALYZE {}.key_shift").format(sql.Identifier(work)))
