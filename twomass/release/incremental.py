@@ -302,15 +302,14 @@ def copy_pixel(conn: psycopg.Connection, schema: str, work: str, old: str, pixel
     # PSC rows whose nearest neighbour may have changed: the final pass looks them up
     # again (it finds every XSC row's anew): those without one, and those whose neighbour
     # lies beyond the margin when a rebuilt pixel is nearer than it.
-    for cat, table, key, _ in CATALOGS[:1]:
-        conn.execute(sql.SQL(
-            "INSERT INTO {w}.far SELECT %s, %s, t.{k}, t.ra, t.dec FROM {t} AS t "
-            "WHERE t.pxcntr IS NULL OR t.prox IS NULL "
-            "   OR (t.prox >= %s AND EXISTS (SELECT 1 FROM {w}.rebuilt_pixel AS r "
-            "       WHERE public.hpx_dist(t.ra, t.dec, r.ra, r.dec) "
-            "             < t.prox / 3600 + r.radius))").format(
-                w=ident, k=sql.Identifier(key), t=sql.Identifier(schema, table)),
-            (pixel.pixel, cat, margin_deg * 3600 * (1 - 1e-6)))
+    conn.execute(sql.SQL(
+        "INSERT INTO {w}.far SELECT %s, 'P', t.pts_key, t.ra, t.dec FROM {t} AS t "
+        "WHERE t.pxcntr IS NULL OR t.prox IS NULL "
+        "   OR (t.prox >= %s AND EXISTS (SELECT 1 FROM {w}.rebuilt_pixel AS r "
+        "       WHERE public.hpx_dist(t.ra, t.dec, r.ra, r.dec) "
+        "             < t.prox / 3600 + r.radius))").format(
+            w=ident, t=sql.Identifier(schema, "psc")),
+        (pixel.pixel, margin_deg * 3600 * (1 - 1e-6)))
 
 
 def _or_identity(column: str, shifted: sql.Composable, identity: sql.Composable
