@@ -61,6 +61,7 @@ from twomass.pipeline.stages.observe import EXTINCTION
 from twomass.pipeline.stages.photometry import (
     aperture_corrections,
     curve_of_growth,
+    night_band_levels,
     pooled_cross_scan_apcor,
 )
 from twomass.schema.atlas import SCHEMA as ATLAS_SCHEMA
@@ -159,10 +160,12 @@ class NightFrames:
 class NightInputs(NightFrames):
     """What every survey scan of a night needs besides its own cubes: the night frames
     and the zero-point solution from the calibration scans, with the standards'
-    photometry it used."""
+    photometry it used and the bands' curve-of-growth levels there
+    (``photometry.night_band_levels``)."""
 
     solution: photcal.NightSolution
     photometry: list[photcal.StandardPhotometry]
+    band_levels: tuple[float, float, float] | None = None
 
 
 @dataclass
@@ -192,9 +195,9 @@ def night_solution(frames: NightFrames, scans: list[rawio.ScanEntry],
                    cal_images: list[CalibrationImages]) -> NightInputs:
     """The night inputs from its frames and its calibration scans' Atlas Images (in the
     order of ``scans``' calibration scans)."""
-    solution, photometry = night_zero_points([s for s in scans if s.kind == "cal"],
-                                             cal_images, frames.ref)
-    return NightInputs(frames.calib, frames.ref, solution, photometry)
+    solution, photometry, levels = night_zero_points([s for s in scans if s.kind == "cal"],
+                                                     cal_images, frames.ref)
+    return NightInputs(frames.calib, frames.ref, solution, photometry, levels)
 
 
 def night_inputs(directory: Path, scans: list[rawio.ScanEntry]) -> NightInputs:
@@ -219,14 +222,16 @@ class ScanOutput:
 
 
 def survey_scan(directory: Path, doc: dict, entry: rawio.ScanEntry, calib: dict, ref: dict,
-                solution: photcal.NightSolution, atlas_dir: Path, keep_results: bool = False
-                ) -> ScanOutput:
+                solution: photcal.NightSolution, atlas_dir: Path, keep_results: bool = False,
+                band_levels: tuple[float, float, float] | None = None) -> ScanOutput:
     """One survey scan through every stage, its zero points the night's ``solution`` at
-    its mean frame time and airmass; its Atlas Images written to ``atlas_dir``.
+    its mean frame time and airmass, its aperture corrections set with the night's
+    ``band_levels``; its Atlas Images written to ``atlas_dir``.
     A function of its arguments alone, so scans can run in other processes."""
     jd = scan_mean_jd(directory, entry)
     zero_points = [solution.zero_point(b, jd, entry.airmass) for b in range(3)]
-    results = process_scan(directory, entry, calib, ref, [zp for zp, _ in zero_points])
+    results = process_scan(directory, entry, calib, ref, [zp for zp, _ in zero_points],
+                           band_levels)
     for r, (_, err) in zip(results, zero_points, strict=True):
         r.zp_err = err
     columns, scan_row, seconds = scan_sources(entry, results, ref)
@@ -250,7 +255,7 @@ def night_scan(night: NightInputs, directory: Path, doc: dict, entry: rawio.Scan
                atlas_dir: Path, keep_results: bool = False) -> ScanOutput:
     """One survey scan given its night's inputs (the task the night driver runs)."""
     return survey_scan(directory, doc, entry, night.calib, night.ref, night.solution,
-                       atlas_dir, keep_results)
+                       atlas_dir, keep_results, night.band_levels)
 
 
 def finish_night(directory: Path, doc: dict, night: NightInputs, outputs: list[ScanOutput],
@@ -335,9 +340,11 @@ def write_night_products(directory: Path, scan_rows: list[dict],
 
 def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list[CalibrationImages],
                       ref: dict
-                      ) -> tuple[photcal.NightSolution, list[photcal.StandardPhotometry]]:
+                      ) -> tuple[photcal.NightSolution, list[photcal.StandardPhotometry],
+                                 tuple[float, float, float] | None]:
     """The night's zero-point solution (``photcal``) from the calibration scans' Atlas
-    Images (``calibration_scan``) and the standards, and the standards' photometry it used.
+    Images (``calibration_scan``) and the standards, the standards' photometry it used,
+    and the bands' curve-of-growth levels (``photometry.night_band_levels``).
 
     The calibration scans are short (a few frames) and their seeing is close: their
     aperture correction, a function of the cross-scan position, is measured from all of
@@ -354,7 +361,8 @@ def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list[Calibra
             photometry.append(photcal.measure_standards(
                 entry.scan, b, cal.jd, entry.airmass, images, ref["standards.parquet"],
                 apcor[b]))
-    return photcal.solve_night(photcal.measure_sets(photometry), NOMINAL_ZP), photometry
+    return (photcal.solve_night(photcal.measure_sets(photometry), NOMINAL_ZP), photometry,
+            night_band_levels(curves))
 
 
 def scan_mean_jd(directory: Path, entry: rawio.ScanEntry) -> float:
@@ -364,9 +372,11 @@ def scan_mean_jd(directory: Path, entry: rawio.ScanEntry) -> float:
 
 
 def process_scan(directory: Path, entry: rawio.ScanEntry, calib: dict, ref: dict,
-                 magzp: list[float]) -> list[BandResult]:
+                 magzp: list[float], band_levels: tuple[float, float, float] | None = None
+                 ) -> list[BandResult]:
     """Calibrate and detect the three bands of one scan, register them together (one
-    pointing for the three arrays), then mask and co-add each band."""
+    pointing for the three arrays), then mask and co-add each band; the aperture
+    corrections with the night's ``band_levels`` (``photometry.aperture_corrections``)."""
     times: list[dict[str, float]] = []
     cals, headers, tables = [], [], []
     for band in inst.BANDS:
@@ -398,7 +408,7 @@ def process_scan(directory: Path, entry: rawio.ScanEntry, calib: dict, ref: dict
         times[b]["coadd"] = time.process_time() - t0
         out.append(BandResult(cals[b], regs[b], images, magzp[b], tables[b], weight, times[b]))
     t0 = time.process_time()
-    apcor = aperture_corrections([r.images for r in out])
+    apcor = aperture_corrections([r.images for r in out], band_levels)
     t_apcor = (time.process_time() - t0) / len(out)
     for r, value in zip(out, apcor, strict=True):
         for image in r.images:

@@ -307,3 +307,37 @@ def test_the_night_zero_points_against_the_simulators(processed) -> None:
         true = np.array([true_mag[listed["ra"][i]][b] for i in rows])
         d_true = r + np.asarray(listed[f"{band}_m"])[rows] - true
         assert np.sqrt(np.mean((d_true - np.median(d_true)) ** 2)) < STANDARDS_RMS, band
+
+
+def test_a_scans_aperture_corrections_come_from_its_three_bands_at_the_nights_ratios() -> None:
+    """200 hand-built survey scans: each scan's true 4"/12" levels are the night's band
+    levels (0.85, 0.88, 0.90) times a factor of its own (the seeing, 1 +- 0.01); J and
+    H have 300 and 250 curve-of-growth stars, Ks 30 and noisier ones (0.03 against 0.015
+    scatter). Set from the three bands at the night's ratios (``scan_levels`` with
+    ``band_levels``), Ks's correction is within a third of its own median's rms error of
+    the truth, J's and H's no worse than their own; without stars a band takes the
+    night's level; without ``band_levels`` each band keeps its own median. The night's
+    levels need ``APCOR_MIN_STARS`` calibration-scan stars in every band."""
+    rng = np.random.default_rng(17)
+    night = (0.85, 0.88, 0.90)
+    counts, scatter = (300, 250, 30), (0.015, 0.015, 0.03)
+    own_err, pooled_err = [], []
+    for _ in range(200):
+        factor = 1.0 + rng.normal(0.0, 0.01)
+        ratios = [level * factor + rng.normal(0.0, s, n)
+                  for level, n, s in zip(night, counts, scatter, strict=True)]
+        truth = np.array(night) * factor
+        own_err.append(np.array(photometry.scan_levels(ratios)) - truth)
+        pooled_err.append(np.array(photometry.scan_levels(ratios, night)) - truth)
+        assert photometry.scan_levels(ratios) == pytest.approx(
+            [float(np.median(r)) for r in ratios])
+    own = np.sqrt(np.mean(np.square(own_err), axis=0))
+    pooled = np.sqrt(np.mean(np.square(pooled_err), axis=0))
+    assert pooled[2] < own[2] / 3.0
+    assert np.all(pooled[:2] < own[:2] * 1.05)
+    assert photometry.scan_levels([np.zeros(0)] * 3, night) == pytest.approx(list(night))
+    curves = [(level + rng.normal(0.0, 0.01, n), rng.uniform(-255.0, 255.0, n))
+              for level, n in zip(night, (40, 40, photometry.APCOR_MIN_STARS), strict=True)]
+    assert photometry.night_band_levels(curves) == pytest.approx(
+        tuple(float(np.median(r)) for r, _ in curves))
+    assert photometry.night_band_levels(curves[:2] + [(np.zeros(3), np.zeros(3))]) is None
