@@ -168,6 +168,33 @@ BEGIN
 END
 $$"""
 
+#: The cone statement before partitioned tables (main 0e781e4): the cover's ranges joined to
+#: the table, no arrays, no span bounds; kept to measure what the partition-pruning form
+#: costs on a plain table, side by side.
+JOIN_FUNCTION = """
+CREATE OR REPLACE FUNCTION {fn}(ra0_deg float8, dec0_deg float8, radius_arcsec float8)
+RETURNS TABLE (ra float8, "dec" float8, hpx bigint, dist_arcsec float8)
+LANGUAGE plpgsql STABLE ROWS 100 SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    s_max float8 := power(sin(radians(radius_arcsec / 3600) / 2), 2);
+BEGIN
+    RETURN QUERY
+    SELECT w.ra, w.dec, w.hpx, degrees(2 * asin(sqrt(w.hav))) * 3600
+    FROM (SELECT u.*, u.sin_dra * u.sin_dra * (u.cos_mdec * u.cos_mdec - u.sin_ddec * u.sin_ddec)
+                      + u.sin_ddec * u.sin_ddec AS hav
+          FROM (SELECT t.*, c.whole AS in_whole,
+                       sin((t.ra - ra0_deg) / 2 * 0.017453292519943295::float8) AS sin_dra,
+                       cos((t.dec + dec0_deg) / 2 * 0.017453292519943295::float8) AS cos_mdec,
+                       sin((t.dec - dec0_deg) / 2 * 0.017453292519943295::float8) AS sin_ddec
+                FROM public.hpx_cone_ranges(ra0_deg, dec0_deg, radius_arcsec / 3600) AS c
+                JOIN {table} AS t ON public._hpx_in_range(t.hpx, c.lo, c.hi)
+                OFFSET 0) AS u
+          OFFSET 0) AS w
+    WHERE w.in_whole OR w.hav < s_max
+    ORDER BY degrees(2 * asin(sqrt(w.hav))) * 3600;
+END
+$$"""
+
 #: The count of psc_nearest (sql/cone.sql): the rows of the whole ranges from the index
 #: alone, the others through the exact test.
 COUNT_FUNCTION = """
@@ -220,6 +247,7 @@ METHODS = {
     "q3c": ("", "SELECT count(*) FROM {table} "
                 "WHERE q3c_radial_query(ra, dec, %(ra)s, %(dec)s, %(r)s)"),
     "cone_sorted": ("_hpx", "SELECT count(*) FROM {fn}(%(ra)s, %(dec)s, %(r)s * 3600)"),
+    "join_sorted": ("_hpx", "SELECT count(*) FROM {fn}_join(%(ra)s, %(dec)s, %(r)s * 3600)"),
     "count_sorted": ("_hpx", "SELECT {fn}_count(%(ra)s, %(dec)s, %(r)s * 3600)"),
     "q3c_sorted": ("_q3c", "SELECT count(*) FROM {table} "
                            "WHERE q3c_radial_query(ra, dec, %(ra)s, %(dec)s, %(r)s)"),
@@ -261,6 +289,8 @@ def sorted_copies(conn: psycopg.Connection, table: str, with_q3c: bool, verbose:
                                           table=f"{table}{suffix}"))
         conn.execute(COUNT_FUNCTION.format(fn=f"bench_cone_{table}{suffix}_count",
                                            table=f"{table}{suffix}"))
+        conn.execute(JOIN_FUNCTION.format(fn=f"bench_cone_{table}{suffix}_join",
+                                          table=f"{table}{suffix}"))
     return time.perf_counter() - start
 
 
@@ -500,14 +530,16 @@ def report_cones(args: argparse.Namespace, sizes: list[tuple[int, dict]], with_q
           "its catalogs; Q3C's order, as its documentation clusters), side by side: "
           "count = psc_nearest's count (whole ranges from the index alone) against "
           "q3c_radial_query counted; rows = psc_cone's statement against Q3C returning the "
-          "same rows with q3c_dist, nearest first (both counted by the client's query).")
+          "same rows with q3c_dist, nearest first (both counted by the client's query); "
+          "join form = the statement before partitioned tables (the cover's ranges joined "
+          "to the table, JOIN_FUNCTION) on the same copy, and its ratio to rows.")
     for rows, lats in sizes:
         print(f"\n{rows:,d} points")
         head = f"{'radius':>8} {'cone':>7} {'radial':>7} {'scan':>8}"
         if with_q3c:
             head += (f" {'q3c':>7} {'cone/q3c':>9} {'radial/q3c':>11} | sorted: {'count':>6} "
                      f"{'q3c':>7} {'count/q3c':>10} | {'rows':>6} {'q3c rows':>9} "
-                     f"{'rows/q3c':>9}")
+                     f"{'rows/q3c':>9} | join form: {'rows':>6} {'join/rows':>9}")
         print(head)
         for radius in RADII_ARCSEC:
             t = {k: v * 1e3 for k, v in lats[radius].items()}
@@ -517,7 +549,8 @@ def report_cones(args: argparse.Namespace, sizes: list[tuple[int, dict]], with_q
                          f"{t['radial'] / t['q3c']:11.2f} |         {t['count_sorted']:6.2f} "
                          f"{t['q3c_sorted']:7.2f} {t['count_sorted'] / t['q3c_sorted']:10.2f} | "
                          f"{t['cone_sorted']:6.2f} {t['q3c_sorted_rows']:9.2f} "
-                         f"{t['cone_sorted'] / t['q3c_sorted_rows']:9.2f}")
+                         f"{t['cone_sorted'] / t['q3c_sorted_rows']:9.2f} |            "
+                         f"{t['join_sorted']:6.2f} {t['join_sorted'] / t['cone_sorted']:9.2f}")
             print(line)
 
 
