@@ -54,6 +54,9 @@ class BandSources:
     msig_stdap: np.ndarray
     ndet: np.ndarray  # two ndet digits (str)
     coadd: np.ndarray  # Atlas Image the source was measured on (int)
+    #: The scan's calibration error of the magnitude beyond the zero point [mag]: the
+    #: profile fit's flux scale (``psffit.ProfileFit.scale_err``) for rd_flg 2, else 0.
+    msig_cal: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ra)

@@ -66,6 +66,17 @@ class CalibrationWarning(UserWarning):
 
 
 @dataclass(frozen=True)
+class StandardFluxes:
+    """The standards on one calibration scan's Atlas Images in one band, before the
+    curve of growth: ``standard_fluxes``."""
+
+    row: np.ndarray  # index into the standards list
+    flux: np.ndarray  # 4" aperture flux [ADU per frame]
+    err: np.ndarray
+    xi: np.ndarray  # cross-scan offset [arcsec] (``photometry.cross_scan_offset``)
+
+
+@dataclass(frozen=True)
 class StandardPhotometry:
     """The standards measured on one calibration scan in one band."""
 
@@ -182,29 +193,39 @@ def _round(x: float) -> float | None:
     return round(float(x), 5) if np.isfinite(x) else None
 
 
-def measure_standards(scan: int, band: int, jd: float, airmass: float,
-                      images: list[atlas.AtlasImage], std: dict,
-                      apcor: CrossScanApcor) -> StandardPhotometry:
-    """The standards on a calibration scan's Atlas Images of one band: 4" aperture where
-    the image shows each, corrected to total flux by the night's cross-scan curve of
-    growth ``apcor`` at its cross-scan offset, S/N > ``STANDARD_MIN_SNR``. A standard on
-    two overlapping images is measured on each."""
-    m_std_all = np.asarray(std[f"{BANDS[band]}_m"], float)
-    rows, m_inst, m_err = [], [], []
+def standard_fluxes(images: list[atlas.AtlasImage], std: dict) -> StandardFluxes:
+    """The standards on a calibration scan's Atlas Images of one band: the 4" aperture
+    where the image shows each, S/N > ``STANDARD_MIN_SNR``, isolated within
+    ``STANDARD_ISOLATION_ARCSEC``; a standard on two overlapping images is measured on
+    each. A calibration scan's own task measures them; the night's curve of growth, from
+    all its calibration scans, corrects them afterwards (``measure_standards``)."""
+    rows, fluxes, errs, xis = [], [], [], []
     for image in images:
         ra, dec = recentre(image, np.asarray(std["ra"], float), np.asarray(std["dec"], float))
         flux, err, ok = (a[:, 0] for a in aperture_fluxes(image, ra, dec,
                                                            np.array([APERTURE_ARCSEC])))
         good = ok & (flux > STANDARD_MIN_SNR * err)
         good[good] = neighbour_distance(image, ra[good], dec[good]) > STANDARD_ISOLATION_ARCSEC
-        total = flux[good] / apcor(cross_scan_offset(image, ra[good], dec[good]))
         rows.append(np.flatnonzero(good))
-        m_inst.append(-2.5 * np.log10(total))
-        m_err.append(MAG_PER_LN_FLUX * err[good] / flux[good])
-    row = np.concatenate(rows) if rows else np.zeros(0, int)
-    return StandardPhotometry(scan, band, jd, airmass, row,
-                              np.concatenate(m_inst) if rows else np.zeros(0),
-                              np.concatenate(m_err) if rows else np.zeros(0), m_std_all[row])
+        fluxes.append(flux[good])
+        errs.append(err[good])
+        xis.append(cross_scan_offset(image, ra[good], dec[good]))
+    if not rows:
+        return StandardFluxes(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0))
+    return StandardFluxes(*(np.concatenate(a) for a in (rows, fluxes, errs, xis)))
+
+
+def measure_standards(scan: int, band: int, jd: float, airmass: float,
+                      fluxes: StandardFluxes, std: dict,
+                      apcor: CrossScanApcor) -> StandardPhotometry:
+    """A calibration scan's standards in one band (``standard_fluxes``) corrected to
+    total flux by the night's cross-scan curve of growth ``apcor`` at their cross-scan
+    offsets."""
+    m_std_all = np.asarray(std[f"{BANDS[band]}_m"], float)
+    total = fluxes.flux / apcor(fluxes.xi)
+    return StandardPhotometry(scan, band, jd, airmass, fluxes.row, -2.5 * np.log10(total),
+                              MAG_PER_LN_FLUX * fluxes.err / fluxes.flux,
+                              m_std_all[fluxes.row])
 
 
 def set_zero_point(photometry: list[StandardPhotometry]) -> tuple[float, float, int]:

@@ -177,11 +177,26 @@ def pooled_cross_scan_apcor(curves: list[tuple[np.ndarray, np.ndarray]]
 
 
 def curve_of_growth(images: list[atlas.AtlasImage]) -> tuple[np.ndarray, np.ndarray]:
-    """4"/12" aperture flux ratios of bright, round, isolated detections on Atlas Images,
-    and their cross-scan offsets xi [arcsec] (``cross_scan_offset``).
+    """4"/12" aperture flux ratios of bright, round, isolated, point-like detections on
+    Atlas Images, and their cross-scan offsets xi [arcsec] (``cross_scan_offset``):
+    ``growth_ratios`` through ``point_sources``."""
+    return point_sources(*growth_ratios(images))
+
+
+def point_sources(ratios: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The curve of growth's (ratios, offsets) of point sources only (``point_like``):
+    applied to the ratios of all the images measured together (a night's calibration
+    scans, one task each, are clipped together)."""
+    keep = point_like(np.asarray(ratios, dtype=float))
+    return np.asarray(ratios, dtype=float)[keep], np.asarray(offsets, dtype=float)[keep]
+
+
+def growth_ratios(images: list[atlas.AtlasImage]) -> tuple[np.ndarray, np.ndarray]:
+    """4"/12" aperture flux ratios of bright, round, isolated detections on Atlas Images
+    and their cross-scan offsets xi [arcsec], galaxies and blends not yet dropped.
 
     Isolated: no other detection down to 3 sigma within 20" (a faint neighbour inside the
-    12" aperture lowers the ratio, never raises it); point-like (``point_like``)."""
+    12" aperture lowers the ratio, never raises it)."""
     ratios: list[float] = []
     offsets: list[float] = []
     for image in images:
@@ -205,9 +220,7 @@ def curve_of_growth(images: list[atlas.AtlasImage]) -> tuple[np.ndarray, np.ndar
         good = ok4 & ok12 & (f12 > APCOR_MIN_SNR * e12)
         ratios += list(f4[good] / f12[good])
         offsets += list(cross_scan_offset(image, ra[good], dec[good]))
-    ratios_a, offsets_a = np.asarray(ratios, dtype=float), np.asarray(offsets, dtype=float)
-    keep = point_like(ratios_a)
-    return ratios_a[keep], offsets_a[keep]
+    return np.asarray(ratios, dtype=float), np.asarray(offsets, dtype=float)
 
 
 def point_like(ratios: np.ndarray) -> np.ndarray:

@@ -60,8 +60,9 @@ from twomass.pipeline.stages import instrument as inst
 from twomass.pipeline.stages.observe import EXTINCTION
 from twomass.pipeline.stages.photometry import (
     aperture_corrections,
-    curve_of_growth,
+    growth_ratios,
     night_band_levels,
+    point_sources,
     pooled_cross_scan_apcor,
 )
 from twomass.schema.atlas import SCHEMA as ATLAS_SCHEMA
@@ -169,10 +170,15 @@ class NightInputs(NightFrames):
 
 
 @dataclass
-class CalibrationImages:
-    """A calibration scan's Atlas Images per band and the mean time of its frames [JD]."""
+class CalibrationMeasurements:
+    """What a calibration scan's Atlas Images give the night's zero points, per band: the
+    curve-of-growth stars (``photometry.growth_ratios``: 4"/12" ratios, cross-scan
+    offsets) and the standards' 4" fluxes (``photcal.standard_fluxes``); and the mean
+    time of its frames [JD]. Measured in the scan's own task: the night's zero-point
+    step only pools them."""
 
-    images: list[list[atlas.AtlasImage]]
+    growth: list[tuple[np.ndarray, np.ndarray]]
+    standards: list[photcal.StandardFluxes]
     jd: float
 
 
@@ -183,20 +189,24 @@ def night_frames(directory: Path) -> NightFrames:
 
 
 def calibration_scan(frames: NightFrames, directory: Path,
-                     entry: rawio.ScanEntry) -> CalibrationImages:
-    """A calibration scan's Atlas Images per band, at the nominal zero points (a task of
-    its own: the calibration scans of a night run side by side)."""
+                     entry: rawio.ScanEntry) -> CalibrationMeasurements:
+    """A calibration scan's Atlas Images per band, at the nominal zero points, and what
+    they give the zero points (a task of its own: the calibration scans of a night run
+    side by side)."""
     magzp = [float(NOMINAL_ZP[b] - EXTINCTION[b] * (entry.airmass - 1.0)) for b in range(3)]
     results = process_scan(directory, entry, frames.calib, frames.ref, magzp)
-    return CalibrationImages([r.images for r in results], scan_mean_jd(directory, entry))
+    std = frames.ref["standards.parquet"]
+    return CalibrationMeasurements([growth_ratios(r.images) for r in results],
+                                   [photcal.standard_fluxes(r.images, std) for r in results],
+                                   scan_mean_jd(directory, entry))
 
 
 def night_solution(frames: NightFrames, scans: list[rawio.ScanEntry],
-                   cal_images: list[CalibrationImages]) -> NightInputs:
-    """The night inputs from its frames and its calibration scans' Atlas Images (in the
+                   cal: list[CalibrationMeasurements]) -> NightInputs:
+    """The night inputs from its frames and its calibration scans' measurements (in the
     order of ``scans``' calibration scans)."""
     solution, photometry, levels = night_zero_points([s for s in scans if s.kind == "cal"],
-                                                     cal_images, frames.ref)
+                                                     cal, frames.ref)
     return NightInputs(frames.calib, frames.ref, solution, photometry, levels)
 
 
@@ -338,29 +348,28 @@ def write_night_products(directory: Path, scan_rows: list[dict],
     products.write_table(ext, directory / "ext.parquet")
 
 
-def night_zero_points(cal_scans: list[rawio.ScanEntry], cal_images: list[CalibrationImages],
+def night_zero_points(cal_scans: list[rawio.ScanEntry], cal: list[CalibrationMeasurements],
                       ref: dict
                       ) -> tuple[photcal.NightSolution, list[photcal.StandardPhotometry],
                                  tuple[float, float, float] | None]:
-    """The night's zero-point solution (``photcal``) from the calibration scans' Atlas
-    Images (``calibration_scan``) and the standards, the standards' photometry it used,
-    and the bands' curve-of-growth levels (``photometry.night_band_levels``).
+    """The night's zero-point solution (``photcal``) from the calibration scans'
+    measurements (``calibration_scan``) and the standards, the standards' photometry it
+    used, and the bands' curve-of-growth levels (``photometry.night_band_levels``).
 
     The calibration scans are short (a few frames) and their seeing is close: their
     aperture correction, a function of the cross-scan position, is measured from all of
-    them together: each band's level, one shape for the three bands
+    them together (galaxies and blends dropped from all of them at once,
+    ``photometry.point_sources``): each band's level, one shape for the three bands
     (``photometry.pooled_cross_scan_apcor``).
     """
-    cal_results = list(zip(cal_scans, cal_images, strict=True))
-    curves = [curve_of_growth([i for _, cal in cal_results for i in cal.images[b]])
+    measured = list(zip(cal_scans, cal, strict=True))
+    curves = [point_sources(np.concatenate([m.growth[b][0] for _, m in measured] or [[]]),
+                            np.concatenate([m.growth[b][1] for _, m in measured] or [[]]))
               for b in range(3)]
     apcor = pooled_cross_scan_apcor(curves)
-    photometry = []
-    for entry, cal in cal_results:
-        for b, images in enumerate(cal.images):
-            photometry.append(photcal.measure_standards(
-                entry.scan, b, cal.jd, entry.airmass, images, ref["standards.parquet"],
-                apcor[b]))
+    photometry = [photcal.measure_standards(entry.scan, b, m.jd, entry.airmass, fluxes,
+                                            ref["standards.parquet"], apcor[b])
+                  for entry, m in measured for b, fluxes in enumerate(m.standards)]
     return (photcal.solve_night(photcal.measure_sets(photometry), NOMINAL_ZP), photometry,
             night_band_levels(curves))
 

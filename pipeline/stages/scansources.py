@@ -112,7 +112,8 @@ def measure_band(images: list[atlas.AtlasImage], magzp: float, seeing: float, ca
     return BandSources(
         ra=ra, dec=dec, sigma_ra=sig_ra, sigma_dec=sig_dec, mag=mag, msig=msig, cmsig=cmsig,
         snr=snr, rd=rd, bl=np.where(rd2, fit.ncomp, 1), psfchi=np.where(rd2, fit.psfchi, np.nan),
-        m_stdap=m_ap, msig_stdap=s_ap, ndet=counts.digits(), coadd=coadd.astype(int))
+        m_stdap=m_ap, msig_stdap=s_ap, ndet=counts.digits(), coadd=coadd.astype(int),
+        msig_cal=np.where(rd2, MAG_PER_LN_FLUX * fit.scale_err, 0.0))
 
 
 def _default_magnitudes(fit: psffit.ProfileFit, bright: brightstars.BrightPhotometry,
@@ -348,7 +349,8 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
     solution at the scan), which ``msigcom`` adds to ``cmsig`` with the catalog's
     zero-point term ``ZPERR`` (what the solution's error from the standards' scatter does
     not hold: the aperture corrections' and the standards' own systematic errors, about
-    1 %), the flat-field and the Read_1 normalisation terms."""
+    1 %), the scan's profile-fit flux scale (``BandSources.msig_cal``), the flat-field
+    and the Read_1 normalisation terms."""
     n = len(merged.ra)
     x, y, jd = geometry.place(merged.ra, merged.dec)
     dist_ns, dist_ew, flg = scanframe.edge_distances(merged.ra, merged.dec,
@@ -362,7 +364,7 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
     ndet = np.full((n, 3), "00")
     per: dict[str, np.ndarray] = {k: np.full((n, 3), np.nan) for k in
                                   ("m", "cmsig", "msigcom", "snr", "msig", "psfchi",
-                                   "m_stdap", "msig_stdap")}
+                                   "m_stdap", "msig_stdap", "msig_cal")}
     coadd = np.zeros(n, int)
     for b, (src, lim) in enumerate(zip(bands, limits, strict=True)):
         has = merged.index[:, b] >= 0
@@ -371,6 +373,7 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
         per["m"][has, b] = src.mag[i]
         per["msig"][has, b] = src.msig[i]
         per["cmsig"][has, b] = src.cmsig[i]
+        per["msig_cal"][has, b] = src.msig_cal[i]
         per["psfchi"][has, b] = src.psfchi[i]
         per["m_stdap"][has, b], per["msig_stdap"][has, b] = src.m_stdap[i], src.msig_stdap[i]
         coadd[has & (coadd == 0)] = src.coadd[i][coadd[has] == 0]
@@ -388,6 +391,7 @@ def pts_columns(scan: int, merged: Merged, bands: list[BandSources],
     per["msig"] = np.where(valid, per["msig"], np.nan)
     extra = np.where(rd == 1, R1NORM, 0.0)
     per["msigcom"] = np.sqrt(per["cmsig"] ** 2 + np.asarray(zp_err)[None, :] ** 2
+                             + np.nan_to_num(per["msig_cal"]) ** 2
                              + ZPERR**2 + FFERR**2 + extra**2)
     per["snr"] = np.where(valid, 10.0 * 10.0 ** (-0.4 * (per["m"] - msnr10[None, :])), np.nan)
     for b, band in enumerate("jhk"):

@@ -25,7 +25,7 @@ def _sources(offsets_arcsec, sigma: float = 0.2, mag: float = 14.0) -> BandSourc
         mag=np.full(n, mag), msig=np.full(n, 0.02), cmsig=np.full(n, 0.02),
         snr=np.full(n, 50.0), rd=np.full(n, 2), bl=np.ones(n, int), psfchi=np.ones(n),
         m_stdap=np.full(n, mag), msig_stdap=np.full(n, 0.02), ndet=np.full(n, "66"),
-        coadd=np.ones(n, int))
+        coadd=np.ones(n, int), msig_cal=np.zeros(n))
 
 
 def _row_of(merged, band: int, row: int) -> int:
