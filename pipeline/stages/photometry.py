@@ -187,8 +187,9 @@ def point_sources(ratios: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, 
     """The curve of growth's (ratios, offsets) of point sources only (``point_like``):
     applied to the ratios of all the images measured together (a night's calibration
     scans, one task each, are clipped together)."""
-    keep = point_like(np.asarray(ratios, dtype=float))
-    return np.asarray(ratios, dtype=float)[keep], np.asarray(offsets, dtype=float)[keep]
+    ratios, offsets = np.asarray(ratios, dtype=float), np.asarray(offsets, dtype=float)
+    keep = point_like(ratios)
+    return ratios[keep], offsets[keep]
 
 
 def growth_ratios(images: list[atlas.AtlasImage]) -> tuple[np.ndarray, np.ndarray]:
